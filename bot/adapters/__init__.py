@@ -1,0 +1,1 @@
+"""Adapters: each translates one channel's input and output to and from the engine."""

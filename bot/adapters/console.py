@@ -1,0 +1,175 @@
+"""Chat with Tierline in the terminal, exactly as an applicant would.
+
+Interactive mode shows buttons as numbered choices (type the number to press one), with
+line editing and history; /quit leaves. With --jsonl it is a machine interface: one input
+per line on stdin (plain text, {"text": "..."} or {"button": "<data>"}) and exactly one JSON
+object per input on stdout: {"state": ..., "tier": ..., "replies": [...]}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.engine.engine import Engine, TurnNotSaved
+from bot.engine.model import Button, ConversationKey, TurnInput, TurnResult
+
+CHANNEL = "console"
+HISTORY_FILE = Path.home() / ".tierline_history"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from bot.runtime import add_common_options
+
+    parser.add_argument("--jsonl", action="store_true",
+                        help="machine mode: JSON lines in, one JSON object out per line")
+    parser.add_argument("--user", default="local", metavar="ID",
+                        help="conversation id (one conversation per user id; default: local)")
+    parser.add_argument("--trace", action="store_true",
+                        help="print each transition and the rule that fired (to stderr)")
+    add_common_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from bot.runtime import clock_from, open_engine, settings_from
+
+    settings = settings_from(args)
+    async with open_engine(settings, clock_from(args, settings)) as engine:
+        session = ConsoleSession(engine, ConversationKey(CHANNEL, args.user), trace=args.trace)
+        if args.jsonl:
+            await session.run_jsonl(sys.stdin.buffer, sys.stdout)
+        else:
+            await session.run_interactive()
+    return 0
+
+
+class ConsoleSession:
+    """One console conversation: turns text or numbered choices into engine input."""
+
+    def __init__(self, engine: Engine, key: ConversationKey, *, trace: bool = False) -> None:
+        self.engine = engine
+        self.key = key
+        self.trace = trace
+        self.last_buttons: tuple[Button, ...] = ()
+
+    async def turn(self, *, text: str | None = None, button: str | None = None) -> TurnResult:
+        await self.engine.tick()
+        inp = TurnInput(self.key, self.engine.now(), text=text, button=button)
+        try:
+            result = await self.engine.handle(inp)
+        except TurnNotSaved:
+            result = await self._not_saved()
+        if self.trace:
+            for t in result.transitions:
+                print(f"[trace] {t.source} --{t.trigger}--> {t.dest}  (rule: {t.rule})",
+                      file=sys.stderr, flush=True)
+        if result.replies:
+            self.last_buttons = tuple(b for r in result.replies for b in r.buttons)
+        return result
+
+    async def _not_saved(self) -> TurnResult:
+        from bot.engine.model import Reply
+        state = await self.engine.state_of(self.key)
+        return TurnResult(state, _tier(state), (Reply(self.engine.text("error.not_saved")),))
+
+    # ---- machine mode -----------------------------------------------------------------------
+
+    async def run_jsonl(self, stdin: Any, stdout: TextIO) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            raw: bytes = await loop.run_in_executor(None, stdin.readline)
+            if not raw:
+                return
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            result = await self._jsonl_turn(line)
+            stdout.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
+            stdout.flush()
+
+    async def _jsonl_turn(self, line: str) -> TurnResult:
+        parsed = _parse_json_object(line)
+        if parsed is None:
+            return await self.turn(text=line)
+        text, button = parsed.get("text"), parsed.get("button")
+        if isinstance(button, str) and text is None:
+            return await self.turn(button=button)
+        if isinstance(text, str) and button is None:
+            return await self.turn(text=text)
+        # A JSON object, but not one of the two input shapes: say so, change nothing.
+        from bot.engine.model import Reply
+        state = await self.engine.state_of(self.key)
+        return TurnResult(state, _tier(state), (Reply(self.engine.text("console.bad_json")),))
+
+    # ---- interactive mode -------------------------------------------------------------------
+
+    async def run_interactive(self) -> None:
+        _enable_line_editing()
+        print(self.engine.text("console.intro"))
+        self._show(await self.turn(text="/start"))
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                line = await loop.run_in_executor(None, input, "you> ")
+            except EOFError:
+                print()
+                break
+            stripped = line.strip()
+            if stripped.lower() in {"/quit", "/exit"}:
+                break
+            if stripped.isdigit() and 1 <= int(stripped) <= len(self.last_buttons):
+                result = await self.turn(button=self.last_buttons[int(stripped) - 1].data)
+            else:
+                result = await self.turn(text=line)
+            self._show(result)
+        _save_history()
+
+    def _show(self, result: TurnResult) -> None:
+        number = 0
+        for reply in result.replies:
+            print(f"\n[{result.tier}] {reply.text}")
+            for button in reply.buttons:
+                number += 1
+                print(f"   {number}) {button.label}")
+        print()
+
+
+def _parse_json_object(line: str) -> dict[str, Any] | None:
+    if not line.lstrip().startswith("{"):
+        return None
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _tier(state: str) -> str:
+    from flows.machine import tier_of
+    return tier_of(state)
+
+
+def _enable_line_editing() -> None:
+    try:
+        import readline
+    except ImportError:  # Windows without pyreadline: plain input still works
+        return
+    try:
+        readline.read_history_file(HISTORY_FILE)
+    except OSError:
+        pass
+    readline.set_history_length(1000)
+
+
+def _save_history() -> None:
+    try:
+        import readline
+        readline.write_history_file(HISTORY_FILE)
+    except (ImportError, OSError):
+        pass

@@ -1,0 +1,53 @@
+"""The `tierline` command line (also `python -m bot`).
+
+Each subcommand lives in its own module with `add_arguments(parser)` and `run(args)`; a
+module keeps heavy imports inside `run`, so `tierline console` never loads Telegram code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from bot import __version__
+from bot.config import ConfigError
+from bot.storage.database import StorageError
+
+# (name, module, one-line help) in the order `tierline --help` lists them.
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("console", "bot.adapters.console", "chat with the assistant in the terminal"),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tierline",
+        description="Tierline: the tiers of the USCIS Contact Center in a chat "
+                    "(a training tool, not affiliated with USCIS).",
+    )
+    parser.add_argument("--version", action="version", version=f"tierline {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, module_name, summary in COMMANDS:
+        module = importlib.import_module(module_name)
+        command = sub.add_parser(name, help=summary, description=module.__doc__)
+        module.add_arguments(command)
+        command.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except (ConfigError, StorageError) as exc:
+        print(f"tierline: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

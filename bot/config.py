@@ -1,0 +1,148 @@
+"""Configuration: `config/settings.toml`, overridden by `TIERLINE_*` environment variables.
+
+Every file under `config/` is validated by pydantic when it is loaded; a bad one is refused
+with a `ConfigError` that names the file, the field and the reason, which the CLI prints as
+one line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "TIERLINE_"
+
+
+class ConfigError(Exception):
+    """A configuration file or variable is invalid; the message says where and why."""
+
+    def __init__(self, source: str, field: str, reason: str) -> None:
+        self.source, self.field, self.reason = source, field, reason
+        where = f"{source}: {field}" if field else source
+        super().__init__(f"{where}: {reason}")
+
+
+def config_dir() -> Path:
+    """Where the shipped configuration lives: `TIERLINE_CONFIG_DIR`, the source tree's
+    `config/`, or the copy packaged inside an installed wheel."""
+    override = os.environ.get(f"{ENV_PREFIX}CONFIG_DIR")
+    if override:
+        return Path(override)
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "config", here / "_config"):
+        if (candidate / "settings.toml").is_file():
+            return candidate
+    return here.parent / "config"
+
+
+class Section(BaseModel):
+    """Base of every settings section: unknown keys are refused, so typos are caught."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Settings(BaseSettings):
+    """Everything a deployer sets. Sections of the tiers are added by their modules."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    timezone: str = "America/New_York"
+    db_path: Path = Path("tierline.db")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    load_demo_cases: bool = True
+    telegram_token: SecretStr | None = None
+    config_dir: Path = Field(default_factory=config_dir)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment variables win over the file, whose values arrive as init arguments.
+        return (env_settings, init_settings)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file's contents, or a `ConfigError` saying what is wrong with it."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "", "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "", f"not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot be read: {exc.strerror}") from None
+
+
+def _first_error(exc: ValidationError) -> tuple[str, str]:
+    err = exc.errors()[0]
+    field = ".".join(str(part) for part in err["loc"]) or "(top level)"
+    return field, err["msg"]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_model(path: Path, model: type[M], data: Any = None) -> M:
+    """Validate a config file (or already-parsed `data` read from it) against `model`."""
+    if data is None:
+        data = read_toml(path)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        field, reason = _first_error(exc)
+        raise ConfigError(str(path), field, reason) from None
+
+
+def load_settings(directory: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from `settings.toml` in `directory`, then the environment, then `overrides`
+    (command-line options, which win over both)."""
+    directory = directory or config_dir()
+    path = directory / "settings.toml"
+    data = read_toml(path)
+    data.setdefault("config_dir", directory)
+    try:
+        settings = Settings(**data)
+        if overrides:
+            merged = settings.model_dump() | {k: v for k, v in overrides.items() if v is not None}
+            settings = Settings(**merged)
+    except ValidationError as exc:
+        field, reason = _first_error(exc)
+        top = field.split(".", 1)[0]
+        env_name = ENV_PREFIX + top.upper()
+        if any(k.upper().startswith(env_name) for k in os.environ):
+            raise ConfigError(f"environment variable {env_name}", field, reason) from None
+        raise ConfigError(str(path), field, reason) from None
+    return settings

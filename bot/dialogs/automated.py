@@ -1,0 +1,1 @@
+"""Dialogs of the automated tier (registered on import)."""

@@ -1,0 +1,1 @@
+"""Dialogs of the tier2 tier (registered on import)."""

@@ -1,0 +1,91 @@
+"""The values that cross the engine's boundary: what comes in, what goes out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+MAX_BUTTON_DATA_BYTES = 64  # Telegram's limit on callback_data; the same for every channel
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationKey:
+    """Identifies one conversation: the channel it runs on and the user's id there."""
+
+    channel: str
+    user_id: str
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    data: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"label": self.label, "data": self.data}
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"text": self.text, "buttons": [b.as_json() for b in self.buttons]}
+
+
+@dataclass(frozen=True, slots=True)
+class TurnInput:
+    """One thing the user did: typed `text` or pressed a button carrying `button` data."""
+
+    key: ConversationKey
+    received_at: datetime
+    text: str | None = None
+    button: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "button" if self.button is not None else "text"
+
+    @property
+    def value(self) -> str:
+        return self.button if self.button is not None else (self.text or "")
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionRecord:
+    """A transition that fired, and the rule or reason that fired it."""
+
+    at: datetime
+    trigger: str
+    source: str
+    dest: str
+    rule: str
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "at": self.at.isoformat(),
+            "trigger": self.trigger,
+            "source": self.source,
+            "dest": self.dest,
+            "rule": self.rule,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    state: str
+    tier: str
+    replies: tuple[Reply, ...]
+    transitions: tuple[TransitionRecord, ...] = field(default=())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "tier": self.tier,
+            "replies": [r.as_json() for r in self.replies],
+        }

@@ -1,0 +1,66 @@
+"""Start-up shared by every command: settings, logging, the database, the clock, the engine.
+
+Operator-facing failures (a bad config file, a database that cannot be opened) are raised
+as `ConfigError` / `StorageError`; the CLI prints them as one clear line.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.clock import Clock, FixedClock, SystemClock
+from bot.config import Settings, load_settings
+from bot.engine.engine import Engine
+from bot.logs import setup_logging
+from bot.storage.database import Database
+
+
+def add_common_options(parser: argparse.ArgumentParser, *, clock: bool = True) -> None:
+    """The options every command that opens the database shares."""
+    parser.add_argument("--db", type=Path, metavar="PATH",
+                        help="SQLite database file (default: db_path from settings)")
+    if clock:
+        parser.add_argument("--now", type=parse_now, metavar="ISO-DATETIME",
+                            help="a fixed clock, e.g. 2026-11-23T10:00 (local time zone "
+                                 "unless an offset is given)")
+    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="log level on stderr (default: log_level from settings)")
+
+
+def parse_now(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO date-time: {text!r} (example: 2026-11-23T10:00)") from None
+
+
+def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
+    settings = load_settings(
+        db_path=getattr(args, "db", None),
+        log_level=getattr(args, "log_level", None),
+        **extra,
+    )
+    setup_logging(settings.log_level)
+    return settings
+
+
+def clock_from(args: argparse.Namespace, settings: Settings) -> Clock:
+    now = getattr(args, "now", None)
+    return FixedClock(now, settings.tz) if now is not None else SystemClock(settings.tz)
+
+
+@asynccontextmanager
+async def open_engine(
+    settings: Settings, clock: Clock, *, pull_notices: frozenset[str] = frozenset({"console"})
+) -> AsyncIterator[Engine]:
+    db = await Database.open(settings.db_path)
+    try:
+        yield await Engine.create(settings, db, clock, pull_notices=pull_notices)
+    finally:
+        await db.close()

@@ -1,0 +1,103 @@
+"""Schema migrations, applied in order at start. Forward only: a migration is never edited
+once released; a change is a new migration with the next version number.
+
+Versions are reserved per area so the tiers can grow independently:
+1 foundation, 2 automated tier, 3 Tier 1 and Tier 2, 4 and up in order of need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(
+        1,
+        "conversations, transition log, turn history, outbox, cases, appointment requests",
+        """
+        CREATE TABLE conversations (
+            channel     TEXT NOT NULL,
+            user_id     TEXT NOT NULL,
+            state       TEXT NOT NULL,
+            slots       TEXT NOT NULL DEFAULT '{}',
+            offered     TEXT NOT NULL DEFAULT '[]',
+            version     INTEGER NOT NULL,
+            updated_at  TEXT NOT NULL,
+            PRIMARY KEY (channel, user_id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE transitions (
+            id       INTEGER PRIMARY KEY,
+            channel  TEXT NOT NULL,
+            user_id  TEXT NOT NULL,
+            at       TEXT NOT NULL,
+            trigger  TEXT NOT NULL,
+            source   TEXT NOT NULL,
+            dest     TEXT NOT NULL,
+            rule     TEXT NOT NULL
+        );
+        CREATE INDEX transitions_by_conversation ON transitions (channel, user_id, id);
+
+        CREATE TABLE turns (
+            id       INTEGER PRIMARY KEY,
+            channel  TEXT NOT NULL,
+            user_id  TEXT NOT NULL,
+            at       TEXT NOT NULL,
+            kind     TEXT NOT NULL CHECK (kind IN ('text', 'button')),
+            value    TEXT NOT NULL,
+            state    TEXT NOT NULL
+        );
+        CREATE INDEX turns_by_conversation ON turns (channel, user_id, id);
+
+        CREATE TABLE outbox (
+            id            INTEGER PRIMARY KEY,
+            channel       TEXT NOT NULL,
+            user_id       TEXT NOT NULL,
+            kind          TEXT NOT NULL,
+            text          TEXT NOT NULL,
+            buttons       TEXT NOT NULL DEFAULT '[]',
+            due_at        TEXT NOT NULL,
+            created_at    TEXT NOT NULL,
+            delivered_at  TEXT
+        );
+        CREATE INDEX outbox_pending ON outbox (channel, delivered_at, due_at);
+
+        CREATE TABLE cases (
+            receipt_number          TEXT PRIMARY KEY,
+            form_type               TEXT NOT NULL,
+            status_title            TEXT NOT NULL,
+            status_date             TEXT NOT NULL,
+            zip_code                TEXT,
+            biometrics_at           TEXT,
+            biometrics_site         TEXT,
+            biometrics_reschedules  INTEGER NOT NULL DEFAULT 0,
+            updated_at              TEXT NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE appointment_requests (
+            reference       TEXT PRIMARY KEY,
+            channel         TEXT NOT NULL,
+            user_id         TEXT NOT NULL,
+            request_type    TEXT NOT NULL,
+            identifier      TEXT NOT NULL,
+            reason          TEXT NOT NULL,
+            preferred_date  TEXT,
+            status          TEXT NOT NULL DEFAULT 'pending_review',
+            created_at      TEXT NOT NULL,
+            updated_at      TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX appointment_requests_by_status ON appointment_requests (status, created_at);
+        """,
+    ),
+]
+
+
+def latest_version() -> int:
+    return max(m.version for m in MIGRATIONS)

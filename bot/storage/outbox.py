@@ -1,0 +1,75 @@
+"""The durable outbox: notices for a user (callback confirmations, reminders, outcomes)
+written in the same transaction as the change that caused them, and delivered by the
+user's channel exactly once. The console pulls them at the user's next turn; Telegram
+pushes them and marks each delivered only after Telegram accepted it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.engine.model import Button, ConversationKey, Reply
+from bot.storage.database import Database, Write
+from bot.storage.timefmt import to_db
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    id: int
+    key: ConversationKey
+    kind: str
+    reply: Reply
+
+
+def enqueue(
+    key: ConversationKey,
+    kind: str,
+    reply: Reply,
+    *,
+    now: datetime,
+    due_at: datetime | None = None,
+) -> Write:
+    """The write that queues `reply` for `key`, to be delivered from `due_at` (default now)."""
+    buttons = json.dumps([b.as_json() for b in reply.buttons])
+    return Write(
+        "INSERT INTO outbox (channel, user_id, kind, text, buttons, due_at, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (key.channel, key.user_id, kind, reply.text, buttons, to_db(due_at or now), to_db(now)),
+    )
+
+
+async def due(
+    db: Database, channel: str, now: datetime, *, user_id: str | None = None, limit: int = 100
+) -> list[Notice]:
+    """Undelivered notices of `channel` (optionally one user) that are due at `now`, oldest
+    first."""
+    sql = (
+        "SELECT id, channel, user_id, kind, text, buttons FROM outbox "
+        "WHERE channel = ? AND delivered_at IS NULL AND due_at <= ?"
+    )
+    params: list[object] = [channel, to_db(now)]
+    if user_id is not None:
+        sql += " AND user_id = ?"
+        params.append(user_id)
+    sql += " ORDER BY due_at, id LIMIT ?"
+    params.append(limit)
+    rows = await db.fetchall(sql, params)
+    return [
+        Notice(
+            row["id"],
+            ConversationKey(row["channel"], row["user_id"]),
+            row["kind"],
+            Reply(row["text"], tuple(Button(**b) for b in json.loads(row["buttons"]))),
+        )
+        for row in rows
+    ]
+
+
+def mark_delivered(notice_id: int, now: datetime) -> Write:
+    """The write that marks a notice delivered; it conflicts if it was delivered already."""
+    return Write(
+        "UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
+        (to_db(now), notice_id),
+        expect_rows=1,
+    )

@@ -1,0 +1,7 @@
+"""The automated flow: states and transitions this tier adds to the shared machine."""
+
+from __future__ import annotations
+
+from flows.machine import Flow
+
+FLOW = Flow(name="automated")

@@ -1,0 +1,43 @@
+"""Masking of personal identifiers in free text, for logs.
+
+Receipt numbers (three letters and ten digits, typed with or without dashes and spaces),
+A-numbers and US phone numbers are replaced by a masked form that keeps just enough to
+tell two log lines apart (the prefix and the last two characters), never the whole value.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SEP = r"[\s\-]*"
+_RECEIPT = re.compile(
+    r"(?<![A-Za-z0-9])([A-Za-z]{3})" + _SEP + r"((?:\d" + _SEP + r"){8})(\d" + _SEP + r"\d)(?!\d)"
+)
+_A_NUMBER = re.compile(r"(?<![A-Za-z0-9])([Aa])[\s\-#]?(\d[\d\s\-]{5,10}\d)(?!\d)")
+_PHONE = re.compile(
+    r"(?<!\d)(?:\+?1[\s.\-]?)?\(?\d{3}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}(?!\d)"
+)
+
+
+def _mask_receipt(m: re.Match[str]) -> str:
+    tail = re.sub(r"\D", "", m.group(3))
+    return f"{m.group(1).upper()}********{tail}"
+
+
+def _mask_a_number(m: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", m.group(2))
+    if not 7 <= len(digits) <= 9:
+        return m.group(0)
+    return f"A*******{digits[-2:]}"
+
+
+def _mask_phone(m: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", m.group(0))
+    return f"***-***-**{digits[-2:]}"
+
+
+def mask_personal_data(text: str) -> str:
+    """`text` with receipt numbers, A-numbers and phone numbers masked."""
+    text = _RECEIPT.sub(_mask_receipt, text)
+    text = _A_NUMBER.sub(_mask_a_number, text)
+    return _PHONE.sub(_mask_phone, text)
