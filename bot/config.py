@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "TIERLINE_"
@@ -135,9 +143,15 @@ def load_settings(directory: Path | None = None, **overrides: Any) -> Settings:
     data.setdefault("config_dir", directory)
     try:
         settings = Settings(**data)
-        if overrides:
-            merged = settings.model_dump() | {k: v for k, v in overrides.items() if v is not None}
-            settings = Settings(**merged)
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if given:
+            # Validated field by field: going through Settings(...) again would let the
+            # environment win over the command line.
+            checked = {
+                name: TypeAdapter(Settings.model_fields[name].annotation).validate_python(value)
+                for name, value in given.items()
+            }
+            settings = settings.model_copy(update=checked)
     except ValidationError as exc:
         field, reason = _first_error(exc)
         top = field.split(".", 1)[0]

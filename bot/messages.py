@@ -53,8 +53,10 @@ class Catalogue:
             template = self._texts[key]
         except KeyError:
             raise MissingMessage(key) from None
-        return template.format_map(params) if params else template.replace("{{", "{").replace(
-            "}}", "}"
+        return (
+            template.format_map(params)
+            if params
+            else template.replace("{{", "{").replace("}}", "}")
         )
 
 

@@ -22,14 +22,24 @@ from bot.storage.database import Database
 
 def add_common_options(parser: argparse.ArgumentParser, *, clock: bool = True) -> None:
     """The options every command that opens the database shares."""
-    parser.add_argument("--db", type=Path, metavar="PATH",
-                        help="SQLite database file (default: db_path from settings)")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        help="SQLite database file (default: db_path from settings)",
+    )
     if clock:
-        parser.add_argument("--now", type=parse_now, metavar="ISO-DATETIME",
-                            help="a fixed clock, e.g. 2026-11-23T10:00 (local time zone "
-                                 "unless an offset is given)")
-    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                        help="log level on stderr (default: log_level from settings)")
+        parser.add_argument(
+            "--now",
+            type=parse_now,
+            metavar="ISO-DATETIME",
+            help="a fixed clock, e.g. 2026-11-23T10:00 (local time zone unless an offset is given)",
+        )
+    parser.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log level on stderr (default: log_level from settings)",
+    )
 
 
 def parse_now(text: str) -> datetime:
@@ -37,7 +47,8 @@ def parse_now(text: str) -> datetime:
         return datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"not an ISO date-time: {text!r} (example: 2026-11-23T10:00)") from None
+            f"not an ISO date-time: {text!r} (example: 2026-11-23T10:00)"
+        ) from None
 
 
 def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:

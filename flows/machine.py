@@ -172,8 +172,11 @@ def shared_machine() -> Machine:
         model=None,
         states=[s.name for s in d.states],
         transitions=[
-            {"trigger": t.trigger, "source": list(t.sources) if ANY not in t.sources else ANY,
-             "dest": t.dest}
+            {
+                "trigger": t.trigger,
+                "source": list(t.sources) if ANY not in t.sources else ANY,
+                "dest": t.dest,
+            }
             for t in d.transitions
         ],
         initial=None,

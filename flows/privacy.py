@@ -14,9 +14,7 @@ _RECEIPT = re.compile(
     r"(?<![A-Za-z0-9])([A-Za-z]{3})" + _SEP + r"((?:\d" + _SEP + r"){8})(\d" + _SEP + r"\d)(?!\d)"
 )
 _A_NUMBER = re.compile(r"(?<![A-Za-z0-9])([Aa])[\s\-#]?(\d[\d\s\-]{5,10}\d)(?!\d)")
-_PHONE = re.compile(
-    r"(?<!\d)(?:\+?1[\s.\-]?)?\(?\d{3}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}(?!\d)"
-)
+_PHONE = re.compile(r"(?<!\d)(?:\+?1[\s.\-]?)?\(?\d{3}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}(?!\d)")
 
 
 def _mask_receipt(m: re.Match[str]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -25,12 +26,22 @@ HISTORY_FILE = Path.home() / ".tierline_history"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from bot.runtime import add_common_options
 
-    parser.add_argument("--jsonl", action="store_true",
-                        help="machine mode: JSON lines in, one JSON object out per line")
-    parser.add_argument("--user", default="local", metavar="ID",
-                        help="conversation id (one conversation per user id; default: local)")
-    parser.add_argument("--trace", action="store_true",
-                        help="print each transition and the rule that fired (to stderr)")
+    parser.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="machine mode: JSON lines in, one JSON object out per line",
+    )
+    parser.add_argument(
+        "--user",
+        default="local",
+        metavar="ID",
+        help="conversation id (one conversation per user id; default: local)",
+    )
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="print each transition and the rule that fired (to stderr)",
+    )
     add_common_options(parser)
 
 
@@ -69,14 +80,18 @@ class ConsoleSession:
             result = await self._not_saved()
         if self.trace:
             for t in result.transitions:
-                print(f"[trace] {t.source} --{t.trigger}--> {t.dest}  (rule: {t.rule})",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"[trace] {t.source} --{t.trigger}--> {t.dest}  (rule: {t.rule})",
+                    file=sys.stderr,
+                    flush=True,
+                )
         if result.replies:
             self.last_buttons = tuple(b for r in result.replies for b in r.buttons)
         return result
 
     async def _not_saved(self) -> TurnResult:
         from bot.engine.model import Reply
+
         state = await self.engine.state_of(self.key)
         return TurnResult(state, _tier(state), (Reply(self.engine.text("error.not_saved")),))
 
@@ -104,6 +119,7 @@ class ConsoleSession:
             return await self.turn(text=text)
         # A JSON object, but not one of the two input shapes: say so, change nothing.
         from bot.engine.model import Reply
+
         state = await self.engine.state_of(self.key)
         return TurnResult(state, _tier(state), (Reply(self.engine.text("console.bad_json")),))
 
@@ -152,6 +168,7 @@ def _parse_json_object(line: str) -> dict[str, Any] | None:
 
 def _tier(state: str) -> str:
     from flows.machine import tier_of
+
     return tier_of(state)
 
 
@@ -160,16 +177,15 @@ def _enable_line_editing() -> None:
         import readline
     except ImportError:  # Windows without pyreadline: plain input still works
         return
-    try:
+    with contextlib.suppress(OSError):
         readline.read_history_file(HISTORY_FILE)
-    except OSError:
-        pass
     readline.set_history_length(1000)
 
 
 def _save_history() -> None:
     try:
         import readline
+
         readline.write_history_file(HISTORY_FILE)
     except (ImportError, OSError):
         pass

@@ -79,6 +79,14 @@ class DialogRegistry:
 
         return register
 
+    def copy(self) -> DialogRegistry:
+        """A registry with the same handlers, to extend without touching this one."""
+        other = DialogRegistry()
+        other._enter, other._input = dict(self._enter), dict(self._input)
+        other._commands, other._interceptors = dict(self._commands), list(self._interceptors)
+        other.tickers, other.setup_hooks = list(self.tickers), list(self.setup_hooks)
+        return other
+
     def enter_handler(self, state: str) -> EnterHandler | None:
         return _lookup(self._enter, state)
 

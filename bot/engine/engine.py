@@ -58,7 +58,6 @@ class _KeyLock:
     users: int = 0
 
 
-
 class Engine:
     """Runs turns. Build it with `Engine.create(...)`; close the database yourself."""
 
@@ -115,8 +114,9 @@ class Engine:
                 except (StorageError, TurnNotSaved):
                     raise
                 except Exception:
-                    log.exception("turn failed in state %s; nothing was changed",
-                                  conversation.state)
+                    log.exception(
+                        "turn failed in state %s; nothing was changed", conversation.state
+                    )
                     turn.reject("error.internal")
                 writes = self._writes_for(turn, notices)
                 if writes:
@@ -209,7 +209,7 @@ class Engine:
             return None
         registry = self.services.registry
         if data.startswith(NAV_PREFIX):
-            turn.command = data[len(NAV_PREFIX):]
+            turn.command = data[len(NAV_PREFIX) :]
             return registry.command_handler(turn.command)
         if data not in turn.conversation.offered:
             return None  # stale (an old keyboard) or forged: never act on it
@@ -221,8 +221,9 @@ class Engine:
     async def _pending_notices(self, turn: Turn) -> list[outbox.Notice]:
         if turn.key.channel not in self._pull_notices:
             return []
-        return await outbox.due(self.services.db, turn.key.channel, turn.now,
-                                user_id=turn.key.user_id)
+        return await outbox.due(
+            self.services.db, turn.key.channel, turn.now, user_id=turn.key.user_id
+        )
 
     def _writes_for(self, turn: Turn, notices: list[outbox.Notice]) -> list[Write]:
         writes = [outbox.mark_delivered(n.id, turn.now) for n in notices]
@@ -233,22 +234,38 @@ class Engine:
         slots = json.dumps(turn.slots, separators=(",", ":"), sort_keys=True)
         offered = json.dumps(turn.offered() + [b.data for n in notices for b in n.reply.buttons])
         if c.version == 0:
-            writes.append(Write(
-                "INSERT INTO conversations (channel, user_id, state, slots, offered, version,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT DO NOTHING",
-                (key.channel, key.user_id, turn.state, slots, offered, now), expect_rows=1,
-            ))
+            writes.append(
+                Write(
+                    "INSERT INTO conversations (channel, user_id, state, slots, offered, version,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT DO NOTHING",
+                    (key.channel, key.user_id, turn.state, slots, offered, now),
+                    expect_rows=1,
+                )
+            )
         else:
-            writes.append(Write(
-                "UPDATE conversations SET state = ?, slots = ?, offered = ?, version = ?,"
-                " updated_at = ? WHERE channel = ? AND user_id = ? AND version = ?",
-                (turn.state, slots, offered, c.version + 1, now, key.channel, key.user_id,
-                 c.version), expect_rows=1,
-            ))
-        writes.append(Write(
-            "INSERT INTO turns (channel, user_id, at, kind, value, state) VALUES (?,?,?,?,?,?)",
-            (key.channel, key.user_id, now, turn.input.kind, turn.input.value, turn.state),
-        ))
+            writes.append(
+                Write(
+                    "UPDATE conversations SET state = ?, slots = ?, offered = ?, version = ?,"
+                    " updated_at = ? WHERE channel = ? AND user_id = ? AND version = ?",
+                    (
+                        turn.state,
+                        slots,
+                        offered,
+                        c.version + 1,
+                        now,
+                        key.channel,
+                        key.user_id,
+                        c.version,
+                    ),
+                    expect_rows=1,
+                )
+            )
+        writes.append(
+            Write(
+                "INSERT INTO turns (channel, user_id, at, kind, value, state) VALUES (?,?,?,?,?,?)",
+                (key.channel, key.user_id, now, turn.input.kind, turn.input.value, turn.state),
+            )
+        )
         writes.extend(
             Write(
                 "INSERT INTO transitions (channel, user_id, at, trigger, source, dest, rule)"
@@ -269,7 +286,10 @@ class Engine:
         if row is None:
             return Conversation(key, self.services.definition.initial)
         return Conversation(
-            key, row["state"], json.loads(row["slots"]), json.loads(row["offered"]),
+            key,
+            row["state"],
+            json.loads(row["slots"]),
+            json.loads(row["offered"]),
             row["version"],
         )
 

@@ -85,10 +85,14 @@ class Turn:
     def btn(self, label_key: str, data: str, **params: Any) -> Button:
         return Button(self.t(label_key, **params), data)
 
-    def say(self, key: str, *, buttons: tuple[Button, ...] | list[Button] = (), **params: Any) -> None:
+    def say(
+        self, key: str, *, buttons: tuple[Button, ...] | list[Button] = (), **params: Any
+    ) -> None:
         self.replies.append(Reply(self.t(key, **params), tuple(buttons)))
 
-    def reject(self, key: str, *, buttons: tuple[Button, ...] | list[Button] = (), **params: Any) -> None:
+    def reject(
+        self, key: str, *, buttons: tuple[Button, ...] | list[Button] = (), **params: Any
+    ) -> None:
         """Answer input that cannot be taken: the reply is said, and nothing else of this
         turn is kept (no transition, no slot, no write), so bad input changes nothing."""
         self.rejected = True
@@ -132,7 +136,9 @@ class Turn:
         due_at: datetime | None = None,
     ) -> None:
         """Queue a notice in the outbox, committed with the turn."""
-        self.writes.append(outbox.enqueue(key or self.key, kind, reply, now=self.now, due_at=due_at))
+        self.writes.append(
+            outbox.enqueue(key or self.key, kind, reply, now=self.now, due_at=due_at)
+        )
 
     # ---- what the engine reads back -------------------------------------------------------
 

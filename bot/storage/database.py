@@ -1,9 +1,12 @@
 """The database: one SQLite file in WAL mode, opened through aiosqlite.
 
 Two connections: a reader for lookups, which sees only committed data, and a writer owned
-by a group-commit loop. Callers hand the writer a list of `Write`s and await the result;
-the loop gathers what is waiting, applies each caller's writes in a savepoint of one
-transaction, commits once, and only then wakes the callers. A commit is therefore shared
+by a group-commit loop. Reads are coalesced too: every read requested while the event loop
+is busy runs in one hop to the reader's thread (a hop per statement would cost a thread
+wake-up each, which is most of a turn's cost under load).
+
+Callers hand the writer a list of `Write`s and await the result; the loop gathers what
+is waiting, applies each caller's writes in a savepoint of one transaction, commits once, and only then wakes the callers. A commit is therefore shared
 by many turns (the expensive part of a durable write is the sync to disk), yet every turn
 is committed before its reply is released.
 
@@ -56,6 +59,14 @@ class _Pending:
     done: asyncio.Future[list[int]]
 
 
+@dataclass(slots=True)
+class _Read:
+    sql: str
+    params: Params
+    many: bool
+    done: asyncio.Future[Any]
+
+
 class Database:
     """An open Tierline database. Use `await Database.open(path)`, then `close()`."""
 
@@ -65,6 +76,8 @@ class Database:
         self._writer = writer
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._loop_task: asyncio.Task[None] | None = None
+        self._reads: list[_Read] = []
+        self._read_tasks: set[asyncio.Task[None]] = set()  # held so they are not collected
         self.commits = 0  # how many transactions were committed (for benchmarks)
 
     # ---- opening and closing ------------------------------------------------------------
@@ -76,8 +89,9 @@ class Database:
             if path.parent and not path.parent.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StorageError(f"cannot create the folder for the database {path}: "
-                               f"{exc.strerror}") from None
+            raise StorageError(
+                f"cannot create the folder for the database {path}: {exc.strerror}"
+            ) from None
         writer = await _connect(path)
         try:
             await _migrate(writer, path)
@@ -105,19 +119,43 @@ class Database:
 
     # ---- reading ------------------------------------------------------------------------
 
+    def _check_open(self) -> None:
+        if self._loop_task is None:
+            raise StorageError("the database is closed")
+
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        try:
-            async with self._reader.execute(sql, params) as cur:
-                return await cur.fetchone()
-        except sqlite3.Error as exc:
-            raise StorageError(f"database read failed: {exc}") from exc
+        return await self._read(sql, params, many=False)  # type: ignore[no-any-return]
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        return await self._read(sql, params, many=True)  # type: ignore[no-any-return]
+
+    async def _read(self, sql: str, params: Params, *, many: bool) -> Any:
+        self._check_open()
+        loop = asyncio.get_running_loop()
+        read = _Read(sql, params, many, loop.create_future())
+        if not self._reads:
+            loop.call_soon(self._flush_reads)
+        self._reads.append(read)
+        return await read.done
+
+    def _flush_reads(self) -> None:
+        batch, self._reads = self._reads, []
+        task = asyncio.ensure_future(self._run_reads(batch))
+        self._read_tasks.add(task)
+        task.add_done_callback(self._read_tasks.discard)
+
+    async def _run_reads(self, batch: list[_Read]) -> None:
         try:
-            async with self._reader.execute(sql, params) as cur:
-                return list(await cur.fetchall())
-        except sqlite3.Error as exc:
-            raise StorageError(f"database read failed: {exc}") from exc
+            outcomes = await self._reader._execute(_read_batch, self._reader._conn, batch)
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: the connection was closed
+            outcomes = [StorageError(f"database read failed: {exc}")] * len(batch)
+        for read, outcome in zip(batch, outcomes, strict=True):
+            if read.done.cancelled():
+                continue
+            if isinstance(outcome, BaseException):
+                read.done.set_exception(outcome)
+            else:
+                read.done.set_result(outcome)
 
     # ---- writing ------------------------------------------------------------------------
 
@@ -185,7 +223,8 @@ def _apply_batch(conn: sqlite3.Connection, batch: list[_Pending]) -> list[list[i
             except (Conflict, sqlite3.Error) as exc:
                 conn.execute("ROLLBACK TO turn")
                 outcomes.append(
-                    exc if isinstance(exc, Conflict)
+                    exc
+                    if isinstance(exc, Conflict)
                     else StorageError(f"the database refused a write: {exc}")
                 )
             else:
@@ -196,6 +235,18 @@ def _apply_batch(conn: sqlite3.Connection, batch: list[_Pending]) -> list[list[i
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    return outcomes
+
+
+def _read_batch(conn: sqlite3.Connection, batch: list[_Read]) -> list[Any]:
+    """Runs in the reader's thread: each read on its own, one failure failing only itself."""
+    outcomes: list[Any] = []
+    for read in batch:
+        try:
+            cursor = conn.execute(read.sql, read.params)
+            outcomes.append(cursor.fetchall() if read.many else cursor.fetchone())
+        except sqlite3.Error as exc:
+            outcomes.append(StorageError(f"database read failed: {exc}"))
     return outcomes
 
 

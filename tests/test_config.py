@@ -1,0 +1,100 @@
+"""Configuration: defaults, environment overrides, and bad files refused with the file,
+the field and the reason."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, config_dir, load_settings
+from bot.messages import Catalogue
+
+
+@pytest.fixture
+def conf(tmp_path: Path) -> Path:
+    target = tmp_path / "config"
+    shutil.copytree(config_dir(), target)
+    return target
+
+
+def test_defaults_use_us_eastern_time(conf: Path) -> None:
+    settings = load_settings(conf)
+    assert settings.timezone == "America/New_York"
+    assert str(settings.tz) == "America/New_York"
+
+
+def test_an_environment_variable_overrides_the_file(
+    conf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIERLINE_TIMEZONE", "America/Chicago")
+    assert load_settings(conf).timezone == "America/Chicago"
+
+
+def test_a_command_line_option_overrides_the_environment(
+    conf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIERLINE_DB_PATH", "/tmp/from-env.db")
+    assert load_settings(conf, db_path="cli.db").db_path == Path("cli.db")
+
+
+def test_an_unknown_time_zone_names_file_field_and_reason(conf: Path) -> None:
+    (conf / "settings.toml").write_text('timezone = "Mars/Olympus_Mons"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(conf)
+    message = str(err.value)
+    assert "settings.toml" in message and "timezone" in message and "Mars" in message
+
+
+def test_a_misspelt_setting_is_refused(conf: Path) -> None:
+    (conf / "settings.toml").write_text('time_zone = "America/New_York"\n')
+    with pytest.raises(ConfigError, match="time_zone"):
+        load_settings(conf)
+
+
+def test_a_bad_environment_variable_is_named(conf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIERLINE_LOG_LEVEL", "LOUD")
+    with pytest.raises(ConfigError, match="TIERLINE_LOG_LEVEL"):
+        load_settings(conf)
+
+
+def test_broken_toml_is_refused_with_its_line(conf: Path) -> None:
+    (conf / "settings.toml").write_text('timezone = "America/New_York\n')
+    with pytest.raises(ConfigError, match=r"settings\.toml.*not valid TOML.*line 1"):
+        load_settings(conf)
+
+
+def test_a_message_that_is_not_text_is_refused(conf: Path) -> None:
+    (conf / "messages" / "extra.toml").write_text("[menu2]\nprompt = 3\n")
+    with pytest.raises(ConfigError, match=r"extra\.toml: menu2\.prompt: must be text"):
+        Catalogue.load(conf / "messages")
+
+
+def test_a_message_key_defined_twice_is_refused(conf: Path) -> None:
+    (conf / "messages" / "zz.toml").write_text('[menu]\nprompt = "again"\n')
+    with pytest.raises(ConfigError, match=r"zz\.toml: menu\.prompt: already defined"):
+        Catalogue.load(conf / "messages")
+
+
+def test_a_broken_placeholder_is_refused(conf: Path) -> None:
+    (conf / "messages" / "zz.toml").write_text('[x]\ny = "hello {name"\n')
+    with pytest.raises(ConfigError, match="placeholder"):
+        Catalogue.load(conf / "messages")
+
+
+def test_every_message_key_used_in_code_exists() -> None:
+    """A key asked for in code but missing from the catalogue would crash a turn."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    catalogue = Catalogue.load(config_dir() / "messages")
+    pattern = re.compile(
+        r"""\b(?:say|reject|t|btn|text)\(\s*["']([a-z0-9_]+(?:\.[a-z0-9_]+)+)["']"""
+    )
+    missing = set()
+    for path in [*root.joinpath("bot").rglob("*.py"), *root.joinpath("flows").rglob("*.py")]:
+        for key in pattern.findall(path.read_text()):
+            if key not in catalogue:
+                missing.add(f"{path.relative_to(root)}: {key}")
+    assert not missing, "message keys missing from config/messages: " + ", ".join(sorted(missing))

@@ -1,0 +1,256 @@
+"""The engine's rules: durable before visible, one turn at a time per conversation,
+concurrency across conversations, resume after restart, bad input changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.engine import ConversationKey, Engine, TurnInput
+from bot.engine.dialogs import DialogRegistry
+from bot.engine.engine import TurnNotSaved
+from bot.engine.turn import Turn
+from bot.storage.database import Database, StorageError, Write
+from tests.conftest import Chat
+
+
+async def _state_row(db: Database, user: str) -> sqlite3.Row | None:
+    return await db.fetchone(
+        "SELECT state, version FROM conversations WHERE channel = 'console' AND user_id = ?",
+        (user,),
+    )
+
+
+async def test_start_is_committed_before_the_reply_is_returned(chat: Chat, db: Database) -> None:
+    result = await chat.send("/start")
+    row = await _state_row(db, "u1")
+    assert row is not None and row["state"] == result.state == "automated.menu"
+
+
+async def test_turns_of_one_conversation_never_interleave(
+    settings: Settings, db: Database, clock: FixedClock
+) -> None:
+    """A slow handler holds its conversation: the next turn starts only after it ends."""
+    events: list[str] = []
+    registry = DialogRegistry()
+
+    @registry.command("slow")
+    async def slow(turn: Turn) -> bool:
+        events.append(f"begin {turn.args}")
+        await asyncio.sleep(0.02)
+        turn.slots["last"] = turn.args
+        turn.say("help.text")
+        events.append(f"end {turn.args}")
+        return True
+
+    engine = await Engine.create(settings, db, clock, registry=registry)
+    key = ConversationKey("console", "same")
+    await asyncio.gather(
+        *(engine.handle(TurnInput(key, clock.now(), text=f"/slow {i}")) for i in range(5))
+    )
+    assert events == [e for i in range(5) for e in (f"begin {i}", f"end {i}")]
+    row = await db.fetchone("SELECT version FROM conversations WHERE user_id = 'same'")
+    assert row is not None and row["version"] == 5
+
+
+async def test_many_conversations_progress_concurrently(
+    settings: Settings, db: Database, clock: FixedClock
+) -> None:
+    """While one conversation waits inside its turn, others finish theirs."""
+    gate = asyncio.Event()
+    registry = DialogRegistry()
+
+    @registry.command("wait")
+    async def wait(turn: Turn) -> bool:
+        await gate.wait()
+        turn.say("help.text")
+        turn.slots["waited"] = True
+        return True
+
+    @registry.command("quick")
+    async def quick(turn: Turn) -> bool:
+        turn.say("help.text")
+        turn.slots["quick"] = True
+        return True
+
+    engine = await Engine.create(settings, db, clock, registry=registry)
+    blocked = asyncio.create_task(
+        engine.handle(TurnInput(ConversationKey("console", "blocked"), clock.now(), text="/wait"))
+    )
+    quick_results = await asyncio.wait_for(
+        asyncio.gather(
+            *(
+                engine.handle(
+                    TurnInput(ConversationKey("console", f"q{i}"), clock.now(), text="/quick")
+                )
+                for i in range(50)
+            )
+        ),
+        timeout=5,
+    )
+    assert len(quick_results) == 50 and not blocked.done()
+    gate.set()
+    await blocked
+    rows = await db.fetchall("SELECT user_id FROM conversations")
+    assert len(rows) == 51
+
+
+async def test_a_conversation_resumes_where_it_was_after_a_restart(
+    settings: Settings, clock: FixedClock
+) -> None:
+    db = await Database.open(settings.db_path)
+    chat = Chat(await Engine.create(settings, db, clock), user="resume")
+    await chat.send("/start")
+    await chat.press("nav:agent")
+    assert chat.last is not None and chat.last.state == "tier1.intake"
+    await db.close()
+
+    db2 = await Database.open(settings.db_path)
+    try:
+        engine2 = await Engine.create(settings, db2, clock)
+        assert await engine2.state_of(ConversationKey("console", "resume")) == "tier1.intake"
+        again = Chat(engine2, user="resume")
+        result = await again.send("/help")
+        assert result.state == "tier1.intake"
+    finally:
+        await db2.close()
+
+
+async def test_a_turn_whose_commit_fails_releases_no_reply(
+    settings: Settings, db: Database, clock: FixedClock
+) -> None:
+    engine = await Engine.create(settings, db, clock)
+    chat = Chat(engine, user="crash")
+    await chat.send("/start")
+
+    # The disk refuses the next write: the turn must not hand out its replies.
+    await db._writer.execute(
+        "CREATE TRIGGER refuse BEFORE UPDATE ON conversations "
+        "BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
+    )
+    with pytest.raises(TurnNotSaved):
+        await chat.press("nav:agent")
+    row = await _state_row(db, "crash")
+    assert row is not None and row["state"] == "automated.menu"
+
+    await db._writer.execute("DROP TRIGGER refuse")
+    result = await chat.press("nav:agent")
+    assert result.state == "tier1.intake"
+
+
+async def test_a_button_never_offered_is_refused_and_changes_nothing(
+    chat: Chat, db: Database
+) -> None:
+    await chat.send("/start")
+    before = await _state_row(db, "u1")
+    result = await chat.press("go:transfer_all_my_cases")
+    assert result.state == "automated.menu"
+    assert "no longer active" in chat.text
+    assert await _state_row(db, "u1") == before
+
+
+async def test_a_button_from_an_old_message_is_refused(chat: Chat) -> None:
+    await chat.send("/start")
+    await chat.press("nav:agent")  # the menu's buttons are gone now
+    result = await chat.press("go:status")
+    assert result.state == "tier1.intake"
+    assert "no longer active" in chat.text
+
+
+async def test_oversized_button_data_is_refused(chat: Chat) -> None:
+    await chat.send("/start")
+    result = await chat.press("nav:" + "m" * 100)
+    assert result.state == "automated.menu" and "no longer active" in chat.text
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\x00\x01\x1b\x7f", "\n\t\r"])
+async def test_empty_or_control_only_text_is_answered_and_changes_nothing(
+    chat: Chat, db: Database, text: str
+) -> None:
+    await chat.send("/start")
+    before = await _state_row(db, "u1")
+    result = await chat.send(text)
+    assert "empty" in chat.text and result.state == "automated.menu"
+    assert await _state_row(db, "u1") == before
+
+
+async def test_a_very_long_message_is_refused_politely(chat: Chat) -> None:
+    await chat.send("/start")
+    await chat.send("x" * 10_000)
+    assert "too long" in chat.text
+
+
+async def test_an_unknown_command_lists_the_known_ones(chat: Chat) -> None:
+    await chat.send("/frobnicate")
+    assert "/start" in chat.text and "/help" in chat.text
+
+
+async def test_a_failing_handler_gets_an_apology_and_changes_nothing(
+    settings: Settings, db: Database, clock: FixedClock
+) -> None:
+    registry = DialogRegistry()
+
+    @registry.command("boom")
+    async def boom(turn: Turn) -> bool:
+        turn.slots["half"] = "done"
+        raise RuntimeError("bug in a handler")
+
+    engine = await Engine.create(settings, db, clock, registry=registry)
+    result = await engine.handle(
+        TurnInput(ConversationKey("console", "b"), clock.now(), text="/boom")
+    )
+    assert "went wrong" in result.replies[0].text
+    assert "RuntimeError" not in result.replies[0].text
+    assert await _state_row(db, "b") is None
+
+
+async def test_a_conversation_in_a_state_that_no_longer_exists_restarts_at_the_menu(
+    chat: Chat, db: Database
+) -> None:
+    await chat.send("/start")
+    await db.commit(
+        [Write("UPDATE conversations SET state = 'automated.retired_feature' WHERE user_id = 'u1'")]
+    )
+    result = await chat.send("/help")
+    assert result.state == "automated.menu"
+    assert "reset" in chat.text
+
+
+async def test_cancel_returns_to_the_menu_and_forgets_what_was_collected(chat: Chat) -> None:
+    await chat.send("/start")
+    await chat.press("nav:agent")
+    result = await chat.send("/cancel")
+    assert result.state == "automated.menu"
+    assert "Cancelled" in chat.text
+
+
+async def test_a_closed_conversation_starts_again_on_any_message(
+    settings: Settings, db: Database, clock: FixedClock
+) -> None:
+    from bot.dialogs import registry as real_dialogs
+
+    registry = real_dialogs.copy()
+
+    @registry.command("bye")
+    async def bye(turn: Turn) -> bool:
+        await turn.fire("finish")
+        return True
+
+    chat = Chat(await Engine.create(settings, db, clock, registry=registry), user="c")
+    assert (await chat.send("/bye")).state == "closed"
+    assert "Thank you" in chat.text
+    result = await chat.send("hello again")
+    assert result.state == "automated.menu"
+    assert "Welcome back" in chat.text
+
+
+async def test_the_closed_database_is_a_clear_error(settings: Settings, clock: FixedClock) -> None:
+    db = await Database.open(settings.db_path)
+    engine = await Engine.create(settings, db, clock)
+    await db.close()
+    with pytest.raises(StorageError):
+        await engine.handle(TurnInput(ConversationKey("console", "x"), clock.now(), text="/start"))

@@ -1,0 +1,66 @@
+"""No receipt number, A-number or phone number reaches a log line unmasked."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.logs import MaskingFormatter
+from flows.privacy import mask_personal_data
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "EAC2190000001",
+        "eac-21-900-00001",
+        "IOE 0123456789",
+        "WAC 19 123 45678",
+        "A123456789",
+        "A-12345678",
+        "a 1234567",
+        "(202) 555-0143",
+        "202-555-0143",
+        "+1 202 555 0143",
+        "2025550143",
+        "202.555.0143",
+    ],
+)
+def test_identifiers_are_masked(text: str) -> None:
+    masked = mask_personal_data(f"user typed {text} just now")
+    digits = "".join(ch for ch in text if ch.isdigit())
+    assert digits not in "".join(ch for ch in masked if ch.isdigit())
+    assert "just now" in masked
+
+
+@given(st.from_regex(r"[A-Z]{3}[0-9]{10}", fullmatch=True))
+def test_any_receipt_is_masked(receipt: str) -> None:
+    assert receipt[3:11] not in mask_personal_data(f"lookup {receipt} failed")
+
+
+def test_ordinary_text_is_left_alone() -> None:
+    text = "Biometrics on 2026-11-23 at 10:00, 3 slots left, I-485 form"
+    assert mask_personal_data(text) == text
+
+
+def test_the_log_formatter_masks_messages_and_tracebacks() -> None:
+    formatter = MaskingFormatter("%(message)s")
+    try:
+        raise ValueError("lookup of LIN2190000123 failed")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord(
+            "t",
+            logging.ERROR,
+            __file__,
+            1,
+            "case %s phone %s",
+            ("EAC2190000001", "202-555-0143"),
+            sys.exc_info(),
+        )
+    out = formatter.format(record)
+    assert "2190000001" not in out and "555-0143" not in out and "2190000123" not in out

@@ -1,0 +1,106 @@
+"""Storage: migrations, refusal of a newer schema, clear errors for bad paths, and the
+group commit's all-or-nothing and precondition behaviour."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.storage.database import Conflict, Database, StorageError, Write
+from bot.storage.migrations import latest_version
+
+
+async def test_a_new_file_is_migrated_to_the_latest_schema(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "dir" / "new.db"
+    async with await Database.open(path) as db:
+        row = await db.fetchone("SELECT MAX(version) AS v FROM schema_version")
+        assert row is not None and row["v"] == latest_version()
+        mode = await db.fetchone("PRAGMA journal_mode")
+        assert mode is not None and mode[0] == "wal"
+        tables = {
+            r["name"]
+            for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        assert {"conversations", "transitions", "turns", "outbox", "cases"} <= tables
+
+
+async def test_opening_twice_applies_no_migration_again(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    async with await Database.open(path):
+        pass
+    async with await Database.open(path) as db:
+        rows = await db.fetchall("SELECT version FROM schema_version")
+        assert [r["version"] for r in rows] == sorted({r["version"] for r in rows})
+
+
+async def test_a_database_from_a_newer_tierline_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    async with await Database.open(path):
+        pass
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO schema_version VALUES (999, 'from the future', 'now')")
+    with pytest.raises(StorageError, match="newer than this Tierline"):
+        await Database.open(path)
+
+
+async def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("these are my notes, not a database\n" * 100)
+    with pytest.raises(StorageError, match=r"notes\.db"):
+        await Database.open(path)
+
+
+async def test_a_path_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    with pytest.raises(StorageError, match="cannot"):
+        await Database.open(blocker / "tierline.db")
+
+
+async def test_a_failed_precondition_keeps_nothing_of_that_caller(db: Database) -> None:
+    await db.commit([Write("CREATE TABLE slot (n INTEGER)")])
+    with pytest.raises(Conflict):
+        await db.commit(
+            [
+                Write("INSERT INTO slot VALUES (1)"),
+                Write("UPDATE slot SET n = 2 WHERE n = 42", expect_rows=1),
+            ]
+        )
+    row = await db.fetchone("SELECT COUNT(*) AS c FROM slot")
+    assert row is not None and row["c"] == 0
+
+
+async def test_concurrent_callers_share_commits_but_not_failures(db: Database) -> None:
+    await db.commit([Write("CREATE TABLE seat (id INTEGER PRIMARY KEY, taken_by TEXT)")])
+    await db.commit([Write("INSERT INTO seat (id) VALUES (1), (2), (3)")])
+    commits_before = db.commits
+
+    async def take(who: str) -> bool:
+        try:
+            await db.commit(
+                [
+                    Write(
+                        "UPDATE seat SET taken_by = ? WHERE id = "
+                        "(SELECT id FROM seat WHERE taken_by IS NULL ORDER BY id LIMIT 1)",
+                        (who,),
+                        expect_rows=1,
+                    )
+                ]
+            )
+        except Conflict:
+            return False
+        return True
+
+    outcomes = await asyncio.gather(*(take(f"p{i}") for i in range(20)))
+    assert outcomes.count(True) == 3
+    assert db.commits - commits_before < 20  # commits were shared
+    rows = await db.fetchall("SELECT taken_by FROM seat WHERE taken_by IS NOT NULL")
+    assert len(rows) == 3
+
+
+async def test_a_write_the_database_refuses_is_a_storage_error(db: Database) -> None:
+    with pytest.raises(StorageError, match="refused"):
+        await db.commit([Write("INSERT INTO no_such_table VALUES (1)")])
