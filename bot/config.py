@@ -148,7 +148,8 @@ def load_settings(directory: Path | None = None, **overrides: Any) -> Settings:
             # Validated field by field: going through Settings(...) again would let the
             # environment win over the command line.
             checked = {
-                name: TypeAdapter(Settings.model_fields[name].annotation).validate_python(value)
+                name: TypeAdapter(Settings.model_fields[name].annotation)  # type: ignore[arg-type]
+                .validate_python(value)
                 for name, value in given.items()
             }
             settings = settings.model_copy(update=checked)

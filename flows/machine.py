@@ -147,7 +147,7 @@ def tier_of(state: str) -> Tier:
     head = state.split(".", 1)[0]
     if head not in TIERS:
         raise DefinitionError(f"state {state!r} does not start with a tier ({', '.join(TIERS)})")
-    return head  # type: ignore[return-value]
+    return head
 
 
 @cache

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from bot.engine.services import Services
@@ -103,13 +103,16 @@ class DialogRegistry:
         return [fn for prefix, fn in self._interceptors if state.startswith(prefix)]
 
 
-def _register_once(table: dict[str, object], key: str, fn: object, kind: str) -> None:
+H = TypeVar("H")
+
+
+def _register_once(table: dict[str, H], key: str, fn: H, kind: str) -> None:
     if key in table:
         raise ValueError(f"{kind} handler for {key!r} registered twice")
     table[key] = fn
 
 
-def _lookup(table: dict[str, EnterHandler] | dict[str, Handler], state: str):  # type: ignore[no-untyped-def]
+def _lookup(table: dict[str, H], state: str) -> H | None:
     if state in table:
         return table[state]
     # Longest matching prefix: "automated.status." before "automated.".

@@ -6,9 +6,10 @@ is busy runs in one hop to the reader's thread (a hop per statement would cost a
 wake-up each, which is most of a turn's cost under load).
 
 Callers hand the writer a list of `Write`s and await the result; the loop gathers what
-is waiting, applies each caller's writes in a savepoint of one transaction, commits once, and only then wakes the callers. A commit is therefore shared
-by many turns (the expensive part of a durable write is the sync to disk), yet every turn
-is committed before its reply is released.
+is waiting, applies each caller's writes in a savepoint of one transaction, commits once,
+and only then wakes the callers. A commit is therefore shared by many turns (the
+expensive part of a durable write is the sync to disk), yet every turn is committed
+before its reply is released.
 
 A `Write` may state how many rows it must touch (`expect_rows`). When it touches another
 number, the caller's savepoint is rolled back and the caller gets `Conflict`: that is how
@@ -124,10 +125,12 @@ class Database:
             raise StorageError("the database is closed")
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        return await self._read(sql, params, many=False)  # type: ignore[no-any-return]
+        row: sqlite3.Row | None = await self._read(sql, params, many=False)
+        return row
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return await self._read(sql, params, many=True)  # type: ignore[no-any-return]
+        rows: list[sqlite3.Row] = await self._read(sql, params, many=True)
+        return rows
 
     async def _read(self, sql: str, params: Params, *, many: bool) -> Any:
         self._check_open()
