@@ -4,7 +4,9 @@
 `tierline console` does. `JsonlDriver` runs the real `tierline console --jsonl` in a
 subprocess per applicant on the scenario's database, with `--now` set to the scenario
 clock (a new subprocess whenever the clock has moved), so the same scenario also pins the
-machine-mode contract. Both return a `TurnResult` and the buttons the applicant can press.
+machine-mode contract. Both return a `TurnResult` and the buttons the applicant can press:
+those of the latest replies that carried any, the keyboard still on the applicant's
+screen (a reply without buttons, such as a refusal, does not take that keyboard away).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class EngineDriver:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions: dict[str, ConsoleSession] = {}
+        self._buttons: dict[str, tuple[Button, ...]] = {}
 
     def _session(self, user: str) -> ConsoleSession:
         if user not in self._sessions:
@@ -54,10 +57,12 @@ class EngineDriver:
 
     async def send(self, user: str, *, text: str | None = None,
                    button: str | None = None) -> TurnResult:
-        return await self._session(user).turn(text=text, button=button)
+        result = await self._session(user).turn(text=text, button=button)
+        _keep_keyboard(self._buttons, user, result)
+        return result
 
     def buttons(self, user: str) -> tuple[Button, ...]:
-        return self._session(user).last_buttons
+        return self._buttons.get(user, ())
 
     async def close(self) -> None:
         self._sessions.clear()
@@ -98,9 +103,7 @@ class JsonlDriver:
             result = _result_from_json(json.loads(raw))
         except (ValueError, KeyError, TypeError) as exc:
             raise DriverError(f"tierline console --jsonl wrote {raw!r}: {exc}") from None
-        buttons = tuple(b for r in result.replies for b in r.buttons)
-        if result.replies:
-            self._buttons[user] = buttons
+        _keep_keyboard(self._buttons, user, result)
         return result
 
     def buttons(self, user: str) -> tuple[Button, ...]:
@@ -143,6 +146,13 @@ class JsonlDriver:
         for entry in self._procs.values():
             await _stop(entry.proc)
         self._procs.clear()
+
+
+def _keep_keyboard(keyboards: dict[str, tuple[Button, ...]], user: str,
+                   result: TurnResult) -> None:
+    buttons = tuple(b for r in result.replies for b in r.buttons)
+    if buttons:
+        keyboards[user] = buttons
 
 
 async def _stop(proc: asyncio.subprocess.Process) -> None:
