@@ -9,6 +9,7 @@ log, so the report knows every transition that fired, whoever fired it.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -266,4 +267,4 @@ def check(expect: Expect, sr: StepReport) -> list[str]:
 
 
 def _quote_all(texts: list[str]) -> str:
-    return " | ".join(repr(t) for t in texts) if texts else "(no reply)"
+    return " | ".join(json.dumps(t, ensure_ascii=False) for t in texts) if texts else "(no reply)"
