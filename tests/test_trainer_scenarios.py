@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -196,3 +197,50 @@ def _why(report) -> str:  # type: ignore[no-untyped-def]
         return report.error
     step = report.failed_step
     return f"{report.scenario.source}: {step.title}: {step.failures}"
+
+
+class _FakeDesk:
+    """A stand-in with the contract of `bot.staff.desk.StaffDesk` (written in parallel)."""
+
+    calls: ClassVar[list[tuple[object, ...]]] = []
+
+    def __init__(self, services: object) -> None:
+        self.services = services
+
+    async def references_for(self, key: object) -> list[str]:
+        return ["CB-0002", "CB-0001"] if getattr(key, "user_id", None) == "applicant" else []
+
+    async def complete(self, reference: str, outcome: str, note: str, staff_id: str,
+                       now: object) -> object:
+        if not reference.startswith("CB-"):
+            raise _FakeDeskError(f"no callback {reference}")
+        _FakeDesk.calls.append((reference, outcome, note, staff_id, now))
+        return type("Completion", (), {"reference": reference, "outcome": outcome,
+                                       "summary": f"{reference}: {outcome}"})()
+
+
+class _FakeDeskError(Exception):
+    pass
+
+
+async def test_staff_steps_go_through_the_desk_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    module = types.ModuleType("bot.staff.desk")
+    module.StaffDesk = _FakeDesk  # type: ignore[attr-defined]
+    module.DeskError = _FakeDeskError  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "bot.staff", types.ModuleType("bot.staff"))
+    monkeypatch.setitem(sys.modules, "bot.staff.desk", module)
+    _FakeDesk.calls.clear()
+    report = await run_scenario(parse_scenario(BASE + """\
+  - advance: 1d
+  - staff: {complete: last, outcome: appointment, note: ADIT stamp, staff_id: officer-7}
+    expect: {state: automated.menu, summary_contains: "CB-0002: appointment"}
+  - staff: {complete: X-9, outcome: resolved}
+"""))
+    assert _FakeDesk.calls[0][:4] == ("CB-0002", "appointment", "ADIT stamp", "officer-7")
+    assert _FakeDesk.calls[0][4].isoformat() == "2026-11-24T10:00:00-05:00"  # type: ignore[attr-defined]
+    step = report.failed_step
+    assert step is not None and step.index == 3
+    assert step.failures == ["the staff desk refused: no callback X-9"]

@@ -12,7 +12,11 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from bot.trainer.runner import ScenarioReport, StepReport
+    from bot.trainer.scenario import Scenario
 
 TIER_BADGES = {
     "automated": ("AUTOMATED", "46"),  # cyan
@@ -58,6 +62,7 @@ class Narrator:
         self.colour = colour
         self.pace = pace
         self._states: dict[str, str] = {}
+        self._initial = ""
 
     def _c(self, code: str, text: str) -> str:
         return f"\033[{code}m{text}\033[0m" if self.colour else text
@@ -70,7 +75,7 @@ class Narrator:
         name, bg = TIER_BADGES.get(tier, (tier.upper(), "47"))
         return self._c(f"1;30;{bg}", f" {name} ") if self.colour else f"[{name}]"
 
-    def opening(self, scenario) -> None:  # type: ignore[no-untyped-def]
+    def opening(self, scenario: Scenario) -> None:
         from flows.machine import definition
 
         self._say(self._c("1", f"Scenario: {scenario.name}"))
@@ -80,7 +85,7 @@ class Narrator:
         self._initial = definition().initial
         self._say()
 
-    async def step(self, sr) -> None:  # type: ignore[no-untyped-def]
+    async def step(self, sr: StepReport) -> None:
         step = sr.step
         if step.kind == "clock":
             self._say(self._c("2", f"⏱  {step.describe()}"))
@@ -114,7 +119,7 @@ class Narrator:
         if self.pace:
             await asyncio.sleep(self.pace)
 
-    def closing(self, report) -> None:  # type: ignore[no-untyped-def]
+    def closing(self, report: ScenarioReport) -> None:
         if report.error:
             self._say(self._c("1;31", f"✗ {report.error}"))
         if report.passed:

@@ -15,10 +15,10 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from flows.machine import ANY, TIERS, MachineDefinition
+from flows.machine import ANY, TIERS, MachineDefinition, StateSpec
 
 FORMATS = ("mermaid", "dot", "svg", "png")
 TIER_TITLES = {
@@ -182,7 +182,7 @@ def graphviz(dot_text: str, fmt: str) -> bytes:
 
 # ---- shared -------------------------------------------------------------------------------
 
-def _by_tier(d: MachineDefinition):  # type: ignore[no-untyped-def]
+def _by_tier(d: MachineDefinition) -> Iterator[tuple[str, list[StateSpec]]]:
     """(tier, states) for every tier that has states, in tier order."""
     for tier in TIERS:
         states = [s for s in d.states if s.tier == tier]

@@ -17,7 +17,7 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.adapters.console import CHANNEL, ConsoleSession
 from bot.engine.engine import Engine
@@ -165,7 +165,7 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
         await proc.wait()
 
 
-def _result_from_json(obj: dict) -> TurnResult:  # type: ignore[type-arg]
+def _result_from_json(obj: dict[str, Any]) -> TurnResult:
     replies = tuple(
         Reply(r["text"], tuple(Button(b["label"], b["data"]) for b in r["buttons"]))
         for r in obj["replies"]

@@ -13,6 +13,7 @@ import json
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -22,7 +23,7 @@ from bot.engine.engine import Engine
 from bot.engine.model import Button, TurnResult
 from bot.storage.database import Database, Write
 from bot.storage.timefmt import to_db
-from bot.trainer.drivers import DriverError, EngineDriver, JsonlDriver, key_for
+from bot.trainer.drivers import Driver, DriverError, EngineDriver, JsonlDriver, key_for
 from bot.trainer.scenario import CaseRow, Expect, Scenario, Step
 from flows.machine import tier_of
 
@@ -93,8 +94,8 @@ async def run_scenario(scenario: Scenario, *, via: Via = "engine",
         try:
             await db.commit(case_writes(scenario.cases, clock.now()))
             engine = await Engine.create(settings, db, clock)
-            driver = (JsonlDriver(engine, db_path, workdir) if via == "jsonl"
-                      else EngineDriver(engine))
+            driver: Driver = (JsonlDriver(engine, db_path, workdir) if via == "jsonl"
+                              else EngineDriver(engine))
             try:
                 await _play(scenario, engine, clock, driver, report, on_step)
             except DriverError as exc:
@@ -108,7 +109,7 @@ async def run_scenario(scenario: Scenario, *, via: Via = "engine",
     return report
 
 
-def case_writes(cases: list[CaseRow], now) -> list[Write]:  # type: ignore[no-untyped-def]
+def case_writes(cases: list[CaseRow], now: datetime) -> list[Write]:
     """The rows of `cases` as inserts into the cases table (stored as an import would)."""
     return [
         Write(
@@ -125,8 +126,8 @@ def case_writes(cases: list[CaseRow], now) -> list[Write]:  # type: ignore[no-un
     ]
 
 
-async def _play(scenario: Scenario, engine: Engine, clock: FixedClock, driver: EngineDriver
-                | JsonlDriver, report: ScenarioReport, on_step: OnStep | None) -> None:
+async def _play(scenario: Scenario, engine: Engine, clock: FixedClock, driver: Driver,
+                report: ScenarioReport, on_step: OnStep | None) -> None:
     last_id = 0
     for index, step in enumerate(scenario.steps):
         sr = StepReport(index, step, scenario.step_line(index))
@@ -170,7 +171,7 @@ def _move_clock(step: Step, clock: FixedClock, sr: StepReport) -> None:
         sr.failures.append(f"the clock cannot go back: {step.at} is before {before}")
 
 
-async def _input(step: Step, driver: EngineDriver | JsonlDriver, sr: StepReport) -> None:
+async def _input(step: Step, driver: Driver, sr: StepReport) -> None:
     if step.say is not None:
         sr.result = await driver.send(step.user, text=step.say)
     elif step.press_data is not None:
