@@ -76,3 +76,26 @@ def test_demo_of_a_failing_scenario_exits_non_zero(tmp_path: Path) -> None:
     proc = run_cli("demo", str(bad), "--pace", "0")
     assert proc.returncode == 1
     assert "✗ expected tier tier2 got automated" in proc.stdout.decode()
+
+
+def test_colour_only_on_a_terminal_without_no_color(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from bot.trainer.demo import Narrator, use_colour
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert use_colour(Terminal()) and not use_colour(io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not use_colour(Terminal())
+    assert Narrator(Terminal(), colour=True, pace=0).badge("tier1").startswith("\033[")
+    assert Narrator(io.StringIO(), colour=False, pace=0).badge("tier2") == "[TIER 2 OFFICER]"
+
+
+def test_demo_marks_the_change_of_tier() -> None:
+    path = ROOT / "config" / "scenarios" / "entry-ask-for-a-person.yaml"
+    out = run_cli("demo", str(path), "--pace", "0").stdout.decode()
+    assert "tier: [AUTOMATED] → [TIER 1 OPERATOR]" in out

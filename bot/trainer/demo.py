@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from flows.machine import tier_of
+
 if TYPE_CHECKING:
     from bot.trainer.runner import ScenarioReport, StepReport
     from bot.trainer.scenario import Scenario
@@ -112,6 +114,8 @@ class Narrator:
                     self._say(self._c("33", f"   rule: {t.rule}"))
             elif sr.passed:
                 self._say(self._c("2", f"   state unchanged: {after}"))
+            if tier_of(after) != tier_of(before):
+                self._say(f"   tier: {self.badge(tier_of(before))} → {self.badge(tier_of(after))}")
             self._states[step.user] = after
         for failure in sr.failures:
             self._say(self._c("1;31", f"   ✗ {failure}"))
