@@ -18,6 +18,9 @@ from bot.storage.database import StorageError
 # (name, module, one-line help) in the order `tierline --help` lists them.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("console", "bot.adapters.console", "chat with the assistant in the terminal"),
+    ("diagram", "bot.trainer.diagram", "draw the state machine (Mermaid, DOT, SVG, PNG)"),
+    ("scenarios", "bot.trainer.scenarios_cli", "replay or record scenario files"),
+    ("demo", "bot.trainer.demo", "narrate a scenario for a class"),
 )
 
 

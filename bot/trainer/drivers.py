@@ -1,0 +1,173 @@
+"""How a scenario's applicant inputs reach the assistant.
+
+`EngineDriver` talks to the engine in this process through `ConsoleSession`, exactly as
+`tierline console` does. `JsonlDriver` runs the real `tierline console --jsonl` in a
+subprocess per applicant on the scenario's database, with `--now` set to the scenario
+clock (a new subprocess whenever the clock has moved), so the same scenario also pins the
+machine-mode contract. Both return a `TurnResult` and the buttons the applicant can press:
+those of the latest replies that carried any, the keyboard still on the applicant's
+screen (a reply without buttons, such as a refusal, does not take that keyboard away).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from bot.adapters.console import CHANNEL, ConsoleSession
+from bot.engine.engine import Engine
+from bot.engine.model import Button, ConversationKey, Reply, TurnResult
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+JSONL_TIMEOUT = 60.0
+
+
+class DriverError(Exception):
+    """The way to the assistant broke (a subprocess died or answered garbage)."""
+
+
+class Driver(Protocol):
+    async def send(self, user: str, *, text: str | None = None,
+                   button: str | None = None) -> TurnResult: ...
+
+    def buttons(self, user: str) -> tuple[Button, ...]: ...
+
+    async def close(self) -> None: ...
+
+
+def key_for(user: str) -> ConversationKey:
+    return ConversationKey(CHANNEL, user)
+
+
+class EngineDriver:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions: dict[str, ConsoleSession] = {}
+        self._buttons: dict[str, tuple[Button, ...]] = {}
+
+    def _session(self, user: str) -> ConsoleSession:
+        if user not in self._sessions:
+            self._sessions[user] = ConsoleSession(self.engine, key_for(user))
+        return self._sessions[user]
+
+    async def send(self, user: str, *, text: str | None = None,
+                   button: str | None = None) -> TurnResult:
+        result = await self._session(user).turn(text=text, button=button)
+        _keep_keyboard(self._buttons, user, result)
+        return result
+
+    def buttons(self, user: str) -> tuple[Button, ...]:
+        return self._buttons.get(user, ())
+
+    async def close(self) -> None:
+        self._sessions.clear()
+
+
+class _Process:
+    def __init__(self, proc: asyncio.subprocess.Process, now: datetime) -> None:
+        self.proc = proc
+        self.now = now
+
+
+class JsonlDriver:
+    """`tierline console --jsonl` in subprocesses, one per applicant and clock setting."""
+
+    def __init__(self, engine: Engine, db_path: Path, workdir: Path) -> None:
+        self.engine = engine
+        self.db_path = db_path
+        self.workdir = workdir
+        self._procs: dict[str, _Process] = {}
+        self._buttons: dict[str, tuple[Button, ...]] = {}
+
+    async def send(self, user: str, *, text: str | None = None,
+                   button: str | None = None) -> TurnResult:
+        proc = await self._process(user)
+        line = json.dumps({"button": button} if button is not None else {"text": text})
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(line.encode() + b"\n")
+            await proc.stdin.drain()
+            raw = await asyncio.wait_for(proc.stdout.readline(), JSONL_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            raise DriverError(f"tierline console --jsonl did not answer: {exc!r}"
+                              f"{self._stderr(user)}") from None
+        if not raw:
+            raise DriverError(f"tierline console --jsonl ended without answering"
+                              f"{self._stderr(user)}")
+        try:
+            result = _result_from_json(json.loads(raw))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DriverError(f"tierline console --jsonl wrote {raw!r}: {exc}") from None
+        _keep_keyboard(self._buttons, user, result)
+        return result
+
+    def buttons(self, user: str) -> tuple[Button, ...]:
+        return self._buttons.get(user, ())
+
+    async def _process(self, user: str) -> asyncio.subprocess.Process:
+        now = self.engine.now()
+        current = self._procs.get(user)
+        if current is not None and current.now == now:
+            return current.proc
+        if current is not None:
+            await _stop(current.proc)
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p),
+            "TIERLINE_LOAD_DEMO_CASES": "false",
+        }
+        with self._stderr_path(user).open("ab") as err:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "console", "--jsonl", "--db", str(self.db_path),
+                "--user", user, "--now", now.isoformat(),
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=err,
+                env=env, cwd=PROJECT_ROOT,
+            )
+        self._procs[user] = _Process(proc, now)
+        return proc
+
+    def _stderr_path(self, user: str) -> Path:
+        return self.workdir / f"console-{len(user)}-{abs(hash(user))}.stderr"
+
+    def _stderr(self, user: str) -> str:
+        try:
+            text = self._stderr_path(user).read_text(errors="replace").strip()
+        except OSError:
+            return ""
+        return f"; its stderr: {text[-2000:]}" if text else ""
+
+    async def close(self) -> None:
+        for entry in self._procs.values():
+            await _stop(entry.proc)
+        self._procs.clear()
+
+
+def _keep_keyboard(keyboards: dict[str, tuple[Button, ...]], user: str,
+                   result: TurnResult) -> None:
+    buttons = tuple(b for r in result.replies for b in r.buttons)
+    if buttons:
+        keyboards[user] = buttons
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.stdin is not None and not proc.stdin.is_closing():
+        proc.stdin.close()
+    try:
+        await asyncio.wait_for(proc.wait(), 10)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+
+
+def _result_from_json(obj: dict[str, Any]) -> TurnResult:
+    replies = tuple(
+        Reply(r["text"], tuple(Button(b["label"], b["data"]) for b in r["buttons"]))
+        for r in obj["replies"]
+    )
+    return TurnResult(state=obj["state"], tier=obj["tier"], replies=replies)

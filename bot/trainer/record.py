@@ -1,0 +1,136 @@
+"""`tierline scenarios record`: a stored conversation turned into a scenario file.
+
+The inputs come from the `turns` table in order (the first turn's time is the scenario's
+`now`; a later turn at another time gets an `at:` step before it), and each input expects
+the state the conversation was in after it. The turns table keeps a pressed button's data,
+not its label, so the conversation is replayed on a scratch database to find the label
+each pressed button had; a button whose label cannot be recovered stays `press_data`. The
+replay is also compared with the stored transition log, and any difference is reported as
+a warning, since the recorded scenario would then fail at that step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.engine.model import Button
+from bot.storage.database import Database
+from bot.storage.timefmt import from_db
+from bot.trainer.runner import run_scenario
+from bot.trainer.scenario import Scenario
+from flows.machine import tier_of
+
+_RECEIPT_IN_TEXT = re.compile(r"[A-Za-z]{3}(?:[\s\-]*\d){10}")
+
+
+class RecordError(Exception):
+    """The conversation cannot be recorded (no database, no such conversation)."""
+
+
+@dataclass
+class Recording:
+    yaml_text: str
+    warnings: list[str] = field(default_factory=list)
+
+
+async def record(db_path: Path, channel: str, user_id: str, tz: Any) -> Recording:
+    """The scenario of `channel:user_id`'s conversation stored in `db_path`."""
+    if not await asyncio.to_thread(db_path.is_file):
+        raise RecordError(f"no database at {db_path}")
+    db = await Database.open(db_path)
+    try:
+        turns = await db.fetchall(
+            "SELECT at, kind, value, state FROM turns WHERE channel = ? AND user_id = ?"
+            " ORDER BY id", (channel, user_id))
+        logged = await db.fetchall(
+            "SELECT trigger, source, dest FROM transitions WHERE channel = ? AND user_id = ?"
+            " ORDER BY id", (channel, user_id))
+        cases = await _cases_mentioned(db, [t["value"] for t in turns if t["kind"] == "text"])
+    finally:
+        await db.close()
+    if not turns:
+        raise RecordError(f"no stored turns for conversation {channel}:{user_id} in {db_path}")
+
+    now = from_db(turns[0]["at"]).astimezone(tz)
+    steps: list[dict[str, Any]] = []
+    previous = now
+    for t in turns:
+        at = from_db(t["at"]).astimezone(tz)
+        if at != previous:
+            steps.append({"at": at.isoformat()})
+            previous = at
+        step: dict[str, Any] = ({"say": t["value"]} if t["kind"] == "text"
+                                else {"press_data": t["value"]})
+        step["expect"] = {"state": t["state"], "tier": tier_of(t["state"])}
+        steps.append(step)
+    data: dict[str, Any] = {
+        "name": f"recorded {channel}:{user_id}",
+        "description": f"Recorded from {db_path.name}: {len(turns)} turns of "
+                       f"{channel}:{user_id}.",
+        "now": now.isoformat(),
+    }
+    if cases:
+        data["cases"] = cases
+    data["steps"] = steps
+
+    recording = Recording("")
+    await _recover_labels(data, logged, recording.warnings)
+    recording.yaml_text = (
+        f"# Recorded by `tierline scenarios record` from {db_path.name} ({channel}:{user_id}).\n"
+        + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None,
+                         width=100)
+    )
+    return recording
+
+
+async def _cases_mentioned(db: Database, texts: list[str]) -> list[dict[str, Any]]:
+    """The stored cases whose receipt numbers the applicant typed (so the replay finds them)."""
+    receipts = sorted({re.sub(r"[\s\-]", "", m).upper()
+                       for text in texts for m in _RECEIPT_IN_TEXT.findall(text)})
+    rows = []
+    for receipt in receipts:
+        row = await db.fetchone("SELECT * FROM cases WHERE receipt_number = ?", (receipt,))
+        if row is not None:
+            rows.append({k: v for k, v in dict(row).items()
+                         if k != "updated_at" and v is not None})
+    return rows
+
+
+async def _recover_labels(data: dict[str, Any], logged: list[Any], warnings: list[str]) -> None:
+    """Replay the draft on a scratch database; turn `press_data` into `press` by label."""
+    try:
+        draft = Scenario.model_validate(data)
+    except ValueError as exc:
+        warnings.append(f"the recorded steps could not be replayed to recover labels: {exc}")
+        return
+    report = await run_scenario(draft)
+    offered: tuple[Button, ...] = ()
+    for sr in report.steps:
+        raw = data["steps"][sr.index]
+        if "press_data" in raw:
+            matches = [b for b in offered if b.data == raw["press_data"]]
+            labels = [b.label for b in offered]
+            if len(matches) == 1 and labels.count(matches[0].label) == 1:
+                raw["press"] = matches[0].label
+                del raw["press_data"]
+                raw["expect"] = raw.pop("expect")  # keep `expect` after the input
+        if sr.result is not None and sr.result.replies:
+            offered = tuple(b for r in sr.result.replies for b in r.buttons)
+    if report.error:
+        warnings.append(f"the replay broke: {report.error}")
+    failed = report.failed_step
+    if failed is not None:
+        warnings.append(f"the replay differs at {failed.title}: {'; '.join(failed.failures)}"
+                        " (the recorded scenario will fail there)")
+    replayed = [(t.trigger, t.source, t.dest) for sr in report.steps for t in sr.transitions]
+    stored = [(r["trigger"], r["source"], r["dest"]) for r in logged]
+    if failed is None and replayed != stored:
+        warnings.append("the replay fired other transitions than the stored log "
+                        f"({len(replayed)} replayed, {len(stored)} stored); staff actions "
+                        "or ticks are not recorded as steps")

@@ -1,0 +1,271 @@
+"""Runs one scenario end to end on a fresh temporary database with a fixed clock.
+
+Each step is played through a driver (the engine in this process, or `tierline console
+--jsonl` in a subprocess), then its expectations are checked and a `StepReport` says what
+was expected and what came. The run stops at the first failing step: what follows would
+only repeat the same difference. Transitions are read back from the run's transition
+log, so the report knows every transition that fired, whoever fired it.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from bot.clock import FixedClock
+from bot.config import load_settings
+from bot.engine.engine import Engine
+from bot.engine.model import Button, TurnResult
+from bot.storage.database import Database, Write
+from bot.storage.timefmt import to_db
+from bot.trainer.drivers import Driver, DriverError, EngineDriver, JsonlDriver, key_for
+from bot.trainer.scenario import CaseRow, Expect, Scenario, Step
+from flows.machine import tier_of
+
+Via = Literal["engine", "jsonl"]
+
+
+@dataclass(frozen=True)
+class LoggedTransition:
+    """A row of the transition log."""
+
+    user_id: str
+    trigger: str
+    source: str
+    dest: str
+    rule: str
+
+
+@dataclass
+class StepReport:
+    index: int  # 0-based
+    step: Step
+    line: int | None
+    result: TurnResult | None = None  # input steps
+    state: str | None = None  # where the step's applicant stands after the step
+    transitions: list[LoggedTransition] = field(default_factory=list)
+    summary: str | None = None  # staff steps: the desk's summary
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    @property
+    def title(self) -> str:
+        where = f" (line {self.line})" if self.line else ""
+        return f"step {self.index + 1}{where}: {self.step.describe()}"
+
+
+@dataclass
+class ScenarioReport:
+    scenario: Scenario
+    steps: list[StepReport] = field(default_factory=list)
+    fired: set[tuple[str, str]] = field(default_factory=set)
+    error: str | None = None  # the run could not be set up or broke outside a step
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(s.passed for s in self.steps)
+
+    @property
+    def failed_step(self) -> StepReport | None:
+        return next((s for s in self.steps if not s.passed), None)
+
+
+OnStep = Callable[[StepReport], Awaitable[None]]
+
+
+async def run_scenario(scenario: Scenario, *, via: Via = "engine",
+                       on_step: OnStep | None = None) -> ScenarioReport:
+    """Play `scenario` on a fresh database; `on_step` sees each step as it completes."""
+    report = ScenarioReport(scenario)
+    with tempfile.TemporaryDirectory(prefix="tierline-scenario-") as tmp:
+        workdir = Path(tmp)
+        db_path = workdir / "scenario.db"
+        settings = load_settings(db_path=db_path, load_demo_cases=False)
+        clock = FixedClock(scenario.now, settings.tz)
+        db = await Database.open(db_path)
+        try:
+            await db.commit(case_writes(scenario.cases, clock.now()))
+            engine = await Engine.create(settings, db, clock)
+            driver: Driver = (JsonlDriver(engine, db_path, workdir) if via == "jsonl"
+                              else EngineDriver(engine))
+            try:
+                await _play(scenario, engine, clock, driver, report, on_step)
+            except DriverError as exc:
+                report.error = str(exc)
+            finally:
+                await driver.close()
+            rows = await db.fetchall("SELECT trigger, source FROM transitions")
+            report.fired = {(r["trigger"], r["source"]) for r in rows}
+        finally:
+            await db.close()
+    return report
+
+
+def case_writes(cases: list[CaseRow], now: datetime) -> list[Write]:
+    """The rows of `cases` as inserts into the cases table (stored as an import would)."""
+    return [
+        Write(
+            "INSERT INTO cases (receipt_number, form_type, status_title, status_date, zip_code,"
+            " biometrics_at, biometrics_site, biometrics_reschedules, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (c.receipt_number, c.form_type, c.status_title, c.status_date.isoformat(),
+             c.zip_code,
+             to_db(c.biometrics_at if c.biometrics_at.tzinfo else
+                   c.biometrics_at.replace(tzinfo=now.tzinfo)) if c.biometrics_at else None,
+             c.biometrics_site, c.biometrics_reschedules, to_db(now)),
+        )
+        for c in cases
+    ]
+
+
+async def _play(scenario: Scenario, engine: Engine, clock: FixedClock, driver: Driver,
+                report: ScenarioReport, on_step: OnStep | None) -> None:
+    last_id = 0
+    for index, step in enumerate(scenario.steps):
+        sr = StepReport(index, step, scenario.step_line(index))
+        report.steps.append(sr)
+        if step.kind == "clock":
+            _move_clock(step, clock, sr)
+        elif step.kind == "staff":
+            await _staff(step, engine, sr)
+        else:
+            await _input(step, driver, sr)
+        rows = await engine.services.db.fetchall(
+            "SELECT id, user_id, trigger, source, dest, rule FROM transitions WHERE id > ?"
+            " ORDER BY id", (last_id,))
+        if rows:
+            last_id = rows[-1]["id"]
+        sr.transitions = [LoggedTransition(r["user_id"], r["trigger"], r["source"], r["dest"],
+                                           r["rule"]) for r in rows]
+        if step.kind != "clock":
+            if sr.state is None and not sr.failures:
+                sr.state = await engine.state_of(key_for(step.user))
+            if step.expect is not None and not sr.failures:
+                sr.failures.extend(check(step.expect, sr))
+        if on_step is not None:
+            await on_step(sr)
+        if sr.failures:
+            return
+
+
+def _move_clock(step: Step, clock: FixedClock, sr: StepReport) -> None:
+    if step.advance is not None:
+        if step.advance.total_seconds() <= 0:
+            sr.failures.append("`advance` must move the clock forward")
+            return
+        clock.advance(step.advance)
+        return
+    assert step.at is not None
+    before = clock.now()
+    clock.set(step.at)
+    if clock.now() < before:
+        clock.set(before)
+        sr.failures.append(f"the clock cannot go back: {step.at} is before {before}")
+
+
+async def _input(step: Step, driver: Driver, sr: StepReport) -> None:
+    if step.say is not None:
+        sr.result = await driver.send(step.user, text=step.say)
+    elif step.press_data is not None:
+        sr.result = await driver.send(step.user, button=step.press_data)
+    else:
+        assert step.press is not None
+        button, problem = find_button(driver.buttons(step.user), step.press)
+        if button is None:
+            sr.failures.append(problem)
+            return
+        sr.result = await driver.send(step.user, button=button.data)
+    sr.state = sr.result.state
+
+
+def find_button(offered: tuple[Button, ...], label: str) -> tuple[Button | None, str]:
+    """The button labelled `label` (case-insensitive; else the one label containing it)."""
+    wanted = label.casefold()
+    exact = [b for b in offered if b.label.casefold() == wanted]
+    if exact:
+        return exact[0], ""
+    partial = [b for b in offered if wanted in b.label.casefold()]
+    if len(partial) == 1:
+        return partial[0], ""
+    labels = [b.label for b in offered]
+    if partial:
+        return None, f"button {label!r} is ambiguous; offered {labels}"
+    return None, f"no button labelled {label!r} in the last replies; offered {labels}"
+
+
+async def _staff(step: Step, engine: Engine, sr: StepReport) -> None:
+    action = step.staff
+    assert action is not None
+    try:
+        from bot.staff.desk import DeskError, StaffDesk
+    except ImportError:
+        sr.failures.append("staff steps need the staff desk (bot.staff.desk), which this "
+                           "build of Tierline does not have")
+        return
+    desk = StaffDesk(engine.services)
+    reference = action.complete
+    if reference == "last":
+        references = await desk.references_for(key_for(step.user))
+        if not references:
+            sr.failures.append(f"applicant {step.user!r} has no open reference to complete")
+            return
+        reference = references[0]
+    try:
+        completion = await desk.complete(reference, action.outcome, action.note,
+                                         action.staff_id, engine.now())
+    except DeskError as exc:
+        sr.failures.append(f"the staff desk refused: {exc}")
+        return
+    sr.summary = str(completion.summary)
+
+
+def check(expect: Expect, sr: StepReport) -> list[str]:
+    """The differences between what `expect` asks and what the step produced."""
+    failures: list[str] = []
+    if expect.state is not None and sr.state != expect.state:
+        failures.append(f"expected state {expect.state} got {sr.state}")
+    if expect.tier is not None:
+        tier = sr.result.tier if sr.result else (tier_of(sr.state) if sr.state else None)
+        if tier != expect.tier:
+            failures.append(f"expected tier {expect.tier} got {tier}")
+    if sr.result is not None:
+        texts = [r.text for r in sr.result.replies]
+        joined = "\n".join(texts).casefold()
+        for wanted in expect.reply_contains:
+            if wanted.casefold() not in joined:
+                failures.append(f"expected a reply containing {wanted!r}, got: "
+                                f"{_quote_all(texts)}")
+        for unwanted in expect.reply_not_contains:
+            if unwanted.casefold() in joined:
+                failures.append(f"expected no reply containing {unwanted!r}, got: "
+                                f"{_quote_all(texts)}")
+        labels = [b.label for r in sr.result.replies for b in r.buttons]
+        offered = {label.casefold() for label in labels}
+        missing = [b for b in expect.buttons if b.casefold() not in offered]
+        if missing:
+            failures.append(f"expected buttons {expect.buttons} offered {labels}")
+        if expect.no_buttons and labels:
+            failures.append(f"expected no buttons, offered {labels}")
+    if expect.rule_contains is not None:
+        rules = [t.rule for t in sr.transitions]
+        if not any(expect.rule_contains.casefold() in r.casefold() for r in rules):
+            fired = "; ".join(f"{t.trigger}: {t.rule}" for t in sr.transitions) or "none"
+            failures.append(f"expected a transition whose rule contains "
+                            f"{expect.rule_contains!r}, fired: {fired}")
+    if expect.summary_contains is not None and (
+            sr.summary is None or expect.summary_contains.casefold() not in sr.summary.casefold()):
+        failures.append(f"expected a staff summary containing {expect.summary_contains!r}, "
+                        f"got: {sr.summary!r}")
+    return failures
+
+
+def _quote_all(texts: list[str]) -> str:
+    return " | ".join(json.dumps(t, ensure_ascii=False) for t in texts) if texts else "(no reply)"
