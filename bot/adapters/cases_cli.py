@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -129,7 +130,7 @@ class ProgressBar:
         self.active = stream.isatty()
         self.drawn = False
 
-    def update(self, label: str):  # type: ignore[no-untyped-def]
+    def update(self, label: str) -> Callable[[int, int], None]:
         def draw(done: int, total: int) -> None:
             if not self.active or total <= 0:
                 return

@@ -18,11 +18,11 @@ MENU = "nav:menu"
 
 
 def config(turn: Turn) -> AutomatedConfig:
-    return turn.services.extras["automated"]  # type: ignore[no-any-return]
+    return turn.services.extras["automated"]
 
 
 def cases(turn: Turn) -> CaseStatusProvider:
-    return turn.services.extras["cases"]  # type: ignore[no-any-return]
+    return turn.services.extras["cases"]
 
 
 def way_out(turn: Turn) -> list[Button]:
