@@ -103,3 +103,36 @@ async def test_hundred_thousand_rows_import_in_seconds(tmp_path: Path) -> None:
         await db.close()
     assert row is not None and row["n"] == 100_000
     assert elapsed < 10, f"took {elapsed:.1f}s"
+
+
+def test_missing_file_is_one_clear_line(tmp_path: Path) -> None:
+    proc = run_cli("cases", "import", str(tmp_path / "nope.csv"), *_db_args(tmp_path))
+    assert proc.returncode == 2
+    assert proc.stderr.decode().strip() == f"tierline: error: {tmp_path / 'nope.csv'}: " \
+                                           "file not found"
+
+
+def test_progress_bar_is_drawn_only_on_a_terminal() -> None:
+    import io
+
+    from bot.adapters.cases_cli import ProgressBar
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    shown, hidden = Terminal(), io.StringIO()
+    for stream in (shown, hidden):
+        bar = ProgressBar(stream)
+        bar.update("saving")(50, 100)
+        bar.done()
+    assert "50/100" in shown.getvalue() and "#" * 15 in shown.getvalue()
+    assert hidden.getvalue() == ""
+
+
+def test_logs_never_show_a_whole_receipt_number(tmp_path: Path) -> None:
+    proc = run_cli("console", "--jsonl", "--db", str(tmp_path / "t.db"), "--log-level", "DEBUG",
+               input="/start\nEAC9999999999\n")
+    assert proc.returncode == 0
+    assert b"EAC********99" in proc.stderr
+    assert b"EAC9999999999" not in proc.stderr

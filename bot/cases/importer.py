@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
 
+from bot.config import ConfigError
 from bot.storage.database import Database, StorageError, Write
 from bot.storage.timefmt import to_db
 from flows.case_records import (
@@ -148,10 +149,14 @@ async def load_demo_cases(db: Database, path: Path, tz: tzinfo, now: datetime) -
     row = await db.fetchone("SELECT EXISTS (SELECT 1 FROM cases) AS any_case")
     if row is not None and row["any_case"]:
         return 0
-    case_file = read_case_file(path, tz)
+    # The demo file is configuration: a broken one is reported like any bad config file.
+    try:
+        case_file = read_case_file(path, tz)
+    except CaseFileError as exc:
+        raise ConfigError(str(path), "", str(exc).removeprefix(f"{path}: ")) from None
     if not case_file.ok:
         line, reason = case_file.errors[0]
-        raise CaseFileError(f"{path}: line {line}: {reason}")
+        raise ConfigError(str(path), f"line {line}", reason)
     stamp = to_db(now)
     # INSERT OR IGNORE: two processes starting on one new database both load safely.
     sql = UPSERT_SQL.split(" ON CONFLICT", 1)[0].replace("INSERT", "INSERT OR IGNORE", 1)
