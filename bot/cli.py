@@ -21,6 +21,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("diagram", "bot.trainer.diagram", "draw the state machine (Mermaid, DOT, SVG, PNG)"),
     ("scenarios", "bot.trainer.scenarios_cli", "replay or record scenario files"),
     ("demo", "bot.trainer.demo", "narrate a scenario for a class"),
+    ("cases", "bot.adapters.cases_cli", "import and list case records (automated tier)"),
 )
 
 

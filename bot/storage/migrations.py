@@ -96,6 +96,24 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX appointment_requests_by_status ON appointment_requests (status, created_at);
         """,
     ),
+    Migration(
+        2,
+        "automated tier: biometrics bookings at Application Support Centers",
+        """
+        CREATE TABLE biometrics_bookings (
+            id              INTEGER PRIMARY KEY,
+            receipt_number  TEXT NOT NULL,
+            site_id         TEXT NOT NULL,
+            slot_at         TEXT NOT NULL,
+            good_cause      TEXT NOT NULL,
+            channel         TEXT NOT NULL,
+            user_id         TEXT NOT NULL,
+            created_at      TEXT NOT NULL
+        );
+        CREATE INDEX biometrics_bookings_by_slot ON biometrics_bookings (site_id, slot_at);
+        CREATE INDEX biometrics_bookings_by_receipt ON biometrics_bookings (receipt_number)
+        """,
+    ),
 ]
 
 

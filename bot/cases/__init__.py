@@ -1,0 +1,1 @@
+"""Case data: the provider that answers status lookups, and the CSV import."""

@@ -1,0 +1,191 @@
+"""Biometrics rescheduling under the 2023 rules: who may reschedule online, and when.
+
+Not online (only through the Contact Center): an appointment already rescheduled two or
+more times, one less than 12 hours away (exactly 12 hours is still allowed), one whose
+time has passed, and cases on the excluded intercountry-adoption forms. Everything else
+may be moved to a free slot at an Application Support Center, with good cause.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_SITE_ID = re.compile(r"^[a-z0-9_]{1,16}$")  # short: it travels in button data
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GoodCause(_Strict):
+    id: str = Field(pattern=r"^[a-z_]{1,24}$")
+    label: str = Field(min_length=1)
+
+
+class SupportCenter(_Strict):
+    """An Application Support Center: where biometrics are taken."""
+
+    id: str
+    name: str = Field(min_length=1)
+    address: str = Field(min_length=1)
+    weekdays: list[int] = Field(default=[0, 1, 2, 3, 4], min_length=1)  # Monday is 0
+    opens: time = time(8, 0)
+    closes: time = time(16, 0)
+    slot_minutes: int = Field(default=30, ge=5, le=240)
+    capacity: int = Field(default=3, ge=1)
+
+    @field_validator("id")
+    @classmethod
+    def _short_id(cls, value: str) -> str:
+        if not _SITE_ID.match(value):
+            raise ValueError("must be 1-16 lower case letters, digits or _")
+        return value
+
+    @model_validator(mode="after")
+    def _hours(self) -> SupportCenter:
+        if self.closes <= self.opens:
+            raise ValueError("closes must be after opens")
+        if any(not 0 <= d <= 6 for d in self.weekdays):
+            raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
+        return self
+
+
+class BiometricsRules(_Strict):
+    """`config/biometrics.toml`."""
+
+    min_notice_hours: int = Field(default=12, ge=0)
+    max_online_reschedules: int = Field(default=2, ge=1)
+    excluded_forms: list[str] = ["I-600", "I-600A", "I-800", "I-800A"]
+    earliest_after_hours: int = Field(default=24, ge=0)  # no new slot sooner than this
+    search_days: int = Field(default=60, ge=1)
+    slots_per_page: int = Field(default=4, ge=1, le=8)
+    what_to_bring: list[str] = Field(min_length=1)
+    good_causes: list[GoodCause] = Field(min_length=1)
+    sites: list[SupportCenter] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_sites(self) -> BiometricsRules:
+        ids = [s.id for s in self.sites]
+        if len(ids) != len(set(ids)):
+            raise ValueError("two sites share an id")
+        return self
+
+    def site(self, site_id: str | None) -> SupportCenter | None:
+        return next((s for s in self.sites if s.id == site_id), None)
+
+    def cause(self, cause_id: str) -> GoodCause | None:
+        return next((c for c in self.good_causes if c.id == cause_id), None)
+
+    def is_excluded(self, form_type: str) -> bool:
+        wanted = _form_key(form_type)
+        return any(_form_key(f) == wanted for f in self.excluded_forms)
+
+
+@dataclass(frozen=True)
+class BiometricsAppointment:
+    form_type: str
+    at: datetime  # aware
+    reschedules: int
+
+
+@dataclass(frozen=True)
+class BiometricsDecision:
+    """Whether the appointment can be rescheduled here, and the rule that decided."""
+
+    allowed: bool
+    rule: str
+
+
+def decide_reschedule(
+    appointment: BiometricsAppointment, now: datetime, rules: BiometricsRules
+) -> BiometricsDecision:
+    """The 2023 rules, checked in the order that gives the applicant the clearest reason."""
+    if rules.is_excluded(appointment.form_type):
+        return BiometricsDecision(False, "biometrics.excluded_form")
+    if appointment.at <= now:
+        return BiometricsDecision(False, "biometrics.date_passed")
+    if appointment.at - now < timedelta(hours=rules.min_notice_hours):
+        return BiometricsDecision(False, "biometrics.less_than_12_hours")
+    if appointment.reschedules >= rules.max_online_reschedules:
+        return BiometricsDecision(False, "biometrics.rescheduled_twice")
+    return BiometricsDecision(True, "biometrics.eligible")
+
+
+@dataclass(frozen=True)
+class BiometricsSlot:
+    site_id: str
+    at: datetime  # aware, in the service's time zone
+    free: int
+
+    @property
+    def code(self) -> str:
+        """Compact local date-time, for button data (``202611241030``)."""
+        return self.at.strftime("%Y%m%d%H%M")
+
+
+def slot_times(site: SupportCenter, start: datetime, days: int,
+               is_closed: Callable[[date], bool]) -> Iterator[datetime]:
+    """Every slot start at `site` from `start` (aware) for `days` days, in order."""
+    tz = start.tzinfo
+    step = timedelta(minutes=site.slot_minutes)
+    for offset in range(days + 1):
+        day = start.date() + timedelta(days=offset)
+        if day.weekday() not in site.weekdays or is_closed(day):
+            continue
+        at = datetime.combine(day, site.opens, tzinfo=tz)
+        end = datetime.combine(day, site.closes, tzinfo=tz)
+        while at + step <= end:
+            if at >= start:
+                yield at
+            at += step
+
+
+def free_slots(
+    site: SupportCenter,
+    now: datetime,
+    booked: Mapping[datetime, int],
+    rules: BiometricsRules,
+    is_closed: Callable[[date], bool],
+    *,
+    after: datetime | None = None,
+    count: int | None = None,
+) -> list[BiometricsSlot]:
+    """The next free slots at `site`: not sooner than the lead time, strictly after
+    `after` when given (paging), skipping slots whose bookings reached capacity."""
+    start = now + timedelta(hours=rules.earliest_after_hours)
+    wanted = count or rules.slots_per_page
+    out: list[BiometricsSlot] = []
+    for at in slot_times(site, start, rules.search_days, is_closed):
+        if after is not None and at <= after:
+            continue
+        taken = booked.get(at, 0)
+        if taken < site.capacity:
+            out.append(BiometricsSlot(site.id, at, site.capacity - taken))
+            if len(out) == wanted:
+                break
+    return out
+
+
+def parse_slot_code(code: str, tz: object) -> datetime | None:
+    try:
+        naive = datetime.strptime(code, "%Y%m%d%H%M")
+    except ValueError:
+        return None
+    return naive.replace(tzinfo=tz)  # type: ignore[arg-type]
+
+
+def federal_closures() -> Callable[[date], bool]:
+    """Federal holidays (observed dates and one-off closures included): centers are shut."""
+    import holidays
+
+    calendar = holidays.US(categories=(holidays.PUBLIC, holidays.GOVERNMENT))
+    return lambda day: day in calendar
+
+
+def _form_key(form: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "", form.upper())

@@ -1,0 +1,89 @@
+"""The case-status catalogue: a status title as the status page words it, mapped to its
+group, what it means in plain language and the next step.
+
+Titles vary slightly over the years (case, apostrophes, spacing), so they are matched on a
+simplified form. A title the catalogue does not know still gets an answer that is correct
+for any status: the generic meaning and next step of the catalogue.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+def title_key(title: str) -> str:
+    """The form titles are matched on: lower case letters and digits only."""
+    return _NOT_ALNUM.sub("", title.lower())
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StatusGroup(_Strict):
+    name: str = Field(min_length=1)
+    meaning: str = Field(min_length=1)
+    next_step: str = Field(min_length=1)
+
+
+class StatusTitle(_Strict):
+    title: str = Field(min_length=1)
+    group: str
+    # Optional: a title that needs more than its group's words (a deadline, a 30-day wait).
+    meaning: str | None = None
+    next_step: str | None = None
+
+
+class StatusCatalogue(_Strict):
+    """`config/case_statuses.toml`."""
+
+    groups: dict[str, StatusGroup]
+    titles: list[StatusTitle]
+    generic: StatusGroup
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StatusCatalogue:
+        seen: set[str] = set()
+        for t in self.titles:
+            if t.group not in self.groups:
+                raise ValueError(f"title {t.title!r} names unknown group {t.group!r}")
+            key = title_key(t.title)
+            if key in seen:
+                raise ValueError(f"title {t.title!r} is listed twice")
+            seen.add(key)
+        return self
+
+    def explain(self, title: str) -> StatusExplanation:
+        """What `title` means and what to do next, with the rule that decided."""
+        wanted = title_key(title)
+        for t in self.titles:
+            if title_key(t.title) == wanted:
+                group = self.groups[t.group]
+                return StatusExplanation(
+                    rule=f"status.{t.group}",
+                    group=t.group,
+                    group_name=group.name,
+                    meaning=t.meaning or group.meaning,
+                    next_step=t.next_step or group.next_step,
+                )
+        return StatusExplanation(
+            rule="status.unknown_title",
+            group=None,
+            group_name=self.generic.name,
+            meaning=self.generic.meaning,
+            next_step=self.generic.next_step,
+        )
+
+
+@dataclass(frozen=True)
+class StatusExplanation:
+    rule: str
+    group: str | None
+    group_name: str
+    meaning: str
+    next_step: str
