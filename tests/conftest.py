@@ -19,6 +19,8 @@ from bot.config import Settings, load_settings
 from bot.engine import ConversationKey, Engine, TurnInput, TurnResult
 from bot.storage.database import Database
 
+pytest_plugins = ["tests.transition_coverage"]
+
 ROOT = Path(__file__).resolve().parent.parent
 # Monday 23 November 2026, 10:00 Eastern: a business day inside every live window.
 MONDAY_10AM = datetime(2026, 11, 23, 10, 0)

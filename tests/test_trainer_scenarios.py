@@ -77,15 +77,17 @@ async def test_wrong_reply_and_buttons_show_what_came() -> None:
         BASE + "    expect: {reply_contains: Goodbye, buttons: [Pay a fee]}\n"))
     failures = report.failed_step.failures  # type: ignore[union-attr]
     assert failures[0].startswith("expected a reply containing 'Goodbye', got: \"Hello, I'm")
-    assert failures[1] == "expected buttons ['Pay a fee'] offered ['Talk to a person']"
+    assert failures[1].startswith("expected buttons ['Pay a fee'] offered [")
+    assert "'Check a case status'" in failures[1] and "'Talk to a person'" in failures[1]
 
 
 async def test_pressing_a_label_nobody_offered_names_the_offered_buttons() -> None:
     report = await run_scenario(parse_scenario(BASE + "  - press: Pay a fee\n"))
     step = report.failed_step
     assert step is not None and step.index == 1
-    assert step.failures == [
-        "no button labelled 'Pay a fee' in the last replies; offered ['Talk to a person']"]
+    [failure] = step.failures
+    assert failure.startswith("no button labelled 'Pay a fee' in the last replies; offered [")
+    assert "'Talk to a person'" in failure
 
 
 async def test_a_staff_step_without_a_desk_fails_clearly() -> None:
