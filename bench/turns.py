@@ -36,16 +36,19 @@ from bot.logs import setup_logging
 from bot.storage.database import Database
 
 # A conversation's turns, in order: what applicants do most (see docs/performance.md).
-# Items are ("text", value) or ("button", value). Overridden when the tiers provide more.
+# Items are ("text", value) or ("button", value); receipts are in config/demo_cases.csv.
 MIX: list[tuple[str, str]] = [
     ("text", "/start"),
-    ("text", "EAC2190000001"),
+    ("button", "go:status"),
+    ("text", "eac-21-900-00001"),  # a case status, typed the way people type it
+    ("button", "status:again"),
+    ("text", "IOE0912345678"),
     ("text", "/help"),
-    ("text", "IOE0123456789"),
+    ("text", "EAC219000000"),  # one digit short: refused, nothing written
     ("text", "/menu"),
-    ("button", "nav:agent"),
+    ("button", "go:info"),
+    ("text", "LIN2210054321"),  # a receipt typed in the middle of another flow
     ("text", "/menu"),
-    ("text", "what are your hours?"),
 ]
 
 
