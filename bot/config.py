@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import tomllib
-from functools import cached_property
 from datetime import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
