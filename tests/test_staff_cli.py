@@ -88,3 +88,14 @@ def test_from_start_to_an_officer_booked_appointment(tmp_path: Path) -> None:
     assert "final order" in notice  # what to bring for an Immigration Judge grant
     assert after[0]["state"] == "automated.menu"
     assert all(reference not in r["text"] for r in after[1]["replies"])  # delivered once
+
+
+def test_interactive_staff_takes_by_number_and_records_the_outcome(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    _book_through_console(db)
+    proc = run_cli("staff", "--db", str(db), "--now", "2026-11-23T11:05", input="1\n1\n\n")
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "1) CB-" in out and "You took CB-" in out
+    assert "resolved; the applicant has been told" in out
+    assert "The queue is empty." in out
