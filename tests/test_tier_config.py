@@ -32,7 +32,7 @@ def test_policy_that_justifies_case_status_is_refused(config_copy: Path) -> None
     text = path.read_text().replace(
         'category = "case_status"\njustified = false', 'category = "case_status"\njustified = true')
     path.write_text(text)
-    with pytest.raises(ConfigError, match="inperson_policy.toml.*never justify"):
+    with pytest.raises(ConfigError, match=r"inperson_policy\.toml.*never justify"):
         _load(config_copy)
 
 
@@ -46,10 +46,10 @@ def test_unknown_message_key_names_file_and_field(config_copy: Path) -> None:
 def test_default_office_must_exist(config_copy: Path) -> None:
     path = config_copy / "field_offices.toml"
     path.write_text(path.read_text().replace('default = "washington_dc"', 'default = "atlantis"'))
-    with pytest.raises(ConfigError, match="field_offices.toml.*atlantis"):
+    with pytest.raises(ConfigError, match=r"field_offices\.toml.*atlantis"):
         _load(config_copy)
 
 
 def test_bad_tier_setting_is_refused_with_the_field() -> None:
-    with pytest.raises(ConfigError, match="tier2.slot_capacity"):
+    with pytest.raises(ConfigError, match=r"tier2\.slot_capacity"):
         load_settings(tier2={"slot_capacity": 0})

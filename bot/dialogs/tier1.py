@@ -9,6 +9,7 @@ decided by the pure rules in `flows.triage`, `flows.live_hours` and
 from __future__ import annotations
 
 from bot.engine.dialogs import registry as dialogs
+from bot.engine.model import Button
 from bot.engine.services import Services
 from bot.engine.turn import Turn
 from bot.storage.timefmt import to_db
@@ -44,7 +45,7 @@ def _choice(turn: Turn, prefix: str, allowed: tuple[str, ...]) -> str | None:
     return value if value in allowed else None
 
 
-def _menu(turn: Turn):  # type: ignore[no-untyped-def]
+def _menu(turn: Turn) -> Button:
     return turn.btn("buttons.menu", "nav:menu")
 
 
