@@ -22,6 +22,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("scenarios", "bot.trainer.scenarios_cli", "replay or record scenario files"),
     ("demo", "bot.trainer.demo", "narrate a scenario for a class"),
     ("cases", "bot.adapters.cases_cli", "import and list case records (automated tier)"),
+    ("staff", "bot.staff.cli", "work the Tier 2 officer callback queue"),
 )
 
 

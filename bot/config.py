@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import time
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -22,6 +23,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -56,6 +58,42 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Tier1Settings(Section):
+    """Tier 1 operators: when they are live (federal holidays are always closed)."""
+
+    live_opens: time = time(8, 0)
+    live_closes: time = time(20, 0)
+
+    @model_validator(mode="after")
+    def _opens_before_closes(self) -> Tier1Settings:
+        if self.live_opens >= self.live_closes:
+            raise ValueError("live_opens must be before live_closes")
+        return self
+
+
+class Tier2Settings(Section):
+    """Tier 2 officer callbacks and the field-office appointments they book."""
+
+    callback_opens: time = time(7, 0)
+    callback_closes: time = time(18, 30)
+    slot_minutes: int = Field(default=30, ge=5, le=240)
+    slot_capacity: int = Field(default=3, ge=1)
+    urgent_hours: int = Field(default=72, ge=1)
+    regular_business_days: int = Field(default=30, ge=1)
+    min_notice_minutes: int = Field(default=60, ge=0)
+    slots_per_page: int = Field(default=4, ge=1, le=8)
+    reminder_business_days: int = Field(default=1, ge=1)
+    max_attempts: int = Field(default=2, ge=1)
+    appointment_lead_business_days: int = Field(default=5, ge=1)
+    simulate_officer: bool = False
+
+    @model_validator(mode="after")
+    def _opens_before_closes(self) -> Tier2Settings:
+        if self.callback_opens >= self.callback_closes:
+            raise ValueError("callback_opens must be before callback_closes")
+        return self
+
+
 class Settings(BaseSettings):
     """Everything a deployer sets. Sections of the tiers are added by their modules."""
 
@@ -69,6 +107,8 @@ class Settings(BaseSettings):
     load_demo_cases: bool = True
     telegram_token: SecretStr | None = None
     config_dir: Path = Field(default_factory=config_dir)
+    tier1: Tier1Settings = Field(default_factory=Tier1Settings)
+    tier2: Tier2Settings = Field(default_factory=Tier2Settings)
 
     @field_validator("timezone")
     @classmethod

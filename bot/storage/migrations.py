@@ -112,6 +112,70 @@ MIGRATIONS: list[Migration] = [
         );
         CREATE INDEX biometrics_bookings_by_slot ON biometrics_bookings (site_id, slot_at);
         CREATE INDEX biometrics_bookings_by_receipt ON biometrics_bookings (receipt_number)
+
+        """,
+    ),
+    Migration(
+        3,
+        "tiers: officer callbacks, service requests, field-office appointments, call attempts",
+        """
+        CREATE TABLE callbacks (
+            reference           TEXT PRIMARY KEY,
+            channel             TEXT NOT NULL,
+            user_id             TEXT NOT NULL,
+            issue               TEXT NOT NULL,
+            urgent              INTEGER NOT NULL,
+            urgency_rule        TEXT NOT NULL,
+            inperson_category   TEXT,
+            inperson_justified  INTEGER,
+            inperson_rule       TEXT,
+            phone               TEXT NOT NULL,
+            zip_code            TEXT,
+            receipt             TEXT,
+            slot_at             TEXT NOT NULL,
+            status              TEXT NOT NULL DEFAULT 'booked'
+                CHECK (status IN ('booked', 'taken', 'resolved', 'appointment', 'closed',
+                                  'cancelled')),
+            attempts            INTEGER NOT NULL DEFAULT 0,
+            taken_by            TEXT,
+            created_at          TEXT NOT NULL,
+            updated_at          TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX callbacks_by_slot ON callbacks (slot_at, status);
+        CREATE INDEX callbacks_by_conversation ON callbacks (channel, user_id, created_at);
+
+        CREATE TABLE service_requests (
+            service_item  TEXT PRIMARY KEY,
+            channel       TEXT NOT NULL,
+            user_id       TEXT NOT NULL,
+            issue         TEXT NOT NULL,
+            receipt       TEXT,
+            rule          TEXT NOT NULL,
+            created_at    TEXT NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE field_appointments (
+            reference         TEXT PRIMARY KEY,
+            source_reference  TEXT NOT NULL,
+            office_id         TEXT NOT NULL,
+            at                TEXT NOT NULL,
+            category          TEXT NOT NULL,
+            channel           TEXT NOT NULL,
+            user_id           TEXT NOT NULL,
+            booked_by         TEXT NOT NULL,
+            created_at        TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX field_appointments_by_slot ON field_appointments (office_id, at);
+
+        CREATE TABLE inquiry_attempts (
+            id         INTEGER PRIMARY KEY,
+            reference  TEXT NOT NULL,
+            at         TEXT NOT NULL,
+            outcome    TEXT NOT NULL,
+            staff_id   TEXT NOT NULL,
+            note       TEXT
+        );
+        CREATE INDEX inquiry_attempts_by_reference ON inquiry_attempts (reference, id);
         """,
     ),
 ]

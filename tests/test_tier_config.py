@@ -1,0 +1,55 @@
+"""The tiers' configuration files are validated on load; a bad one is refused with the
+file, the field and the reason."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+from bot.messages import Catalogue
+from bot.tiers.config import load_tier_config
+
+
+@pytest.fixture
+def config_copy(tmp_path: Path) -> Path:
+    shutil.copytree(load_settings().config_dir, tmp_path / "config")
+    return tmp_path / "config"
+
+
+def _load(directory: Path) -> None:
+    load_tier_config(directory, Catalogue.load(directory / "messages"))
+
+
+def test_shipped_configuration_loads(config_copy: Path) -> None:
+    _load(config_copy)
+
+
+def test_policy_that_justifies_case_status_is_refused(config_copy: Path) -> None:
+    path = config_copy / "inperson_policy.toml"
+    text = path.read_text().replace(
+        'category = "case_status"\njustified = false', 'category = "case_status"\njustified = true')
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"inperson_policy\.toml.*never justify"):
+        _load(config_copy)
+
+
+def test_unknown_message_key_names_file_and_field(config_copy: Path) -> None:
+    path = config_copy / "tier1_knowledge.toml"
+    path.write_text(path.read_text().replace('"tier1.kb.contact_hours.answer"', '"tier1.kb.typo"'))
+    with pytest.raises(ConfigError, match=r"tier1_knowledge.toml: topics\.3\.answer: no message"):
+        _load(config_copy)
+
+
+def test_default_office_must_exist(config_copy: Path) -> None:
+    path = config_copy / "field_offices.toml"
+    path.write_text(path.read_text().replace('default = "washington_dc"', 'default = "atlantis"'))
+    with pytest.raises(ConfigError, match=r"field_offices\.toml.*atlantis"):
+        _load(config_copy)
+
+
+def test_bad_tier_setting_is_refused_with_the_field() -> None:
+    with pytest.raises(ConfigError, match=r"tier2\.slot_capacity"):
+        load_settings(tier2={"slot_capacity": 0})
