@@ -183,16 +183,6 @@ def load_settings(directory: Path | None = None, **overrides: Any) -> Settings:
     data.setdefault("config_dir", directory)
     try:
         settings = Settings(**data)
-        given = {k: v for k, v in overrides.items() if v is not None}
-        if given:
-            # Validated field by field: going through Settings(...) again would let the
-            # environment win over the command line.
-            checked = {
-                name: TypeAdapter(Settings.model_fields[name].annotation)  # type: ignore[arg-type]
-                .validate_python(value)
-                for name, value in given.items()
-            }
-            settings = settings.model_copy(update=checked)
     except ValidationError as exc:
         field, reason = _first_error(exc)
         top = field.split(".", 1)[0]
@@ -200,4 +190,21 @@ def load_settings(directory: Path | None = None, **overrides: Any) -> Settings:
         if any(k.upper().startswith(env_name) for k in os.environ):
             raise ConfigError(f"environment variable {env_name}", field, reason) from None
         raise ConfigError(str(path), field, reason) from None
-    return settings
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if not given:
+        return settings
+    # Validated field by field: going through Settings(...) again would let the environment
+    # win over the command line.
+    checked = {}
+    for name, value in given.items():
+        current = getattr(settings, name, None)
+        if isinstance(value, dict) and isinstance(current, BaseModel):
+            value = current.model_dump() | value  # a partial section keeps the rest
+        try:
+            adapter = TypeAdapter(Settings.model_fields[name].annotation)  # type: ignore[arg-type]
+            checked[name] = adapter.validate_python(value)
+        except ValidationError as exc:
+            field, reason = _first_error(exc)
+            field = name if field == "(top level)" else f"{name}.{field}"
+            raise ConfigError("command-line option", field, reason) from None
+    return settings.model_copy(update=checked)

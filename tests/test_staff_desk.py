@@ -21,7 +21,7 @@ async def _pending_request(db: Database, reference: str, request_type: str,
     await db.commit([Write(
         "INSERT INTO appointment_requests (reference, channel, user_id, request_type,"
         " identifier, reason, status, created_at, updated_at) VALUES (?, 'console', ?, ?,"
-        " 'EAC2190000001', 'travel', 'pending_review', '2026-11-20T15:00:00+00:00',"
+        " 'EAC2199999999', 'travel', 'pending_review', '2026-11-20T15:00:00+00:00',"
         " '2026-11-20T15:00:00+00:00')", (reference, user, request_type))])
 
 
@@ -35,7 +35,7 @@ async def test_queue_lists_callbacks_due_first_then_appointment_requests(
     assert callback.kind == "callback" and callback.due_at is not None
     assert "***-***-**43" in callback.summary and "555-0143" not in callback.summary
     assert request.kind == "appointment_request" and request.category == "proof_of_status"
-    assert "EAC2190000001" not in request.summary  # masked
+    assert "EAC2199999999" not in request.summary  # masked
 
 
 async def test_an_item_taken_by_one_officer_cannot_be_taken_by_another(engine: Engine) -> None:

@@ -17,7 +17,7 @@ def test_a_recorded_conversation_replays_as_a_passing_scenario(tmp_path: Path) -
                 lines=["/start", "hello there", {"button": "nav:agent"}, "/agent"])
     assert out[2]["state"] == "tier1.intake"
     jsonl("--db", str(db), "--user", "alice", "--now", "2026-11-23T12:30",
-          lines=[{"button": "nav:menu"}])
+          lines=["/menu"])
 
     proc = run_cli("scenarios", "record", "--db", str(db), "--user", "alice")
     assert proc.returncode == 0, proc.stderr.decode()
@@ -32,7 +32,7 @@ def test_a_recorded_conversation_replays_as_a_passing_scenario(tmp_path: Path) -
     # Refused inputs ("hello there", a second /agent) change nothing and are not stored.
     assert steps[1]["press"] == "Talk to a person"  # the label, recovered from the replay
     assert steps[2] == {"at": "2026-11-23T12:30:00-05:00"}
-    assert steps[3]["press"] == "Main menu"
+    assert steps[3]["say"] == "/menu"
     assert len(steps) == 4
 
     run = run_cli("scenarios", "run", str(recorded))
