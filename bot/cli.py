@@ -18,6 +18,7 @@ from bot.storage.database import StorageError
 # (name, module, one-line help) in the order `tierline --help` lists them.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("console", "bot.adapters.console", "chat with the assistant in the terminal"),
+    ("telegram", "bot.adapters.telegram.cli", "run the Telegram bot (long polling or webhook)"),
 )
 
 
