@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -75,6 +76,8 @@ class TelegramBot:
     # ---- building -----------------------------------------------------------------------
 
     def _build(self, token: str) -> Application[Any, Any, Any, Any, Any, Any]:
+        # Opt in to 22.x's coming behaviour (durations as timedelta) instead of warnings.
+        os.environ.setdefault("PTB_TIMEDELTA", "true")
         root = self.config.base_url.removesuffix("/bot")
         return (
             ApplicationBuilder()
