@@ -102,3 +102,11 @@ def test_a_wrong_token_is_reported_clearly(fake_api: FakeBotApi, tmp_path: Path)
     assert proc.returncode == 2
     assert "refused the token" in stderr and "Traceback" not in stderr
     assert "not-the-token" not in stderr  # the token itself is never printed
+
+
+def test_the_command_line_loads_telegram_code_only_for_the_bot() -> None:
+    check = ("import sys, bot.cli; bot.cli.build_parser(); "
+             "assert 'telegram' not in sys.modules, 'telegram was imported'")
+    proc = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode()

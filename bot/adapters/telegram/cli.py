@@ -56,7 +56,10 @@ def run(args: argparse.Namespace) -> int:
                           "required with --webhook-url: pass --secret-token or set "
                           "TIERLINE_TELEGRAM__WEBHOOK_SECRET_TOKEN")
     _quiet_update_logs()
-    return asyncio.run(_serve(args, settings))
+    try:
+        return asyncio.run(_serve(args, settings))
+    except asyncio.CancelledError:  # a second SIGINT/SIGTERM during shutdown
+        return 130
 
 
 async def _serve(args: argparse.Namespace, settings: Any) -> int:
@@ -66,9 +69,17 @@ async def _serve(args: argparse.Namespace, settings: Any) -> int:
     from bot.runtime import clock_from, open_engine
 
     stop = asyncio.Event()
+    serving = asyncio.current_task()
+
+    def on_signal() -> None:
+        # The first signal stops cleanly; a second one gives up waiting for Telegram.
+        if stop.is_set() and serving is not None:
+            serving.cancel()
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal)
     clock = clock_from(args, settings)
     async with open_engine(settings, clock, pull_notices=frozenset()) as engine:  # push
         bot = TelegramBot(engine, settings, settings.telegram_token.get_secret_value())
