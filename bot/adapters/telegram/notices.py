@@ -1,7 +1,7 @@
 """Pushes the outbox to Telegram: callback confirmations, reminders, outcomes.
 
 Every `notice_poll_seconds` the pusher runs the engine's clock-driven work (`tick`) and
-sends the notices that are due, oldest first, one chat after another in order. A notice is
+sends the notices that are due: chats in parallel, each chat's oldest first. A notice is
 marked delivered only after Telegram accepted it, in its own commit, so after a restart the
 undelivered ones go out and none goes out twice (the one gap: a crash between Telegram's
 answer and that commit, where the notice is sent again rather than lost).
