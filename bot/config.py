@@ -8,6 +8,7 @@ one line instead of a traceback.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import time
 from functools import cached_property
@@ -28,6 +29,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "TIERLINE_"
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts
 
 
 class ConfigError(Exception):
@@ -94,6 +96,56 @@ class Tier2Settings(Section):
         return self
 
 
+class TelegramSettings(Section):
+    """The Telegram bot (`tierline telegram`): where the Bot API is, who is staff, how fast
+    to send, and the optional webhook. The token itself is `telegram_token` above."""
+
+    # The Bot API server's root; "/bot<token>/<method>" is appended. A self-hosted
+    # telegram-bot-api server, or a local fake in tests, goes here.
+    base_url: str = "https://api.telegram.org"
+    # Telegram user ids allowed to use /queue, /take and /done.
+    staff_user_ids: list[int] = Field(default_factory=list)
+    # Pacing per chat: Telegram allows about one message per second to one chat.
+    per_chat_interval_seconds: float = Field(default=1.0, ge=0, le=60)
+    # Long-poll timeout of getUpdates.
+    poll_timeout: int = Field(default=30, ge=0, le=120)
+    # How often clock-driven work runs and due outbox notices are pushed.
+    notice_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # Updates handled at once (different chats; one chat is always handled in order).
+    max_concurrent_updates: int = Field(default=64, ge=1, le=4096)
+    # Sending: attempts on network errors (with exponential backoff) and on 429 answers.
+    send_attempts: int = Field(default=6, ge=1, le=50)
+    network_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
+    network_backoff_max_seconds: float = Field(default=30.0, ge=0, le=600)
+    # Webhook mode (instead of long polling) when webhook_url is set; every request must
+    # carry webhook_secret_token (1-256 of A-Z a-z 0-9 _ -).
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret_token: SecretStr | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https_webhook(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be the public URL Telegram posts to, e.g. https://bot.example.org/tg")
+        return value or None
+
+    @field_validator("webhook_secret_token")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+
 class Settings(BaseSettings):
     """Everything a deployer sets. Sections of the tiers are added by their modules."""
 
@@ -109,6 +161,9 @@ class Settings(BaseSettings):
     config_dir: Path = Field(default_factory=config_dir)
     tier1: Tier1Settings = Field(default_factory=Tier1Settings)
     tier2: Tier2Settings = Field(default_factory=Tier2Settings)
+
+
+    telegram: TelegramSettings = TelegramSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -1,0 +1,146 @@
+"""What a Telegram user did, turned into engine input; what the engine said, sent back.
+
+Handlers are named after what the user did. They hold no business rule: a text or a
+button press becomes one `TurnInput` on the `telegram` channel, keyed by the user's id, and
+the turn's replies are sent with inline keyboards. The engine decides whether a button is
+still valid; the adapter only makes sure callback data is text of at most 64 bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+
+from telegram import Chat, Message, Update
+from telegram.constants import ChatMemberStatus
+from telegram.ext import ContextTypes
+
+from bot.adapters.telegram.sender import DeliveryFailed, Sender
+from bot.engine.engine import Engine, TurnNotSaved
+from bot.engine.model import MAX_BUTTON_DATA_BYTES, ConversationKey, Reply, TurnInput
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+
+
+# Keyed per process: a plain hash of a Telegram id could be reversed by trying them all.
+_LOG_KEY = os.urandom(16)
+
+
+def user_ref(user_id: int) -> str:
+    """A short stand-in for a user id in logs: tells two users apart within one run of
+    the bot, and names neither."""
+    digest = hmac.new(_LOG_KEY, str(user_id).encode(), hashlib.sha256).hexdigest()
+    return "u-" + digest[:10]
+
+
+class ApplicantHandlers:
+    """The handlers of everything an applicant can do in a chat with the bot."""
+
+    def __init__(self, engine: Engine, sender: Sender) -> None:
+        self.engine = engine
+        self.sender = sender
+        self._groups_told: set[int] = set()
+
+    # ---- private chats ------------------------------------------------------------------
+
+    async def on_text_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Text or a command typed in a private chat: one turn."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None or message.text is None:
+            return
+        replies = await self._turn(user.id, text=message.text)
+        await self._send(message.chat_id, replies)
+
+    async def on_button_pressed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An inline button: answer the press at once, remove the keyboard it came from,
+        then run the turn with the button's data."""
+        query, user = update.callback_query, update.effective_user
+        if query is None or user is None:
+            return
+        await self.sender.answer_button(query)
+        message = query.message if isinstance(query.message, Message) else None
+        if message is not None:
+            if message.chat.type != Chat.PRIVATE:
+                return  # the bot offers no buttons in groups; nothing to act on
+            await self.sender.remove_keyboard(message)
+        data = query.data
+        if not isinstance(data, str) or len(data.encode("utf-8", "surrogatepass")) > (
+            MAX_BUTTON_DATA_BYTES
+        ):
+            log.info("button press with unusable callback data from %s", user_ref(user.id))
+            replies: tuple[Reply, ...] = (Reply(self.engine.text("error.stale_button")),)
+        else:
+            replies = await self._turn(user.id, button=data)
+        await self._send(message.chat_id if message is not None else user.id, replies)
+
+    async def on_unsupported_media(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        """A photo, sticker, voice note, document, location...: the assistant reads text."""
+        message = update.effective_message
+        if message is None:
+            return
+        await self._send(message.chat_id, (Reply(self.engine.text("telegram.text_only")),))
+
+    # ---- groups -------------------------------------------------------------------------
+
+    async def on_group_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Anything said in a group: the bot talks in private chats only, and says so once."""
+        chat = update.effective_chat
+        if chat is not None:
+            await self._tell_group_once(chat.id)
+
+    async def on_added_to_group(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The bot was added to a group: say at once that it answers in private only."""
+        change = update.my_chat_member
+        if change is None or change.chat.type not in (Chat.GROUP, Chat.SUPERGROUP):
+            return
+        if change.new_chat_member.status in (ChatMemberStatus.MEMBER,
+                                             ChatMemberStatus.ADMINISTRATOR):
+            await self._tell_group_once(change.chat.id)
+
+    async def _tell_group_once(self, chat_id: int) -> None:
+        if chat_id in self._groups_told:
+            return
+        self._groups_told.add(chat_id)
+        await self._send(chat_id, (Reply(self.engine.text("telegram.private_only")),))
+
+    # ---- errors -------------------------------------------------------------------------
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log what broke (masked by the log formatter) and apologise; never a traceback."""
+        error = context.error
+        log.error("handling an update failed: %s", type(error).__name__, exc_info=error)
+        if isinstance(update, Update) and update.effective_chat is not None and (
+            update.effective_chat.type == Chat.PRIVATE
+        ):
+            try:
+                await self.sender.send_text(update.effective_chat.id,
+                                            self.engine.text("error.internal"))
+            except Exception as exc:  # the apology is best effort
+                log.warning("could not send the apology: %s", type(exc).__name__)
+
+    # ---- the turn -----------------------------------------------------------------------
+
+    async def _turn(self, user_id: int, *, text: str | None = None,
+                    button: str | None = None) -> tuple[Reply, ...]:
+        key = ConversationKey(CHANNEL, str(user_id))
+        try:
+            result = await self.engine.handle(
+                TurnInput(key, self.engine.now(), text=text, button=button)
+            )
+        except TurnNotSaved:
+            log.error("a turn of %s could not be saved", user_ref(user_id))
+            return (Reply(self.engine.text("error.not_saved")),)
+        return result.replies
+
+    async def _send(self, chat_id: int, replies: tuple[Reply, ...]) -> None:
+        try:
+            await self.sender.send_replies(chat_id, replies)
+        except DeliveryFailed as exc:
+            # The turn is committed; the user sees its state with the next message.
+            log.warning("reply to chat %s not delivered: %s", user_ref(chat_id), exc)

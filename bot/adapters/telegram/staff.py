@@ -1,0 +1,156 @@
+"""Staff commands on Telegram: /queue, /take REF, /done REF OUTCOME [note].
+
+Only user ids on the allowlist (`telegram.staff_user_ids`) may use them; anyone else gets a
+refusal and the attempt is logged without personal data. The work itself is done by the
+staff desk (`bot.staff.desk.StaffDesk`), the same one `tierline staff` uses; it is imported
+on first use, or injected (`desk=`, `desk_error=`) so tests can supply their own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any, Protocol
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.adapters.telegram.handlers import user_ref
+from bot.adapters.telegram.sender import DeliveryFailed, Sender
+from bot.engine.engine import Engine
+from bot.engine.model import Reply
+
+log = logging.getLogger(__name__)
+
+OUTCOMES = ("resolved", "appointment", "no-answer")  # the syntax of /done
+COMMANDS = ("queue", "take", "done")
+
+
+class Desk(Protocol):
+    """What the adapter needs of `bot.staff.desk.StaffDesk`."""
+
+    async def queue(self, now: datetime) -> list[Any]: ...
+    async def take(self, reference: str, staff_id: str, now: datetime) -> Any: ...
+    async def complete(self, reference: str, outcome: str, note: str, staff_id: str,
+                       now: datetime) -> Any: ...
+
+
+class StaffCommands:
+    def __init__(
+        self,
+        engine: Engine,
+        sender: Sender,
+        staff_user_ids: Collection[int],
+        *,
+        desk: Desk | None = None,
+        desk_error: type[Exception] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.sender = sender
+        self.staff_user_ids = frozenset(staff_user_ids)
+        self._desk = desk
+        self._desk_error = desk_error or _NoDeskError
+
+    # ---- the commands -------------------------------------------------------------------
+
+    async def on_queue_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        desk, _ = await self._admit(update, "queue")
+        if desk is None:
+            return
+        try:
+            items = await desk.queue(self.engine.now())
+        except self._desk_error as exc:
+            return await self._reply(update, str(exc))
+        if not items:
+            return await self._reply(update, self._t("queue_empty"))
+        lines = [self._t("queue_header", count=len(items))]
+        lines += [self._t("queue_item", **self._item_fields(item)) for item in items]
+        await self._reply(update, "\n\n".join(lines))
+
+    async def on_take_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        desk, staff_id = await self._admit(update, "take")
+        if desk is None:
+            return
+        args = context.args or []
+        if len(args) != 1:
+            return await self._reply(update, self._t("take_usage"))
+        try:
+            item = await desk.take(args[0].upper(), staff_id, self.engine.now())
+        except self._desk_error as exc:
+            return await self._reply(update, str(exc))
+        await self._reply(update, self._t("taken", **self._item_fields(item)))
+
+    async def on_done_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        desk, staff_id = await self._admit(update, "done")
+        if desk is None:
+            return
+        args = context.args or []
+        if len(args) < 2 or args[1].lower() not in OUTCOMES:
+            return await self._reply(update, self._t("done_usage"))
+        reference, outcome, note = args[0].upper(), args[1].lower(), " ".join(args[2:])
+        try:
+            done = await desk.complete(reference, outcome, note, staff_id, self.engine.now())
+        except self._desk_error as exc:
+            return await self._reply(update, str(exc))
+        await self._reply(update, self._t("done", reference=done.reference,
+                                          outcome=done.outcome, summary=done.summary))
+
+    # ---- who may ------------------------------------------------------------------------
+
+    async def _admit(self, update: Update, command: str) -> tuple[Desk | None, str]:
+        """The desk and the staff id when the sender is on the allowlist; else refuse."""
+        user = update.effective_user
+        if user is None or user.id not in self.staff_user_ids:
+            log.warning("staff command /%s refused: %s is not on the staff allowlist",
+                        command, user_ref(user.id) if user else "unknown user")
+            await self._reply(update, self._t("refused"))
+            return None, ""
+        desk = self._load_desk()
+        if desk is None:
+            await self._reply(update, self._t("unavailable"))
+            return None, ""
+        log.info("staff command /%s by %s", command, user_ref(user.id))
+        return desk, f"telegram:{user.id}"
+
+    def _load_desk(self) -> Desk | None:
+        if self._desk is None:
+            try:
+                from bot.staff.desk import DeskError, StaffDesk
+            except ImportError:
+                log.error("the staff desk (bot.staff.desk) is not installed")
+                return None
+            self._desk = StaffDesk(self.engine.services)
+            self._desk_error = DeskError
+        return self._desk
+
+    # ---- talking ------------------------------------------------------------------------
+
+    def _t(self, key: str, **params: object) -> str:
+        return self.engine.text(f"telegram.staff.{key}", **params)
+
+    def _item_fields(self, item: Any) -> dict[str, object]:
+        due = item.due_at
+        return {
+            "marker": self._t("urgent_marker") if item.urgent else "",
+            "reference": item.reference,
+            "kind": item.kind,
+            "category": item.category,
+            "status": item.status,
+            "summary": item.summary,
+            "due": due.astimezone(self.engine.services.settings.tz).strftime("%a %d %b %H:%M")
+            if due is not None else self._t("no_due"),
+        }
+
+    async def _reply(self, update: Update, text: str) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        try:
+            await self.sender.send_replies(message.chat_id, (Reply(text),))
+        except DeliveryFailed as exc:
+            log.warning("staff reply not delivered: %s", exc)
+
+
+class _NoDeskError(Exception):
+    """Stands in for `DeskError` until the desk is loaded (never raised)."""

@@ -1,0 +1,98 @@
+"""Fixtures of the Telegram tests: a fake Bot API server, settings pointing at it, and the
+real bot (`TelegramBot`, as `tierline telegram` builds it) running in the test's loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from bot.adapters.telegram.app import TelegramBot
+from bot.clock import FixedClock
+from bot.config import Settings, TelegramSettings
+from bot.engine import Engine
+from bot.storage.database import Database
+from tests.fake_bot_api import TOKEN, FakeBotApi, Sent, wait_until
+
+STAFF_ID = 777
+
+
+@pytest.fixture
+def fake_api() -> Any:
+    with FakeBotApi() as api:
+        yield api
+
+
+def fast_telegram(base_url: str, **overrides: Any) -> TelegramSettings:
+    """Settings that keep tests quick: no pacing, short polls, short backoff."""
+    values: dict[str, Any] = {
+        "base_url": base_url, "per_chat_interval_seconds": 0, "poll_timeout": 1,
+        "notice_poll_seconds": 0.1, "network_backoff_seconds": 0.05,
+        "network_backoff_max_seconds": 0.2, "staff_user_ids": [STAFF_ID],
+    }
+    return TelegramSettings(**(values | overrides))
+
+
+@pytest.fixture
+def tg_settings(settings: Settings, fake_api: FakeBotApi) -> Settings:
+    return settings.model_copy(update={"telegram": fast_telegram(fake_api.base_url)})
+
+
+@pytest.fixture
+async def tg_engine(tg_settings: Settings, db: Database, clock: FixedClock) -> Engine:
+    return await Engine.create(tg_settings, db, clock, pull_notices=frozenset())
+
+
+@asynccontextmanager
+async def running(engine: Engine, settings: Settings, **kw: Any) -> AsyncIterator[TelegramBot]:
+    """The bot running until the block ends, then stopped the way SIGTERM stops it."""
+    bot = TelegramBot(engine, settings, TOKEN, **kw)
+    stop = asyncio.Event()
+    task = asyncio.create_task(bot.run(stop))
+    ready = asyncio.create_task(bot.ready.wait())
+    await asyncio.wait({task, ready}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        ready.cancel()
+        task.result()  # raises what went wrong at start
+    assert bot.ready.is_set(), "the bot did not start"
+    try:
+        yield bot
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+
+
+@pytest.fixture
+async def tg_bot(tg_engine: Engine, tg_settings: Settings) -> AsyncIterator[TelegramBot]:
+    async with running(tg_engine, tg_settings) as bot:
+        yield bot
+
+
+class TelegramUser:
+    """One person in a private chat with the bot, played through the fake server."""
+
+    def __init__(self, api: FakeBotApi, user_id: int) -> None:
+        self.api = api
+        self.id = user_id
+
+    async def send(self, text: str, *, expect: int = 1) -> list[Sent]:
+        before = len(self.api.messages(self.id))
+        self.api.user_sends(self.id, text)
+        return await self.received(before, expect)
+
+    async def press(self, message: Sent, data: str, *, expect: int = 1) -> list[Sent]:
+        before = len(self.api.messages(self.id))
+        self.api.user_presses(self.id, message.message_id, data)
+        return await self.received(before, expect)
+
+    async def received(self, before: int, expect: int) -> list[Sent]:
+        await wait_until(lambda: len(self.api.messages(self.id)) >= before + expect,
+                         what=f"{expect} message(s) to user {self.id}")
+        return self.api.messages(self.id)[before:]
+
+    @property
+    def last(self) -> Sent:
+        return self.api.messages(self.id)[-1]

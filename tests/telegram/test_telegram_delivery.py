@@ -1,0 +1,60 @@
+"""Sending under pressure: 429 answers, server errors, dropped connections, pacing."""
+
+from __future__ import annotations
+
+from bot.adapters.telegram.app import TelegramBot
+from bot.config import Settings
+from bot.engine import Engine
+from tests.conftest import Chat
+from tests.fake_bot_api import FakeBotApi, wait_until
+from tests.telegram.conftest import TelegramUser, fast_telegram, running
+
+
+async def _expected(chat: Chat, *texts: str) -> list[str]:
+    return [r.text for text in texts for r in (await chat.send(text)).replies]
+
+
+async def test_after_a_burst_of_429s_every_reply_arrives_once_and_in_order(
+    fake_api: FakeBotApi, tg_bot: TelegramBot, chat: Chat
+) -> None:
+    inputs = ("/start", "/help", "/menu", "/cancel")
+    expected = await _expected(chat, *inputs)
+    fake_api.fail("sendMessage", "429", times=4, retry_after=0.3)
+    user = TelegramUser(fake_api, 2001)
+    for text in inputs:
+        fake_api.user_sends(user.id, text)
+    await wait_until(lambda: len(fake_api.texts(user.id)) >= len(expected), within=20,
+                     what="every reply")
+    refused = [c for c in fake_api.calls("sendMessage") if c.status == 429]
+    assert len(refused) == 4
+    assert fake_api.texts(user.id) == expected  # once each, in order
+    # Nothing was accepted before the last 429's retry_after had passed.
+    assert fake_api.messages(user.id)[0].at >= refused[-1].at + 0.3
+
+
+async def test_server_errors_and_dropped_connections_are_retried_until_delivered(
+    fake_api: FakeBotApi, tg_bot: TelegramBot, chat: Chat
+) -> None:
+    expected = await _expected(chat, "/help")
+    fake_api.fail("sendMessage", "500", times=2)
+    fake_api.fail("sendMessage", "drop")
+    user = TelegramUser(fake_api, 2002)
+    await user.send("/help")
+    assert fake_api.texts(user.id) == expected
+    assert [c.fault for c in fake_api.calls("sendMessage")] == ["500", "500", "drop", None]
+
+
+async def test_one_chat_gets_about_one_message_per_interval(
+    fake_api: FakeBotApi, settings: Settings, tg_engine: Engine
+) -> None:
+    paced = settings.model_copy(update={"telegram": fast_telegram(
+        fake_api.base_url, per_chat_interval_seconds=0.4)})
+    async with running(tg_engine, paced):
+        fake_api.user_sends(2003, "/start")  # two replies: greeting and menu
+        fake_api.user_sends(2004, "/help")
+        await wait_until(lambda: len(fake_api.texts(2003)) == 2 and fake_api.texts(2004),
+                         what="all three replies")
+    first, second = fake_api.messages(2003)
+    (other,) = fake_api.messages(2004)
+    assert second.at - first.at >= 0.35
+    assert other.at < second.at  # another chat is not held up by this chat's pacing
