@@ -5,6 +5,7 @@ conversation. Tier modules add their menu entries by declaring transitions from 
 from __future__ import annotations
 
 from bot.engine.dialogs import registry as dialogs
+from bot.engine.model import Button
 from bot.engine.turn import Turn
 from flows import entry
 
@@ -58,6 +59,21 @@ async def asked_for_person(turn: Turn) -> bool:
     turn.slots["escalation_reason"] = "asked_for_person"
     await turn.fire("escalate", rule="The applicant asked to talk to a person.")
     return True
+
+
+@dialogs.command("finish")
+async def said_that_is_all(turn: Turn) -> bool:
+    if turn.state == entry.CLOSED:
+        turn.reject("closed.already")
+        return True
+    turn.slots.clear()
+    await turn.fire("finish", rule="The applicant said that was all.")
+    return True
+
+
+def finish_button(turn: Turn) -> Button:
+    """'That's all, thank you': offered where a conversation can naturally end."""
+    return turn.btn("buttons.finish", "nav:finish")
 
 
 @dialogs.on_enter(entry.MENU)

@@ -8,6 +8,7 @@ decided by the pure rules in `flows.triage`, `flows.live_hours` and
 
 from __future__ import annotations
 
+from bot.dialogs.entry import finish_button
 from bot.engine.dialogs import registry as dialogs
 from bot.engine.model import Button
 from bot.engine.services import Services
@@ -218,7 +219,8 @@ def _say_likely_outcome(turn: Turn, decision: InPersonDecision) -> None:
 @dialogs.on_enter("tier1.resolved")
 async def offer_more_help(turn: Turn) -> None:
     turn.say("tier1.resolved.prompt",
-             buttons=[_menu(turn), turn.btn("tier1.resolved.officer", ASK_OFFICER)])
+             buttons=[_menu(turn), turn.btn("tier1.resolved.officer", ASK_OFFICER),
+                      finish_button(turn)])
 
 
 @dialogs.on_input("tier1.resolved")

@@ -13,6 +13,7 @@ import logging
 import re
 from datetime import datetime
 
+from bot.dialogs.entry import finish_button
 from bot.engine.dialogs import registry as dialogs
 from bot.engine.model import Button
 from bot.engine.services import Services
@@ -226,7 +227,8 @@ async def say_booked(turn: Turn) -> None:
     t2 = _tier2(turn)
     turn.say("tier2.booked.moved" if t2.get("moving") else "tier2.booked.done",
              reference=t2["reference"], phone=_display_phone(t2["phone"]),
-             when=_when(turn, datetime.fromisoformat(t2["slot"])), buttons=[_menu(turn)])
+             when=_when(turn, datetime.fromisoformat(t2["slot"])),
+             buttons=[_menu(turn), finish_button(turn)])
     turn.slots.pop("tier2", None)  # booked: the draft is done with
 
 
