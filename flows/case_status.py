@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -58,19 +59,23 @@ class StatusCatalogue(_Strict):
             seen.add(key)
         return self
 
+    @cached_property
+    def _by_key(self) -> dict[str, StatusTitle]:
+        # Built once per catalogue: a lookup is one dict access, not a scan of every title.
+        return {title_key(t.title): t for t in self.titles}
+
     def explain(self, title: str) -> StatusExplanation:
         """What `title` means and what to do next, with the rule that decided."""
-        wanted = title_key(title)
-        for t in self.titles:
-            if title_key(t.title) == wanted:
-                group = self.groups[t.group]
-                return StatusExplanation(
-                    rule=f"status.{t.group}",
-                    group=t.group,
-                    group_name=group.name,
-                    meaning=t.meaning or group.meaning,
-                    next_step=t.next_step or group.next_step,
-                )
+        t = self._by_key.get(title_key(title))
+        if t is not None:
+            group = self.groups[t.group]
+            return StatusExplanation(
+                rule=f"status.{t.group}",
+                group=t.group,
+                group_name=group.name,
+                meaning=t.meaning or group.meaning,
+                next_step=t.next_step or group.next_step,
+            )
         return StatusExplanation(
             rule="status.unknown_title",
             group=None,

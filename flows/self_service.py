@@ -4,6 +4,7 @@ cannot do) and recognising an applicant who wants a person instead."""
 from __future__ import annotations
 
 import re
+from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,12 +39,19 @@ class SelfService(_Strict):
     def answer(self, topic: Topic) -> str:
         return topic.answer.format(**self.phones.model_dump())
 
+    @cached_property
+    def _padded_phrases(self) -> tuple[str, ...]:
+        # Simplified once per configuration, not on every message.
+        return tuple(f" {_simplify(p)} " for p in self.person_phrases)
+
     def wants_person(self, text: str) -> bool:
         """Whether `text` asks for a person or says the answer did not help."""
-        said = _simplify(text)
-        return any(_simplify(p) == said or f" {_simplify(p)} " in f" {said} "
-                   for p in self.person_phrases)
+        said = f" {_simplify(text)} "
+        return any(phrase in said for phrase in self._padded_phrases)
+
+
+_NOT_LETTERS = re.compile(r"[^a-z ]+")
 
 
 def _simplify(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z ]+", " ", text.lower().replace("'", "")).split())
+    return " ".join(_NOT_LETTERS.sub(" ", text.lower().replace("'", "")).split())
