@@ -15,6 +15,9 @@ from datetime import date, datetime, time, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from flows.business_days import federal_calendar
+from flows.timeslots import day_slots
+
 _SITE_ID = re.compile(r"^[a-z0-9_]{1,16}$")  # short: it travels in button data
 
 
@@ -131,18 +134,12 @@ class BiometricsSlot:
 def slot_times(site: SupportCenter, start: datetime, days: int,
                is_closed: Callable[[date], bool]) -> Iterator[datetime]:
     """Every slot start at `site` from `start` (aware) for `days` days, in order."""
-    tz = start.tzinfo
-    step = timedelta(minutes=site.slot_minutes)
     for offset in range(days + 1):
         day = start.date() + timedelta(days=offset)
         if day.weekday() not in site.weekdays or is_closed(day):
             continue
-        at = datetime.combine(day, site.opens, tzinfo=tz)
-        end = datetime.combine(day, site.closes, tzinfo=tz)
-        while at + step <= end:
-            if at >= start:
-                yield at
-            at += step
+        yield from (at for at in day_slots(day, site.opens, site.closes, site.slot_minutes,
+                                           start.tzinfo) if at >= start)
 
 
 def free_slots(
@@ -181,9 +178,7 @@ def parse_slot_code(code: str, tz: object) -> datetime | None:
 
 def federal_closures() -> Callable[[date], bool]:
     """Federal holidays (observed dates and one-off closures included): centers are shut."""
-    import holidays
-
-    calendar = holidays.US(categories=(holidays.PUBLIC, holidays.GOVERNMENT))
+    calendar = federal_calendar()
     return lambda day: day in calendar
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from flows.business_days import business_days_after, business_days_from
+from flows.timeslots import day_slots
 
 
 @dataclass(frozen=True)
@@ -54,14 +55,7 @@ def horizon(now: datetime, urgent: bool, policy: CallbackPolicy) -> datetime:
 
 def slot_starts(day: date, policy: CallbackPolicy, tz: tzinfo | None) -> list[datetime]:
     """Every slot start on `day` inside the window (whether or not `day` is a business day)."""
-    step = timedelta(minutes=policy.slot_minutes)
-    start = datetime.combine(day, policy.opens, tzinfo=tz)
-    close = datetime.combine(day, policy.closes, tzinfo=tz)
-    out = []
-    while start + step <= close:
-        out.append(start)
-        start += step
-    return out
+    return day_slots(day, policy.opens, policy.closes, policy.slot_minutes, tz)
 
 
 def candidate_slots(now: datetime, urgent: bool, policy: CallbackPolicy) -> list[datetime]:

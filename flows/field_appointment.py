@@ -9,11 +9,12 @@ room, moving on to the next business day when that day is full.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, tzinfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from flows.business_days import business_days_after, business_days_from
+from flows.timeslots import day_slots
 
 
 class FieldOffice(BaseModel):
@@ -70,14 +71,7 @@ class FieldOffices(BaseModel):
 
 
 def office_slots(day: date, office: FieldOffice, tz: tzinfo | None) -> list[datetime]:
-    step = timedelta(minutes=office.slot_minutes)
-    start = datetime.combine(day, office.opens, tzinfo=tz)
-    close = datetime.combine(day, office.closes, tzinfo=tz)
-    out = []
-    while start + step <= close:
-        out.append(start)
-        start += step
-    return out
+    return day_slots(day, office.opens, office.closes, office.slot_minutes, tz)
 
 
 def appointment_slot(
