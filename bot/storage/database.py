@@ -254,9 +254,15 @@ def _read_batch(conn: sqlite3.Connection, batch: list[_Read]) -> list[Any]:
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:
+    conn = aiosqlite.connect(path, isolation_level=None)
     try:
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        await conn
     except sqlite3.Error as exc:
+        # aiosqlite stops its worker thread without waiting for it; wait here, or the
+        # thread may call back into an event loop that the CLI has already closed.
+        worker = getattr(conn, "_thread", None)
+        if worker is not None:
+            await asyncio.get_running_loop().run_in_executor(None, worker.join, 5)
         raise StorageError(f"cannot open the database {path}: {exc}") from None
     try:
         conn.row_factory = sqlite3.Row
