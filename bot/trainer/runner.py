@@ -110,20 +110,17 @@ async def run_scenario(scenario: Scenario, *, via: Via = "engine",
 
 
 def case_writes(cases: list[CaseRow], now: datetime) -> list[Write]:
-    """The rows of `cases` as inserts into the cases table (stored as an import would)."""
-    return [
-        Write(
-            "INSERT INTO cases (receipt_number, form_type, status_title, status_date, zip_code,"
-            " biometrics_at, biometrics_site, biometrics_reschedules, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (c.receipt_number, c.form_type, c.status_title, c.status_date.isoformat(),
-             c.zip_code,
-             to_db(c.biometrics_at if c.biometrics_at.tzinfo else
-                   c.biometrics_at.replace(tzinfo=now.tzinfo)) if c.biometrics_at else None,
-             c.biometrics_site, c.biometrics_reschedules, to_db(now)),
-        )
-        for c in cases
-    ]
+    """The rows of `cases` as the case import stores them (same parsing, same statement)."""
+    from bot.cases.importer import UPSERT_SQL
+    from flows.case_records import parse_row
+
+    writes = []
+    for c in cases:
+        row = {name: None if value is None else str(value)
+               for name, value in c.model_dump(mode="json").items()}
+        record = parse_row(row, now.tzinfo)  # type: ignore[arg-type]
+        writes.append(Write(UPSERT_SQL, (*record.db_params(), to_db(now))))
+    return writes
 
 
 async def _play(scenario: Scenario, engine: Engine, clock: FixedClock, driver: Driver,
