@@ -123,3 +123,16 @@ def test_the_console_never_loads_telegram_code(tmp_path: Path) -> None:
 
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True)
     assert proc.returncode == 0, proc.stderr.decode()
+
+
+def test_the_interactive_console_resumes_a_conversation_instead_of_restarting(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "t.db")
+    first = run_cli("console", "--db", db, input="6\n/quit\n")  # 6) Talk to a person
+    assert first.returncode == 0, first.stderr.decode()
+    assert "1) Check a case status" in first.stdout.decode()
+    second = run_cli("console", "--db", db, input="/quit\n")
+    out = second.stdout.decode()
+    assert "continues where you left it (tier1, tier1.intake)" in out
+    assert "Check a case status" not in out

@@ -128,7 +128,12 @@ class ConsoleSession:
     async def run_interactive(self) -> None:
         _enable_line_editing()
         print(self.engine.text("console.intro"))
-        self._show(await self.turn(text="/start"))
+        if await self.engine.has_conversation(self.key):
+            # Never reset a conversation under way: say where it stands instead.
+            state = await self.engine.state_of(self.key)
+            print(self.engine.text("console.resume", state=state, tier=_tier(state)))
+        else:
+            self._show(await self.turn(text="/start"))
         loop = asyncio.get_running_loop()
         while True:
             try:

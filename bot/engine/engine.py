@@ -156,6 +156,10 @@ class Engine:
         """Where `key`'s conversation stands, without running a turn."""
         return (await self._load(key)).state
 
+    async def has_conversation(self, key: ConversationKey) -> bool:
+        """Whether `key` has a stored conversation to resume."""
+        return (await self._load(key)).version > 0
+
     # ---- inside a turn ----------------------------------------------------------------------
 
     async def _dispatch(self, turn: Turn) -> None:
