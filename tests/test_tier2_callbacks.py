@@ -48,6 +48,8 @@ async def test_a_bad_phone_number_is_refused_with_an_example(chat: Chat) -> None
 async def test_booking_confirms_time_number_and_reference(chat: Chat, db: Database) -> None:
     reference = await book(chat)
     assert "(202) 555-0143" in chat.text and "Monday, November 23, 2026 at 11:00 AM" in chat.text
+    # The call is today: there is no business day before it, so no reminder is promised.
+    assert "reminder" not in chat.text.lower()
     row = await db.fetchone("SELECT phone, zip_code, status FROM callbacks WHERE reference = ?",
                             (reference,))
     assert row is not None
@@ -67,6 +69,7 @@ async def test_reminder_arrives_one_business_day_before_the_call(tmp_path: Path)
         await chat.send(PHONE)
         await chat.send("10278")
         await chat.press("confirm:yes")
+        assert "send you a reminder the business day before" in chat.text
         clock.set(datetime(2026, 11, 27, 16, 59))
         await chat.send("/menu")
         assert "Reminder" not in chat.text

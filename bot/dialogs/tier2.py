@@ -212,6 +212,7 @@ async def confirmed(turn: Turn) -> bool:
                                     turn.settings.tier2.reminder_business_days)
     if reminder is not None:
         turn.writes.append(reminder)
+    t2["reminded"] = reminder is not None  # promise a reminder only when one is queued
     t2["reference"] = reference
     await turn.fire("book", rule="tier2.moved" if t2.get("moving") else "tier2.booked")
     return True
@@ -227,8 +228,10 @@ async def say_booked(turn: Turn) -> None:
     t2 = _tier2(turn)
     turn.say("tier2.booked.moved" if t2.get("moving") else "tier2.booked.done",
              reference=t2["reference"], phone=_display_phone(t2["phone"]),
-             when=_when(turn, datetime.fromisoformat(t2["slot"])),
-             buttons=[_menu(turn), finish_button(turn)])
+             when=_when(turn, datetime.fromisoformat(t2["slot"])))
+    if t2.get("reminded"):
+        turn.say("tier2.booked.reminder_queued")
+    turn.say("tier2.booked.attempts", buttons=[_menu(turn), finish_button(turn)])
     turn.slots.pop("tier2", None)  # booked: the draft is done with
 
 

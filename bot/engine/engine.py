@@ -205,7 +205,10 @@ class Engine:
         for interceptor in registry.interceptors(turn.state):
             if await interceptor(turn):
                 return
-        turn.reject("fallback.not_understood", buttons=_nav_buttons(turn))
+        if turn.tier == "automated":
+            turn.reject("fallback.not_understood", buttons=_nav_buttons(turn))
+        else:  # with staff already: the buttons of the last message are still the way on
+            turn.reject("fallback.use_buttons", buttons=[turn.btn("buttons.menu", "nav:menu")])
 
     def _button_handler(self, turn: Turn) -> Handler | None:
         data = turn.button or ""
