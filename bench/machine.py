@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from transitions import Machine  # noqa: E402
+from transitions import Machine
 
-from flows.machine import ANY, definition, shared_machine  # noqa: E402
+from flows.machine import ANY, definition, shared_machine
 
 
 class _Model:
