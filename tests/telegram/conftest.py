@@ -4,8 +4,10 @@ real bot (`TelegramBot`, as `tierline telegram` builds it) running in the test's
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -77,6 +79,7 @@ class TelegramUser:
     def __init__(self, api: FakeBotApi, user_id: int) -> None:
         self.api = api
         self.id = user_id
+        self.presses: list[Press] = []
 
     async def send(self, text: str, *, expect: int = 1) -> list[Sent]:
         before = len(self.api.messages(self.id))
@@ -85,8 +88,16 @@ class TelegramUser:
 
     async def press(self, message: Sent, data: str, *, expect: int = 1) -> list[Sent]:
         before = len(self.api.messages(self.id))
-        self.api.user_presses(self.id, message.message_id, data)
+        update = self.api.user_presses(self.id, message.message_id, data)
+        self.presses.append(Press(update["callback_query"]["id"], message))
         return await self.received(before, expect)
+
+    async def tap(self, label: str, *, expect: int = 1) -> list[Sent]:
+        """Press the button whose label contains `label` on the latest keyboard shown."""
+        message = self.keyboard
+        data = [d for text, d in message.buttons if label.lower() in text.lower()]
+        assert data, f"no button like {label!r}; offered: {[t for t, _ in message.buttons]}"
+        return await self.press(message, data[0], expect=expect)
 
     async def received(self, before: int, expect: int) -> list[Sent]:
         await wait_until(lambda: len(self.api.messages(self.id)) >= before + expect,
@@ -96,3 +107,46 @@ class TelegramUser:
     @property
     def last(self) -> Sent:
         return self.api.messages(self.id)[-1]
+
+    @property
+    def keyboard(self) -> Sent:
+        """The latest message in this chat that still shows buttons."""
+        shown = [m for m in self.api.messages(self.id) if m.buttons]
+        assert shown, f"no message with buttons in chat {self.id}"
+        return shown[-1]
+
+    def assert_every_press_answered_and_its_keyboard_removed(self) -> None:
+        """Each press stopped the client's spinner (answerCallbackQuery, accepted, before
+        the reply) and the message it came from no longer shows buttons."""
+        answers = {c.params.get("callback_query_id"): c
+                   for c in self.api.calls("answerCallbackQuery")}
+        for press in self.presses:
+            answer = answers.get(press.query_id)
+            assert answer is not None and answer.status == 200, f"{press} not answered"
+            replies = [m for m in self.api.messages(self.id) if m.at > press.message.at]
+            assert replies and answer.at <= replies[0].at, f"{press} answered late"
+            assert press.message.buttons == [], f"{press.message.text!r} kept its buttons"
+
+
+@dataclass(frozen=True)
+class Press:
+    query_id: str
+    message: Sent
+
+
+async def book_callback(user: TelegramUser) -> str:
+    """From the main menu to a booked officer callback by button presses, as an applicant
+    who needs proof of status (urgent) in New York (ZIP 10278); returns the reference."""
+    await user.tap("Talk to a person", expect=2)
+    await user.tap("I am the applicant")
+    await user.tap("I need an in-person visit")
+    await user.tap("Proof of status")
+    *_, times = await user.tap("Yes, I have them", expect=5)
+    assert times.buttons[0] == ("Mon Nov 23, 11:00 AM", "slot:20261123T1100"), times.buttons
+    await user.tap("Mon Nov 23, 11:00 AM")
+    await user.send("(202) 555-0143")
+    await user.send("10278")
+    (booked,) = await user.tap("Yes, book it")
+    match = re.search(r"Your reference is (CB-[A-Z0-9]{6})\.", booked.text)
+    assert match, booked.text
+    return match.group(1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.adapters.telegram.app import TelegramBot
 from bot.engine import ConversationKey, Engine
 from tests.conftest import Chat
@@ -9,6 +11,7 @@ from tests.fake_bot_api import FakeBotApi, wait_until
 from tests.telegram.conftest import TelegramUser
 
 RECEIPT = "EAC2190000001"
+ELIGIBLE = "LIN2210054321"  # biometrics on 2030-03-12 at the New York ASC
 
 
 async def test_start_greets_and_shows_the_menu_with_buttons(
@@ -39,32 +42,102 @@ async def test_a_button_press_is_answered_and_its_keyboard_removed(
     assert [m.text for m in replies] == [r.text for r in expected.replies]
 
 
-async def test_escalation_reaches_tier1_intake(
-    fake_api: FakeBotApi, tg_bot: TelegramBot, tg_engine: Engine, chat: Chat
-) -> None:
-    await chat.send("/start")
-    expected = await chat.press("nav:agent")
-    assert expected.state.startswith("tier1.")
-    user = TelegramUser(fake_api, 1003)
-    _, menu = await user.send("/start", expect=2)
-    replies = await user.press(menu, "nav:agent", expect=len(expected.replies))
-    assert [m.text for m in replies] == [r.text for r in expected.replies]
-    assert await tg_engine.state_of(_key(user)) == expected.state
-
-
-async def test_case_status_by_text_and_by_status_command_delivers_the_engines_answer(
-    fake_api: FakeBotApi, tg_bot: TelegramBot, chat: Chat
+async def test_a_case_status_typed_or_asked_with_status_shows_the_real_answer(
+    fake_api: FakeBotApi, tg_bot: TelegramBot
 ) -> None:
     user = TelegramUser(fake_api, 1004)
-    await chat.send("/start")
     await user.send("/start", expect=2)
-    for text in ("EAC-21-900-00001", f"/status {RECEIPT}"):
-        expected = await chat.send(text)
-        replies = await user.send(text, expect=len(expected.replies))
-        assert [m.text for m in replies] == [r.text for r in expected.replies]
-        assert [m.buttons for m in replies] == [
-            [(b.label, b.data) for b in r.buttons] for r in expected.replies
-        ]
+    (ask,) = await user.send("/status")  # without a receipt number: asked for one
+    assert "Please type the receipt number" in ask.text
+    for text in ("eac-21-900-00001", f"/status {RECEIPT}", "EAC 219 000 0001"):
+        (answer,) = await user.send(text)
+        lines = answer.text.splitlines()
+        assert lines[0] == "Case EAC2190000001 (Form I-485)", text
+        assert lines[1] == ("Status: Case Was Received And A Receipt Notice Was Sent, "
+                            "on October 5, 2026.")
+        assert "What it means: USCIS has the application or petition" in answer.text
+        assert "Next step: Nothing to do yet." in answer.text
+        assert [label for label, _ in answer.buttons] == [
+            "Check another case", "That didn't help", "Main menu"]
+    (wrong,) = await user.send("/status EAC219000000")
+    assert "What you typed has 12" in wrong.text
+
+
+async def test_a_biometrics_appointment_is_rescheduled_by_button_presses(
+    fake_api: FakeBotApi, tg_bot: TelegramBot, tg_engine: Engine
+) -> None:
+    user = TelegramUser(fake_api, 1012)
+    await user.send("/start", expect=2)
+    (ask,) = await user.tap("Reschedule biometrics")
+    assert "type the receipt number" in ask.text
+    movable, causes = await user.send(ELIGIBLE, expect=2)
+    assert movable.text == ("Your appointment on Tuesday, March 12, 2030, 9:00 a.m. "
+                            "at the New York ASC can be moved online.")
+    assert "Illness or a medical appointment" in [label for label, _ in causes.buttons]
+    (times,) = await user.tap("Illness or a medical appointment")
+    assert "next free times at the New York ASC" in times.text
+    (done,) = await user.tap("Tuesday, November 24, 2026, 10:00 a.m.")
+
+    assert done.text.startswith(
+        "Done: your biometrics appointment is now on Tuesday, November 24, 2026, 10:00 a.m. "
+        "at the New York ASC, 100 Example Plaza, New York, NY 10007 (demo).")
+    assert "Please bring:" in done.text and "A valid photo ID" in done.text
+    assert "Form I-797C" in done.text
+    assert done.buttons == [("Main menu", "nav:menu")]
+    user.assert_every_press_answered_and_its_keyboard_removed()
+    assert len(user.presses) == 3
+    assert await tg_engine.state_of(_key(user)) == "automated.biometrics.booked"
+
+    # A client still showing the old times cannot book a second appointment with them.
+    (stale,) = await user.press(times, "bio:slot:nyc:202611241030")
+    assert stale.text == tg_engine.text("error.stale_button")
+    await user.tap("Main menu")
+    await user.tap("Reschedule biometrics")
+    (moved, _) = await user.send(ELIGIBLE, expect=2)
+    assert moved.text.startswith("Your appointment on Tuesday, November 24, 2026, 10:00 a.m.")
+
+
+async def test_an_escalation_ends_in_a_booked_officer_callback(
+    fake_api: FakeBotApi, tg_bot: TelegramBot, tg_engine: Engine
+) -> None:
+    user = TelegramUser(fake_api, 1003)
+    await user.send("/start", expect=2)
+    passing, who = await user.tap("Talk to a person", expect=2)
+    assert passing.text == "I'm passing you to a Tier 1 operator."
+    assert who.text == "First, who are you in this case?"
+    (issue,) = await user.tap("I am the applicant")
+    assert issue.text == "What do you need help with?"
+    (need,) = await user.tap("I need an in-person visit")
+    assert need.text == "What would the visit be for?"
+    (evidence,) = await user.tap("Proof of status")
+    assert "Do you have documents" in evidence.text
+    likely, tier2, urgent, within, times = await user.tap("Yes, I have them", expect=5)
+    assert "likely to offer you a field-office visit" in likely.text
+    assert "Tier 2 officer" in tier2.text and "urgent" in urgent.text
+    assert "72 hours" in within.text
+    assert times.buttons[:2] == [("Mon Nov 23, 11:00 AM", "slot:20261123T1100"),
+                                 ("Mon Nov 23, 11:30 AM", "slot:20261123T1130")]
+    (phone,) = await user.tap("Mon Nov 23, 11:00 AM")
+    assert phone.text == "Which US phone number should the officer call?"
+    (zip_code,) = await user.send("(202) 555-0143")
+    assert "ZIP code" in zip_code.text
+    (confirm,) = await user.send("10278")
+    assert confirm.text == ("Please check: an officer will call (202) 555-0143 on Monday, "
+                            "November 23, 2026 at 11:00 AM. Shall I book it?")
+    (booked,) = await user.tap("Yes, book it")
+
+    match = re.fullmatch(
+        r"Booked\. An officer will call \(202\) 555-0143 on Monday, November 23, 2026 at "
+        r"11:00 AM\. Your reference is (CB-[A-Z0-9]{6})\. .*", booked.text)
+    assert match, booked.text
+    assert ("That's all, thank you", "nav:finish") in booked.buttons
+    user.assert_every_press_answered_and_its_keyboard_removed()
+    assert len(user.presses) == 7
+    assert await tg_engine.state_of(_key(user)) == "tier2.booked"
+    # "My officer callback" on the main menu shows it.
+    await user.tap("Main menu")
+    (mine,) = await user.tap("My officer callback")
+    assert mine.text.startswith(f"Your callback {match.group(1)}: an officer will call")
 
 
 async def test_a_forged_button_gets_a_clear_reply_and_changes_nothing(
@@ -74,11 +147,15 @@ async def test_a_forged_button_gets_a_clear_reply_and_changes_nothing(
     _, menu = await user.send("/start", expect=2)
     state = await tg_engine.state_of(_key(user))
     stale = tg_engine.text("error.stale_button")
-    for forged in ("go:take_over_the_world", "x" * 100, "tier2:book:2026-01-01T00:00"):
+    forgeries = ("go:take_over_the_world", "x" * 100, "tier2:book:2026-01-01T00:00",
+                 # well formed, but not offered in this message: nothing is booked
+                 "confirm:yes", "slot:20261123T1100", "bio:slot:nyc:202611241000")
+    for forged in forgeries:
         (reply,) = await user.press(menu, forged)
         assert reply.text == stale
         assert await tg_engine.state_of(_key(user)) == state
-    assert len(fake_api.calls("answerCallbackQuery")) == 3
+    assert len(fake_api.calls("answerCallbackQuery")) == len(forgeries)
+    assert await tg_engine.services.db.fetchall("SELECT reference FROM callbacks") == []
 
 
 async def test_a_photo_or_sticker_gets_a_text_only_reply(

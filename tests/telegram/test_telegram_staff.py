@@ -1,18 +1,25 @@
-"""Staff commands on Telegram: only for the allowlist, served by the staff desk."""
+"""Staff commands on Telegram: only for the allowlist, served by the real staff desk, with
+the outcome pushed to the applicant."""
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from bot.clock import FixedClock
 from bot.config import Settings
-from bot.engine import Engine
-from tests.fake_bot_api import FakeBotApi
-from tests.telegram.conftest import STAFF_ID, TelegramUser, running
+from bot.engine import ConversationKey, Engine, Reply
+from bot.storage import outbox
+from bot.storage.database import Database
+from tests.fake_bot_api import FakeBotApi, wait_until
+from tests.telegram.conftest import STAFF_ID, TelegramUser, book_callback, running
+
+PROBE = 4999  # a chat that only ever gets probe notices
 
 
 class FakeDeskError(Exception):
@@ -78,26 +85,97 @@ async def test_a_staff_command_from_someone_else_is_refused_and_logged_anonymous
     assert all(str(intruder.id) not in line for line in caplog.text.splitlines())
 
 
-async def test_staff_can_list_take_and_complete_callbacks(
-    fake_api: FakeBotApi, tg_engine: Engine, tg_settings: Settings,
+async def test_staff_work_a_booked_callback_and_the_applicant_is_told_once(
+    fake_api: FakeBotApi, tg_engine: Engine, tg_settings: Settings, db: Database,
+    clock: FixedClock,
 ) -> None:
-    desk = FakeDesk([Item("CB-1001", urgent=True, due_at=datetime(2026, 11, 24, 15, 0)),
-                     Item("CB-1002")])
-    officer = TelegramUser(fake_api, STAFF_ID)
-    async with running(tg_engine, tg_settings, desk=desk, desk_error=FakeDeskError):
+    """The real staff desk behind /queue, /take and /done; the outcome notice reaches the
+    applicant through the outbox pusher, once, and a restart does not send it again."""
+    applicant, officer = TelegramUser(fake_api, 4101), TelegramUser(fake_api, STAFF_ID)
+    async with running(tg_engine, tg_settings):
+        await applicant.send("/start", expect=2)
+        reference = await book_callback(applicant)
+        booked = len(fake_api.messages(applicant.id))
+
         (queue,) = await officer.send("/queue")
-        (taken,) = await officer.send("/take cb-1001")
-        (missing,) = await officer.send("/take CB-9999")
-        (usage,) = await officer.send("/done CB-1001 maybe")
-        (done,) = await officer.send("/done CB-1001 no-answer left a voicemail")
-    assert "CB-1001" in queue.text and "CB-1002" in queue.text
-    assert queue.text.count(tg_engine.text("telegram.staff.urgent_marker")) == 1
-    assert "CB-1001" in taken.text
-    assert missing.text == "No callback CB-9999 in the queue."
+        (missing,) = await officer.send("/take CB-NOPE99")
+        (taken,) = await officer.send(f"/take {reference.lower()}")
+        (usage,) = await officer.send(f"/done {reference} maybe")
+        (done,) = await officer.send(f"/done {reference} appointment")
+        (notice,) = await applicant.received(booked, 1)  # pushed: the applicant said nothing
+        await _a_pusher_round_has_passed(fake_api, db, clock)
+        assert len(fake_api.messages(applicant.id)) == booked + 1  # told once
+
+    assert queue.text.startswith("Callback queue (1):")
+    assert f"URGENT · {reference} · proof_of_status (callback) · booked · due Mon 23 Nov 11:00" \
+        in queue.text
+    assert "***-***-**43" in queue.text and "555-0143" not in queue.text  # masked phone
+    assert "New York City Field Office" in queue.text
+    assert missing.text == tg_engine.text("tier2.staff.error.unknown_reference",
+                                          reference="CB-NOPE99")
+    assert taken.text.startswith(f"You took {reference} (proof_of_status, taken).")
     assert usage.text == tg_engine.text("telegram.staff.done_usage")
-    assert "CB-1001" in done.text and "no-answer" in done.text
-    assert desk.calls[-1] == ("complete", "CB-1001", "no-answer", "left a voicemail",
-                              f"telegram:{STAFF_ID}")
+    assert done.text.startswith(f"Recorded {reference} as appointment.")
+    assert "New York City Field Office" in done.text
+
+    assert notice.text.startswith(
+        f"The officer booked you an in-person appointment (reference {reference}):\n"
+        "New York City Field Office, 26 Federal Plaza")
+    when = re.search(r"on (\w+day, \w+ \d+, \d{4} at [\d:]+ [AP]M)", done.text)
+    assert when and f"on {when.group(1)}." in notice.text  # the day staff were told
+    assert "green card" in notice.text and "I-94" in notice.text  # what to bring
+    assert "In every case, bring" in notice.text
+    delivered = await db.fetchall("SELECT delivered_at FROM outbox WHERE kind = ?",
+                                  ("callback.outcome",))
+    assert len(delivered) == 1 and delivered[0]["delivered_at"] is not None
+
+    # A restart: the notice already delivered does not go out again.
+    async with running(tg_engine, tg_settings):
+        await _a_pusher_round_has_passed(fake_api, db, clock)
+        (queue_after,) = await officer.send("/queue")
+    assert fake_api.texts(applicant.id)[booked:] == [notice.text]
+    assert queue_after.text == tg_engine.text("telegram.staff.queue_empty")
     # Staff see their commands in their own chat's command menu.
     scoped = [c for c in fake_api.calls("setMyCommands") if c.params.get("scope")]
     assert scoped and scoped[0].params["scope"] == {"type": "chat", "chat_id": STAFF_ID}
+    assert [c["command"] for c in scoped[0].params["commands"]][-3:] == [
+        "queue", "take", "done"]
+
+
+async def _a_pusher_round_has_passed(api: FakeBotApi, db: Database, clock: FixedClock) -> None:
+    """Wait until the notice pusher has finished a whole round that started after this call:
+    a probe notice to another chat goes out, then a second one queued after it. The round
+    that delivered the first probe had finished before the one delivering the second began."""
+    for _ in range(2):
+        before = len(api.texts(PROBE))
+        await db.commit([outbox.enqueue(ConversationKey("telegram", str(PROBE)), "probe",
+                                        Reply("probe"), now=clock.now())])
+        await wait_until(lambda: len(api.texts(PROBE)) > before, what="a probe notice")  # noqa: B023
+
+
+async def test_after_an_unanswered_call_the_applicant_is_told_and_reminded_when_due(
+    fake_api: FakeBotApi, tg_engine: Engine, tg_settings: Settings, db: Database,
+    clock: FixedClock,
+) -> None:
+    applicant, officer = TelegramUser(fake_api, 4102), TelegramUser(fake_api, STAFF_ID)
+    async with running(tg_engine, tg_settings):
+        await applicant.send("/start", expect=2)
+        reference = await book_callback(applicant)
+        booked = len(fake_api.messages(applicant.id))
+        await officer.send(f"/take {reference}")
+        (done,) = await officer.send(f"/done {reference} no-answer")
+        (retry,) = await applicant.received(booked, 1)
+        # The second call is tomorrow at 11:00; its reminder is due today at 11:00.
+        await _a_pusher_round_has_passed(fake_api, db, clock)
+        assert len(fake_api.messages(applicant.id)) == booked + 1  # not yet due
+        clock.advance(timedelta(hours=1))
+        (reminder,) = await applicant.received(booked + 1, 1)
+        await _a_pusher_round_has_passed(fake_api, db, clock)
+    assert "second attempt" in done.text
+    assert retry.text == (f"An officer tried to call you about {reference} but couldn't reach "
+                          "you. They will try once more on Tuesday, November 24, 2026 at "
+                          "11:00 AM.")
+    assert reminder.text == ("Reminder: an officer will call (202) 555-0143 on Tuesday, "
+                             f"November 24, 2026 at 11:00 AM (reference {reference}). "
+                             "Please keep your phone at hand.")
+    assert fake_api.texts(applicant.id)[booked:] == [retry.text, reminder.text]  # once each
