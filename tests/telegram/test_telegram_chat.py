@@ -124,13 +124,15 @@ async def test_an_escalation_ends_in_a_booked_officer_callback(
     (confirm,) = await user.send("10278")
     assert confirm.text == ("Please check: an officer will call (202) 555-0143 on Monday, "
                             "November 23, 2026 at 11:00 AM. Shall I book it?")
-    (booked,) = await user.tap("Yes, book it")
+    booked, attempts = await user.tap("Yes, book it", expect=2)
 
     match = re.fullmatch(
         r"Booked\. An officer will call \(202\) 555-0143 on Monday, November 23, 2026 at "
-        r"11:00 AM\. Your reference is (CB-[A-Z0-9]{6})\. .*", booked.text)
+        r"11:00 AM\. Your reference is (CB-[A-Z0-9]{6})\.", booked.text)
     assert match, booked.text
-    assert ("That's all, thank you", "nav:finish") in booked.buttons
+    assert "reminder" not in booked.text.lower()  # the call is today: none is queued
+    assert "nobody answers twice" in attempts.text
+    assert ("That's all, thank you", "nav:finish") in attempts.buttons
     user.assert_every_press_answered_and_its_keyboard_removed()
     assert len(user.presses) == 7
     assert await tg_engine.state_of(_key(user)) == "tier2.booked"
