@@ -254,3 +254,35 @@ async def test_the_closed_database_is_a_clear_error(settings: Settings, clock: F
     await db.close()
     with pytest.raises(StorageError):
         await engine.handle(TurnInput(ConversationKey("console", "x"), clock.now(), text="/start"))
+
+
+@pytest.mark.parametrize(("channel", "shown_now"), [("console", True), ("telegram", False)])
+async def test_a_notice_due_now_is_delivered_exactly_once_by_its_channel(
+    settings: Settings, db: Database, clock: FixedClock, channel: str, shown_now: bool
+) -> None:
+    """The console shows it in the same turn (recorded as delivered in the same commit);
+    a pushing channel gets it left undelivered and is told to push it now."""
+    from bot.dialogs import registry as real_dialogs
+    from bot.engine.model import Reply
+    from bot.storage import outbox
+
+    registry = real_dialogs.copy()
+
+    @registry.command("confirmme")
+    async def confirm(turn: Turn) -> bool:
+        turn.say("help.text")
+        turn.notify(Reply("Booked: reference CB-TEST01."), kind="callback.confirmation")
+        return True
+
+    engine = await Engine.create(settings, db, clock, registry=registry)
+    result = await engine.handle(
+        TurnInput(ConversationKey(channel, "n1"), clock.now(), text="/confirmme"))
+    texts = [r.text for r in result.replies]
+    assert ("Booked: reference CB-TEST01." in texts) is shown_now
+    assert result.notices_to_push is (not shown_now)
+    pending = await outbox.due(db, channel, clock.now())
+    assert [n.reply.text for n in pending] == ([] if shown_now else
+                                                ["Booked: reference CB-TEST01."])
+    again = await engine.handle(TurnInput(ConversationKey(channel, "n1"), clock.now(),
+                                          text="/help"))
+    assert all("CB-TEST01" not in r.text for r in again.replies)  # never twice

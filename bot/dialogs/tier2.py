@@ -15,7 +15,7 @@ from datetime import datetime
 
 from bot.dialogs.entry import finish_button
 from bot.engine.dialogs import registry as dialogs
-from bot.engine.model import Button
+from bot.engine.model import Button, Reply
 from bot.engine.services import Services
 from bot.engine.turn import Turn
 from bot.storage.timefmt import from_db, to_db
@@ -226,12 +226,16 @@ def _display_phone(e164: str) -> str:
 @dialogs.on_enter(tier2.BOOKED)
 async def say_booked(turn: Turn) -> None:
     t2 = _tier2(turn)
-    turn.say("tier2.booked.moved" if t2.get("moving") else "tier2.booked.done",
-             reference=t2["reference"], phone=_display_phone(t2["phone"]),
-             when=_when(turn, datetime.fromisoformat(t2["slot"])))
-    if t2.get("reminded"):
-        turn.say("tier2.booked.reminder_queued")
-    turn.say("tier2.booked.attempts", buttons=[_menu(turn), finish_button(turn)])
+    if t2.get("moving"):
+        key, kind = "tier2.booked.moved", "callback.moved"
+    else:
+        key = "tier2.booked.done_with_reminder" if t2.get("reminded") else "tier2.booked.done"
+        kind = "callback.confirmation"
+    # The confirmation goes through the durable outbox: the console shows it in this turn,
+    # Telegram pushes it at once and retries until Telegram has accepted it.
+    turn.notify(Reply(turn.t(key, reference=t2["reference"], phone=_display_phone(t2["phone"]),
+                             when=_when(turn, datetime.fromisoformat(t2["slot"]))),
+                      (_menu(turn), finish_button(turn))), kind=kind)
     turn.slots.pop("tier2", None)  # booked: the draft is done with
 
 

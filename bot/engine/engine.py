@@ -126,11 +126,15 @@ class Engine:
                         continue
                     except StorageError as exc:
                         raise TurnNotSaved(str(exc)) from exc
+                pulled_now = self._pulls(turn) and not turn.rejected
                 return TurnResult(
                     state=turn.state,
                     tier=turn.tier,
-                    replies=tuple(n.reply for n in notices) + tuple(turn.replies),
+                    replies=(*(n.reply for n in notices), *turn.replies,
+                             *(r for _k, r in turn.notices_now if pulled_now)),
                     transitions=() if turn.rejected else tuple(turn.transitions),
+                    notices_to_push=bool(turn.notices_now) and not turn.rejected
+                    and not pulled_now,
                 )
             log.warning("turn gave up after %d conflicting attempts", MAX_ATTEMPTS)
             return TurnResult(
@@ -225,8 +229,11 @@ class Engine:
     def _command_list(self) -> str:
         return ", ".join("/" + c for c in self.services.registry.commands())
 
+    def _pulls(self, turn: Turn) -> bool:
+        return turn.key.channel in self._pull_notices
+
     async def _pending_notices(self, turn: Turn) -> list[outbox.Notice]:
-        if turn.key.channel not in self._pull_notices:
+        if not self._pulls(turn):
             return []
         return await outbox.due(
             self.services.db, turn.key.channel, turn.now, user_id=turn.key.user_id
@@ -239,7 +246,9 @@ class Engine:
         key, c = turn.key, turn.conversation
         now = to_db(turn.now)
         slots = json.dumps(turn.slots, separators=(",", ":"), sort_keys=True)
-        offered = json.dumps(turn.offered() + [b.data for n in notices for b in n.reply.buttons])
+        pulled_now = self._pulls(turn)
+        shown = [n.reply for n in notices] + [r for _k, r in turn.notices_now if pulled_now]
+        offered = json.dumps(turn.offered() + [b.data for r in shown for b in r.buttons])
         if c.version == 0:
             writes.append(
                 Write(
@@ -282,6 +291,10 @@ class Engine:
             for t in turn.transitions
         )
         writes.extend(turn.writes)
+        writes.extend(
+            outbox.enqueue(key, kind, reply, now=turn.now, delivered=pulled_now)
+            for kind, reply in turn.notices_now
+        )
         return writes
 
     async def _load(self, key: ConversationKey) -> Conversation:

@@ -82,6 +82,8 @@ class TurnResult:
     tier: str
     replies: tuple[Reply, ...]
     transitions: tuple[TransitionRecord, ...] = field(default=())
+    # The turn queued notices due now that its channel pushes (Telegram): push them now.
+    notices_to_push: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -63,6 +63,7 @@ class Turn:
         self.replies: list[Reply] = []
         self.transitions: list[TransitionRecord] = []
         self.writes: list[Write] = []
+        self.notices_now: list[tuple[str, Reply]] = []  # (kind, reply) due at once
         self.rejected = False
         self._model = _Model(conversation.state)
 
@@ -135,16 +136,22 @@ class Turn:
         key: ConversationKey | None = None,
         due_at: datetime | None = None,
     ) -> None:
-        """Queue a notice in the outbox, committed with the turn."""
-        self.writes.append(
-            outbox.enqueue(key or self.key, kind, reply, now=self.now, due_at=due_at)
-        )
+        """Queue a notice in the durable outbox, committed with the turn. A notice for this
+        conversation that is due now is handed to the engine, which shows it in this turn's
+        replies on channels that pull notices (console) or marks it for an immediate push
+        (Telegram); either way it is delivered exactly once."""
+        if (key is None or key == self.key) and (due_at is None or due_at <= self.now):
+            self.notices_now.append((kind, reply))
+            return
+        self.writes.append(outbox.enqueue(key or self.key, kind, reply, now=self.now,
+                                          due_at=due_at))
 
     # ---- what the engine reads back -------------------------------------------------------
 
     @property
     def changed(self) -> bool:
-        return bool(self.transitions or self.writes or self.slots != self.conversation.slots)
+        return bool(self.transitions or self.writes or self.notices_now
+                    or self.slots != self.conversation.slots)
 
     def offered(self) -> list[str]:
         return [b.data for r in self.replies for b in r.buttons]

@@ -29,13 +29,17 @@ def enqueue(
     *,
     now: datetime,
     due_at: datetime | None = None,
+    delivered: bool = False,
 ) -> Write:
-    """The write that queues `reply` for `key`, to be delivered from `due_at` (default now)."""
+    """The write that queues `reply` for `key`, to be delivered from `due_at` (default now).
+    `delivered`: the notice is shown in the reply of the turn that writes it (console), so
+    it is recorded as delivered in the same commit."""
     buttons = json.dumps([b.as_json() for b in reply.buttons])
     return Write(
-        "INSERT INTO outbox (channel, user_id, kind, text, buttons, due_at, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (key.channel, key.user_id, kind, reply.text, buttons, to_db(due_at or now), to_db(now)),
+        "INSERT INTO outbox (channel, user_id, kind, text, buttons, due_at, created_at,"
+        " delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (key.channel, key.user_id, kind, reply.text, buttons, to_db(due_at or now), to_db(now),
+         to_db(now) if delivered else None),
     )
 
 

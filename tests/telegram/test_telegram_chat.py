@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+import time
 
 from bot.adapters.telegram.app import TelegramBot
+from bot.clock import FixedClock
+from bot.config import Settings
 from bot.engine import ConversationKey, Engine
+from bot.storage.database import Database
 from tests.conftest import Chat
 from tests.fake_bot_api import FakeBotApi, wait_until
-from tests.telegram.conftest import TelegramUser
+from tests.telegram.conftest import TelegramUser, book_callback, fast_telegram, running
 
 RECEIPT = "EAC2190000001"
 ELIGIBLE = "LIN2210054321"  # biometrics on 2030-03-12 at the New York ASC
@@ -124,15 +128,16 @@ async def test_an_escalation_ends_in_a_booked_officer_callback(
     (confirm,) = await user.send("10278")
     assert confirm.text == ("Please check: an officer will call (202) 555-0143 on Monday, "
                             "November 23, 2026 at 11:00 AM. Shall I book it?")
-    booked, attempts = await user.tap("Yes, book it", expect=2)
+    # The confirmation comes through the durable outbox, pushed as soon as it is booked.
+    (booked,) = await user.tap("Yes, book it")
 
     match = re.fullmatch(
         r"Booked\. An officer will call \(202\) 555-0143 on Monday, November 23, 2026 at "
-        r"11:00 AM\. Your reference is (CB-[A-Z0-9]{6})\.", booked.text)
+        r"11:00 AM\. Your reference is (CB-[A-Z0-9]{6})\. If nobody answers twice.*",
+        booked.text)
     assert match, booked.text
     assert "reminder" not in booked.text.lower()  # the call is today: none is queued
-    assert "nobody answers twice" in attempts.text
-    assert ("That's all, thank you", "nav:finish") in attempts.buttons
+    assert ("That's all, thank you", "nav:finish") in booked.buttons
     user.assert_every_press_answered_and_its_keyboard_removed()
     assert len(user.presses) == 7
     assert await tg_engine.state_of(_key(user)) == "tier2.booked"
@@ -216,3 +221,24 @@ async def test_one_chat_is_answered_in_order_while_another_is_not_held_up(
 
 def _key(user: TelegramUser) -> ConversationKey:
     return ConversationKey("telegram", str(user.id))
+
+
+async def test_a_callback_confirmation_is_pushed_at_once_not_at_the_next_poll(
+    fake_api: FakeBotApi, tg_settings: Settings, db: Database, clock: FixedClock
+) -> None:
+    """The confirmation lives in the durable outbox; the turn that books it wakes the
+    pusher, so the applicant does not wait for the next round (a minute here)."""
+    slow = tg_settings.model_copy(update={"telegram": fast_telegram(
+        fake_api.base_url, notice_poll_seconds=60)})
+    engine = await Engine.create(slow, db, clock, pull_notices=frozenset())
+    async with running(engine, slow):
+        user = TelegramUser(fake_api, 1090)
+        await user.send("/start", expect=2)
+        started = time.monotonic()
+        reference = await book_callback(user)  # waits at most 10 s for the confirmation
+        assert time.monotonic() - started < 30
+    row = await db.fetchone(
+        "SELECT delivered_at FROM outbox WHERE kind = 'callback.confirmation' AND user_id = ?",
+        ("1090",))
+    assert row is not None and row["delivered_at"] is not None
+    assert reference.startswith("CB-")

@@ -65,11 +65,11 @@ class TelegramBot:
             backoff=self.config.network_backoff_seconds,
             backoff_max=self.config.network_backoff_max_seconds,
         )
-        self.applicants = ApplicantHandlers(engine, self.sender)
-        self.staff = StaffCommands(engine, self.sender, self.config.staff_user_ids,
-                                   desk=desk, desk_error=desk_error)
         self.notices = NoticePusher(engine, self.sender, self.locks,
                                     interval=self.config.notice_poll_seconds)
+        self.applicants = ApplicantHandlers(engine, self.sender, self.notices.wake)
+        self.staff = StaffCommands(engine, self.sender, self.config.staff_user_ids,
+                                   desk=desk, desk_error=desk_error)
         self._add_handlers()
         self.ready = asyncio.Event()  # set once updates are being received
 

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import logging
 import os
+from collections.abc import Callable
 
 from telegram import Chat, Message, Update
 from telegram.constants import ChatMemberStatus
@@ -40,9 +41,11 @@ def user_ref(user_id: int) -> str:
 class ApplicantHandlers:
     """The handlers of everything an applicant can do in a chat with the bot."""
 
-    def __init__(self, engine: Engine, sender: Sender) -> None:
+    def __init__(self, engine: Engine, sender: Sender,
+                 push_notices: Callable[[], None] = lambda: None) -> None:
         self.engine = engine
         self.sender = sender
+        self.push_notices = push_notices  # wakes the outbox pusher
         self._groups_told: set[int] = set()
 
     # ---- private chats ------------------------------------------------------------------
@@ -136,6 +139,8 @@ class ApplicantHandlers:
         except TurnNotSaved:
             log.error("a turn of %s could not be saved", user_ref(user_id))
             return (Reply(self.engine.text("error.not_saved")),)
+        if result.notices_to_push:
+            self.push_notices()
         return result.replies
 
     async def _send(self, chat_id: int, replies: tuple[Reply, ...]) -> None:

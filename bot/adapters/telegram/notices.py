@@ -10,7 +10,6 @@ answer and that commit, where the notice is sent again rather than lost).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 
@@ -34,6 +33,7 @@ class NoticePusher:
         self._given_up: set[int] = set()  # refused for good in this run (blocked bot...)
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
 
     def start(self) -> None:
         self._stop.clear()
@@ -46,14 +46,23 @@ class NoticePusher:
             await self._task
             self._task = None
 
+    def wake(self) -> None:
+        """Run a round now instead of at the next interval (a turn just queued a notice,
+        such as a callback confirmation, that the applicant is waiting for)."""
+        self._wake.set()
+
     async def _run(self) -> None:
         while not self._stop.is_set():
+            self._wake.clear()
             try:
                 await self.run_once()
             except Exception:  # a bad round must not end the pushing for good
                 log.exception("pushing notices failed; trying again in %.0f s", self.interval)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self.interval)
+            waits = [asyncio.ensure_future(self._stop.wait()),
+                     asyncio.ensure_future(self._wake.wait())]
+            await asyncio.wait(waits, timeout=self.interval, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in waits:
+                waiting.cancel()
 
     async def run_once(self) -> int:
         """Run the clock-driven work, then deliver what is due. Returns how many went out."""
