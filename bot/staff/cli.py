@@ -19,7 +19,8 @@ import json
 import sys
 from typing import Any
 
-OUTCOMES = ("resolved", "appointment", "no-answer")
+from bot.staff.desk import OUTCOMES
+
 COMMON = ("db", "now", "log_level")
 
 

@@ -69,7 +69,8 @@ class TelegramBot:
                                     interval=self.config.notice_poll_seconds)
         self.applicants = ApplicantHandlers(engine, self.sender, self.notices.wake)
         self.staff = StaffCommands(engine, self.sender, self.config.staff_user_ids,
-                                   desk=desk, desk_error=desk_error)
+                                   desk=desk, desk_error=desk_error,
+                                   push_notices=self.notices.wake)
         self._add_handlers()
         self.ready = asyncio.Event()  # set once updates are being received
 

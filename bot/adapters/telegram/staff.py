@@ -2,14 +2,14 @@
 
 Only user ids on the allowlist (`telegram.staff_user_ids`) may use them; anyone else gets a
 refusal and the attempt is logged without personal data. The work itself is done by the
-staff desk (`bot.staff.desk.StaffDesk`), the same one `tierline staff` uses; it is imported
-on first use, or injected (`desk=`, `desk_error=`) so tests can supply their own.
+staff desk (`bot.staff.desk.StaffDesk`), the same one `tierline staff` uses; tests may
+inject another (`desk=`, `desk_error=`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -20,10 +20,10 @@ from bot.adapters.telegram.handlers import user_ref
 from bot.adapters.telegram.sender import DeliveryFailed, Sender
 from bot.engine.engine import Engine
 from bot.engine.model import Reply
+from bot.staff.desk import OUTCOMES, DeskError, StaffDesk
 
 log = logging.getLogger(__name__)
 
-OUTCOMES = ("resolved", "appointment", "no-answer")  # the syntax of /done
 COMMANDS = ("queue", "take", "done")
 
 
@@ -45,12 +45,14 @@ class StaffCommands:
         *,
         desk: Desk | None = None,
         desk_error: type[Exception] | None = None,
+        push_notices: Callable[[], None] = lambda: None,
     ) -> None:
         self.engine = engine
         self.sender = sender
         self.staff_user_ids = frozenset(staff_user_ids)
-        self._desk = desk
-        self._desk_error = desk_error or _NoDeskError
+        self._desk: Desk = desk if desk is not None else StaffDesk(engine.services)
+        self._desk_error: type[Exception] = desk_error or DeskError
+        self.push_notices = push_notices  # the outcome notice goes to the applicant at once
 
     # ---- the commands -------------------------------------------------------------------
 
@@ -93,6 +95,7 @@ class StaffCommands:
             done = await desk.complete(reference, outcome, note, staff_id, self.engine.now())
         except self._desk_error as exc:
             return await self._reply(update, str(exc))
+        self.push_notices()
         await self._reply(update, self._t("done", reference=done.reference,
                                           outcome=done.outcome, summary=done.summary))
 
@@ -106,23 +109,9 @@ class StaffCommands:
                         command, user_ref(user.id) if user else "unknown user")
             await self._reply(update, self._t("refused"))
             return None, ""
-        desk = self._load_desk()
-        if desk is None:
-            await self._reply(update, self._t("unavailable"))
-            return None, ""
+        desk = self._desk
         log.info("staff command /%s by %s", command, user_ref(user.id))
         return desk, f"telegram:{user.id}"
-
-    def _load_desk(self) -> Desk | None:
-        if self._desk is None:
-            try:
-                from bot.staff.desk import DeskError, StaffDesk
-            except ImportError:
-                log.error("the staff desk (bot.staff.desk) is not installed")
-                return None
-            self._desk = StaffDesk(self.engine.services)
-            self._desk_error = DeskError
-        return self._desk
 
     # ---- talking ------------------------------------------------------------------------
 
@@ -150,7 +139,3 @@ class StaffCommands:
             await self.sender.send_replies(message.chat_id, (Reply(text),))
         except DeliveryFailed as exc:
             log.warning("staff reply not delivered: %s", exc)
-
-
-class _NoDeskError(Exception):
-    """Stands in for `DeskError` until the desk is loaded (never raised)."""
