@@ -31,10 +31,17 @@ def build_once() -> Machine:
     return Machine(
         model=None,
         states=[s.name for s in d.states],
-        transitions=[{"trigger": t.trigger,
-                      "source": ANY if ANY in t.sources else list(t.sources), "dest": t.dest}
-                     for t in d.transitions],
-        initial=None, auto_transitions=False, send_event=True,
+        transitions=[
+            {
+                "trigger": t.trigger,
+                "source": ANY if ANY in t.sources else list(t.sources),
+                "dest": t.dest,
+            }
+            for t in d.transitions
+        ],
+        initial=None,
+        auto_transitions=False,
+        send_event=True,
     )
 
 

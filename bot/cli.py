@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tierline",
         description="Tierline: the tiers of the USCIS Contact Center in a chat "
-                    "(a training tool, not affiliated with USCIS).",
+        "(a training tool, not affiliated with USCIS).",
     )
     parser.add_argument("--version", action="version", version=f"tierline {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

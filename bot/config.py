@@ -135,7 +135,9 @@ class TelegramSettings(Section):
     @classmethod
     def _https_webhook(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must be the public URL Telegram posts to, e.g. https://bot.example.org/tg")
+            raise ValueError(
+                "must be the public URL Telegram posts to, e.g. https://bot.example.org/tg"
+            )
         return value or None
 
     @field_validator("webhook_secret_token")
@@ -161,7 +163,6 @@ class Settings(BaseSettings):
     config_dir: Path = Field(default_factory=config_dir)
     tier1: Tier1Settings = Field(default_factory=Tier1Settings)
     tier2: Tier2Settings = Field(default_factory=Tier2Settings)
-
 
     telegram: TelegramSettings = TelegramSettings()
 

@@ -30,8 +30,18 @@ INFO = "automated.info"
 # States where a receipt typed out of the blue is looked up: all but those that read a
 # receipt (or free text) as their own answer.
 LOOKUP_FROM: tuple[str, ...] = (
-    MENU, STATUS_ASK, STATUS_ANSWERED, BIO_REASON, BIO_SLOT, BIO_SITE, BIO_BOOKED,
-    APR_TYPE, APR_CHECKLIST, APR_DATE, APR_SUBMITTED, INFO,
+    MENU,
+    STATUS_ASK,
+    STATUS_ANSWERED,
+    BIO_REASON,
+    BIO_SLOT,
+    BIO_SITE,
+    BIO_BOOKED,
+    APR_TYPE,
+    APR_CHECKLIST,
+    APR_DATE,
+    APR_SUBMITTED,
+    INFO,
 )
 
 FLOW = Flow(
@@ -53,31 +63,63 @@ FLOW = Flow(
         StateSpec(INFO, "Self-service answers: hours, phone numbers, what to bring."),
     ),
     transitions=(
-        TransitionSpec("status", (MENU, STATUS_ANSWERED), STATUS_ASK,
-                       "The applicant wants to check a case status."),
-        TransitionSpec("lookup", LOOKUP_FROM, STATUS_ANSWERED,
-                       "A receipt number was found and its status shown."),
-        TransitionSpec("biometrics", MENU, BIO_ASK,
-                       "The applicant wants to reschedule a biometrics appointment."),
-        TransitionSpec("bio_allowed", BIO_ASK, BIO_REASON,
-                       "biometrics.eligible: the 2023 rules allow rescheduling online."),
-        TransitionSpec("bio_cause", BIO_REASON, BIO_SLOT,
-                       "A good cause for rescheduling was given."),
-        TransitionSpec("bio_other_site", BIO_SLOT, BIO_SITE,
-                       "The applicant wants another Application Support Center."),
+        TransitionSpec(
+            "status",
+            (MENU, STATUS_ANSWERED),
+            STATUS_ASK,
+            "The applicant wants to check a case status.",
+        ),
+        TransitionSpec(
+            "lookup",
+            LOOKUP_FROM,
+            STATUS_ANSWERED,
+            "A receipt number was found and its status shown.",
+        ),
+        TransitionSpec(
+            "biometrics",
+            MENU,
+            BIO_ASK,
+            "The applicant wants to reschedule a biometrics appointment.",
+        ),
+        TransitionSpec(
+            "bio_allowed",
+            BIO_ASK,
+            BIO_REASON,
+            "biometrics.eligible: the 2023 rules allow rescheduling online.",
+        ),
+        TransitionSpec(
+            "bio_cause", BIO_REASON, BIO_SLOT, "A good cause for rescheduling was given."
+        ),
+        TransitionSpec(
+            "bio_other_site",
+            BIO_SLOT,
+            BIO_SITE,
+            "The applicant wants another Application Support Center.",
+        ),
         TransitionSpec("bio_site", BIO_SITE, BIO_SLOT, "A support center was chosen."),
-        TransitionSpec("bio_booked", BIO_SLOT, BIO_BOOKED,
-                       "A free slot was booked within its capacity."),
-        TransitionSpec("appointment", MENU, APR_TYPE,
-                       "The applicant wants to request an in-person appointment."),
+        TransitionSpec(
+            "bio_booked", BIO_SLOT, BIO_BOOKED, "A free slot was booked within its capacity."
+        ),
+        TransitionSpec(
+            "appointment",
+            MENU,
+            APR_TYPE,
+            "The applicant wants to request an in-person appointment.",
+        ),
         TransitionSpec("apr_type", APR_TYPE, APR_IDENTIFIER, "A request type was chosen."),
-        TransitionSpec("apr_identified", APR_IDENTIFIER, APR_REASON,
-                       "A receipt number or A-number was given."),
+        TransitionSpec(
+            "apr_identified", APR_IDENTIFIER, APR_REASON, "A receipt number or A-number was given."
+        ),
         TransitionSpec("apr_reason", APR_REASON, APR_CHECKLIST, "The reason was given."),
-        TransitionSpec("apr_documents", APR_CHECKLIST, APR_DATE,
-                       "The applicant confirmed the document checklist."),
-        TransitionSpec("apr_submitted", APR_DATE, APR_SUBMITTED,
-                       "The request was stored, pending review."),
+        TransitionSpec(
+            "apr_documents",
+            APR_CHECKLIST,
+            APR_DATE,
+            "The applicant confirmed the document checklist.",
+        ),
+        TransitionSpec(
+            "apr_submitted", APR_DATE, APR_SUBMITTED, "The request was stored, pending review."
+        ),
         TransitionSpec("info", MENU, INFO, "The applicant asked for self-service answers."),
     ),
 )

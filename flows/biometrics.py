@@ -131,15 +131,19 @@ class BiometricsSlot:
         return self.at.strftime("%Y%m%d%H%M")
 
 
-def slot_times(site: SupportCenter, start: datetime, days: int,
-               is_closed: Callable[[date], bool]) -> Iterator[datetime]:
+def slot_times(
+    site: SupportCenter, start: datetime, days: int, is_closed: Callable[[date], bool]
+) -> Iterator[datetime]:
     """Every slot start at `site` from `start` (aware) for `days` days, in order."""
     for offset in range(days + 1):
         day = start.date() + timedelta(days=offset)
         if day.weekday() not in site.weekdays or is_closed(day):
             continue
-        yield from (at for at in day_slots(day, site.opens, site.closes, site.slot_minutes,
-                                           start.tzinfo) if at >= start)
+        yield from (
+            at
+            for at in day_slots(day, site.opens, site.closes, site.slot_minutes, start.tzinfo)
+            if at >= start
+        )
 
 
 def free_slots(

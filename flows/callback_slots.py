@@ -85,7 +85,7 @@ def offer(
         if booked.get(s, 0) < policy.capacity
     ]
     begin = page * per_page
-    return SlotPage(tuple(free[begin:begin + per_page]), len(free) > begin + per_page)
+    return SlotPage(tuple(free[begin : begin + per_page]), len(free) > begin + per_page)
 
 
 def is_offerable(slot: datetime, now: datetime, urgent: bool, policy: CallbackPolicy) -> bool:

@@ -38,11 +38,21 @@ class CaseRecord:
 
     def db_params(self) -> tuple[object, ...]:
         """Values in `COLUMNS` order, as stored (date-times in UTC ISO form)."""
-        at = self.biometrics_at.astimezone(UTC).isoformat(timespec="seconds") \
-            if self.biometrics_at else None
-        return (self.receipt_number, self.form_type, self.status_title,
-                self.status_date.isoformat(), self.zip_code, at, self.biometrics_site,
-                self.biometrics_reschedules)
+        at = (
+            self.biometrics_at.astimezone(UTC).isoformat(timespec="seconds")
+            if self.biometrics_at
+            else None
+        )
+        return (
+            self.receipt_number,
+            self.form_type,
+            self.status_title,
+            self.status_date.isoformat(),
+            self.zip_code,
+            at,
+            self.biometrics_site,
+            self.biometrics_reschedules,
+        )
 
 
 def missing_columns(header: list[str]) -> list[str]:
@@ -55,6 +65,7 @@ def unknown_columns(header: list[str]) -> list[str]:
 
 def parse_row(row: dict[str, str | None], tz: tzinfo) -> CaseRecord:
     """A `CaseRecord` from one CSV row (column -> text), or `BadRow`."""
+
     def text(column: str) -> str:
         return (row.get(column) or "").strip()
 
@@ -79,8 +90,9 @@ def parse_row(row: dict[str, str | None], tz: tzinfo) -> CaseRecord:
         try:
             at = datetime.fromisoformat(text("biometrics_at"))
         except ValueError:
-            raise BadRow(f"biometrics_at {text('biometrics_at')!r} is not an ISO date-time") \
-                from None
+            raise BadRow(
+                f"biometrics_at {text('biometrics_at')!r} is not an ISO date-time"
+            ) from None
         at = at.replace(tzinfo=tz) if at.tzinfo is None else at
     count_text = text("biometrics_reschedules") or "0"
     if not count_text.isdigit():

@@ -28,7 +28,9 @@ FLOW = Flow(
         TransitionSpec("cancel", ANY, MENU, "The applicant cancelled what they were doing."),
         TransitionSpec("finish", ANY, CLOSED, "The conversation came to an end."),
         TransitionSpec(
-            "escalate", ANY, TIER1_INTAKE,
+            "escalate",
+            ANY,
+            TIER1_INTAKE,
             "The automated tier could not settle the request, or a person was asked for.",
         ),
     ),

@@ -89,9 +89,7 @@ def decide_in_person(request: InPersonRequest, policy: InPersonPolicy) -> InPers
     if not rule.justified:
         return InPersonDecision(False, rule.id, rule.explanation, walk_in)
     if rule.needs_evidence and not request.has_evidence:
-        return InPersonDecision(False, f"{rule.id}.no_evidence", rule.missing_explanation,
-                                walk_in)
+        return InPersonDecision(False, f"{rule.id}.no_evidence", rule.missing_explanation, walk_in)
     if rule.needs_emergency and not request.emergency:
-        return InPersonDecision(False, f"{rule.id}.no_emergency", rule.missing_explanation,
-                                walk_in)
+        return InPersonDecision(False, f"{rule.id}.no_emergency", rule.missing_explanation, walk_in)
     return InPersonDecision(True, rule.id, rule.explanation, walk_in)

@@ -28,18 +28,33 @@ FLOW = Flow(
         StateSpec(RESOLVED, "Tier 1 settled the issue (knowledge base or service request)."),
     ),
     transitions=(
-        TransitionSpec("general_only", TIER1_INTAKE, GENERAL,
-                       "Only the applicant, petitioner or a G-28 representative may discuss a "
-                       "case."),
-        TransitionSpec("ask_issue", TIER1_INTAKE, ISSUE,
-                       "The person may discuss the case; triage continues."),
-        TransitionSpec("ask_inperson", ISSUE, INPERSON,
-                       "The issue may need an in-person visit."),
-        TransitionSpec("ask_evidence", INPERSON, EVIDENCE,
-                       "The visit category can justify a visit if the need is shown."),
-        TransitionSpec("resolve", (ISSUE, INPERSON), RESOLVED,
-                       "Tier 1 can settle the issue without an officer."),
-        TransitionSpec("refer_officer", (ISSUE, EVIDENCE, RESOLVED), TIER2_SLOTS,
-                       "The issue needs a Tier 2 officer: a callback is booked."),
+        TransitionSpec(
+            "general_only",
+            TIER1_INTAKE,
+            GENERAL,
+            "Only the applicant, petitioner or a G-28 representative may discuss a case.",
+        ),
+        TransitionSpec(
+            "ask_issue", TIER1_INTAKE, ISSUE, "The person may discuss the case; triage continues."
+        ),
+        TransitionSpec("ask_inperson", ISSUE, INPERSON, "The issue may need an in-person visit."),
+        TransitionSpec(
+            "ask_evidence",
+            INPERSON,
+            EVIDENCE,
+            "The visit category can justify a visit if the need is shown.",
+        ),
+        TransitionSpec(
+            "resolve",
+            (ISSUE, INPERSON),
+            RESOLVED,
+            "Tier 1 can settle the issue without an officer.",
+        ),
+        TransitionSpec(
+            "refer_officer",
+            (ISSUE, EVIDENCE, RESOLVED),
+            TIER2_SLOTS,
+            "The issue needs a Tier 2 officer: a callback is booked.",
+        ),
     ),
 )

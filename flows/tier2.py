@@ -32,10 +32,18 @@ FLOW = Flow(
         TransitionSpec("move_callback", MINE, SLOTS, "The applicant wants another time."),
         TransitionSpec("pick_slot", SLOTS, PHONE, "A time was picked; a phone number is next."),
         TransitionSpec("ask_zip", PHONE, ZIP, "No field office is known yet for this person."),
-        TransitionSpec("ask_confirm", (SLOTS, PHONE, ZIP), CONFIRM,
-                       "Everything needed for the callback is known."),
-        TransitionSpec("pick_other_slot", CONFIRM, SLOTS,
-                       "The time is no longer free, or the applicant wants another one."),
+        TransitionSpec(
+            "ask_confirm",
+            (SLOTS, PHONE, ZIP),
+            CONFIRM,
+            "Everything needed for the callback is known.",
+        ),
+        TransitionSpec(
+            "pick_other_slot",
+            CONFIRM,
+            SLOTS,
+            "The time is no longer free, or the applicant wants another one.",
+        ),
         TransitionSpec("book", CONFIRM, BOOKED, "The callback was booked within capacity."),
     ),
 )

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, tzinfo
 
 
-def day_slots(day: date, opens: time, closes: time, minutes: int,
-              tz: tzinfo | None) -> list[datetime]:
+def day_slots(
+    day: date, opens: time, closes: time, minutes: int, tz: tzinfo | None
+) -> list[datetime]:
     """Every slot start on `day` from `opens`, `minutes` apart, whose slot ends by `closes`."""
     step = timedelta(minutes=minutes)
     start = datetime.combine(day, opens, tzinfo=tz)

@@ -95,17 +95,30 @@ def chat(engine: Engine) -> Chat:
     return Chat(engine)
 
 
-def run_cli(*args: str, input: str | bytes | None = None, env: dict[str, str] | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+def run_cli(
+    *args: str,
+    input: str | bytes | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[bytes]:
     """Run `python -m bot ARGS` in a subprocess from the project root."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     data = input.encode() if isinstance(input, str) else input
-    return subprocess.run([sys.executable, "-m", "bot", *args], input=data,
-                          capture_output=True, cwd=ROOT, env=full_env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=data,
+        capture_output=True,
+        cwd=ROOT,
+        env=full_env,
+        timeout=timeout,
+    )
 
 
-def jsonl(*args: str, lines: list[str | dict[str, Any]], env: dict[str, str] | None = None,
-          ) -> list[dict[str, Any]]:
+def jsonl(
+    *args: str,
+    lines: list[str | dict[str, Any]],
+    env: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
     """Feed `lines` to `tierline console --jsonl ARGS`; return the parsed output objects."""
     payload = "".join((json.dumps(x) if isinstance(x, dict) else x) + "\n" for x in lines)
     proc = run_cli("console", "--jsonl", *args, input=payload, env=env)

@@ -26,9 +26,15 @@ from typing import Any
 from urllib.parse import parse_qs
 
 TOKEN = "123456:TEST-token_for-the-fake"
-BOT_USER = {"id": 123456, "is_bot": True, "first_name": "Tierline Test",
-            "username": "tierline_test_bot", "can_join_groups": True,
-            "can_read_all_group_messages": False, "supports_inline_queries": False}
+BOT_USER = {
+    "id": 123456,
+    "is_bot": True,
+    "first_name": "Tierline Test",
+    "username": "tierline_test_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
 # Parameters sent JSON-encoded inside form fields.
 _JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates"}
 _INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout"}
@@ -126,8 +132,9 @@ class FakeBotApi:
 
     # ---- playing the users --------------------------------------------------------------
 
-    def user_sends(self, user_id: int, text: str, *, chat_id: int | None = None,
-                   chat_type: str = "private") -> dict[str, Any]:
+    def user_sends(
+        self, user_id: int, text: str, *, chat_id: int | None = None, chat_type: str = "private"
+    ) -> dict[str, Any]:
         message = self.make_message(user_id, chat_id=chat_id, chat_type=chat_type, text=text)
         return self._queue({"message": message})
 
@@ -136,8 +143,15 @@ class FakeBotApi:
         return self._queue({"message": self.make_message(user_id, photo=photo)})
 
     def user_sends_sticker(self, user_id: int) -> dict[str, Any]:
-        sticker = {"file_id": "CAAD-sticker", "file_unique_id": "s1", "type": "regular",
-                   "width": 512, "height": 512, "is_animated": False, "is_video": False}
+        sticker = {
+            "file_id": "CAAD-sticker",
+            "file_unique_id": "s1",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
         return self._queue({"message": self.make_message(user_id, sticker=sticker)})
 
     def user_edits(self, user_id: int, message_id: int, text: str) -> dict[str, Any]:
@@ -149,20 +163,44 @@ class FakeBotApi:
     def user_presses(self, user_id: int, message_id: int, data: str) -> dict[str, Any]:
         with self._lock:
             sent = self._state.sent[message_id]
-            message = {"message_id": sent.message_id, "date": int(time.time()), "text": sent.text,
-                       "chat": _private_chat(sent.chat_id), "from": BOT_USER}
+            message = {
+                "message_id": sent.message_id,
+                "date": int(time.time()),
+                "text": sent.text,
+                "chat": _private_chat(sent.chat_id),
+                "from": BOT_USER,
+            }
             if sent.reply_markup:
                 message["reply_markup"] = sent.reply_markup
-        query = {"id": f"cq{next(self._ids)}", "from": _user(user_id), "message": message,
-                 "chat_instance": f"ci{user_id}", "data": data}
+        query = {
+            "id": f"cq{next(self._ids)}",
+            "from": _user(user_id),
+            "message": message,
+            "chat_instance": f"ci{user_id}",
+            "data": data,
+        }
         return self._queue({"callback_query": query})
 
-    def make_message(self, user_id: int, *, chat_id: int | None = None,
-                     chat_type: str = "private", **content: Any) -> dict[str, Any]:
-        chat = (_private_chat(user_id) if chat_type == "private"
-                else {"id": chat_id, "type": chat_type, "title": "A group"})
-        message = {"message_id": next(self._message_ids), "date": int(time.time()),
-                   "chat": chat, "from": _user(user_id), **content}
+    def make_message(
+        self,
+        user_id: int,
+        *,
+        chat_id: int | None = None,
+        chat_type: str = "private",
+        **content: Any,
+    ) -> dict[str, Any]:
+        chat = (
+            _private_chat(user_id)
+            if chat_type == "private"
+            else {"id": chat_id, "type": chat_type, "title": "A group"}
+        )
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": _user(user_id),
+            **content,
+        }
         text = content.get("text", "")
         if text.startswith("/"):
             command = text.split()[0]
@@ -181,8 +219,16 @@ class FakeBotApi:
 
     # ---- faults -------------------------------------------------------------------------
 
-    def fail(self, method: str, kind: str, *, times: int = 1, retry_after: float = 1,
-             delay: float = 0, chat_id: int | None = None) -> None:
+    def fail(
+        self,
+        method: str,
+        kind: str,
+        *,
+        times: int = 1,
+        retry_after: float = 1,
+        delay: float = 0,
+        chat_id: int | None = None,
+    ) -> None:
         with self._lock:
             self._state.faults.extend(
                 Fault(method, kind, retry_after, delay, chat_id) for _ in range(times)
@@ -193,8 +239,7 @@ class FakeBotApi:
     def messages(self, chat_id: int | None = None) -> list[Sent]:
         """Messages Telegram accepted, in the order it accepted them."""
         with self._lock:
-            return [m for m in self._state.sent.values()
-                    if chat_id is None or m.chat_id == chat_id]
+            return [m for m in self._state.sent.values() if chat_id is None or m.chat_id == chat_id]
 
     def texts(self, chat_id: int) -> list[str]:
         return [m.text for m in self.messages(chat_id)]
@@ -224,7 +269,8 @@ class FakeBotApi:
                 data = json.dumps(payload).encode()
                 writer.write(
                     f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
-                    f"Content-Length: {len(data)}\r\n\r\n".encode() + data
+                    f"Content-Length: {len(data)}\r\n\r\n".encode()
+                    + data
                 )
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
@@ -233,14 +279,15 @@ class FakeBotApi:
             with contextlib.suppress(Exception):
                 writer.close()
 
-    async def _dispatch(self, path: str, headers: dict[str, str],
-                        body: bytes) -> tuple[int, dict[str, Any]]:
+    async def _dispatch(
+        self, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, Any]]:
         prefix = f"/bot{self.token}/"
         if not path.startswith("/bot"):
             return 404, _error(404, "Not Found")
         if not path.startswith(prefix):
             return 401, _error(401, "Unauthorized")
-        method = path[len(prefix):]
+        method = path[len(prefix) :]
         params = _parse_params(headers.get("content-type", ""), body)
         call = Call(method, params, time.monotonic())
         with self._lock:
@@ -288,8 +335,9 @@ class FakeBotApi:
             with self._lock:
                 if offset:  # confirms every update below the offset
                     self._state.confirmed_offset = max(self._state.confirmed_offset, offset)
-                    self._state.updates = [u for u in self._state.updates
-                                           if u["update_id"] >= offset]
+                    self._state.updates = [
+                        u for u in self._state.updates if u["update_id"] >= offset
+                    ]
                 pending = self._state.updates[:limit]
             if pending or time.monotonic() >= deadline:
                 return pending
@@ -300,8 +348,13 @@ class FakeBotApi:
         if not isinstance(chat_id, int) or not text:
             raise _ApiError(400, "Bad Request: chat_id and text are required")
         with self._lock:
-            sent = Sent(next(self._message_ids), chat_id, str(text), params.get("reply_markup"),
-                        time.monotonic())
+            sent = Sent(
+                next(self._message_ids),
+                chat_id,
+                str(text),
+                params.get("reply_markup"),
+                time.monotonic(),
+            )
             self._state.sent[sent.message_id] = sent
         return _message_json(sent)
 
@@ -357,8 +410,7 @@ class _ApiError(Exception):
 
 
 def _user(user_id: int) -> dict[str, Any]:
-    return {"id": user_id, "is_bot": False, "first_name": f"User{user_id}",
-            "language_code": "en"}
+    return {"id": user_id, "is_bot": False, "first_name": f"User{user_id}", "language_code": "en"}
 
 
 def _private_chat(user_id: int) -> dict[str, Any]:
@@ -366,10 +418,15 @@ def _private_chat(user_id: int) -> dict[str, Any]:
 
 
 def _message_json(sent: Sent) -> dict[str, Any]:
-    message: dict[str, Any] = {"message_id": sent.message_id, "date": int(time.time()),
-                               "chat": _private_chat(sent.chat_id) if sent.chat_id > 0
-                               else {"id": sent.chat_id, "type": "group", "title": "A group"},
-                               "from": BOT_USER, "text": sent.text}
+    message: dict[str, Any] = {
+        "message_id": sent.message_id,
+        "date": int(time.time()),
+        "chat": _private_chat(sent.chat_id)
+        if sent.chat_id > 0
+        else {"id": sent.chat_id, "type": "group", "title": "A group"},
+        "from": BOT_USER,
+        "text": sent.text,
+    }
     if sent.reply_markup:
         message["reply_markup"] = sent.reply_markup
     return message
@@ -381,8 +438,11 @@ def _error(code: int, description: str, **extra: Any) -> dict[str, Any]:
 
 def _fault_payload(fault: Fault) -> dict[str, Any]:
     if fault.kind == "429":
-        return _error(429, f"Too Many Requests: retry after {fault.retry_after}",
-                      parameters={"retry_after": fault.retry_after})
+        return _error(
+            429,
+            f"Too Many Requests: retry after {fault.retry_after}",
+            parameters={"retry_after": fault.retry_after},
+        )
     if fault.kind == "403":
         return _error(403, "Forbidden: bot was blocked by the user")
     return _error(int(fault.kind), "Internal Server Error")
@@ -424,8 +484,9 @@ async def _read_request(
     return path, headers, body
 
 
-async def wait_until(predicate: Callable[[], Any], *, within: float = 10,
-                     what: str = "the condition") -> Any:
+async def wait_until(
+    predicate: Callable[[], Any], *, within: float = 10, what: str = "the condition"
+) -> Any:
     """Poll `predicate` until it is truthy (without blocking the event loop)."""
     deadline = time.monotonic() + within
     while True:

@@ -15,7 +15,8 @@ async def _requests(engine: Engine) -> list[dict[str, object]]:
 
 
 async def test_request_with_preferred_date_is_stored_pending_review(
-        chat: Chat, engine: Engine) -> None:
+    chat: Chat, engine: Engine
+) -> None:
     await chat.send("/start")
     assert (await chat.press("go:appointment")).state == flow.APR_TYPE
     assert (await chat.press("apr:type:advance_parole")).state == flow.APR_IDENTIFIER
@@ -54,7 +55,8 @@ async def test_missing_documents_explains_and_keeps_the_step(chat: Chat) -> None
 
 
 async def test_bad_answers_get_specific_replies_and_change_nothing(
-        chat: Chat, engine: Engine) -> None:
+    chat: Chat, engine: Engine
+) -> None:
     await chat.send("/start")
     await chat.press("go:appointment")
     await chat.press("apr:type:ij_grant")

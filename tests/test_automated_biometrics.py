@@ -18,7 +18,8 @@ from tests.conftest import MONDAY_10AM, Chat
 
 async def _case(engine: Engine, receipt: str) -> dict[str, object]:
     row = await engine.services.db.fetchone(
-        "SELECT * FROM cases WHERE receipt_number = ?", (receipt,))
+        "SELECT * FROM cases WHERE receipt_number = ?", (receipt,)
+    )
     assert row is not None
     return dict(row)
 
@@ -28,7 +29,8 @@ def _slot_buttons(chat: Chat) -> list[str]:
 
 
 async def test_eligible_appointment_is_rebooked_with_place_and_what_to_bring(
-        chat: Chat, engine: Engine) -> None:
+    chat: Chat, engine: Engine
+) -> None:
     await chat.send("/start")
     assert (await chat.press("go:biometrics")).state == flow.BIO_ASK
     result = await chat.send(ELIGIBLE)
@@ -69,24 +71,30 @@ async def test_no_good_cause_keeps_the_appointment(chat: Chat) -> None:
     assert "bio:cause:illness" in chat.buttons
 
 
-@pytest.mark.parametrize("receipt, rule, words", [
-    ("WAC2312012002", "biometrics.rescheduled_twice", "rescheduled 2 times"),
-    ("SRC2312012003", "biometrics.less_than_12_hours", "less than 12 hours"),
-    ("NBC2312012004", "biometrics.date_passed", "already passed"),
-    ("EAC2312012005", "biometrics.excluded_form", "I-600A"),
-])
+@pytest.mark.parametrize(
+    "receipt, rule, words",
+    [
+        ("WAC2312012002", "biometrics.rescheduled_twice", "rescheduled 2 times"),
+        ("SRC2312012003", "biometrics.less_than_12_hours", "less than 12 hours"),
+        ("NBC2312012004", "biometrics.date_passed", "already passed"),
+        ("EAC2312012005", "biometrics.excluded_form", "I-600A"),
+    ],
+)
 async def test_appointments_outside_the_online_rules_go_to_tier1(
-        chat: Chat, engine: Engine, receipt: str, rule: str, words: str) -> None:
+    chat: Chat, engine: Engine, receipt: str, rule: str, words: str
+) -> None:
     await chat.send("/start")
     await chat.press("go:biometrics")
     result = await chat.send(receipt)
     assert result.state == "tier1.intake"
     assert words in chat.text
     row = await engine.services.db.fetchone(
-        "SELECT slots FROM conversations WHERE user_id = ?", (chat.key.user_id,))
+        "SELECT slots FROM conversations WHERE user_id = ?", (chat.key.user_id,)
+    )
     assert row is not None and json.loads(row["slots"])["escalation_reason"] == rule
     trace = await engine.services.db.fetchone(
-        "SELECT rule FROM transitions WHERE dest = 'tier1.intake'")
+        "SELECT rule FROM transitions WHERE dest = 'tier1.intake'"
+    )
     assert trace is not None and trace["rule"].startswith(rule)
 
 
@@ -108,12 +116,18 @@ async def test_malformed_receipt_in_biometrics_changes_nothing(chat: Chat) -> No
 async def test_concurrent_bookings_never_exceed_capacity_of_three(engine: Engine) -> None:
     receipts = [f"EAC25{n:03d}00001"[:13] for n in range(100, 110)]
     now = to_db(engine.now())
-    await engine.services.db.commit([
-        Write("INSERT INTO cases (receipt_number, form_type, status_title, status_date,"
-              " biometrics_at, biometrics_site, biometrics_reschedules, updated_at)"
-              " VALUES (?, 'I-485', 'Biometrics Appointment Was Scheduled', '2026-11-01',"
-              " '2030-01-07T14:00:00+00:00', 'nyc', 0, ?)", (r, now))
-        for r in receipts])
+    await engine.services.db.commit(
+        [
+            Write(
+                "INSERT INTO cases (receipt_number, form_type, status_title, status_date,"
+                " biometrics_at, biometrics_site, biometrics_reschedules, updated_at)"
+                " VALUES (?, 'I-485', 'Biometrics Appointment Was Scheduled', '2026-11-01',"
+                " '2030-01-07T14:00:00+00:00', 'nyc', 0, ?)",
+                (r, now),
+            )
+            for r in receipts
+        ]
+    )
     chats = [Chat(engine, user=f"applicant{i}") for i in range(10)]
     for c, receipt in zip(chats, receipts, strict=True):
         await to_biometrics_slots(c, receipt)
@@ -131,5 +145,6 @@ async def test_concurrent_bookings_never_exceed_capacity_of_three(engine: Engine
         assert _slot_buttons(c) and target not in _slot_buttons(c)
     row = await engine.services.db.fetchone(
         "SELECT COUNT(*) AS n FROM biometrics_bookings WHERE slot_at = ?",
-        (to_db(MONDAY_10AM.replace(day=24).replace(tzinfo=engine.services.settings.tz)),))
+        (to_db(MONDAY_10AM.replace(day=24).replace(tzinfo=engine.services.settings.tz)),),
+    )
     assert row is not None and row["n"] == 3

@@ -26,14 +26,17 @@ RULES = CONFIG.biometrics
 
 # ---- receipt numbers -------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("prefix", sorted(PREFIXES))
 def test_every_known_prefix_parses(prefix: str) -> None:
     receipt = parse_receipt(f"{prefix}2112312345")
     assert receipt.value == f"{prefix}2112312345"
 
 
-@pytest.mark.parametrize("typed", ["EAC-21-123-45678", "eac 21 123 45678", " Eac2112345678 ",
-                                   "EAC 2112345678", "eac-2112345678"])
+@pytest.mark.parametrize(
+    "typed",
+    ["EAC-21-123-45678", "eac 21 123 45678", " Eac2112345678 ", "EAC 2112345678", "eac-2112345678"],
+)
 def test_dashes_spaces_and_lower_case_are_normalised(typed: str) -> None:
     assert parse_receipt(typed).value == "EAC2112345678"
 
@@ -75,9 +78,11 @@ def test_working_day_beyond_a_year_is_not_claimed() -> None:
     assert decoded is not None and decoded.fiscal_year == 2021 and decoded.working_day is None
 
 
-@given(prefix=st.sampled_from(sorted(PREFIXES)), digits=st.text("0123456789", min_size=10,
-                                                                  max_size=10),
-       seps=st.lists(st.sampled_from(["", " ", "-"]), min_size=4, max_size=4))
+@given(
+    prefix=st.sampled_from(sorted(PREFIXES)),
+    digits=st.text("0123456789", min_size=10, max_size=10),
+    seps=st.lists(st.sampled_from(["", " ", "-"]), min_size=4, max_size=4),
+)
 def test_any_well_formed_receipt_round_trips(prefix: str, digits: str, seps: list[str]) -> None:
     typed = f"{prefix.lower()}{seps[0]}{digits[:2]}{seps[1]}{digits[2:5]}{seps[2]}{digits[5:]}"
     receipt = parse_receipt(typed)
@@ -92,10 +97,16 @@ def test_ordinary_words_are_not_taken_for_receipts(text: str) -> None:
 
 # ---- A-numbers and identifiers ---------------------------------------------------------
 
-@pytest.mark.parametrize("typed, expected", [
-    ("A1234567", "A001234567"), ("a12345678", "A012345678"), ("A-123-456-789", "A123456789"),
-    ("123456789", "A123456789"),
-])
+
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("A1234567", "A001234567"),
+        ("a12345678", "A012345678"),
+        ("A-123-456-789", "A123456789"),
+        ("123456789", "A123456789"),
+    ],
+)
 def test_a_number_is_normalised_to_nine_digits(typed: str, expected: str) -> None:
     assert normalise_a_number(typed) == expected
 
@@ -115,38 +126,64 @@ def test_identifier_accepts_receipt_or_a_number() -> None:
 # ---- case statuses ---------------------------------------------------------------------
 
 DOMAIN_TITLES = {
-    "received": ["Case Was Received", "Case Was Received And A Receipt Notice Was Sent",
-                 "Fees Were Waived", "Fingerprint Fee Was Received"],
-    "rejected": ["Case Was Rejected Because It Was Improperly Filed",
-                 "Case Rejected Because I Sent An Incorrect Fee"],
-    "biometrics": ["Biometrics Appointment Was Scheduled",
-                   "Case Was Updated To Show Fingerprints Were Taken"],
-    "review": ["Case Is Being Actively Reviewed By USCIS", "Case Remains Pending",
-               "Case Was Transferred And A New Office Has Jurisdiction"],
-    "evidence": ["Request for Evidence Was Sent",
-                 "Response To USCIS' Request For Evidence Was Received",
-                 "Notice Of Intent To Deny Was Sent"],
-    "interview": ["Interview Was Scheduled", "Interview Was Rescheduled",
-                  "Interview Was Completed And My Case Must Be Reviewed",
-                  "Oath Ceremony Notice Was Mailed"],
-    "decision": ["Case Was Approved", "Case Was Denied",
-                 "Case Was Sent To The Department of State",
-                 "Withdrawal Acknowledgement Notice Was Sent"],
-    "card": ["New Card Is Being Produced", "Card Was Mailed To Me",
-             "Card Was Delivered To Me By The Post Office", "Card Was Returned To USCIS",
-             "Document Was Mailed To Me"],
+    "received": [
+        "Case Was Received",
+        "Case Was Received And A Receipt Notice Was Sent",
+        "Fees Were Waived",
+        "Fingerprint Fee Was Received",
+    ],
+    "rejected": [
+        "Case Was Rejected Because It Was Improperly Filed",
+        "Case Rejected Because I Sent An Incorrect Fee",
+    ],
+    "biometrics": [
+        "Biometrics Appointment Was Scheduled",
+        "Case Was Updated To Show Fingerprints Were Taken",
+    ],
+    "review": [
+        "Case Is Being Actively Reviewed By USCIS",
+        "Case Remains Pending",
+        "Case Was Transferred And A New Office Has Jurisdiction",
+    ],
+    "evidence": [
+        "Request for Evidence Was Sent",
+        "Response To USCIS' Request For Evidence Was Received",
+        "Notice Of Intent To Deny Was Sent",
+    ],
+    "interview": [
+        "Interview Was Scheduled",
+        "Interview Was Rescheduled",
+        "Interview Was Completed And My Case Must Be Reviewed",
+        "Oath Ceremony Notice Was Mailed",
+    ],
+    "decision": [
+        "Case Was Approved",
+        "Case Was Denied",
+        "Case Was Sent To The Department of State",
+        "Withdrawal Acknowledgement Notice Was Sent",
+    ],
+    "card": [
+        "New Card Is Being Produced",
+        "Card Was Mailed To Me",
+        "Card Was Delivered To Me By The Post Office",
+        "Card Was Returned To USCIS",
+        "Document Was Mailed To Me",
+    ],
 }
 
 
-@pytest.mark.parametrize("group, title",
-                         [(g, t) for g, titles in DOMAIN_TITLES.items() for t in titles])
+@pytest.mark.parametrize(
+    "group, title", [(g, t) for g, titles in DOMAIN_TITLES.items() for t in titles]
+)
 def test_every_domain_title_is_in_its_group(group: str, title: str) -> None:
     assert CONFIG.statuses.explain(title).group == group
 
 
 def test_titles_match_despite_case_and_punctuation() -> None:
-    assert CONFIG.statuses.explain("response to uscis request for evidence was received"
-                                   ).group == "evidence"
+    assert (
+        CONFIG.statuses.explain("response to uscis request for evidence was received").group
+        == "evidence"
+    )
 
 
 def test_unknown_title_gets_the_generic_answer() -> None:
@@ -160,6 +197,7 @@ def test_transferred_case_keeps_its_receipt_number() -> None:
 
 
 # ---- biometrics eligibility ------------------------------------------------------------
+
 
 def _decide(at: datetime, reschedules: int = 0, form: str = "I-485") -> str:
     return decide_reschedule(BiometricsAppointment(form, at, reschedules), NOW, RULES).rule
@@ -197,8 +235,7 @@ def test_free_slots_skip_full_ones_weekends_and_holidays() -> None:
     # Tuesday 10:00 + 24 h lead: first candidate is Wednesday 10:00; fill Wednesday 10:00.
     now = datetime(2026, 11, 24, 10, 0, tzinfo=TZ)
     full = wednesday.replace(hour=10)
-    slots = free_slots(site, now, {full: site.capacity}, RULES, lambda d: d.day == 26,
-                       count=20)
+    slots = free_slots(site, now, {full: site.capacity}, RULES, lambda d: d.day == 26, count=20)
     assert slots[0].at == full + timedelta(minutes=30)
     assert all(s.at.date() != date(2026, 11, 26) for s in slots)  # the holiday
     assert all(s.at.weekday() < 5 for s in slots)
@@ -206,6 +243,7 @@ def test_free_slots_skip_full_ones_weekends_and_holidays() -> None:
 
 
 # ---- in-person request checks, case rows, asking for a person --------------------------
+
 
 def test_preferred_date_must_be_future_and_readable() -> None:
     assert check_preferred_date("2026-12-01", NOW, 180).ok
@@ -220,17 +258,31 @@ def test_reason_must_say_something() -> None:
 
 
 def test_case_row_local_time_gets_the_service_zone() -> None:
-    record = parse_row({"receipt_number": "eac-2112345678", "form_type": "i-485",
-                        "status_title": "Case Was Received", "status_date": "2026-01-02",
-                        "biometrics_at": "2027-01-05T09:00"}, TZ)
+    record = parse_row(
+        {
+            "receipt_number": "eac-2112345678",
+            "form_type": "i-485",
+            "status_title": "Case Was Received",
+            "status_date": "2026-01-02",
+            "biometrics_at": "2027-01-05T09:00",
+        },
+        TZ,
+    )
     assert record.receipt_number == "EAC2112345678" and record.form_type == "I-485"
     assert record.biometrics_at == datetime(2027, 1, 5, 9, 0, tzinfo=TZ)
 
 
 def test_case_row_with_bad_date_is_refused_with_the_column() -> None:
     with pytest.raises(BadRow, match="status_date"):
-        parse_row({"receipt_number": "EAC2112345678", "form_type": "I-485",
-                   "status_title": "x", "status_date": "02/01/2026"}, TZ)
+        parse_row(
+            {
+                "receipt_number": "EAC2112345678",
+                "form_type": "I-485",
+                "status_title": "x",
+                "status_date": "02/01/2026",
+            },
+            TZ,
+        )
 
 
 @pytest.mark.parametrize("text", ["That didn't help", "talk to a person please", "agent"])
@@ -250,8 +302,10 @@ def test_bad_config_file_is_refused_with_file_field_and_reason(tmp_path) -> None
     for name in ("case_statuses.toml", "appointment_requests.toml", "self_service.toml"):
         shutil.copy(load_settings().config_dir / name, tmp_path / name)
     (tmp_path / "biometrics.toml").write_text(
-        (load_settings().config_dir / "biometrics.toml").read_text()
-        .replace("capacity = 3", "capacity = 0", 1))
+        (load_settings().config_dir / "biometrics.toml")
+        .read_text()
+        .replace("capacity = 3", "capacity = 0", 1)
+    )
     with pytest.raises(ConfigError) as err:
         AutomatedConfig.load(tmp_path)
     assert "biometrics.toml" in str(err.value) and "capacity" in str(err.value)

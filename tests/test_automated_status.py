@@ -18,13 +18,15 @@ from tests.conftest import Chat
 
 async def _slots(engine: Engine, chat: Chat) -> dict[str, object]:
     row = await engine.services.db.fetchone(
-        "SELECT slots FROM conversations WHERE user_id = ?", (chat.key.user_id,))
+        "SELECT slots FROM conversations WHERE user_id = ?", (chat.key.user_id,)
+    )
     assert row is not None
     return json.loads(row["slots"])  # type: ignore[no-any-return]
 
 
 async def test_status_from_the_menu_explains_title_meaning_and_next_step(
-        chat: Chat, engine: Engine) -> None:
+    chat: Chat, engine: Engine
+) -> None:
     await chat.send("/start")
     assert (await chat.press("go:status")).state == flow.STATUS_ASK
     result = await chat.send("msc-22-212-34567")
@@ -67,14 +69,18 @@ async def test_receipt_typed_in_any_automated_step_is_looked_up(chat: Chat, stat
     assert "Rejected Because It Was Improperly Filed" in chat.text
 
 
-@pytest.mark.parametrize("typed, words", [
-    ("EAC219000000", "has 12"),
-    ("EAC21900000001", "has 14"),
-    ("XYZ2190000001", "EAC, WAC, LIN, SRC, MSC, NBC, YSC, IOE"),
-    ("EAC21900OO001", "found O"),
-])
+@pytest.mark.parametrize(
+    "typed, words",
+    [
+        ("EAC219000000", "has 12"),
+        ("EAC21900000001", "has 14"),
+        ("XYZ2190000001", "EAC, WAC, LIN, SRC, MSC, NBC, YSC, IOE"),
+        ("EAC21900OO001", "found O"),
+    ],
+)
 async def test_malformed_receipt_gets_a_specific_reply_and_changes_nothing(
-        chat: Chat, typed: str, words: str) -> None:
+    chat: Chat, typed: str, words: str
+) -> None:
     await chat.send("/start")
     await chat.press("go:status")
     result = await chat.send(typed)
@@ -118,8 +124,9 @@ async def test_that_didnt_help_goes_to_tier1_with_the_reason(chat: Chat, engine:
 
 
 @pytest.mark.parametrize("typed", ["talk to a person", "That didn't help"])
-async def test_asking_for_a_person_in_words_goes_to_tier1(chat: Chat, engine: Engine,
-                                                          typed: str) -> None:
+async def test_asking_for_a_person_in_words_goes_to_tier1(
+    chat: Chat, engine: Engine, typed: str
+) -> None:
     await chat.send("/start")
     await chat.press("go:status")
     result = await chat.send(typed)

@@ -14,8 +14,10 @@ from bot.storage.database import Database
 from tests.conftest import run_cli
 
 HEADER = "status_title,receipt_number,form_type,status_date,biometrics_at,notes\n"
-GOOD = ("Case Was Received,EAC2112345678,I-485,2026-01-05,,first\n"
-        "Case Was Approved,ioe0912345678,I-765,2026-02-01,2026-03-01T09:00,second\n")
+GOOD = (
+    "Case Was Received,EAC2112345678,I-485,2026-01-05,,first\n"
+    "Case Was Approved,ioe0912345678,I-765,2026-02-01,2026-03-01T09:00,second\n"
+)
 
 
 def _db_args(tmp_path: Path) -> tuple[str, str]:
@@ -47,9 +49,11 @@ def test_one_bad_row_is_reported_by_line_and_nothing_changes(tmp_path: Path) -> 
     path.write_text(HEADER + GOOD)
     assert run_cli("cases", "import", str(path), *_db_args(tmp_path)).returncode == 0
     bad = tmp_path / "bad.csv"
-    bad.write_text(HEADER + "Case Was Denied,EAC2112345678,I-485,2026-04-01,,\n"
-                   "Case Was Received,EAC21123,I-130,2026-04-01,,\n"
-                   "Case Was Received,WAC2112345678,I-130,04/01/2026,,\n")
+    bad.write_text(
+        HEADER + "Case Was Denied,EAC2112345678,I-485,2026-04-01,,\n"
+        "Case Was Received,EAC21123,I-130,2026-04-01,,\n"
+        "Case Was Received,WAC2112345678,I-130,04/01/2026,,\n"
+    )
     proc = run_cli("cases", "import", str(bad), *_db_args(tmp_path))
     assert proc.returncode == 1
     err = proc.stderr.decode()
@@ -108,8 +112,9 @@ async def test_hundred_thousand_rows_import_in_seconds(tmp_path: Path) -> None:
 def test_missing_file_is_one_clear_line(tmp_path: Path) -> None:
     proc = run_cli("cases", "import", str(tmp_path / "nope.csv"), *_db_args(tmp_path))
     assert proc.returncode == 2
-    assert proc.stderr.decode().strip() == f"tierline: error: {tmp_path / 'nope.csv'}: " \
-                                           "file not found"
+    assert (
+        proc.stderr.decode().strip() == f"tierline: error: {tmp_path / 'nope.csv'}: file not found"
+    )
 
 
 def test_progress_bar_is_drawn_only_on_a_terminal() -> None:
@@ -131,8 +136,15 @@ def test_progress_bar_is_drawn_only_on_a_terminal() -> None:
 
 
 def test_logs_never_show_a_whole_receipt_number(tmp_path: Path) -> None:
-    proc = run_cli("console", "--jsonl", "--db", str(tmp_path / "t.db"), "--log-level", "DEBUG",
-               input="/start\nEAC9999999999\n")
+    proc = run_cli(
+        "console",
+        "--jsonl",
+        "--db",
+        str(tmp_path / "t.db"),
+        "--log-level",
+        "DEBUG",
+        input="/start\nEAC9999999999\n",
+    )
     assert proc.returncode == 0
     assert b"EAC********99" in proc.stderr
     assert b"EAC9999999999" not in proc.stderr

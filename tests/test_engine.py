@@ -276,13 +276,16 @@ async def test_a_notice_due_now_is_delivered_exactly_once_by_its_channel(
 
     engine = await Engine.create(settings, db, clock, registry=registry)
     result = await engine.handle(
-        TurnInput(ConversationKey(channel, "n1"), clock.now(), text="/confirmme"))
+        TurnInput(ConversationKey(channel, "n1"), clock.now(), text="/confirmme")
+    )
     texts = [r.text for r in result.replies]
     assert ("Booked: reference CB-TEST01." in texts) is shown_now
     assert result.notices_to_push is (not shown_now)
     pending = await outbox.due(db, channel, clock.now())
-    assert [n.reply.text for n in pending] == ([] if shown_now else
-                                                ["Booked: reference CB-TEST01."])
-    again = await engine.handle(TurnInput(ConversationKey(channel, "n1"), clock.now(),
-                                          text="/help"))
+    assert [n.reply.text for n in pending] == (
+        [] if shown_now else ["Booked: reference CB-TEST01."]
+    )
+    again = await engine.handle(
+        TurnInput(ConversationKey(channel, "n1"), clock.now(), text="/help")
+    )
     assert all("CB-TEST01" not in r.text for r in again.replies)  # never twice

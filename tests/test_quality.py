@@ -1,5 +1,5 @@
-"""The project's own tooling holds on every run: ruff finds nothing and mypy type-checks
-bot/ and flows/, so CI keeps the code base as the README promises."""
+"""The project's own tooling holds on every run: ruff finds nothing, every file is
+formatted, and mypy type-checks bot/ and flows/, as the README promises."""
 
 from __future__ import annotations
 
@@ -10,12 +10,18 @@ from tests.conftest import ROOT
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_ruff_finds_nothing() -> None:
     proc = _run("ruff", "check", ".")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_ruff_format_leaves_every_file_as_it_is() -> None:
+    proc = _run("ruff", "format", "--check", ".")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -12,18 +12,26 @@ NOW = "2026-11-23T10:00"
 
 
 def _book_through_console(db: Path, user: str = "ana") -> list[dict]:
-    return jsonl("--db", str(db), "--now", NOW, "--user", user, lines=[
-        "/start",
-        {"button": "nav:agent"},
-        {"button": "role:applicant"},
-        {"button": "issue:inperson_need"},
-        {"button": "need:immigration_judge_grant"},
-        {"button": "evidence:yes"},
-        {"button": "slot:20261123T1100"},  # urgent: the first slot an hour from now
-        "202-555-0143",
-        "60605",
-        {"button": "confirm:yes"},
-    ])
+    return jsonl(
+        "--db",
+        str(db),
+        "--now",
+        NOW,
+        "--user",
+        user,
+        lines=[
+            "/start",
+            {"button": "nav:agent"},
+            {"button": "role:applicant"},
+            {"button": "issue:inperson_need"},
+            {"button": "need:immigration_judge_grant"},
+            {"button": "evidence:yes"},
+            {"button": "slot:20261123T1100"},  # urgent: the first slot an hour from now
+            "202-555-0143",
+            "60605",
+            {"button": "confirm:yes"},
+        ],
+    )
 
 
 def _staff(db: Path, *args: str, now: str = "2026-11-23T11:05") -> tuple[int, str, str]:
@@ -47,8 +55,18 @@ def test_staff_queue_take_and_complete_with_json(tmp_path: Path) -> None:
     code, _, stderr = _staff(db, "take", item["reference"], "--staff", "lee")
     assert code == 1 and stderr.strip().endswith("already taken by kim.")
     assert len(stderr.strip().splitlines()) == 1
-    code, stdout, _ = _staff(db, "--staff", "kim", "complete", item["reference"],
-                             "--outcome", "resolved", "--note", "Order received.", "--json")
+    code, stdout, _ = _staff(
+        db,
+        "--staff",
+        "kim",
+        "complete",
+        item["reference"],
+        "--outcome",
+        "resolved",
+        "--note",
+        "Order received.",
+        "--json",
+    )
     assert code == 0
     done = json.loads(stdout)
     assert done["outcome"] == "resolved" and item["reference"] in done["summary"]
@@ -60,7 +78,8 @@ def test_staff_errors_are_one_line_and_non_zero(tmp_path: Path) -> None:
     db = tmp_path / "t.db"
     code, _, stderr = _staff(db, "complete", "CB-NOPE99", "--outcome", "resolved")
     assert code == 1 and stderr.strip() == (
-        "tierline staff: error: No open item has the reference CB-NOPE99.")
+        "tierline staff: error: No open item has the reference CB-NOPE99."
+    )
     proc = run_cli("staff", "complete", "CB-NOPE99", "--outcome", "maybe", "--db", str(db))
     assert proc.returncode == 2 and b"invalid choice" in proc.stderr
 
@@ -72,15 +91,18 @@ def test_from_start_to_an_officer_booked_appointment(tmp_path: Path) -> None:
     assert out[6]["state"] == "tier2.phone" and out[8]["state"] == "tier2.confirm"
     booked = out[-1]
     assert booked["state"] == "tier2.booked"
-    reference = next(w for w in booked["replies"][0]["text"].replace(".", " ").split()
-                     if w.startswith("CB-"))
+    reference = next(
+        w for w in booked["replies"][0]["text"].replace(".", " ").split() if w.startswith("CB-")
+    )
 
-    code, stdout, _ = _staff(db, "complete", reference, "--outcome", "appointment", "--json",
-                             now="2026-11-25T11:05")
+    code, stdout, _ = _staff(
+        db, "complete", reference, "--outcome", "appointment", "--json", now="2026-11-25T11:05"
+    )
     assert code == 0 and json.loads(stdout)["outcome"] == "appointment"
 
-    after = jsonl("--db", str(db), "--now", "2026-11-25T11:30", "--user", "ana",
-                  lines=["/menu", "/menu"])
+    after = jsonl(
+        "--db", str(db), "--now", "2026-11-25T11:30", "--user", "ana", lines=["/menu", "/menu"]
+    )
     notice = after[0]["replies"][0]["text"]
     assert f"reference {reference}" in notice
     assert "Chicago Field Office" in notice  # ZIP 60605

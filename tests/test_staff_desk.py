@@ -16,17 +16,25 @@ from tests.conftest import Chat
 from tests.tier_journeys import book, engine_with
 
 
-async def _pending_request(db: Database, reference: str, request_type: str,
-                           user: str = "req") -> None:
-    await db.commit([Write(
-        "INSERT INTO appointment_requests (reference, channel, user_id, request_type,"
-        " identifier, reason, status, created_at, updated_at) VALUES (?, 'console', ?, ?,"
-        " 'EAC2199999999', 'travel', 'pending_review', '2026-11-20T15:00:00+00:00',"
-        " '2026-11-20T15:00:00+00:00')", (reference, user, request_type))])
+async def _pending_request(
+    db: Database, reference: str, request_type: str, user: str = "req"
+) -> None:
+    await db.commit(
+        [
+            Write(
+                "INSERT INTO appointment_requests (reference, channel, user_id, request_type,"
+                " identifier, reason, status, created_at, updated_at) VALUES (?, 'console', ?, ?,"
+                " 'EAC2199999999', 'travel', 'pending_review', '2026-11-20T15:00:00+00:00',"
+                " '2026-11-20T15:00:00+00:00')",
+                (reference, user, request_type),
+            )
+        ]
+    )
 
 
 async def test_queue_lists_callbacks_due_first_then_appointment_requests(
-        engine: Engine, db: Database) -> None:
+    engine: Engine, db: Database
+) -> None:
     reference = await book(Chat(engine, "caller"), issue="biometrics_not_online")
     await _pending_request(db, "AR-100", "ADIT stamp")
     items = await StaffDesk(engine.services).queue(engine.now())
@@ -70,14 +78,15 @@ async def test_two_no_answers_close_the_inquiry(engine: Engine, clock) -> None: 
 
 
 async def test_appointment_is_booked_five_business_days_after_a_wednesday_call(
-        engine: Engine, clock) -> None:  # type: ignore[no-untyped-def]
+    engine: Engine, clock
+) -> None:  # type: ignore[no-untyped-def]
     clock.set(datetime(2026, 11, 25, 9, 0))  # Wednesday before Thanksgiving
     chat = Chat(engine)
-    reference = await book(chat, issue="inperson_need", need="proof_of_status",
-                           evidence="yes")
+    reference = await book(chat, issue="inperson_need", need="proof_of_status", evidence="yes")
     clock.set(datetime(2026, 11, 25, 11, 5))
-    done = await StaffDesk(engine.services).complete(reference, "appointment", None,
-                                                     "officer-1", engine.now())
+    done = await StaffDesk(engine.services).complete(
+        reference, "appointment", None, "officer-1", engine.now()
+    )
     assert "New York City Field Office" in done.summary  # ZIP 10278
     assert "Thursday, December 3, 2026 at 8:00 AM" in done.summary
     await chat.send("/menu")
@@ -88,13 +97,17 @@ async def test_appointment_is_booked_five_business_days_after_a_wednesday_call(
 
 async def test_office_capacity_is_never_exceeded(tmp_path: Path) -> None:
     async with engine_with(tmp_path, slot_capacity=10) as (engine, _clock):
-        refs = [await book(Chat(engine, f"u{n}"), issue="inperson_need", need="daca",
-                           evidence="yes") for n in range(7)]
+        refs = [
+            await book(Chat(engine, f"u{n}"), issue="inperson_need", need="daca", evidence="yes")
+            for n in range(7)
+        ]
         desk = StaffDesk(engine.services)
-        await asyncio.gather(*(desk.complete(r, "appointment", None, "o", engine.now())
-                               for r in refs))
+        await asyncio.gather(
+            *(desk.complete(r, "appointment", None, "o", engine.now()) for r in refs)
+        )
         rows = await engine.services.db.fetchall(
-            "SELECT at, COUNT(*) AS n FROM field_appointments GROUP BY at ORDER BY at")
+            "SELECT at, COUNT(*) AS n FROM field_appointments GROUP BY at ORDER BY at"
+        )
         # New York: capacity 6 per slot; the seventh gets the next slot.
         assert [r["n"] for r in rows] == [6, 1]
 
@@ -111,7 +124,8 @@ async def test_resolved_by_phone_tells_the_applicant_with_the_note(engine: Engin
 
 
 async def test_pending_request_from_the_automated_tier_gets_an_appointment(
-        engine: Engine, db: Database) -> None:
+    engine: Engine, db: Database
+) -> None:
     await _pending_request(db, "AR-200", "Emergency Advance Parole")
     desk = StaffDesk(engine.services)
     assert await desk.references_for(ConversationKey("console", "req")) == ["AR-200"]
@@ -132,11 +146,11 @@ async def test_unknown_outcome_is_refused(engine: Engine) -> None:
 
 
 async def test_simulated_officer_completes_callbacks_once_their_time_has_passed(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     async with engine_with(tmp_path, simulate_officer=True) as (engine, clock):
         chat = Chat(engine)
-        reference = await book(chat, issue="inperson_need", need="parole_in_place",
-                               evidence="yes")
+        reference = await book(chat, issue="inperson_need", need="parole_in_place", evidence="yes")
         await chat.send("/menu")
         assert "appointment" not in chat.text
         clock.set(datetime(2026, 11, 23, 11, 0))  # the slot

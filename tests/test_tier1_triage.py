@@ -17,18 +17,25 @@ STATUS = "Case Was Received And A Receipt Notice Was Sent"
 async def _looked_up_case(db: Database, user: str) -> None:
     """What the automated tier leaves behind after a case lookup (the shared contract)."""
     now = to_db(datetime(2026, 11, 23, 9, 0).astimezone())
-    await db.commit([
-        Write("INSERT OR IGNORE INTO cases (receipt_number, form_type, status_title, status_date,"
-              " zip_code, updated_at) VALUES (?, 'I-485', ?, '2026-10-01', '60605', ?)",
-              (RECEIPT, STATUS, now)),
-        Write("INSERT INTO conversations (channel, user_id, state, slots, offered, version,"
-              " updated_at) VALUES ('console', ?, 'automated.menu', ?, '[]', 1, ?)",
-              (user, f'{{"receipt": "{RECEIPT}"}}', now)),
-    ])
+    await db.commit(
+        [
+            Write(
+                "INSERT OR IGNORE INTO cases (receipt_number, form_type, status_title, status_date,"
+                " zip_code, updated_at) VALUES (?, 'I-485', ?, '2026-10-01', '60605', ?)",
+                (RECEIPT, STATUS, now),
+            ),
+            Write(
+                "INSERT INTO conversations (channel, user_id, state, slots, offered, version,"
+                " updated_at) VALUES ('console', ?, 'automated.menu', ?, '[]', 1, ?)",
+                (user, f'{{"receipt": "{RECEIPT}"}}', now),
+            ),
+        ]
+    )
 
 
 async def test_third_party_gets_general_information_but_no_case_details(
-        engine: Engine, db: Database) -> None:
+    engine: Engine, db: Database
+) -> None:
     await _looked_up_case(db, "friend")
     chat = Chat(engine, "friend")
     await chat.send("/agent")
@@ -60,7 +67,8 @@ async def test_representative_without_g28_is_told_why(chat: Chat) -> None:
 
 
 async def test_outside_live_hours_it_says_so_and_offers_menu_or_callback(
-        engine: Engine, clock) -> None:  # type: ignore[no-untyped-def]
+    engine: Engine, clock
+) -> None:  # type: ignore[no-untyped-def]
     clock.set(datetime(2026, 11, 26, 12, 0))  # Thanksgiving
     chat = Chat(engine)
     await chat.send("/agent")
@@ -88,15 +96,17 @@ async def test_change_of_address_is_settled_from_the_knowledge_base(chat: Chat) 
 
 
 async def test_missing_notice_opens_a_service_request_with_a_number(
-        chat: Chat, db: Database) -> None:
+    chat: Chat, db: Database
+) -> None:
     await chat.send("/agent")
     await chat.press("role:applicant")
     result = await chat.press("issue:notice_not_received")
     assert result.state == "tier1.resolved"
     number = re.search(r"SR\d{10}", chat.text)
     assert number is not None
-    row = await db.fetchone("SELECT issue FROM service_requests WHERE service_item = ?",
-                            (number.group(0),))
+    row = await db.fetchone(
+        "SELECT issue FROM service_requests WHERE service_item = ?", (number.group(0),)
+    )
     assert row is not None and row["issue"] == "notice_not_received"
 
 

@@ -50,16 +50,22 @@ async def test_booking_confirms_time_number_and_reference(chat: Chat, db: Databa
     assert "(202) 555-0143" in chat.text and "Monday, November 23, 2026 at 11:00 AM" in chat.text
     # The call is today: there is no business day before it, so no reminder is promised.
     assert "reminder" not in chat.text.lower()
-    row = await db.fetchone("SELECT phone, zip_code, status FROM callbacks WHERE reference = ?",
-                            (reference,))
+    row = await db.fetchone(
+        "SELECT phone, zip_code, status FROM callbacks WHERE reference = ?", (reference,)
+    )
     assert row is not None
     assert (row["phone"], row["zip_code"], row["status"]) == ("+12025550143", "10278", "booked")
 
 
 async def test_reminder_arrives_one_business_day_before_the_call(tmp_path: Path) -> None:
     # A narrow window (three slots a day) so the second business day is on the first page.
-    async with engine_with(tmp_path, at=datetime(2026, 11, 25, 17, 0), callback_opens="17:00",
-                           callback_closes="18:30", slots_per_page=8) as (engine, clock):
+    async with engine_with(
+        tmp_path,
+        at=datetime(2026, 11, 25, 17, 0),
+        callback_opens="17:00",
+        callback_closes="18:30",
+        slots_per_page=8,
+    ) as (engine, clock):
         chat = Chat(engine)
         await to_officer(chat)
         monday = "slot:20261130T1700"
@@ -80,8 +86,7 @@ async def test_reminder_arrives_one_business_day_before_the_call(tmp_path: Path)
         assert "Reminder" not in chat.text  # delivered once
 
 
-async def test_zip_of_the_case_on_file_skips_the_zip_question(engine: Engine,
-                                                              db: Database) -> None:
+async def test_zip_of_the_case_on_file_skips_the_zip_question(engine: Engine, db: Database) -> None:
     from tests.test_tier1_triage import _looked_up_case
 
     await _looked_up_case(db, "known")
@@ -142,8 +147,9 @@ async def test_every_tier1_and_tier2_transition_is_driven(engine: Engine, db: Da
     await journey("b", "!role:applicant", "!issue:change_of_address", "!t1:officer")
     await journey("c", "!role:applicant", "!issue:inperson_need", "!need:case_status")
     await journey("d", "!role:applicant", "!issue:biometrics_not_online")
-    chat = await journey("e", "!role:applicant", "!issue:inperson_need",
-                         "!need:daca", "!evidence:yes")
+    chat = await journey(
+        "e", "!role:applicant", "!issue:inperson_need", "!need:daca", "!evidence:yes"
+    )
     await to_confirm(chat)  # pick_slot, ask_zip, ask_confirm from zip
     await chat.press("confirm:other")
     await to_confirm(chat)
@@ -162,6 +168,10 @@ async def test_every_tier1_and_tier2_transition_is_driven(engine: Engine, db: Da
 
     rows = await db.fetchall("SELECT DISTINCT trigger, source FROM transitions")
     seen = {(r["trigger"], r["source"]) for r in rows}
-    declared = {(t.trigger, s) for flow in (tier1.FLOW, tier2.FLOW)
-                for t in flow.transitions for s in t.sources}
+    declared = {
+        (t.trigger, s)
+        for flow in (tier1.FLOW, tier2.FLOW)
+        for t in flow.transitions
+        for s in t.sources
+    }
     assert declared - seen == set()

@@ -30,7 +30,8 @@ def test_shipped_configuration_loads(config_copy: Path) -> None:
 def test_policy_that_justifies_case_status_is_refused(config_copy: Path) -> None:
     path = config_copy / "inperson_policy.toml"
     text = path.read_text().replace(
-        'category = "case_status"\njustified = false', 'category = "case_status"\njustified = true')
+        'category = "case_status"\njustified = false', 'category = "case_status"\njustified = true'
+    )
     path.write_text(text)
     with pytest.raises(ConfigError, match=r"inperson_policy\.toml.*never justify"):
         _load(config_copy)

@@ -35,12 +35,19 @@ def tier_config():  # type: ignore[no-untyped-def]
 
 # ---- business days and slots across weekends and holidays ----------------------------------
 
-@pytest.mark.parametrize("holiday", [date(2026, 11, 26), date(2026, 12, 25), date(2026, 7, 3),
-                                     date(2027, 1, 1)])
+
+@pytest.mark.parametrize(
+    "holiday", [date(2026, 11, 26), date(2026, 12, 25), date(2026, 7, 3), date(2027, 1, 1)]
+)
 def test_federal_holidays_get_no_callback_slots(holiday: date) -> None:
     assert not is_business_day(holiday)
-    slots = candidate_slots(at(holiday.year, holiday.month, holiday.day - 1, 18, 0)
-                            if holiday.day > 1 else at(2026, 12, 31, 18, 0), False, POLICY)
+    slots = candidate_slots(
+        at(holiday.year, holiday.month, holiday.day - 1, 18, 0)
+        if holiday.day > 1
+        else at(2026, 12, 31, 18, 0),
+        False,
+        POLICY,
+    )
     assert slots, "a regular request always has slots"
     assert all(s.date() != holiday for s in slots)
 
@@ -68,8 +75,11 @@ def test_christmas_and_new_year_are_skipped() -> None:
 
 
 def test_window_edges_first_slot_at_seven_last_ends_by_half_past_six() -> None:
-    slots = [s for s in candidate_slots(at(2026, 11, 23, 6, 0), False, POLICY)
-             if s.date() == date(2026, 11, 23)]
+    slots = [
+        s
+        for s in candidate_slots(at(2026, 11, 23, 6, 0), False, POLICY)
+        if s.date() == date(2026, 11, 23)
+    ]
     assert slots[0].time() == time(7, 0)
     assert slots[-1].time() == time(18, 0)  # 18:00-18:30 is the last that fits
     assert len(slots) == 23
@@ -117,15 +127,19 @@ def test_offer_skips_full_slots_and_pages_later_times() -> None:
 HOURS = LiveHours(time(8), time(20))
 
 
-@pytest.mark.parametrize(("now", "rule"), [
-    (at(2026, 11, 23, 10), "live_hours.open"),
-    (at(2026, 11, 23, 7, 59), "live_hours.before_opening"),
-    (at(2026, 11, 23, 20, 0), "live_hours.after_closing"),
-    (at(2026, 11, 21, 12), "live_hours.weekend"),
-    (at(2026, 11, 26, 12), "live_hours.holiday"),
-])
-def test_operators_are_live_weekdays_eight_to_eight_except_holidays(now: datetime,
-                                                                    rule: str) -> None:
+@pytest.mark.parametrize(
+    ("now", "rule"),
+    [
+        (at(2026, 11, 23, 10), "live_hours.open"),
+        (at(2026, 11, 23, 7, 59), "live_hours.before_opening"),
+        (at(2026, 11, 23, 20, 0), "live_hours.after_closing"),
+        (at(2026, 11, 21, 12), "live_hours.weekend"),
+        (at(2026, 11, 26, 12), "live_hours.holiday"),
+    ],
+)
+def test_operators_are_live_weekdays_eight_to_eight_except_holidays(
+    now: datetime, rule: str
+) -> None:
     decision = operators_live(now, HOURS)
     assert decision.rule == rule
     assert decision.open is (rule == "live_hours.open")
@@ -133,24 +147,50 @@ def test_operators_are_live_weekdays_eight_to_eight_except_holidays(now: datetim
 
 # ---- phone numbers --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("typed", ["2025550143", "202-555-0143", "(202) 555-0143",
-                                   "202.555.0143", "+1 202 555 0143", "1-202-555-0143",
-                                   "+1 (202) 555-0143"])
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "2025550143",
+        "202-555-0143",
+        "(202) 555-0143",
+        "202.555.0143",
+        "+1 202 555 0143",
+        "1-202-555-0143",
+        "+1 (202) 555-0143",
+    ],
+)
 def test_us_phone_numbers_as_people_write_them(typed: str) -> None:
     phone = parse_us_phone(typed)
     assert phone is not None and phone.e164 == "+12025550143"
 
 
-@pytest.mark.parametrize("typed", ["555-0143", "202-555-014", "(102) 555-0143",
-                                   "202-155-0143", "+44 20 7946 0958", "call me", ""])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "555-0143",
+        "202-555-014",
+        "(102) 555-0143",
+        "202-155-0143",
+        "+44 20 7946 0958",
+        "call me",
+        "",
+    ],
+)
 def test_anything_else_is_refused(typed: str) -> None:
     assert parse_us_phone(typed) is None
 
 
 # ---- in-person decisions: every rule, justified and not ---------------------------------------
 
-JUSTIFIABLE = ["proof_of_status", "emergency_advance_parole", "daca", "parole_in_place",
-               "satisfactory_departure", "immigration_judge_grant"]
+JUSTIFIABLE = [
+    "proof_of_status",
+    "emergency_advance_parole",
+    "daca",
+    "parole_in_place",
+    "satisfactory_departure",
+    "immigration_judge_grant",
+]
 
 
 @pytest.mark.parametrize("category", JUSTIFIABLE)
@@ -191,6 +231,7 @@ def test_emergency_adds_walk_in_guidance_only_in_an_emergency(tier_config) -> No
 
 # ---- triage ---------------------------------------------------------------------------------
 
+
 def test_only_applicant_petitioner_or_g28_representative_may_discuss_a_case() -> None:
     assert decide_role("applicant").may_discuss_case
     assert decide_role("petitioner").may_discuss_case
@@ -201,17 +242,29 @@ def test_only_applicant_petitioner_or_g28_representative_may_discuss_a_case() ->
 
 def test_routing_knowledge_base_service_request_and_officer() -> None:
     kb, sr = {"change_of_address": "change_of_address"}, ("notice_not_received",)
-    assert route("change_of_address", operators_live=False, knowledge=kb,
-                 service_request_issues=sr).outcome == "knowledge_base"
-    live = route("notice_not_received", operators_live=True, knowledge=kb,
-                 service_request_issues=sr)
-    assert (live.outcome, live.rule) == ("service_request",
-                                         "triage.service_request.notice_not_received")
-    closed = route("notice_not_received", operators_live=False, knowledge=kb,
-                   service_request_issues=sr)
+    assert (
+        route(
+            "change_of_address", operators_live=False, knowledge=kb, service_request_issues=sr
+        ).outcome
+        == "knowledge_base"
+    )
+    live = route(
+        "notice_not_received", operators_live=True, knowledge=kb, service_request_issues=sr
+    )
+    assert (live.outcome, live.rule) == (
+        "service_request",
+        "triage.service_request.notice_not_received",
+    )
+    closed = route(
+        "notice_not_received", operators_live=False, knowledge=kb, service_request_issues=sr
+    )
     assert (closed.outcome, closed.rule) == ("tier2", "triage.after_hours_callback")
-    assert route("biometrics_not_online", operators_live=True, knowledge=kb,
-                 service_request_issues=sr).outcome == "tier2"
+    assert (
+        route(
+            "biometrics_not_online", operators_live=True, knowledge=kb, service_request_issues=sr
+        ).outcome
+        == "tier2"
+    )
 
 
 def test_urgency_emergency_or_justified_visit_otherwise_regular(tier_config) -> None:  # type: ignore[no-untyped-def]
@@ -223,8 +276,10 @@ def test_urgency_emergency_or_justified_visit_otherwise_regular(tier_config) -> 
 
 # ---- field-office appointments ----------------------------------------------------------------
 
+
 def test_appointment_five_business_days_after_a_wednesday_call_before_thanksgiving(
-        tier_config) -> None:  # type: ignore[no-untyped-def]
+    tier_config,
+) -> None:  # type: ignore[no-untyped-def]
     office = tier_config.offices.for_zip("10278")
     # Wed 25 Nov 2026; Thu 26 is Thanksgiving: 27, 30, 1, 2, 3 -> Thursday 3 December.
     slot = appointment_slot(at(2026, 11, 25, 11), office, 5, {})
@@ -234,6 +289,7 @@ def test_appointment_five_business_days_after_a_wednesday_call_before_thanksgivi
 def test_a_full_day_moves_the_appointment_to_the_next_business_day(tier_config) -> None:  # type: ignore[no-untyped-def]
     office = tier_config.offices.for_zip("10278")
     from flows.field_appointment import office_slots
+
     full = {s: office.capacity for s in office_slots(date(2026, 12, 3), office, ET)}
     slot = appointment_slot(at(2026, 11, 25, 11), office, 5, full)
     assert slot is not None and slot.date() == date(2026, 12, 4)

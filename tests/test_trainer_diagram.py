@@ -64,8 +64,7 @@ def test_svg_without_graphviz_says_what_to_install(tmp_path: Path) -> None:
 
 def test_dot_output_needs_nothing_outside_python(tmp_path: Path) -> None:
     out = tmp_path / "machine.dot"
-    proc = run_cli("diagram", "--format", "dot", "--output", str(out),
-                   env={"PATH": str(tmp_path)})
+    proc = run_cli("diagram", "--format", "dot", "--output", str(out), env={"PATH": str(tmp_path)})
     assert proc.returncode == 0, proc.stderr.decode()
     assert out.read_text().startswith("digraph tierline {")
 
@@ -75,8 +74,10 @@ def test_committed_diagram_is_up_to_date() -> None:
     fresh = mermaid(definition())
     if not MMD.exists() or MMD.read_text() != fresh:
         MMD.write_text(fresh)
-        pytest.fail("docs/machine.mmd was out of date and has been regenerated "
-                    "(`tierline diagram --output docs/machine.mmd`): commit it")
+        pytest.fail(
+            "docs/machine.mmd was out of date and has been regenerated "
+            "(`tierline diagram --output docs/machine.mmd`): commit it"
+        )
 
 
 def test_readme_embeds_the_committed_diagram() -> None:
@@ -87,5 +88,6 @@ def test_readme_embeds_the_committed_diagram() -> None:
     start, end = readme.index(BEGIN), readme.index(END) + len(END)
     if readme[start:end] != block:
         README.write_text(readme[:start] + block + readme[end:])
-        pytest.fail("README.md's machine diagram was out of date and has been regenerated: "
-                    "commit it")
+        pytest.fail(
+            "README.md's machine diagram was out of date and has been regenerated: commit it"
+        )

@@ -13,11 +13,17 @@ from tests.conftest import ROOT, jsonl, run_cli
 
 def test_a_recorded_conversation_replays_as_a_passing_scenario(tmp_path: Path) -> None:
     db = tmp_path / "found-in-testing.db"
-    out = jsonl("--db", str(db), "--user", "alice", "--now", "2026-11-23T10:00",
-                lines=["/start", "hello there", {"button": "nav:agent"}, "/agent"])
+    out = jsonl(
+        "--db",
+        str(db),
+        "--user",
+        "alice",
+        "--now",
+        "2026-11-23T10:00",
+        lines=["/start", "hello there", {"button": "nav:agent"}, "/agent"],
+    )
     assert out[2]["state"] == "tier1.intake"
-    jsonl("--db", str(db), "--user", "alice", "--now", "2026-11-23T12:30",
-          lines=["/menu"])
+    jsonl("--db", str(db), "--user", "alice", "--now", "2026-11-23T12:30", lines=["/menu"])
 
     proc = run_cli("scenarios", "record", "--db", str(db), "--user", "alice")
     assert proc.returncode == 0, proc.stderr.decode()
@@ -27,8 +33,7 @@ def test_a_recorded_conversation_replays_as_a_passing_scenario(tmp_path: Path) -
 
     data = yaml.safe_load(proc.stdout)
     steps = data["steps"]
-    assert steps[0] == {"say": "/start",
-                        "expect": {"state": "automated.menu", "tier": "automated"}}
+    assert steps[0] == {"say": "/start", "expect": {"state": "automated.menu", "tier": "automated"}}
     # Refused inputs ("hello there", a second /agent) change nothing and are not stored.
     assert steps[1]["press"] == "Talk to a person"  # the label, recovered from the replay
     assert steps[2] == {"at": "2026-11-23T12:30:00-05:00"}
@@ -71,8 +76,9 @@ async def test_demo_and_run_see_the_same_steps() -> None:
 
 def test_demo_of_a_failing_scenario_exits_non_zero(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: bad\nnow: 2026-11-23T10:00\nsteps:\n"
-                   "  - say: /start\n    expect: {tier: tier2}\n")
+    bad.write_text(
+        "name: bad\nnow: 2026-11-23T10:00\nsteps:\n  - say: /start\n    expect: {tier: tier2}\n"
+    )
     proc = run_cli("demo", str(bad), "--pace", "0")
     assert proc.returncode == 1
     assert "✗ expected tier tier2 got automated" in proc.stdout.decode()

@@ -45,7 +45,8 @@ async def test_shipped_scenarios_cover_the_declared_transitions() -> None:
     for path in SHIPPED:
         coverage.record((await run_scenario(load_scenario(path))).fired)
     assert coverage.ratio >= MIN_COVERAGE, (
-        f"{coverage.summary()}; never exercised: {coverage.missed}")
+        f"{coverage.summary()}; never exercised: {coverage.missed}"
+    )
 
 
 def test_a_star_edge_counts_once_and_is_covered_from_any_source() -> None:
@@ -65,8 +66,9 @@ async def test_wrong_state_fails_with_expected_and_got() -> None:
 
 
 async def test_wrong_reply_and_buttons_show_what_came() -> None:
-    report = await run_scenario(parse_scenario(
-        BASE + "    expect: {reply_contains: Goodbye, buttons: [Pay a fee]}\n"))
+    report = await run_scenario(
+        parse_scenario(BASE + "    expect: {reply_contains: Goodbye, buttons: [Pay a fee]}\n")
+    )
     failures = report.failed_step.failures  # type: ignore[union-attr]
     assert failures[0].startswith("expected a reply containing 'Goodbye', got: \"Hello, I'm")
     assert failures[1].startswith("expected buttons ['Pay a fee'] offered [")
@@ -83,32 +85,41 @@ async def test_pressing_a_label_nobody_offered_names_the_offered_buttons() -> No
 
 
 async def test_a_staff_step_with_nothing_to_complete_fails_clearly() -> None:
-    report = await run_scenario(parse_scenario(
-        BASE + "  - staff: {complete: last, outcome: resolved}\n"))
+    report = await run_scenario(
+        parse_scenario(BASE + "  - staff: {complete: last, outcome: resolved}\n")
+    )
     step = report.failed_step
     assert step is not None and step.index == 1
     assert "no open" in step.failures[0].lower() or "nothing" in step.failures[0].lower()
 
 
 async def test_clock_steps_move_the_clock_forward_only() -> None:
-    report = await run_scenario(parse_scenario(
-        BASE + "  - advance: 1d 2h\n  - at: 2026-11-20T10:00\n"))
+    report = await run_scenario(
+        parse_scenario(BASE + "  - advance: 1d 2h\n  - at: 2026-11-20T10:00\n")
+    )
     assert report.failed_step is not None and report.failed_step.index == 2
     assert "cannot go back" in report.failed_step.failures[0]
 
 
-@pytest.mark.parametrize(("text", "line", "reason"), [
-    ("name: x\nnow: [\n", 3, "not valid YAML"),
-    ("name: x\nsteps:\n  - say: hi\n", 1, "now: Field required"),
-    (BASE + "  - say: hi\n    press: Menu\n", 5, "steps.1: a step needs exactly one of"),
-    (BASE + "    expect:\n      tier: tier9\n", 6, "steps.0.expect.tier"),
-    (BASE + "  - advance: soon\n", 5, "not a duration"),
-    (BASE + "cases:\n  - receipt_number: EAC123\n    form_type: I-485\n", 6,
-     "cases.0.receipt_number"),
-    (BASE + "  - advance: 1h\n    expect: {state: closed}\n", 5, "takes no `expect`"),
-])
-def test_yaml_errors_report_file_and_line(tmp_path: Path, text: str, line: int,
-                                          reason: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [
+        ("name: x\nnow: [\n", 3, "not valid YAML"),
+        ("name: x\nsteps:\n  - say: hi\n", 1, "now: Field required"),
+        (BASE + "  - say: hi\n    press: Menu\n", 5, "steps.1: a step needs exactly one of"),
+        (BASE + "    expect:\n      tier: tier9\n", 6, "steps.0.expect.tier"),
+        (BASE + "  - advance: soon\n", 5, "not a duration"),
+        (
+            BASE + "cases:\n  - receipt_number: EAC123\n    form_type: I-485\n",
+            6,
+            "cases.0.receipt_number",
+        ),
+        (BASE + "  - advance: 1h\n    expect: {state: closed}\n", 5, "takes no `expect`"),
+    ],
+)
+def test_yaml_errors_report_file_and_line(
+    tmp_path: Path, text: str, line: int, reason: str
+) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     with pytest.raises(ScenarioError) as caught:
@@ -118,29 +129,38 @@ def test_yaml_errors_report_file_and_line(tmp_path: Path, text: str, line: int,
 
 
 def test_cases_are_validated_like_an_import() -> None:
-    scenario = parse_scenario(BASE + """\
+    scenario = parse_scenario(
+        BASE
+        + """\
 cases:
   - receipt_number: eac-219-000-0001
     form_type: I-485
     status_title: Case Was Received
     status_date: 2026-10-01
     zip_code: "02134"
-""")
+"""
+    )
     assert scenario.cases[0].receipt_number == "EAC2190000001"
     with pytest.raises(ScenarioError, match="write it in quotes"):
-        parse_scenario(BASE + """\
+        parse_scenario(
+            BASE
+            + """\
 cases:
   - {receipt_number: EAC2190000001, form_type: I-485, status_title: X,
      status_date: 2026-10-01, zip_code: 02134}
-""")
+"""
+        )
 
 
 async def test_scenario_cases_are_in_the_database_before_the_first_step() -> None:
-    scenario = parse_scenario(BASE + """\
+    scenario = parse_scenario(
+        BASE
+        + """\
 cases:
   - {receipt_number: EAC2190000001, form_type: I-485, status_title: Case Was Received,
      status_date: 2026-10-01, biometrics_at: 2026-12-01T09:00}
-""")
+"""
+    )
     from bot.trainer import runner
 
     seen = {}
@@ -200,13 +220,17 @@ class _FakeDesk:
     async def references_for(self, key: object) -> list[str]:
         return ["CB-0002", "CB-0001"] if getattr(key, "user_id", None) == "applicant" else []
 
-    async def complete(self, reference: str, outcome: str, note: str, staff_id: str,
-                       now: object) -> object:
+    async def complete(
+        self, reference: str, outcome: str, note: str, staff_id: str, now: object
+    ) -> object:
         if not reference.startswith("CB-"):
             raise _FakeDeskError(f"no callback {reference}")
         _FakeDesk.calls.append((reference, outcome, note, staff_id, now))
-        return type("Completion", (), {"reference": reference, "outcome": outcome,
-                                       "summary": f"{reference}: {outcome}"})()
+        return type(
+            "Completion",
+            (),
+            {"reference": reference, "outcome": outcome, "summary": f"{reference}: {outcome}"},
+        )()
 
 
 class _FakeDeskError(Exception):
@@ -223,12 +247,17 @@ async def test_staff_steps_go_through_the_desk_contract(monkeypatch: pytest.Monk
     monkeypatch.setitem(sys.modules, "bot.staff", types.ModuleType("bot.staff"))
     monkeypatch.setitem(sys.modules, "bot.staff.desk", module)
     _FakeDesk.calls.clear()
-    report = await run_scenario(parse_scenario(BASE + """\
+    report = await run_scenario(
+        parse_scenario(
+            BASE
+            + """\
   - advance: 1d
   - staff: {complete: last, outcome: appointment, note: ADIT stamp, staff_id: officer-7}
     expect: {state: automated.menu, summary_contains: "CB-0002: appointment"}
   - staff: {complete: X-9, outcome: resolved}
-"""))
+"""
+        )
+    )
     assert _FakeDesk.calls[0][:4] == ("CB-0002", "appointment", "ADIT stamp", "officer-7")
     assert _FakeDesk.calls[0][4].isoformat() == "2026-11-24T10:00:00-05:00"  # type: ignore[attr-defined]
     step = report.failed_step

@@ -18,8 +18,12 @@ PHONE = "(202) 555-0143"
 
 
 @asynccontextmanager
-async def engine_with(tmp_path: Path, *, at: Any = MONDAY_10AM, **tier2: Any,
-                      ) -> AsyncIterator[tuple[Engine, FixedClock]]:
+async def engine_with(
+    tmp_path: Path,
+    *,
+    at: Any = MONDAY_10AM,
+    **tier2: Any,
+) -> AsyncIterator[tuple[Engine, FixedClock]]:
     settings = load_settings(db_path=tmp_path / "custom.db", tier2=tier2)
     db = await Database.open(settings.db_path)
     clock = FixedClock(at, settings.tz)
@@ -29,8 +33,14 @@ async def engine_with(tmp_path: Path, *, at: Any = MONDAY_10AM, **tier2: Any,
         await db.close()
 
 
-async def to_officer(chat: Chat, *, role: str = "applicant", issue: str = "something_else",
-                     need: str | None = None, evidence: str | None = None) -> None:
+async def to_officer(
+    chat: Chat,
+    *,
+    role: str = "applicant",
+    issue: str = "something_else",
+    need: str | None = None,
+    evidence: str | None = None,
+) -> None:
     """From wherever the chat is to `tier2.slots` through Tier 1 triage."""
     await chat.press("nav:agent")
     await chat.press(f"role:{role}")

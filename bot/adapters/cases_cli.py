@@ -23,14 +23,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from bot.runtime import add_common_options
 
     sub = parser.add_subparsers(dest="cases_command", metavar="ACTION", required=True)
-    imp = sub.add_parser("import", help="import or update cases from a CSV file",
-                         description=__doc__)
+    imp = sub.add_parser(
+        "import", help="import or update cases from a CSV file", description=__doc__
+    )
     imp.add_argument("file", type=Path, metavar="FILE.csv")
     add_common_options(imp, clock=False)
     lst = sub.add_parser("list", help="show the cases on file")
     lst.add_argument("--json", action="store_true", help="one JSON array on stdout")
-    lst.add_argument("--limit", type=int, default=0, metavar="N",
-                     help="show at most N cases (default: all)")
+    lst.add_argument(
+        "--limit", type=int, default=0, metavar="N", help="show at most N cases (default: all)"
+    )
     add_common_options(lst, clock=False)
 
 
@@ -67,16 +69,19 @@ def _import(path: Path, settings: object) -> int:
         more = len(case_file.errors) - MAX_REPORTED_ERRORS
         if more > 0:
             print(f"... and {more} more bad row(s)", file=sys.stderr)
-        print(f"tierline: error: {len(case_file.errors)} bad row(s) in {path}; "
-              "nothing was imported", file=sys.stderr)
+        print(
+            f"tierline: error: {len(case_file.errors)} bad row(s) in {path}; nothing was imported",
+            file=sys.stderr,
+        )
         return 1
 
     async def migrate() -> None:  # the bulk write needs the schema in place
         await (await Database.open(settings.db_path)).close()
 
     asyncio.run(migrate())
-    count = write_cases(settings.db_path, case_file.records, datetime.now(settings.tz),
-                        bar.update("saving"))
+    count = write_cases(
+        settings.db_path, case_file.records, datetime.now(settings.tz), bar.update("saving")
+    )
     bar.done()
     print(f"imported {count} case(s) from {path} into {settings.db_path}")
     return 0
@@ -91,20 +96,31 @@ async def _list(settings: object, *, as_json: bool, limit: int) -> int:
     db = await Database.open(settings.db_path)
     try:
         sql = "SELECT * FROM cases ORDER BY receipt_number"
-        rows = await db.fetchall(sql + (" LIMIT ?" if limit > 0 else ""),
-                                 (limit,) if limit > 0 else ())
+        rows = await db.fetchall(
+            sql + (" LIMIT ?" if limit > 0 else ""), (limit,) if limit > 0 else ()
+        )
     finally:
         await db.close()
     records = [record_from_row(r, settings.tz) for r in rows]
     if as_json:
-        print(json.dumps([{
-            "receipt_number": r.receipt_number, "form_type": r.form_type,
-            "status_title": r.status_title, "status_date": r.status_date.isoformat(),
-            "zip_code": r.zip_code,
-            "biometrics_at": r.biometrics_at.isoformat() if r.biometrics_at else None,
-            "biometrics_site": r.biometrics_site,
-            "biometrics_reschedules": r.biometrics_reschedules,
-        } for r in records], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "receipt_number": r.receipt_number,
+                        "form_type": r.form_type,
+                        "status_title": r.status_title,
+                        "status_date": r.status_date.isoformat(),
+                        "zip_code": r.zip_code,
+                        "biometrics_at": r.biometrics_at.isoformat() if r.biometrics_at else None,
+                        "biometrics_site": r.biometrics_site,
+                        "biometrics_reschedules": r.biometrics_reschedules,
+                    }
+                    for r in records
+                ],
+                indent=2,
+            )
+        )
         return 0
     if not records:
         print("no cases on file (import some with: tierline cases import FILE.csv)")
@@ -114,8 +130,10 @@ async def _list(settings: object, *, as_json: bool, limit: int) -> int:
         bio = ""
         if r.biometrics_at:
             bio = f"{r.biometrics_at:%Y-%m-%d %H:%M} x{r.biometrics_reschedules}"
-        print(f"{r.receipt_number:<13}  {r.form_type:<7}  {r.status_date.isoformat():<10}  "
-              f"{bio:<22}  {r.status_title}")
+        print(
+            f"{r.receipt_number:<13}  {r.form_type:<7}  {r.status_date.isoformat():<10}  "
+            f"{bio:<22}  {r.status_title}"
+        )
     print(f"{len(records)} case(s)")
     return 0
 
@@ -135,10 +153,12 @@ class ProgressBar:
             if not self.active or total <= 0:
                 return
             filled = self.WIDTH * min(done, total) // total
-            self.stream.write(f"\r{label:<9}[{'#' * filled}{'.' * (self.WIDTH - filled)}] "
-                              f"{done}/{total}")
+            self.stream.write(
+                f"\r{label:<9}[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total}"
+            )
             self.stream.flush()
             self.drawn = True
+
         return draw
 
     def done(self) -> None:

@@ -34,8 +34,11 @@ CHUNK = 5000  # rows per executemany call: large enough to be fast, small for pr
 Progress = Callable[[int, int], None]  # (done, total)
 
 UPSERT_SQL = (
-    "INSERT INTO cases (" + ", ".join(COLUMNS) + ", updated_at) VALUES ("
-    + ", ".join("?" * (len(COLUMNS) + 1)) + ") ON CONFLICT (receipt_number) DO UPDATE SET "
+    "INSERT INTO cases ("
+    + ", ".join(COLUMNS)
+    + ", updated_at) VALUES ("
+    + ", ".join("?" * (len(COLUMNS) + 1))
+    + ") ON CONFLICT (receipt_number) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in (*COLUMNS[1:], "updated_at"))
 )
 
@@ -74,16 +77,18 @@ def read_case_file(path: Path, tz: tzinfo, progress: Progress | None = None) -> 
         raise CaseFileError(f"{path}: cannot be read: {exc.strerror}") from None
 
 
-def _read(reader: csv.DictReader[str], path: Path, tz: tzinfo, total: int,
-          progress: Progress | None) -> CaseFile:
+def _read(
+    reader: csv.DictReader[str], path: Path, tz: tzinfo, total: int, progress: Progress | None
+) -> CaseFile:
     header = [h.strip() for h in (reader.fieldnames or [])]
     if not header:
         raise CaseFileError(f"{path}: the file is empty (a header line is required)")
     reader.fieldnames = header
     missing = missing_columns(header)
     if missing:
-        raise CaseFileError(f"{path}: required column(s) missing from the header: "
-                            + ", ".join(missing))
+        raise CaseFileError(
+            f"{path}: required column(s) missing from the header: " + ", ".join(missing)
+        )
     result = CaseFile()
     extra = unknown_columns(header)
     if extra:
@@ -101,7 +106,8 @@ def _read(reader: csv.DictReader[str], path: Path, tz: tzinfo, total: int,
             continue
         if record.receipt_number in first_line:
             result.errors.append(
-                (line, f"receipt_number repeats line {first_line[record.receipt_number]}"))
+                (line, f"receipt_number repeats line {first_line[record.receipt_number]}")
+            )
             continue
         first_line[record.receipt_number] = line
         result.records.append(record)
@@ -112,8 +118,9 @@ def _read(reader: csv.DictReader[str], path: Path, tz: tzinfo, total: int,
     return result
 
 
-def write_cases(db_path: Path, records: list[CaseRecord], now: datetime,
-                progress: Progress | None = None) -> int:
+def write_cases(
+    db_path: Path, records: list[CaseRecord], now: datetime, progress: Progress | None = None
+) -> int:
     """Insert or update `records` in one transaction (all or nothing); return the count.
 
     A plain sqlite3 connection is used on purpose: the bulk path needs `executemany`,
@@ -129,7 +136,7 @@ def write_cases(db_path: Path, records: list[CaseRecord], now: datetime,
         conn.execute("PRAGMA busy_timeout = 5000")
         conn.execute("BEGIN IMMEDIATE")
         for start in range(0, len(records), CHUNK):
-            chunk = records[start:start + CHUNK]
+            chunk = records[start : start + CHUNK]
             conn.executemany(UPSERT_SQL, [(*r.db_params(), stamp) for r in chunk])
             if progress is not None:
                 progress(start + len(chunk), len(records))
@@ -137,8 +144,7 @@ def write_cases(db_path: Path, records: list[CaseRecord], now: datetime,
     except sqlite3.Error as exc:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-        raise StorageError(f"the cases could not be saved, nothing was changed: {exc}") \
-            from None
+        raise StorageError(f"the cases could not be saved, nothing was changed: {exc}") from None
     finally:
         conn.close()
     return len(records)

@@ -34,8 +34,9 @@ async def set_up_automated_tier(services: Services) -> None:
     services.extras["automated"] = AutomatedConfig.load(settings.config_dir)
     services.extras["cases"] = LocalCaseProvider(services.db, settings.tz)
     if settings.load_demo_cases:
-        await load_demo_cases(services.db, settings.config_dir / "demo_cases.csv",
-                              settings.tz, services.clock.now())
+        await load_demo_cases(
+            services.db, settings.config_dir / "demo_cases.csv", settings.tz, services.clock.now()
+        )
 
 
 @dialogs.intercept("automated.")
@@ -44,8 +45,11 @@ async def typed_anywhere(turn: Turn) -> bool:
     text = turn.text or ""
     if config(turn).self_service.wants_person(text):
         turn.say("auto.passing_to_person")
-        await escalate(turn, "automated.asked_for_person",
-                       "The applicant asked for a person, or said it didn't help.")
+        await escalate(
+            turn,
+            "automated.asked_for_person",
+            "The applicant asked for a person, or said it didn't help.",
+        )
         return True
     if looks_like_receipt(text):
         await answer_receipt(turn, text)
@@ -67,9 +71,10 @@ async def show_topics(turn: Turn) -> None:
 async def chose_topic(turn: Turn) -> bool:
     data = turn.button or ""
     service = config(turn).self_service
-    topic = service.topic(data[len(TOPIC):]) if data.startswith(TOPIC) else None
+    topic = service.topic(data[len(TOPIC) :]) if data.startswith(TOPIC) else None
     if topic is None:
         return await pressed_common(turn)
-    turn.say("info.answer", answer=service.answer(topic),
-             buttons=[*_topic_buttons(turn), *way_out(turn)])
+    turn.say(
+        "info.answer", answer=service.answer(topic), buttons=[*_topic_buttons(turn), *way_out(turn)]
+    )
     return True

@@ -30,14 +30,19 @@ def new_reference(turn: Turn) -> str:
 @dialogs.on_enter(flow.APR_TYPE)
 async def ask_for_type(turn: Turn) -> None:
     types = config(turn).requests.types
-    turn.say("apr.choose_type", buttons=[
-        *(Button(t.label, TYPE + t.id) for t in types), turn.btn("buttons.menu", "nav:menu")])
+    turn.say(
+        "apr.choose_type",
+        buttons=[
+            *(Button(t.label, TYPE + t.id) for t in types),
+            turn.btn("buttons.menu", "nav:menu"),
+        ],
+    )
 
 
 @dialogs.on_input(flow.APR_TYPE)
 async def chose_type(turn: Turn) -> bool:
     data = turn.button or ""
-    chosen = config(turn).requests.get(data[len(TYPE):]) if data.startswith(TYPE) else None
+    chosen = config(turn).requests.get(data[len(TYPE) :]) if data.startswith(TYPE) else None
     if chosen is None:
         return await pressed_common(turn)
     turn.slots["apr_type"] = chosen.id
@@ -48,8 +53,11 @@ async def chose_type(turn: Turn) -> bool:
 @dialogs.on_enter(flow.APR_IDENTIFIER)
 async def ask_for_identifier(turn: Turn) -> None:
     chosen = config(turn).requests.get(turn.slots.get("apr_type", ""))
-    turn.say("apr.ask_identifier", type=chosen.label if chosen else "",
-             description=chosen.description if chosen else "")
+    turn.say(
+        "apr.ask_identifier",
+        type=chosen.label if chosen else "",
+        description=chosen.description if chosen else "",
+    )
 
 
 @dialogs.on_input(flow.APR_IDENTIFIER)
@@ -89,17 +97,23 @@ async def typed_reason(turn: Turn) -> bool:
 
 
 def _checklist_buttons(turn: Turn) -> list[Button]:
-    return [turn.btn("apr.buttons.have_documents", DOCS_YES),
-            turn.btn("apr.buttons.missing_documents", DOCS_NO),
-            turn.btn("buttons.menu", "nav:menu")]
+    return [
+        turn.btn("apr.buttons.have_documents", DOCS_YES),
+        turn.btn("apr.buttons.missing_documents", DOCS_NO),
+        turn.btn("buttons.menu", "nav:menu"),
+    ]
 
 
 @dialogs.on_enter(flow.APR_CHECKLIST)
 async def show_checklist(turn: Turn) -> None:
     chosen = config(turn).requests.get(turn.slots.get("apr_type", ""))
     items = "\n".join(f"• {item}" for item in (chosen.checklist if chosen else []))
-    turn.say("apr.checklist", type=chosen.label if chosen else "", items=items,
-             buttons=_checklist_buttons(turn))
+    turn.say(
+        "apr.checklist",
+        type=chosen.label if chosen else "",
+        items=items,
+        buttons=_checklist_buttons(turn),
+    )
 
 
 @dialogs.on_input(flow.APR_CHECKLIST)
@@ -130,8 +144,11 @@ async def typed_date(turn: Turn) -> bool:
         return False  # a receipt typed here is looked up by the tier's interceptor
     decision = check_preferred_date(text, turn.now, config(turn).requests.max_days_ahead)
     if not decision.ok:
-        turn.reject(decision.rule, days=config(turn).requests.max_days_ahead,
-                    buttons=[turn.btn("apr.buttons.no_date", SKIP_DATE)])
+        turn.reject(
+            decision.rule,
+            days=config(turn).requests.max_days_ahead,
+            buttons=[turn.btn("apr.buttons.no_date", SKIP_DATE)],
+        )
         return True
     await _submit(turn, decision.value)
     return True
@@ -147,15 +164,32 @@ async def _submit(turn: Turn, preferred: str | None) -> None:
         "INSERT OR IGNORE INTO appointment_requests (reference, channel, user_id,"
         " request_type, identifier, reason, preferred_date, status, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending_review', ?, ?)",
-        (reference, turn.key.channel, turn.key.user_id, turn.slots.get("apr_type"),
-         turn.slots.get("apr_identifier"), turn.slots.get("apr_reason"), preferred, now, now),
+        (
+            reference,
+            turn.key.channel,
+            turn.key.user_id,
+            turn.slots.get("apr_type"),
+            turn.slots.get("apr_identifier"),
+            turn.slots.get("apr_reason"),
+            preferred,
+            now,
+            now,
+        ),
         expect_rows=1,
     )
     turn.slots["apr_reference"] = reference
-    date_note = turn.t("apr.preferred_date_note", date=long_date(date.fromisoformat(preferred))) \
-        if preferred else turn.t("apr.no_date_note")
-    turn.say("apr.submitted", reference=reference, type=chosen.label if chosen else "",
-             date_note=date_note, buttons=way_out(turn))
+    date_note = (
+        turn.t("apr.preferred_date_note", date=long_date(date.fromisoformat(preferred)))
+        if preferred
+        else turn.t("apr.no_date_note")
+    )
+    turn.say(
+        "apr.submitted",
+        reference=reference,
+        type=chosen.label if chosen else "",
+        date_note=date_note,
+        buttons=way_out(turn),
+    )
     await turn.fire("apr_submitted", rule="The request was stored, pending review.")
 
 

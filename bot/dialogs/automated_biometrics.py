@@ -64,13 +64,18 @@ async def typed_receipt(turn: Turn) -> bool:
         turn.say("bio.no_appointment", receipt=record.receipt_number, buttons=way_out(turn))
         return True
     rules = config(turn).biometrics
-    appointment = BiometricsAppointment(record.form_type, record.biometrics_at,
-                                        record.biometrics_reschedules)
+    appointment = BiometricsAppointment(
+        record.form_type, record.biometrics_at, record.biometrics_reschedules
+    )
     decision = decide_reschedule(appointment, turn.now, rules)
     turn.slots["receipt"] = record.receipt_number
     if not decision.allowed:
-        turn.say(decision.rule, form=record.form_type, when=long_when(record.biometrics_at),
-                 count=record.biometrics_reschedules)
+        turn.say(
+            decision.rule,
+            form=record.form_type,
+            when=long_when(record.biometrics_at),
+            count=record.biometrics_reschedules,
+        )
         await escalate(turn, decision.rule, NOT_ONLINE[decision.rule])
         return True
     site = rules.site(record.biometrics_site) or rules.sites[0]
@@ -83,7 +88,8 @@ async def typed_receipt(turn: Turn) -> bool:
 def _cause_buttons(turn: Turn) -> list[Button]:
     causes = config(turn).biometrics.good_causes
     return [Button(c.label, CAUSE + c.id) for c in causes] + [
-        turn.btn("bio.buttons.no_cause", NO_CAUSE)]
+        turn.btn("bio.buttons.no_cause", NO_CAUSE)
+    ]
 
 
 @dialogs.on_enter(flow.BIO_REASON)
@@ -97,7 +103,7 @@ async def chose_cause(turn: Turn) -> bool:
         turn.say("bio.no_cause", buttons=[*_cause_buttons(turn), *way_out(turn)])
         return True
     if turn.button and turn.button.startswith(CAUSE):
-        cause = config(turn).biometrics.cause(turn.button[len(CAUSE):])
+        cause = config(turn).biometrics.cause(turn.button[len(CAUSE) :])
         if cause is not None:
             turn.slots["bio_cause"] = cause.id
             await turn.fire("bio_cause", rule=f"Good cause given: {cause.id}.")
@@ -105,15 +111,19 @@ async def chose_cause(turn: Turn) -> bool:
     return await pressed_common(turn)
 
 
-async def _free_slots(turn: Turn, site: SupportCenter, after: datetime | None,
-                      ) -> list[BiometricsSlot]:
+async def _free_slots(
+    turn: Turn,
+    site: SupportCenter,
+    after: datetime | None,
+) -> list[BiometricsSlot]:
     rows = await turn.db.fetchall(
         "SELECT slot_at, COUNT(*) AS taken FROM biometrics_bookings"
         " WHERE site_id = ? AND slot_at >= ? GROUP BY slot_at",
         (site.id, to_db(turn.now)),
     )
-    booked = {datetime.fromisoformat(r["slot_at"]).astimezone(turn.settings.tz): r["taken"]
-              for r in rows}
+    booked = {
+        datetime.fromisoformat(r["slot_at"]).astimezone(turn.settings.tz): r["taken"] for r in rows
+    }
     return free_slots(site, turn.now, booked, config(turn).biometrics, _closed, after=after)
 
 
@@ -122,8 +132,9 @@ async def offer_slots(turn: Turn, *, intro: str = "bio.choose_slot") -> None:
     rules = config(turn).biometrics
     site = rules.site(turn.slots.get("bio_site")) or rules.sites[0]
     after = turn.slots.get("bio_after")
-    slots = await _free_slots(turn, site, parse_slot_code(after, turn.settings.tz)
-                              if after else None)
+    slots = await _free_slots(
+        turn, site, parse_slot_code(after, turn.settings.tz) if after else None
+    )
     buttons = [Button(long_when(s.at), f"{SLOT}{site.id}:{s.code}") for s in slots]
     if len(slots) == rules.slots_per_page:
         turn.slots["bio_last"] = slots[-1].code
@@ -153,7 +164,7 @@ async def chose_slot(turn: Turn) -> bool:
         await turn.fire("bio_other_site", rule="The applicant asked for another center.")
         return True
     if data.startswith(SLOT):
-        site_id, _, code = data[len(SLOT):].partition(":")
+        site_id, _, code = data[len(SLOT) :].partition(":")
         return await _book(turn, site_id, code)
     return await pressed_common(turn)
 
@@ -170,16 +181,25 @@ async def _book(turn: Turn, site_id: str, code: str) -> bool:
         return True
     # Decide again on fresh data: time has passed, or another channel moved it meanwhile.
     decision = decide_reschedule(
-        BiometricsAppointment(record.form_type, record.biometrics_at,
-                              record.biometrics_reschedules), turn.now, rules)
+        BiometricsAppointment(
+            record.form_type, record.biometrics_at, record.biometrics_reschedules
+        ),
+        turn.now,
+        rules,
+    )
     if not decision.allowed:
-        turn.say(decision.rule, form=record.form_type, when=long_when(record.biometrics_at),
-                 count=record.biometrics_reschedules)
+        turn.say(
+            decision.rule,
+            form=record.form_type,
+            when=long_when(record.biometrics_at),
+            count=record.biometrics_reschedules,
+        )
         await escalate(turn, decision.rule, NOT_ONLINE[decision.rule])
         return True
     row = await turn.db.fetchone(
         "SELECT COUNT(*) AS taken FROM biometrics_bookings WHERE site_id = ? AND slot_at = ?",
-        (site.id, to_db(at)))
+        (site.id, to_db(at)),
+    )
     if row is not None and row["taken"] >= site.capacity:
         turn.slots.update(bio_site=site.id, bio_after=None)
         await offer_slots(turn, intro="bio.slot_gone")
@@ -192,9 +212,18 @@ async def _book(turn: Turn, site_id: str, code: str) -> bool:
         "INSERT INTO biometrics_bookings (receipt_number, site_id, slot_at, good_cause,"
         " channel, user_id, created_at) SELECT ?, ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*)"
         " FROM biometrics_bookings WHERE site_id = ? AND slot_at = ?) < ?",
-        (receipt.value, site.id, to_db(at), turn.slots.get("bio_cause", ""),
-         turn.key.channel, turn.key.user_id, to_db(turn.now), site.id, to_db(at),
-         site.capacity),
+        (
+            receipt.value,
+            site.id,
+            to_db(at),
+            turn.slots.get("bio_cause", ""),
+            turn.key.channel,
+            turn.key.user_id,
+            to_db(turn.now),
+            site.id,
+            to_db(at),
+            site.capacity,
+        ),
         expect_rows=1,
     )
     turn.write(
@@ -205,8 +234,14 @@ async def _book(turn: Turn, site_id: str, code: str) -> bool:
         expect_rows=1,
     )
     bring = "\n".join(f"• {item}" for item in rules.what_to_bring)
-    turn.say("bio.booked", when=long_when(at), site=site.name, address=site.address,
-             bring=bring, buttons=[turn.btn("buttons.menu", "nav:menu")])
+    turn.say(
+        "bio.booked",
+        when=long_when(at),
+        site=site.name,
+        address=site.address,
+        bring=bring,
+        buttons=[turn.btn("buttons.menu", "nav:menu")],
+    )
     await turn.fire("bio_booked", rule=f"Slot booked at {site.id} within capacity.")
     return True
 
@@ -214,14 +249,19 @@ async def _book(turn: Turn, site_id: str, code: str) -> bool:
 @dialogs.on_enter(flow.BIO_SITE)
 async def show_sites(turn: Turn) -> None:
     sites = config(turn).biometrics.sites
-    turn.say("bio.choose_site", buttons=[
-        *(Button(s.name, SITE + s.id) for s in sites), turn.btn("buttons.menu", "nav:menu")])
+    turn.say(
+        "bio.choose_site",
+        buttons=[
+            *(Button(s.name, SITE + s.id) for s in sites),
+            turn.btn("buttons.menu", "nav:menu"),
+        ],
+    )
 
 
 @dialogs.on_input(flow.BIO_SITE)
 async def chose_site(turn: Turn) -> bool:
     data = turn.button or ""
-    site = config(turn).biometrics.site(data[len(SITE):]) if data.startswith(SITE) else None
+    site = config(turn).biometrics.site(data[len(SITE) :]) if data.startswith(SITE) else None
     if site is None:
         return await pressed_common(turn)
     turn.slots.update(bio_site=site.id, bio_after=None)

@@ -56,8 +56,11 @@ async def answer_receipt(turn: Turn, text: str) -> None:
     turn.slots["receipt"] = record.receipt_number
     moving = turn.can_fire("lookup")
     explanation = config(turn).statuses.explain(record.status_title)
-    buttons = [turn.btn("status.buttons.again", AGAIN), *way_out(turn)] if moving \
+    buttons = (
+        [turn.btn("status.buttons.again", AGAIN), *way_out(turn)]
+        if moving
         else [turn.btn("buttons.menu", "nav:menu")]
+    )
     turn.say(
         "status.answer",
         receipt=record.receipt_number,
@@ -82,8 +85,7 @@ def _origin(turn: Turn, receipt: ReceiptNumber) -> str:
         return turn.t("origin.online", office=office)
     if decoded.working_day is None:
         return turn.t("origin.year", office=office, year=decoded.fiscal_year)
-    return turn.t("origin.day", office=office, year=decoded.fiscal_year,
-                  day=decoded.working_day)
+    return turn.t("origin.day", office=office, year=decoded.fiscal_year, day=decoded.working_day)
 
 
 @dialogs.command("status")

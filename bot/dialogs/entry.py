@@ -78,8 +78,9 @@ def finish_button(turn: Turn) -> Button:
 
 @dialogs.on_enter(entry.MENU)
 async def show_menu(turn: Turn) -> None:
-    buttons = [turn.btn(label, GO + trigger) for trigger, label in MENU_ITEMS
-               if turn.can_fire(trigger)]
+    buttons = [
+        turn.btn(label, GO + trigger) for trigger, label in MENU_ITEMS if turn.can_fire(trigger)
+    ]
     buttons.append(turn.btn("menu.item_agent", "nav:agent"))
     turn.say("menu.prompt", buttons=buttons)
 
@@ -87,7 +88,7 @@ async def show_menu(turn: Turn) -> None:
 @dialogs.on_input(entry.MENU)
 async def chose_from_menu(turn: Turn) -> bool:
     if turn.button and turn.button.startswith(GO):
-        trigger = turn.button[len(GO):]
+        trigger = turn.button[len(GO) :]
         if turn.can_fire(trigger):
             await turn.fire(trigger, rule=f"The applicant chose '{trigger}' from the menu.")
             return True

@@ -42,7 +42,7 @@ def _tier1(turn: Turn) -> dict:
 
 def _choice(turn: Turn, prefix: str, allowed: tuple[str, ...]) -> str | None:
     data = turn.button or ""
-    value = data[len(prefix):] if data.startswith(prefix) else None
+    value = data[len(prefix) :] if data.startswith(prefix) else None
     return value if value in allowed else None
 
 
@@ -51,6 +51,7 @@ def _menu(turn: Turn) -> Button:
 
 
 # ---- intake: who is asking -----------------------------------------------------------------
+
 
 @dialogs.on_enter(entry.TIER1_INTAKE)
 async def handed_to_operator(turn: Turn) -> None:
@@ -61,8 +62,9 @@ async def handed_to_operator(turn: Turn) -> None:
     turn.say("tier1.handed_over")
     if not live.open:
         turn.say(f"tier1.hours.{live.rule}", buttons=[_menu(turn)], holiday=live.holiday or "")
-    turn.say("tier1.role.prompt",
-             buttons=[turn.btn(f"tier1.role.button.{r}", ROLE + r) for r in ROLES])
+    turn.say(
+        "tier1.role.prompt", buttons=[turn.btn(f"tier1.role.button.{r}", ROLE + r) for r in ROLES]
+    )
 
 
 @dialogs.on_input(entry.TIER1_INTAKE)
@@ -79,7 +81,8 @@ async def said_who_is_asking(turn: Turn) -> bool:
     receipt = turn.slots.get("receipt")
     if receipt:
         case = await turn.db.fetchone(
-            "SELECT status_title FROM cases WHERE receipt_number = ?", (receipt,))
+            "SELECT status_title FROM cases WHERE receipt_number = ?", (receipt,)
+        )
         if case is not None:
             turn.say("tier1.role.case_on_file", receipt=receipt, status=case["status_title"])
     await turn.fire("ask_issue", rule=decision.rule)
@@ -87,6 +90,7 @@ async def said_who_is_asking(turn: Turn) -> bool:
 
 
 # ---- general information only ----------------------------------------------------------------
+
 
 @dialogs.on_enter("tier1.general")
 async def offer_general_topics(turn: Turn) -> None:
@@ -112,10 +116,13 @@ async def chose_general_topic(turn: Turn) -> bool:
 
 # ---- the issue ---------------------------------------------------------------------------------
 
+
 @dialogs.on_enter("tier1.issue")
 async def ask_for_issue(turn: Turn) -> None:
-    turn.say("tier1.issue.prompt",
-             buttons=[turn.btn(f"tier1.issue.button.{i}", ISSUE + i) for i in ISSUES])
+    turn.say(
+        "tier1.issue.prompt",
+        buttons=[turn.btn(f"tier1.issue.button.{i}", ISSUE + i) for i in ISSUES],
+    )
 
 
 @dialogs.on_input("tier1.issue")
@@ -129,9 +136,12 @@ async def named_issue(turn: Turn) -> bool:
         await turn.fire("ask_inperson", rule=f"triage.inperson.{issue}")
         return True
     knowledge = tier_config(turn.services).knowledge
-    decision = route(issue, operators_live=bool(t1.get("live")),
-                     knowledge=knowledge.resolving(),
-                     service_request_issues=knowledge.service_request_issues)
+    decision = route(
+        issue,
+        operators_live=bool(t1.get("live")),
+        knowledge=knowledge.resolving(),
+        service_request_issues=knowledge.service_request_issues,
+    )
     if decision.outcome == "knowledge_base" and decision.topic is not None:
         topic = knowledge.topic(decision.topic)
         assert topic is not None  # resolving() only names topics that exist
@@ -142,8 +152,16 @@ async def named_issue(turn: Turn) -> bool:
         turn.write(
             "INSERT INTO service_requests (service_item, channel, user_id, issue, receipt, rule,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (number, turn.key.channel, turn.key.user_id, issue, turn.slots.get("receipt"),
-             decision.rule, to_db(turn.now)), expect_rows=1,
+            (
+                number,
+                turn.key.channel,
+                turn.key.user_id,
+                issue,
+                turn.slots.get("receipt"),
+                decision.rule,
+                to_db(turn.now),
+            ),
+            expect_rows=1,
         )
         turn.say("tier1.service_request.opened", number=number)
         await turn.fire("resolve", rule=decision.rule)
@@ -154,10 +172,13 @@ async def named_issue(turn: Turn) -> bool:
 
 # ---- in-person need ---------------------------------------------------------------------------
 
+
 @dialogs.on_enter("tier1.inperson")
 async def ask_what_visit_is_for(turn: Turn) -> None:
-    turn.say("tier1.inperson.prompt", buttons=[
-        turn.btn(f"tier1.inperson.button.{c}", NEED + c) for c in INPERSON_CATEGORIES])
+    turn.say(
+        "tier1.inperson.prompt",
+        buttons=[turn.btn(f"tier1.inperson.button.{c}", NEED + c) for c in INPERSON_CATEGORIES],
+    )
 
 
 @dialogs.on_input("tier1.inperson")
@@ -183,10 +204,13 @@ async def named_visit_purpose(turn: Turn) -> bool:
 
 @dialogs.on_enter("tier1.evidence")
 async def ask_for_evidence(turn: Turn) -> None:
-    turn.say("tier1.evidence.prompt", buttons=[
-        turn.btn("tier1.evidence.yes", EVIDENCE + "yes"),
-        turn.btn("tier1.evidence.no", EVIDENCE + "no"),
-    ])
+    turn.say(
+        "tier1.evidence.prompt",
+        buttons=[
+            turn.btn("tier1.evidence.yes", EVIDENCE + "yes"),
+            turn.btn("tier1.evidence.no", EVIDENCE + "no"),
+        ],
+    )
 
 
 @dialogs.on_input("tier1.evidence")
@@ -195,16 +219,18 @@ async def answered_evidence(turn: Turn) -> bool:
     if answer is None:
         return False
     t1 = _tier1(turn)
-    decision = decide_in_person(_request(t1, has_evidence=answer == "yes"),
-                                tier_config(turn.services).policy)
+    decision = decide_in_person(
+        _request(t1, has_evidence=answer == "yes"), tier_config(turn.services).policy
+    )
     _say_likely_outcome(turn, decision)
     await _refer_to_officer(turn, t1["issue"], decision, decision.rule_id)
     return True
 
 
 def _request(t1: dict, *, has_evidence: bool) -> InPersonRequest:
-    return InPersonRequest(t1["inperson_category"], emergency=t1.get("issue") == "emergency",
-                           has_evidence=has_evidence)
+    return InPersonRequest(
+        t1["inperson_category"], emergency=t1.get("issue") == "emergency", has_evidence=has_evidence
+    )
 
 
 def _say_likely_outcome(turn: Turn, decision: InPersonDecision) -> None:
@@ -216,11 +242,13 @@ def _say_likely_outcome(turn: Turn, decision: InPersonDecision) -> None:
 
 # ---- settled at Tier 1, or up to Tier 2 ------------------------------------------------------
 
+
 @dialogs.on_enter("tier1.resolved")
 async def offer_more_help(turn: Turn) -> None:
-    turn.say("tier1.resolved.prompt",
-             buttons=[_menu(turn), turn.btn("tier1.resolved.officer", ASK_OFFICER),
-                      finish_button(turn)])
+    turn.say(
+        "tier1.resolved.prompt",
+        buttons=[_menu(turn), turn.btn("tier1.resolved.officer", ASK_OFFICER), finish_button(turn)],
+    )
 
 
 @dialogs.on_input("tier1.resolved")
@@ -232,8 +260,9 @@ async def asked_for_officer(turn: Turn) -> bool:
     return True
 
 
-async def _refer_to_officer(turn: Turn, issue: str, inperson: InPersonDecision | None,
-                            rule: str) -> None:
+async def _refer_to_officer(
+    turn: Turn, issue: str, inperson: InPersonDecision | None, rule: str
+) -> None:
     t1 = _tier1(turn)
     urgency = rate_urgency(issue, inperson)
     turn.slots["tier2"] = {

@@ -48,6 +48,7 @@ def _when(turn: Turn, at: datetime) -> str:
 
 # ---- picking a time ----------------------------------------------------------------------------
 
+
 @dialogs.on_enter(tier2.SLOTS)
 async def offer_callback_times(turn: Turn) -> None:
     await _say_times(turn)
@@ -58,8 +59,7 @@ async def _say_times(turn: Turn) -> None:
     policy = callback_policy(turn.settings)
     urgent = bool(t2.get("urgent"))
     candidates = candidate_slots(turn.now, urgent, policy)
-    counts = (await store.booked_counts(turn.db, candidates[0], candidates[-1])
-              if candidates else {})
+    counts = await store.booked_counts(turn.db, candidates[0], candidates[-1]) if candidates else {}
     per_page = turn.settings.tier2.slots_per_page
     page = offer(candidates, counts, policy, page=t2.get("page", 0), per_page=per_page)
     if not page.slots and t2.get("page", 0) > 0:
@@ -69,8 +69,13 @@ async def _say_times(turn: Turn) -> None:
     if not page.slots:
         turn.say("tier2.slots.none", buttons=[_menu(turn)])
         return
-    buttons = [Button(store.format_short(turn.services.messages, s.start),
-                      SLOT + s.start.strftime(SLOT_FORMAT)) for s in page.slots]
+    buttons = [
+        Button(
+            store.format_short(turn.services.messages, s.start),
+            SLOT + s.start.strftime(SLOT_FORMAT),
+        )
+        for s in page.slots
+    ]
     if page.has_more:
         buttons.append(turn.btn("buttons.more", MORE))
     if urgent:
@@ -89,7 +94,7 @@ async def picked_time(turn: Turn) -> bool:
     if not data.startswith(SLOT):
         return False
     try:
-        slot = datetime.strptime(data[len(SLOT):], SLOT_FORMAT).replace(tzinfo=turn.now.tzinfo)
+        slot = datetime.strptime(data[len(SLOT) :], SLOT_FORMAT).replace(tzinfo=turn.now.tzinfo)
     except ValueError:
         return False
     if not is_offerable(slot, turn.now, bool(t2.get("urgent")), callback_policy(turn.settings)):
@@ -106,6 +111,7 @@ async def picked_time(turn: Turn) -> bool:
 
 
 # ---- phone number and ZIP code -------------------------------------------------------------------
+
 
 @dialogs.on_enter(tier2.PHONE)
 async def ask_for_phone(turn: Turn) -> None:
@@ -135,8 +141,7 @@ async def _zip_on_file(turn: Turn) -> str | None:
     receipt = turn.slots.get("receipt")
     if not receipt:
         return None
-    row = await turn.db.fetchone("SELECT zip_code FROM cases WHERE receipt_number = ?",
-                                 (receipt,))
+    row = await turn.db.fetchone("SELECT zip_code FROM cases WHERE receipt_number = ?", (receipt,))
     zip_code = row["zip_code"] if row else None
     return zip_code[:5] if zip_code and _ZIP.match(zip_code[:5]) else None
 
@@ -161,14 +166,20 @@ async def gave_zip(turn: Turn) -> bool:
 
 # ---- confirming and booking ----------------------------------------------------------------------
 
+
 @dialogs.on_enter(tier2.CONFIRM)
 async def ask_to_confirm(turn: Turn) -> None:
     t2 = _tier2(turn)
     phone = parse_us_phone(t2["phone"])
-    turn.say("tier2.confirm.prompt", phone=phone.display if phone else t2["phone"],
-             when=_when(turn, datetime.fromisoformat(t2["slot"])),
-             buttons=[turn.btn("tier2.confirm.yes", CONFIRM_YES),
-                      turn.btn("tier2.confirm.other", CONFIRM_OTHER)])
+    turn.say(
+        "tier2.confirm.prompt",
+        phone=phone.display if phone else t2["phone"],
+        when=_when(turn, datetime.fromisoformat(t2["slot"])),
+        buttons=[
+            turn.btn("tier2.confirm.yes", CONFIRM_YES),
+            turn.btn("tier2.confirm.other", CONFIRM_OTHER),
+        ],
+    )
 
 
 @dialogs.on_input(tier2.CONFIRM)
@@ -196,20 +207,39 @@ async def confirmed(turn: Turn) -> bool:
         turn.writes.append(store.move_write(reference, slot, policy.capacity, turn.now))
         turn.writes.append(store.drop_reminder(reference))
     else:
-        turn.writes.append(store.book_write({
-            "reference": reference, "channel": turn.key.channel, "user_id": turn.key.user_id,
-            "issue": t2.get("issue", "something_else"), "urgent": int(bool(t2.get("urgent"))),
-            "urgency_rule": t2.get("urgency_rule", "urgency.regular"),
-            "inperson_category": t2.get("inperson_category"),
-            "inperson_justified": t2.get("inperson_justified"),
-            "inperson_rule": t2.get("inperson_rule"), "phone": t2["phone"],
-            "zip_code": t2.get("zip"), "receipt": turn.slots.get("receipt"),
-            "slot_at": to_db(slot), "status": "booked", "attempts": 0,
-            "created_at": to_db(turn.now), "updated_at": to_db(turn.now),
-        }, policy.capacity))
-    reminder = store.reminder_write(turn.services.messages, turn.key, reference, slot,
-                                    _display_phone(t2["phone"]), turn.now,
-                                    turn.settings.tier2.reminder_business_days)
+        turn.writes.append(
+            store.book_write(
+                {
+                    "reference": reference,
+                    "channel": turn.key.channel,
+                    "user_id": turn.key.user_id,
+                    "issue": t2.get("issue", "something_else"),
+                    "urgent": int(bool(t2.get("urgent"))),
+                    "urgency_rule": t2.get("urgency_rule", "urgency.regular"),
+                    "inperson_category": t2.get("inperson_category"),
+                    "inperson_justified": t2.get("inperson_justified"),
+                    "inperson_rule": t2.get("inperson_rule"),
+                    "phone": t2["phone"],
+                    "zip_code": t2.get("zip"),
+                    "receipt": turn.slots.get("receipt"),
+                    "slot_at": to_db(slot),
+                    "status": "booked",
+                    "attempts": 0,
+                    "created_at": to_db(turn.now),
+                    "updated_at": to_db(turn.now),
+                },
+                policy.capacity,
+            )
+        )
+    reminder = store.reminder_write(
+        turn.services.messages,
+        turn.key,
+        reference,
+        slot,
+        _display_phone(t2["phone"]),
+        turn.now,
+        turn.settings.tier2.reminder_business_days,
+    )
     if reminder is not None:
         turn.writes.append(reminder)
     t2["reminded"] = reminder is not None  # promise a reminder only when one is queued
@@ -233,13 +263,23 @@ async def say_booked(turn: Turn) -> None:
         kind = "callback.confirmation"
     # The confirmation goes through the durable outbox: the console shows it in this turn,
     # Telegram pushes it at once and retries until Telegram has accepted it.
-    turn.notify(Reply(turn.t(key, reference=t2["reference"], phone=_display_phone(t2["phone"]),
-                             when=_when(turn, datetime.fromisoformat(t2["slot"]))),
-                      (_menu(turn), finish_button(turn))), kind=kind)
+    turn.notify(
+        Reply(
+            turn.t(
+                key,
+                reference=t2["reference"],
+                phone=_display_phone(t2["phone"]),
+                when=_when(turn, datetime.fromisoformat(t2["slot"])),
+            ),
+            (_menu(turn), finish_button(turn)),
+        ),
+        kind=kind,
+    )
     turn.slots.pop("tier2", None)  # booked: the draft is done with
 
 
 # ---- my callback: see, move, cancel ------------------------------------------------------------
+
 
 @dialogs.on_enter(tier2.MINE)
 async def show_my_callback(turn: Turn) -> None:
@@ -251,10 +291,17 @@ async def show_my_callback(turn: Turn) -> None:
     if row["status"] != "booked":
         turn.say("tier2.mine.in_hand", reference=row["reference"], buttons=[_menu(turn)])
         return
-    turn.say("tier2.mine.show", reference=row["reference"], phone=_display_phone(row["phone"]),
-             when=_when(turn, from_db(row["slot_at"]).astimezone(turn.now.tzinfo)),
-             buttons=[turn.btn("tier2.mine.move", MOVE + row["reference"]),
-                      turn.btn("tier2.mine.cancel", CANCEL + row["reference"]), _menu(turn)])
+    turn.say(
+        "tier2.mine.show",
+        reference=row["reference"],
+        phone=_display_phone(row["phone"]),
+        when=_when(turn, from_db(row["slot_at"]).astimezone(turn.now.tzinfo)),
+        buttons=[
+            turn.btn("tier2.mine.move", MOVE + row["reference"]),
+            turn.btn("tier2.mine.cancel", CANCEL + row["reference"]),
+            _menu(turn),
+        ],
+    )
 
 
 @dialogs.on_input(tier2.MINE)
@@ -265,19 +312,27 @@ async def changed_my_callback(turn: Turn) -> bool:
     reference = data.removeprefix(MOVE).removeprefix(CANCEL)
     row = await turn.db.fetchone(
         "SELECT * FROM callbacks WHERE reference = ? AND channel = ? AND user_id = ?",
-        (reference, turn.key.channel, turn.key.user_id))
+        (reference, turn.key.channel, turn.key.user_id),
+    )
     if row is None or row["status"] != "booked":
         # An officer took it (or it was completed) since the buttons were shown.
         turn.say("tier2.mine.in_hand", reference=reference, buttons=[_menu(turn)])
         return True
     if data.startswith(MOVE):
-        turn.slots["tier2"] = {"moving": reference, "urgent": bool(row["urgent"]),
-                               "phone": row["phone"], "page": 0}
+        turn.slots["tier2"] = {
+            "moving": reference,
+            "urgent": bool(row["urgent"]),
+            "phone": row["phone"],
+            "page": 0,
+        }
         await turn.fire("move_callback", rule="The applicant asked to move their callback.")
         return True
-    turn.write("UPDATE callbacks SET status = 'cancelled', updated_at = ?"
-               " WHERE reference = ? AND status = 'booked'",
-               (to_db(turn.now), reference), expect_rows=1)
+    turn.write(
+        "UPDATE callbacks SET status = 'cancelled', updated_at = ?"
+        " WHERE reference = ? AND status = 'booked'",
+        (to_db(turn.now), reference),
+        expect_rows=1,
+    )
     turn.writes.append(store.drop_reminder(reference))
     turn.say("tier2.mine.cancelled", reference=reference)
     await turn.fire("menu", rule="tier2.callback_cancelled")
@@ -285,6 +340,7 @@ async def changed_my_callback(turn: Turn) -> bool:
 
 
 # ---- trainer mode: the simulated officer --------------------------------------------------------
+
 
 @dialogs.ticker
 async def simulated_officer_calls(services: Services, now: datetime) -> None:
@@ -298,7 +354,8 @@ async def simulated_officer_calls(services: Services, now: datetime) -> None:
     rows = await services.db.fetchall(
         "SELECT reference, inperson_justified FROM callbacks"
         " WHERE status IN ('booked', 'taken') AND slot_at <= ? ORDER BY slot_at",
-        (to_db(now),))
+        (to_db(now),),
+    )
     for row in rows:
         outcome = "appointment" if row["inperson_justified"] else "resolved"
         try:

@@ -130,11 +130,13 @@ class Engine:
                 return TurnResult(
                     state=turn.state,
                     tier=turn.tier,
-                    replies=(*(n.reply for n in notices), *turn.replies,
-                             *(r for _k, r in turn.notices_now if pulled_now)),
+                    replies=(
+                        *(n.reply for n in notices),
+                        *turn.replies,
+                        *(r for _k, r in turn.notices_now if pulled_now),
+                    ),
                     transitions=() if turn.rejected else tuple(turn.transitions),
-                    notices_to_push=bool(turn.notices_now) and not turn.rejected
-                    and not pulled_now,
+                    notices_to_push=bool(turn.notices_now) and not turn.rejected and not pulled_now,
                 )
             log.warning("turn gave up after %d conflicting attempts", MAX_ATTEMPTS)
             return TurnResult(

@@ -143,15 +143,20 @@ class Turn:
         if (key is None or key == self.key) and (due_at is None or due_at <= self.now):
             self.notices_now.append((kind, reply))
             return
-        self.writes.append(outbox.enqueue(key or self.key, kind, reply, now=self.now,
-                                          due_at=due_at))
+        self.writes.append(
+            outbox.enqueue(key or self.key, kind, reply, now=self.now, due_at=due_at)
+        )
 
     # ---- what the engine reads back -------------------------------------------------------
 
     @property
     def changed(self) -> bool:
-        return bool(self.transitions or self.writes or self.notices_now
-                    or self.slots != self.conversation.slots)
+        return bool(
+            self.transitions
+            or self.writes
+            or self.notices_now
+            or self.slots != self.conversation.slots
+        )
 
     def offered(self) -> list[str]:
         return [b.data for r in self.replies for b in r.buttons]

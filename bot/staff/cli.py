@@ -28,8 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from bot.runtime import add_common_options
 
     add_common_options(parser)
-    parser.add_argument("--staff", default="console-officer", metavar="ID",
-                        help="who is working the queue (default: console-officer)")
+    parser.add_argument(
+        "--staff",
+        default="console-officer",
+        metavar="ID",
+        help="who is working the queue (default: console-officer)",
+    )
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     queue = sub.add_parser("queue", help="list open items, due first")
     take = sub.add_parser("take", help="take an item so no one else works it")
@@ -72,15 +76,22 @@ async def _run(args: argparse.Namespace) -> int:
 async def _script(desk: Any, now: Any, args: argparse.Namespace) -> int:
     if args.action == "queue":
         items = await desk.queue(now)
-        _print(args, [_item_json(i) for i in items], "\n".join(_item_line(desk, n, i)
-               for n, i in enumerate(items, 1)) or desk._t("tier2.staff.cli.empty"))
+        _print(
+            args,
+            [_item_json(i) for i in items],
+            "\n".join(_item_line(desk, n, i) for n, i in enumerate(items, 1))
+            or desk._t("tier2.staff.cli.empty"),
+        )
     elif args.action == "take":
         item = await desk.take(args.reference, args.staff, now)
         _print(args, _item_json(item), desk._t("tier2.staff.cli.taken", reference=item.reference))
     else:
         done = await desk.complete(args.reference, args.outcome, args.note, args.staff, now)
-        _print(args, {"reference": done.reference, "outcome": done.outcome,
-                      "summary": done.summary}, done.summary)
+        _print(
+            args,
+            {"reference": done.reference, "outcome": done.outcome, "summary": done.summary},
+            done.summary,
+        )
     return 0
 
 
@@ -89,18 +100,32 @@ def _print(args: argparse.Namespace, data: Any, text: str) -> None:
 
 
 def _item_json(item: Any) -> dict[str, Any]:
-    return {"reference": item.reference, "kind": item.kind, "category": item.category,
-            "urgent": item.urgent, "due_at": item.due_at.isoformat() if item.due_at else None,
-            "status": item.status, "summary": item.summary}
+    return {
+        "reference": item.reference,
+        "kind": item.kind,
+        "category": item.category,
+        "urgent": item.urgent,
+        "due_at": item.due_at.isoformat() if item.due_at else None,
+        "status": item.status,
+        "summary": item.summary,
+    }
 
 
 def _item_line(desk: Any, number: int, item: Any) -> str:
-    due = (item.due_at.strftime("%Y-%m-%d %H:%M") if item.due_at
-           else desk._t("tier2.staff.cli.no_due"))
+    due = (
+        item.due_at.strftime("%Y-%m-%d %H:%M") if item.due_at else desk._t("tier2.staff.cli.no_due")
+    )
     urgency = desk._t("tier2.staff.summary." + ("urgent" if item.urgent else "regular"))
-    return desk._t("tier2.staff.cli.item", number=number, reference=item.reference,
-                   kind=item.kind, due=due, status=item.status, urgency=urgency,
-                   summary=item.summary)
+    return desk._t(
+        "tier2.staff.cli.item",
+        number=number,
+        reference=item.reference,
+        kind=item.kind,
+        due=due,
+        status=item.status,
+        urgency=urgency,
+        summary=item.summary,
+    )
 
 
 async def _interactive(desk: Any, engine: Any, staff_id: str) -> int:
@@ -138,8 +163,9 @@ async def _interactive(desk: Any, engine: Any, staff_id: str) -> int:
                 print(desk._t("tier2.staff.cli.bad_choice"))
                 continue
             note = await ask(desk._t("tier2.staff.cli.note")) or None
-            done = await desk.complete(item.reference, OUTCOMES[int(outcome) - 1], note,
-                                       staff_id, engine.now())
+            done = await desk.complete(
+                item.reference, OUTCOMES[int(outcome) - 1], note, staff_id, engine.now()
+            )
             print(done.summary)
         except DeskError as exc:
             print(exc)

@@ -38,8 +38,16 @@ def enqueue(
     return Write(
         "INSERT INTO outbox (channel, user_id, kind, text, buttons, due_at, created_at,"
         " delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (key.channel, key.user_id, kind, reply.text, buttons, to_db(due_at or now), to_db(now),
-         to_db(now) if delivered else None),
+        (
+            key.channel,
+            key.user_id,
+            kind,
+            reply.text,
+            buttons,
+            to_db(due_at or now),
+            to_db(now),
+            to_db(now) if delivered else None,
+        ),
     )
 
 

@@ -82,10 +82,10 @@ def load_tier_config(directory: Path, messages: Catalogue) -> TierConfig:
             _require_key(messages, getattr(topic, field), knowledge_path, f"topics.{i}.{field}")
     for i, rule in enumerate(policy.rules):
         _require_key(messages, rule.explanation, policy_path, f"rules.{i}.explanation")
-        _require_key(messages, rule.missing_explanation, policy_path,
-                     f"rules.{i}.missing_explanation")
-        _require_key(messages, f"tier2.bring.{rule.category}", policy_path,
-                     f"rules.{i}.category")
+        _require_key(
+            messages, rule.missing_explanation, policy_path, f"rules.{i}.missing_explanation"
+        )
+        _require_key(messages, f"tier2.bring.{rule.category}", policy_path, f"rules.{i}.category")
     return TierConfig(knowledge, policy, offices)
 
 

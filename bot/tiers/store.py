@@ -64,8 +64,15 @@ def book_write(values: dict[str, Any], capacity: int) -> Write:
     )
 
 
-def move_write(reference: str, slot: datetime, capacity: int, now: datetime, *,
-               status: str = "booked", attempts: int | None = None) -> Write:
+def move_write(
+    reference: str,
+    slot: datetime,
+    capacity: int,
+    now: datetime,
+    *,
+    status: str = "booked",
+    attempts: int | None = None,
+) -> Write:
     """Move an open callback to `slot` only while that slot has room."""
     return Write(
         "UPDATE callbacks SET slot_at = ?, status = ?, attempts = COALESCE(?, attempts),"
@@ -82,27 +89,40 @@ def reminder_kind(reference: str) -> str:
 
 def drop_reminder(reference: str) -> Write:
     """Withdraw a reminder not yet delivered (the callback moved, closed or was cancelled)."""
-    return Write("DELETE FROM outbox WHERE kind = ? AND delivered_at IS NULL",
-                 (reminder_kind(reference),))
+    return Write(
+        "DELETE FROM outbox WHERE kind = ? AND delivered_at IS NULL", (reminder_kind(reference),)
+    )
 
 
-def reminder_write(messages: Catalogue, key: ConversationKey, reference: str, slot: datetime,
-                   phone: str, now: datetime, business_days: int) -> Write | None:
+def reminder_write(
+    messages: Catalogue,
+    key: ConversationKey,
+    reference: str,
+    slot: datetime,
+    phone: str,
+    now: datetime,
+    business_days: int,
+) -> Write | None:
     """The reminder notice, due `business_days` before the call at the same time of day;
     None when that moment has already passed (a call booked for the next day)."""
     day = business_days_before(slot.date(), business_days)
     due = datetime.combine(day, time(slot.hour, slot.minute), tzinfo=slot.tzinfo)
     if due <= now:
         return None
-    text = messages.text("tier2.notice.reminder", reference=reference,
-                         when=format_when(messages, slot), phone=phone)
+    text = messages.text(
+        "tier2.notice.reminder", reference=reference, when=format_when(messages, slot), phone=phone
+    )
     return outbox.enqueue(key, reminder_kind(reference), Reply(text), now=now, due_at=due)
 
 
 def format_when(messages: Catalogue, at: datetime) -> str:
     """A date and time as applicants read it: 'Tuesday, November 24, 2026 at 10:30 AM'."""
     return messages.text(
-        "tier2.when.format", weekday=f"{at:%A}", month=f"{at:%B}", day=at.day, year=at.year,
+        "tier2.when.format",
+        weekday=f"{at:%A}",
+        month=f"{at:%B}",
+        day=at.day,
+        year=at.year,
         time=f"{at:%I:%M %p}".lstrip("0"),
     )
 
@@ -118,5 +138,10 @@ async def open_callbacks(db: Database, key: ConversationKey) -> list[Any]:
 
 def format_short(messages: Catalogue, at: datetime) -> str:
     """A slot on a button: 'Tue Nov 24, 10:30 AM'."""
-    return messages.text("tier2.when.short", weekday=f"{at:%a}", month=f"{at:%b}", day=at.day,
-                         time=f"{at:%I:%M %p}".lstrip("0"))
+    return messages.text(
+        "tier2.when.short",
+        weekday=f"{at:%a}",
+        month=f"{at:%b}",
+        day=at.day,
+        time=f"{at:%I:%M %p}".lstrip("0"),
+    )

@@ -52,8 +52,7 @@ class TransitionCoverage:
         return len(self.covered) / len(self.declared) if self.declared else 1.0
 
     def summary(self) -> str:
-        return (f"transition coverage: {len(self.covered)}/{len(self.declared)} "
-                f"({self.ratio:.0%})")
+        return f"transition coverage: {len(self.covered)}/{len(self.declared)} ({self.ratio:.0%})"
 
     def as_json(self) -> dict[str, object]:
         return {

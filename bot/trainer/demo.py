@@ -30,8 +30,13 @@ TIER_BADGES = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", type=Path, metavar="SCENARIO", help="a scenario file")
-    parser.add_argument("--pace", type=float, default=1.5, metavar="SECONDS",
-                        help="pause after each step (default: 1.5; 0 for none)")
+    parser.add_argument(
+        "--pace",
+        type=float,
+        default=1.5,
+        metavar="SECONDS",
+        help="pause after each step (default: 1.5; 0 for none)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

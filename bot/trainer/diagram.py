@@ -36,12 +36,16 @@ class DiagramError(Exception):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=FORMATS, default="mermaid",
-                        help="output format (default: mermaid; svg and png need Graphviz)")
-    parser.add_argument("--highlight", metavar="STATE",
-                        help="mark this state, e.g. tier1.intake")
-    parser.add_argument("--output", "-o", type=Path, metavar="FILE",
-                        help="write to FILE instead of standard output")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="mermaid",
+        help="output format (default: mermaid; svg and png need Graphviz)",
+    )
+    parser.add_argument("--highlight", metavar="STATE", help="mark this state, e.g. tier1.intake")
+    parser.add_argument(
+        "--output", "-o", type=Path, metavar="FILE", help="write to FILE instead of standard output"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,12 +83,16 @@ def check_state(d: MachineDefinition, name: str) -> None:
         return
     names = [s.name for s in d.states]
     close = difflib.get_close_matches(name, names, n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else (
-        "; run `tierline diagram` to see every state")
+    hint = (
+        f"; did you mean {', '.join(close)}?"
+        if close
+        else ("; run `tierline diagram` to see every state")
+    )
     raise DiagramError(f"unknown state {name!r} for --highlight{hint}")
 
 
 # ---- Mermaid ------------------------------------------------------------------------------
+
 
 def mermaid(d: MachineDefinition, *, highlight: str | None = None) -> str:
     ids = _mermaid_ids(s.name for s in d.states)
@@ -130,6 +138,7 @@ def _unique(base: str, taken: set[str]) -> str:
 
 # ---- DOT ----------------------------------------------------------------------------------
 
+
 def dot(d: MachineDefinition, *, highlight: str | None = None) -> str:
     lines = [
         "digraph tierline {",
@@ -172,15 +181,18 @@ def graphviz(dot_text: str, fmt: str) -> bytes:
         raise DiagramError(
             f"--format {fmt} needs Graphviz, and its `dot` program is not on PATH; install it "
             "(Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install graphviz) "
-            "or use --format mermaid or --format dot")
-    proc = subprocess.run([exe, f"-T{fmt}"], input=dot_text.encode(), capture_output=True,
-                          check=False)
+            "or use --format mermaid or --format dot"
+        )
+    proc = subprocess.run(
+        [exe, f"-T{fmt}"], input=dot_text.encode(), capture_output=True, check=False
+    )
     if proc.returncode != 0:
         raise DiagramError(f"Graphviz failed: {proc.stderr.decode(errors='replace').strip()}")
     return proc.stdout
 
 
 # ---- shared -------------------------------------------------------------------------------
+
 
 def _by_tier(d: MachineDefinition) -> Iterator[tuple[str, list[StateSpec]]]:
     """(tier, states) for every tier that has states, in tier order."""

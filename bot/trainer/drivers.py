@@ -32,8 +32,9 @@ class DriverError(Exception):
 
 
 class Driver(Protocol):
-    async def send(self, user: str, *, text: str | None = None,
-                   button: str | None = None) -> TurnResult: ...
+    async def send(
+        self, user: str, *, text: str | None = None, button: str | None = None
+    ) -> TurnResult: ...
 
     def buttons(self, user: str) -> tuple[Button, ...]: ...
 
@@ -55,8 +56,9 @@ class EngineDriver:
             self._sessions[user] = ConsoleSession(self.engine, key_for(user))
         return self._sessions[user]
 
-    async def send(self, user: str, *, text: str | None = None,
-                   button: str | None = None) -> TurnResult:
+    async def send(
+        self, user: str, *, text: str | None = None, button: str | None = None
+    ) -> TurnResult:
         result = await self._session(user).turn(text=text, button=button)
         _keep_keyboard(self._buttons, user, result)
         return result
@@ -84,8 +86,9 @@ class JsonlDriver:
         self._procs: dict[str, _Process] = {}
         self._buttons: dict[str, tuple[Button, ...]] = {}
 
-    async def send(self, user: str, *, text: str | None = None,
-                   button: str | None = None) -> TurnResult:
+    async def send(
+        self, user: str, *, text: str | None = None, button: str | None = None
+    ) -> TurnResult:
         proc = await self._process(user)
         line = json.dumps({"button": button} if button is not None else {"text": text})
         assert proc.stdin is not None and proc.stdout is not None
@@ -94,11 +97,13 @@ class JsonlDriver:
             await proc.stdin.drain()
             raw = await asyncio.wait_for(proc.stdout.readline(), JSONL_TIMEOUT)
         except (OSError, TimeoutError) as exc:
-            raise DriverError(f"tierline console --jsonl did not answer: {exc!r}"
-                              f"{self._stderr(user)}") from None
+            raise DriverError(
+                f"tierline console --jsonl did not answer: {exc!r}{self._stderr(user)}"
+            ) from None
         if not raw:
-            raise DriverError(f"tierline console --jsonl ended without answering"
-                              f"{self._stderr(user)}")
+            raise DriverError(
+                f"tierline console --jsonl ended without answering{self._stderr(user)}"
+            )
         try:
             result = _result_from_json(json.loads(raw))
         except (ValueError, KeyError, TypeError) as exc:
@@ -119,15 +124,28 @@ class JsonlDriver:
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(
-                p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p),
+                p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p
+            ),
             "TIERLINE_LOAD_DEMO_CASES": "false",
         }
         with self._stderr_path(user).open("ab") as err:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "console", "--jsonl", "--db", str(self.db_path),
-                "--user", user, "--now", now.isoformat(),
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=err,
-                env=env, cwd=PROJECT_ROOT,
+                sys.executable,
+                "-m",
+                "bot",
+                "console",
+                "--jsonl",
+                "--db",
+                str(self.db_path),
+                "--user",
+                user,
+                "--now",
+                now.isoformat(),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=err,
+                env=env,
+                cwd=PROJECT_ROOT,
             )
         self._procs[user] = _Process(proc, now)
         return proc
@@ -148,8 +166,7 @@ class JsonlDriver:
         self._procs.clear()
 
 
-def _keep_keyboard(keyboards: dict[str, tuple[Button, ...]], user: str,
-                   result: TurnResult) -> None:
+def _keep_keyboard(keyboards: dict[str, tuple[Button, ...]], user: str, result: TurnResult) -> None:
     buttons = tuple(b for r in result.replies for b in r.buttons)
     if buttons:
         keyboards[user] = buttons

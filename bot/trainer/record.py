@@ -47,10 +47,14 @@ async def record(db_path: Path, channel: str, user_id: str, tz: Any) -> Recordin
     try:
         turns = await db.fetchall(
             "SELECT at, kind, value, state FROM turns WHERE channel = ? AND user_id = ?"
-            " ORDER BY id", (channel, user_id))
+            " ORDER BY id",
+            (channel, user_id),
+        )
         logged = await db.fetchall(
             "SELECT trigger, source, dest FROM transitions WHERE channel = ? AND user_id = ?"
-            " ORDER BY id", (channel, user_id))
+            " ORDER BY id",
+            (channel, user_id),
+        )
         cases = await _cases_mentioned(db, [t["value"] for t in turns if t["kind"] == "text"])
     finally:
         await db.close()
@@ -65,14 +69,14 @@ async def record(db_path: Path, channel: str, user_id: str, tz: Any) -> Recordin
         if at != previous:
             steps.append({"at": at.isoformat()})
             previous = at
-        step: dict[str, Any] = ({"say": t["value"]} if t["kind"] == "text"
-                                else {"press_data": t["value"]})
+        step: dict[str, Any] = (
+            {"say": t["value"]} if t["kind"] == "text" else {"press_data": t["value"]}
+        )
         step["expect"] = {"state": t["state"], "tier": tier_of(t["state"])}
         steps.append(step)
     data: dict[str, Any] = {
         "name": f"recorded {channel}:{user_id}",
-        "description": f"Recorded from {db_path.name}: {len(turns)} turns of "
-                       f"{channel}:{user_id}.",
+        "description": f"Recorded from {db_path.name}: {len(turns)} turns of {channel}:{user_id}.",
         "now": now.isoformat(),
     }
     if cases:
@@ -83,22 +87,23 @@ async def record(db_path: Path, channel: str, user_id: str, tz: Any) -> Recordin
     await _recover_labels(data, logged, recording.warnings)
     recording.yaml_text = (
         f"# Recorded by `tierline scenarios record` from {db_path.name} ({channel}:{user_id}).\n"
-        + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None,
-                         width=100)
+        + yaml.safe_dump(
+            data, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100
+        )
     )
     return recording
 
 
 async def _cases_mentioned(db: Database, texts: list[str]) -> list[dict[str, Any]]:
     """The stored cases whose receipt numbers the applicant typed (so the replay finds them)."""
-    receipts = sorted({re.sub(r"[\s\-]", "", m).upper()
-                       for text in texts for m in _RECEIPT_IN_TEXT.findall(text)})
+    receipts = sorted(
+        {re.sub(r"[\s\-]", "", m).upper() for text in texts for m in _RECEIPT_IN_TEXT.findall(text)}
+    )
     rows = []
     for receipt in receipts:
         row = await db.fetchone("SELECT * FROM cases WHERE receipt_number = ?", (receipt,))
         if row is not None:
-            rows.append({k: v for k, v in dict(row).items()
-                         if k != "updated_at" and v is not None})
+            rows.append({k: v for k, v in dict(row).items() if k != "updated_at" and v is not None})
     return rows
 
 
@@ -126,11 +131,15 @@ async def _recover_labels(data: dict[str, Any], logged: list[Any], warnings: lis
         warnings.append(f"the replay broke: {report.error}")
     failed = report.failed_step
     if failed is not None:
-        warnings.append(f"the replay differs at {failed.title}: {'; '.join(failed.failures)}"
-                        " (the recorded scenario will fail there)")
+        warnings.append(
+            f"the replay differs at {failed.title}: {'; '.join(failed.failures)}"
+            " (the recorded scenario will fail there)"
+        )
     replayed = [(t.trigger, t.source, t.dest) for sr in report.steps for t in sr.transitions]
     stored = [(r["trigger"], r["source"], r["dest"]) for r in logged]
     if failed is None and replayed != stored:
-        warnings.append("the replay fired other transitions than the stored log "
-                        f"({len(replayed)} replayed, {len(stored)} stored); staff actions "
-                        "or ticks are not recorded as steps")
+        warnings.append(
+            "the replay fired other transitions than the stored log "
+            f"({len(replayed)} replayed, {len(stored)} stored); staff actions "
+            "or ticks are not recorded as steps"
+        )

@@ -81,8 +81,9 @@ class ScenarioReport:
 OnStep = Callable[[StepReport], Awaitable[None]]
 
 
-async def run_scenario(scenario: Scenario, *, via: Via = "engine",
-                       on_step: OnStep | None = None) -> ScenarioReport:
+async def run_scenario(
+    scenario: Scenario, *, via: Via = "engine", on_step: OnStep | None = None
+) -> ScenarioReport:
     """Play `scenario` on a fresh database; `on_step` sees each step as it completes."""
     report = ScenarioReport(scenario)
     with tempfile.TemporaryDirectory(prefix="tierline-scenario-") as tmp:
@@ -94,8 +95,9 @@ async def run_scenario(scenario: Scenario, *, via: Via = "engine",
         try:
             await db.commit(case_writes(scenario.cases, clock.now()))
             engine = await Engine.create(settings, db, clock)
-            driver: Driver = (JsonlDriver(engine, db_path, workdir) if via == "jsonl"
-                              else EngineDriver(engine))
+            driver: Driver = (
+                JsonlDriver(engine, db_path, workdir) if via == "jsonl" else EngineDriver(engine)
+            )
             try:
                 await _play(scenario, engine, clock, driver, report, on_step)
             except DriverError as exc:
@@ -116,15 +118,23 @@ def case_writes(cases: list[CaseRow], now: datetime) -> list[Write]:
 
     writes = []
     for c in cases:
-        row = {name: None if value is None else str(value)
-               for name, value in c.model_dump(mode="json").items()}
+        row = {
+            name: None if value is None else str(value)
+            for name, value in c.model_dump(mode="json").items()
+        }
         record = parse_row(row, now.tzinfo)  # type: ignore[arg-type]
         writes.append(Write(UPSERT_SQL, (*record.db_params(), to_db(now))))
     return writes
 
 
-async def _play(scenario: Scenario, engine: Engine, clock: FixedClock, driver: Driver,
-                report: ScenarioReport, on_step: OnStep | None) -> None:
+async def _play(
+    scenario: Scenario,
+    engine: Engine,
+    clock: FixedClock,
+    driver: Driver,
+    report: ScenarioReport,
+    on_step: OnStep | None,
+) -> None:
     last_id = 0
     for index, step in enumerate(scenario.steps):
         sr = StepReport(index, step, scenario.step_line(index))
@@ -137,11 +147,15 @@ async def _play(scenario: Scenario, engine: Engine, clock: FixedClock, driver: D
             await _input(step, driver, sr)
         rows = await engine.services.db.fetchall(
             "SELECT id, user_id, trigger, source, dest, rule FROM transitions WHERE id > ?"
-            " ORDER BY id", (last_id,))
+            " ORDER BY id",
+            (last_id,),
+        )
         if rows:
             last_id = rows[-1]["id"]
-        sr.transitions = [LoggedTransition(r["user_id"], r["trigger"], r["source"], r["dest"],
-                                           r["rule"]) for r in rows]
+        sr.transitions = [
+            LoggedTransition(r["user_id"], r["trigger"], r["source"], r["dest"], r["rule"])
+            for r in rows
+        ]
         if step.kind != "clock":
             if sr.state is None and not sr.failures:
                 sr.state = await engine.state_of(key_for(step.user))
@@ -204,8 +218,10 @@ async def _staff(step: Step, engine: Engine, sr: StepReport) -> None:
     try:
         from bot.staff.desk import DeskError, StaffDesk
     except ImportError:
-        sr.failures.append("staff steps need the staff desk (bot.staff.desk), which this "
-                           "build of Tierline does not have")
+        sr.failures.append(
+            "staff steps need the staff desk (bot.staff.desk), which this "
+            "build of Tierline does not have"
+        )
         return
     desk = StaffDesk(engine.services)
     reference = action.complete
@@ -216,8 +232,9 @@ async def _staff(step: Step, engine: Engine, sr: StepReport) -> None:
             return
         reference = references[0]
     try:
-        completion = await desk.complete(reference, action.outcome, action.note,
-                                         action.staff_id, engine.now())
+        completion = await desk.complete(
+            reference, action.outcome, action.note, action.staff_id, engine.now()
+        )
     except DeskError as exc:
         sr.failures.append(f"the staff desk refused: {exc}")
         return
@@ -238,12 +255,12 @@ def check(expect: Expect, sr: StepReport) -> list[str]:
         joined = "\n".join(texts).casefold()
         for wanted in expect.reply_contains:
             if wanted.casefold() not in joined:
-                failures.append(f"expected a reply containing {wanted!r}, got: "
-                                f"{_quote_all(texts)}")
+                failures.append(f"expected a reply containing {wanted!r}, got: {_quote_all(texts)}")
         for unwanted in expect.reply_not_contains:
             if unwanted.casefold() in joined:
-                failures.append(f"expected no reply containing {unwanted!r}, got: "
-                                f"{_quote_all(texts)}")
+                failures.append(
+                    f"expected no reply containing {unwanted!r}, got: {_quote_all(texts)}"
+                )
         labels = [b.label for r in sr.result.replies for b in r.buttons]
         offered = {label.casefold() for label in labels}
         missing = [b for b in expect.buttons if b.casefold() not in offered]
@@ -255,12 +272,16 @@ def check(expect: Expect, sr: StepReport) -> list[str]:
         rules = [t.rule for t in sr.transitions]
         if not any(expect.rule_contains.casefold() in r.casefold() for r in rules):
             fired = "; ".join(f"{t.trigger}: {t.rule}" for t in sr.transitions) or "none"
-            failures.append(f"expected a transition whose rule contains "
-                            f"{expect.rule_contains!r}, fired: {fired}")
+            failures.append(
+                f"expected a transition whose rule contains "
+                f"{expect.rule_contains!r}, fired: {fired}"
+            )
     if expect.summary_contains is not None and (
-            sr.summary is None or expect.summary_contains.casefold() not in sr.summary.casefold()):
-        failures.append(f"expected a staff summary containing {expect.summary_contains!r}, "
-                        f"got: {sr.summary!r}")
+        sr.summary is None or expect.summary_contains.casefold() not in sr.summary.casefold()
+    ):
+        failures.append(
+            f"expected a staff summary containing {expect.summary_contains!r}, got: {sr.summary!r}"
+        )
     return failures
 
 

@@ -172,7 +172,7 @@ class CaseRow(_Strict):
             return None
         text = str(value)
         if not _ZIP.fullmatch(text):
-            raise ValueError(f"{text!r} is not a ZIP code; write it in quotes, e.g. \"02134\"")
+            raise ValueError(f'{text!r} is not a ZIP code; write it in quotes, e.g. "02134"')
         return text
 
 
@@ -216,6 +216,7 @@ class Scenario(_Strict):
 
 
 # ---- loading ------------------------------------------------------------------------------
+
 
 def load_scenario(path: Path) -> Scenario:
     """Read and validate one scenario file, or raise `ScenarioError` with file and line."""

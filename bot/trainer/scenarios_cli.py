@@ -15,20 +15,44 @@ from typing import Any
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    run_p = sub.add_parser("run", help="replay scenario files and report coverage",
-                           description="Replay each scenario on a fresh temporary database.")
-    run_p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
-                       help="scenario files, or folders of *.yaml files")
+    run_p = sub.add_parser(
+        "run",
+        help="replay scenario files and report coverage",
+        description="Replay each scenario on a fresh temporary database.",
+    )
+    run_p.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="scenario files, or folders of *.yaml files",
+    )
     run_p.add_argument("--json", action="store_true", help="one JSON report on stdout")
-    run_p.add_argument("--via", choices=["engine", "jsonl"], default="engine",
-                       help="drive the engine in-process (default) or through "
-                            "`tierline console --jsonl` subprocesses")
-    run_p.add_argument("--min-coverage", type=float, metavar="PERCENT",
-                       help="also fail when transition coverage is below PERCENT")
-    rec = sub.add_parser("record", help="turn a stored conversation into a scenario file",
-                         description="Write the scenario of a stored conversation to stdout.")
-    rec.add_argument("--db", type=Path, required=True, metavar="PATH",
-                     help="the database the conversation is stored in")
+    run_p.add_argument(
+        "--via",
+        choices=["engine", "jsonl"],
+        default="engine",
+        help="drive the engine in-process (default) or through "
+        "`tierline console --jsonl` subprocesses",
+    )
+    run_p.add_argument(
+        "--min-coverage",
+        type=float,
+        metavar="PERCENT",
+        help="also fail when transition coverage is below PERCENT",
+    )
+    rec = sub.add_parser(
+        "record",
+        help="turn a stored conversation into a scenario file",
+        description="Write the scenario of a stored conversation to stdout.",
+    )
+    rec.add_argument(
+        "--db",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="the database the conversation is stored in",
+    )
     rec.add_argument("--user", required=True, metavar="ID", help="the conversation's user id")
     rec.add_argument("--channel", default="console", help="its channel (default: console)")
 
@@ -61,8 +85,7 @@ async def _run(args: argparse.Namespace) -> int:
             scenario = load_scenario(path)
         except ScenarioError as exc:
             failed += 1
-            results.append({"file": str(path), "name": None, "passed": False,
-                            "error": str(exc)})
+            results.append({"file": str(path), "name": None, "passed": False, "error": str(exc)})
             if not args.json:
                 print(f"ERROR {exc}")
             continue
@@ -74,8 +97,17 @@ async def _run(args: argparse.Namespace) -> int:
             _print_report(report)
     below = args.min_coverage is not None and coverage.ratio * 100 < args.min_coverage
     if args.json:
-        json.dump({"passed": len(files) - failed, "failed": failed, "scenarios": results,
-                   "coverage": coverage.as_json()}, sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(
+            {
+                "passed": len(files) - failed,
+                "failed": failed,
+                "scenarios": results,
+                "coverage": coverage.as_json(),
+            },
+            sys.stdout,
+            indent=2,
+            ensure_ascii=False,
+        )
         print()
     else:
         print()
@@ -109,8 +141,12 @@ def _report_json(report: Any) -> dict[str, Any]:
         "name": report.scenario.name,
         "passed": report.passed,
         "error": report.error,
-        "failed_step": None if step is None else {
-            "number": step.index + 1, "line": step.line, "step": step.step.describe(),
+        "failed_step": None
+        if step is None
+        else {
+            "number": step.index + 1,
+            "line": step.line,
+            "step": step.step.describe(),
             "failures": step.failures,
         },
     }

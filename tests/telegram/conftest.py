@@ -31,9 +31,13 @@ def fake_api() -> Any:
 def fast_telegram(base_url: str, **overrides: Any) -> TelegramSettings:
     """Settings that keep tests quick: no pacing, short polls, short backoff."""
     values: dict[str, Any] = {
-        "base_url": base_url, "per_chat_interval_seconds": 0, "poll_timeout": 1,
-        "notice_poll_seconds": 0.1, "network_backoff_seconds": 0.05,
-        "network_backoff_max_seconds": 0.2, "staff_user_ids": [STAFF_ID],
+        "base_url": base_url,
+        "per_chat_interval_seconds": 0,
+        "poll_timeout": 1,
+        "notice_poll_seconds": 0.1,
+        "network_backoff_seconds": 0.05,
+        "network_backoff_max_seconds": 0.2,
+        "staff_user_ids": [STAFF_ID],
     }
     return TelegramSettings(**(values | overrides))
 
@@ -100,8 +104,10 @@ class TelegramUser:
         return await self.press(message, data[0], expect=expect)
 
     async def received(self, before: int, expect: int) -> list[Sent]:
-        await wait_until(lambda: len(self.api.messages(self.id)) >= before + expect,
-                         what=f"{expect} message(s) to user {self.id}")
+        await wait_until(
+            lambda: len(self.api.messages(self.id)) >= before + expect,
+            what=f"{expect} message(s) to user {self.id}",
+        )
         return self.api.messages(self.id)[before:]
 
     @property
@@ -118,8 +124,9 @@ class TelegramUser:
     def assert_every_press_answered_and_its_keyboard_removed(self) -> None:
         """Each press stopped the client's spinner (answerCallbackQuery, accepted, before
         the reply) and the message it came from no longer shows buttons."""
-        answers = {c.params.get("callback_query_id"): c
-                   for c in self.api.calls("answerCallbackQuery")}
+        answers = {
+            c.params.get("callback_query_id"): c for c in self.api.calls("answerCallbackQuery")
+        }
         for press in self.presses:
             answer = answers.get(press.query_id)
             assert answer is not None and answer.status == 200, f"{press} not answered"

@@ -57,12 +57,16 @@ async def test_a_case_status_typed_or_asked_with_status_shows_the_real_answer(
         (answer,) = await user.send(text)
         lines = answer.text.splitlines()
         assert lines[0] == "Case EAC2190000001 (Form I-485)", text
-        assert lines[1] == ("Status: Case Was Received And A Receipt Notice Was Sent, "
-                            "on October 5, 2026.")
+        assert lines[1] == (
+            "Status: Case Was Received And A Receipt Notice Was Sent, on October 5, 2026."
+        )
         assert "What it means: USCIS has the application or petition" in answer.text
         assert "Next step: Nothing to do yet." in answer.text
         assert [label for label, _ in answer.buttons] == [
-            "Check another case", "That didn't help", "Main menu"]
+            "Check another case",
+            "That didn't help",
+            "Main menu",
+        ]
     (wrong,) = await user.send("/status EAC219000000")
     assert "What you typed has 12" in wrong.text
 
@@ -75,8 +79,10 @@ async def test_a_biometrics_appointment_is_rescheduled_by_button_presses(
     (ask,) = await user.tap("Reschedule biometrics")
     assert "type the receipt number" in ask.text
     movable, causes = await user.send(ELIGIBLE, expect=2)
-    assert movable.text == ("Your appointment on Tuesday, March 12, 2030, 9:00 a.m. "
-                            "at the New York ASC can be moved online.")
+    assert movable.text == (
+        "Your appointment on Tuesday, March 12, 2030, 9:00 a.m. "
+        "at the New York ASC can be moved online."
+    )
     assert "Illness or a medical appointment" in [label for label, _ in causes.buttons]
     (times,) = await user.tap("Illness or a medical appointment")
     assert "next free times at the New York ASC" in times.text
@@ -84,7 +90,8 @@ async def test_a_biometrics_appointment_is_rescheduled_by_button_presses(
 
     assert done.text.startswith(
         "Done: your biometrics appointment is now on Tuesday, November 24, 2026, 10:00 a.m. "
-        "at the New York ASC, 100 Example Plaza, New York, NY 10007 (demo).")
+        "at the New York ASC, 100 Example Plaza, New York, NY 10007 (demo)."
+    )
     assert "Please bring:" in done.text and "A valid photo ID" in done.text
     assert "Form I-797C" in done.text
     assert done.buttons == [("Main menu", "nav:menu")]
@@ -119,22 +126,27 @@ async def test_an_escalation_ends_in_a_booked_officer_callback(
     assert "likely to offer you a field-office visit" in likely.text
     assert "Tier 2 officer" in tier2.text and "urgent" in urgent.text
     assert "72 hours" in within.text
-    assert times.buttons[:2] == [("Mon Nov 23, 11:00 AM", "slot:20261123T1100"),
-                                 ("Mon Nov 23, 11:30 AM", "slot:20261123T1130")]
+    assert times.buttons[:2] == [
+        ("Mon Nov 23, 11:00 AM", "slot:20261123T1100"),
+        ("Mon Nov 23, 11:30 AM", "slot:20261123T1130"),
+    ]
     (phone,) = await user.tap("Mon Nov 23, 11:00 AM")
     assert phone.text == "Which US phone number should the officer call?"
     (zip_code,) = await user.send("(202) 555-0143")
     assert "ZIP code" in zip_code.text
     (confirm,) = await user.send("10278")
-    assert confirm.text == ("Please check: an officer will call (202) 555-0143 on Monday, "
-                            "November 23, 2026 at 11:00 AM. Shall I book it?")
+    assert confirm.text == (
+        "Please check: an officer will call (202) 555-0143 on Monday, "
+        "November 23, 2026 at 11:00 AM. Shall I book it?"
+    )
     # The confirmation comes through the durable outbox, pushed as soon as it is booked.
     (booked,) = await user.tap("Yes, book it")
 
     match = re.fullmatch(
         r"Booked\. An officer will call \(202\) 555-0143 on Monday, November 23, 2026 at "
         r"11:00 AM\. Your reference is (CB-[A-Z0-9]{6})\. If nobody answers twice.*",
-        booked.text)
+        booked.text,
+    )
     assert match, booked.text
     assert "reminder" not in booked.text.lower()  # the call is today: none is queued
     assert ("That's all, thank you", "nav:finish") in booked.buttons
@@ -154,9 +166,15 @@ async def test_a_forged_button_gets_a_clear_reply_and_changes_nothing(
     _, menu = await user.send("/start", expect=2)
     state = await tg_engine.state_of(_key(user))
     stale = tg_engine.text("error.stale_button")
-    forgeries = ("go:take_over_the_world", "x" * 100, "tier2:book:2026-01-01T00:00",
-                 # well formed, but not offered in this message: nothing is booked
-                 "confirm:yes", "slot:20261123T1100", "bio:slot:nyc:202611241000")
+    forgeries = (
+        "go:take_over_the_world",
+        "x" * 100,
+        "tier2:book:2026-01-01T00:00",
+        # well formed, but not offered in this message: nothing is booked
+        "confirm:yes",
+        "slot:20261123T1100",
+        "bio:slot:nyc:202611241000",
+    )
     for forged in forgeries:
         (reply,) = await user.press(menu, forged)
         assert reply.text == stale
@@ -228,8 +246,9 @@ async def test_a_callback_confirmation_is_pushed_at_once_not_at_the_next_poll(
 ) -> None:
     """The confirmation lives in the durable outbox; the turn that books it wakes the
     pusher, so the applicant does not wait for the next round (a minute here)."""
-    slow = tg_settings.model_copy(update={"telegram": fast_telegram(
-        fake_api.base_url, notice_poll_seconds=60)})
+    slow = tg_settings.model_copy(
+        update={"telegram": fast_telegram(fake_api.base_url, notice_poll_seconds=60)}
+    )
     engine = await Engine.create(slow, db, clock, pull_notices=frozenset())
     async with running(engine, slow):
         user = TelegramUser(fake_api, 1090)
@@ -239,6 +258,7 @@ async def test_a_callback_confirmation_is_pushed_at_once_not_at_the_next_poll(
         assert time.monotonic() - started < 30
     row = await db.fetchone(
         "SELECT delivered_at FROM outbox WHERE kind = 'callback.confirmation' AND user_id = ?",
-        ("1090",))
+        ("1090",),
+    )
     assert row is not None and row["delivered_at"] is not None
     assert reference.startswith("CB-")

@@ -23,8 +23,9 @@ async def test_after_a_burst_of_429s_every_reply_arrives_once_and_in_order(
     user = TelegramUser(fake_api, 2001)
     for text in inputs:
         fake_api.user_sends(user.id, text)
-    await wait_until(lambda: len(fake_api.texts(user.id)) >= len(expected), within=20,
-                     what="every reply")
+    await wait_until(
+        lambda: len(fake_api.texts(user.id)) >= len(expected), within=20, what="every reply"
+    )
     refused = [c for c in fake_api.calls("sendMessage") if c.status == 429]
     assert len(refused) == 4
     assert fake_api.texts(user.id) == expected  # once each, in order
@@ -47,13 +48,16 @@ async def test_server_errors_and_dropped_connections_are_retried_until_delivered
 async def test_one_chat_gets_about_one_message_per_interval(
     fake_api: FakeBotApi, settings: Settings, tg_engine: Engine
 ) -> None:
-    paced = settings.model_copy(update={"telegram": fast_telegram(
-        fake_api.base_url, per_chat_interval_seconds=0.4)})
+    paced = settings.model_copy(
+        update={"telegram": fast_telegram(fake_api.base_url, per_chat_interval_seconds=0.4)}
+    )
     async with running(tg_engine, paced):
         fake_api.user_sends(2003, "/start")  # two replies: greeting and menu
         fake_api.user_sends(2004, "/help")
-        await wait_until(lambda: len(fake_api.texts(2003)) == 2 and fake_api.texts(2004),
-                         what="all three replies")
+        await wait_until(
+            lambda: len(fake_api.texts(2003)) == 2 and fake_api.texts(2004),
+            what="all three replies",
+        )
     first, second = fake_api.messages(2003)
     (other,) = fake_api.messages(2004)
     assert second.at - first.at >= 0.35

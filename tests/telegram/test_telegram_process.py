@@ -20,18 +20,40 @@ NOW = "2026-11-23T10:00"
 
 
 def _spawn(api: FakeBotApi, db: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TIERLINE_TELEGRAM_TOKEN": TOKEN,
-           "TIERLINE_TELEGRAM__POLL_TIMEOUT": "1",
-           "TIERLINE_TELEGRAM__PER_CHAT_INTERVAL_SECONDS": "0",
-           "TIERLINE_TELEGRAM__NOTICE_POLL_SECONDS": "0.2"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TIERLINE_TELEGRAM_TOKEN": TOKEN,
+        "TIERLINE_TELEGRAM__POLL_TIMEOUT": "1",
+        "TIERLINE_TELEGRAM__PER_CHAT_INTERVAL_SECONDS": "0",
+        "TIERLINE_TELEGRAM__NOTICE_POLL_SECONDS": "0.2",
+    }
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", "telegram", "--base-url", api.base_url, "--db", str(db),
-         "--now", NOW], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "telegram",
+            "--base-url",
+            api.base_url,
+            "--db",
+            str(db),
+            "--now",
+            NOW,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 async def _started(api: FakeBotApi, proc: subprocess.Popen[bytes], polls_before: int) -> None:
-    await wait_until(lambda: len(api.calls("getUpdates")) > polls_before or proc.poll(),
-                     within=20, what="the bot to start polling")
+    await wait_until(
+        lambda: len(api.calls("getUpdates")) > polls_before or proc.poll(),
+        within=20,
+        what="the bot to start polling",
+    )
     assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
 
 
@@ -56,15 +78,23 @@ async def test_a_conversation_survives_a_restart_and_sigterm_finishes_the_turn_i
         await _started(fake_api, first, 0)
         (registered,) = fake_api.calls("setMyCommands")
         assert [c["command"] for c in registered.params["commands"]] == [
-            "start", "menu", "status", "help", "cancel", "agent"]
+            "start",
+            "menu",
+            "status",
+            "help",
+            "cancel",
+            "agent",
+        ]
         _, menu = await user.send("/start", expect=2)
         assert menu.text == texts.text("menu.prompt")
         await user.press(menu, "nav:agent")  # to Tier 1: the middle of a conversation
         # A reply still on its way when SIGTERM comes is delivered before the exit.
         fake_api.fail("sendMessage", "slow", delay=1.0)
         fake_api.user_sends(user.id, "/help")
-        await wait_until(lambda: any(c.fault == "slow" for c in fake_api.calls()),
-                         what="the slow reply to be on its way")
+        await wait_until(
+            lambda: any(c.fault == "slow" for c in fake_api.calls()),
+            what="the slow reply to be on its way",
+        )
     finally:
         await _terminate(first)
     assert fake_api.texts(user.id)[-1] == texts.text("help.text")
@@ -88,16 +118,28 @@ def test_without_a_token_it_says_how_to_get_one() -> None:
 
 
 def test_webhook_mode_without_a_secret_token_does_not_start(tmp_path: Path) -> None:
-    proc = run_cli("telegram", "--webhook-url", "https://bot.example.org/hook",
-                   "--db", str(tmp_path / "x.db"), env={"TIERLINE_TELEGRAM_TOKEN": TOKEN})
+    proc = run_cli(
+        "telegram",
+        "--webhook-url",
+        "https://bot.example.org/hook",
+        "--db",
+        str(tmp_path / "x.db"),
+        env={"TIERLINE_TELEGRAM_TOKEN": TOKEN},
+    )
     stderr = proc.stderr.decode()
     assert proc.returncode == 2
     assert "secret" in stderr and "Traceback" not in stderr
 
 
 def test_a_wrong_token_is_reported_clearly(fake_api: FakeBotApi, tmp_path: Path) -> None:
-    proc = run_cli("telegram", "--base-url", fake_api.base_url, "--db", str(tmp_path / "x.db"),
-                   env={"TIERLINE_TELEGRAM_TOKEN": "999:not-the-token"})
+    proc = run_cli(
+        "telegram",
+        "--base-url",
+        fake_api.base_url,
+        "--db",
+        str(tmp_path / "x.db"),
+        env={"TIERLINE_TELEGRAM_TOKEN": "999:not-the-token"},
+    )
     stderr = proc.stderr.decode()
     assert proc.returncode == 2
     assert "refused the token" in stderr and "Traceback" not in stderr
@@ -105,8 +147,15 @@ def test_a_wrong_token_is_reported_clearly(fake_api: FakeBotApi, tmp_path: Path)
 
 
 def test_the_command_line_loads_telegram_code_only_for_the_bot() -> None:
-    check = ("import sys, bot.cli; bot.cli.build_parser(); "
-             "assert 'telegram' not in sys.modules, 'telegram was imported'")
-    proc = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    check = (
+        "import sys, bot.cli; bot.cli.build_parser(); "
+        "assert 'telegram' not in sys.modules, 'telegram was imported'"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", check],
+        cwd=ROOT,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr.decode()

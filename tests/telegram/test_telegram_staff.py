@@ -62,14 +62,17 @@ class FakeDesk:
                 return Item(reference, status="taken")
         raise FakeDeskError(f"No callback {reference} in the queue.")
 
-    async def complete(self, reference: str, outcome: str, note: str, staff_id: str,
-                       now: datetime) -> Done:
+    async def complete(
+        self, reference: str, outcome: str, note: str, staff_id: str, now: datetime
+    ) -> Done:
         self.calls.append(("complete", reference, outcome, note, staff_id))
         return Done(reference, outcome, "Closed.")
 
 
 async def test_a_staff_command_from_someone_else_is_refused_and_logged_anonymously(
-    fake_api: FakeBotApi, tg_engine: Engine, tg_settings: Settings,
+    fake_api: FakeBotApi,
+    tg_engine: Engine,
+    tg_settings: Settings,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     desk = FakeDesk([Item("CB-1001")])
@@ -86,7 +89,10 @@ async def test_a_staff_command_from_someone_else_is_refused_and_logged_anonymous
 
 
 async def test_staff_work_a_booked_callback_and_the_applicant_is_told_once(
-    fake_api: FakeBotApi, tg_engine: Engine, tg_settings: Settings, db: Database,
+    fake_api: FakeBotApi,
+    tg_engine: Engine,
+    tg_settings: Settings,
+    db: Database,
     clock: FixedClock,
 ) -> None:
     """The real staff desk behind /queue, /take and /done; the outcome notice reaches the
@@ -107,12 +113,15 @@ async def test_staff_work_a_booked_callback_and_the_applicant_is_told_once(
         assert len(fake_api.messages(applicant.id)) == booked + 1  # told once
 
     assert queue.text.startswith("Callback queue (1):")
-    assert f"URGENT · {reference} · proof_of_status (callback) · booked · due Mon 23 Nov 11:00" \
+    assert (
+        f"URGENT · {reference} · proof_of_status (callback) · booked · due Mon 23 Nov 11:00"
         in queue.text
+    )
     assert "***-***-**43" in queue.text and "555-0143" not in queue.text  # masked phone
     assert "New York City Field Office" in queue.text
-    assert missing.text == tg_engine.text("tier2.staff.error.unknown_reference",
-                                          reference="CB-NOPE99")
+    assert missing.text == tg_engine.text(
+        "tier2.staff.error.unknown_reference", reference="CB-NOPE99"
+    )
     assert taken.text.startswith(f"You took {reference} (proof_of_status, taken).")
     assert usage.text == tg_engine.text("telegram.staff.done_usage")
     assert done.text.startswith(f"Recorded {reference} as appointment.")
@@ -120,13 +129,15 @@ async def test_staff_work_a_booked_callback_and_the_applicant_is_told_once(
 
     assert notice.text.startswith(
         f"The officer booked you an in-person appointment (reference {reference}):\n"
-        "New York City Field Office, 26 Federal Plaza")
+        "New York City Field Office, 26 Federal Plaza"
+    )
     when = re.search(r"on (\w+day, \w+ \d+, \d{4} at [\d:]+ [AP]M)", done.text)
     assert when and f"on {when.group(1)}." in notice.text  # the day staff were told
     assert "green card" in notice.text and "I-94" in notice.text  # what to bring
     assert "In every case, bring" in notice.text
-    delivered = await db.fetchall("SELECT delivered_at FROM outbox WHERE kind = ?",
-                                  ("callback.outcome",))
+    delivered = await db.fetchall(
+        "SELECT delivered_at FROM outbox WHERE kind = ?", ("callback.outcome",)
+    )
     assert len(delivered) == 1 and delivered[0]["delivered_at"] is not None
 
     # A restart: the notice already delivered does not go out again.
@@ -138,8 +149,7 @@ async def test_staff_work_a_booked_callback_and_the_applicant_is_told_once(
     # Staff see their commands in their own chat's command menu.
     scoped = [c for c in fake_api.calls("setMyCommands") if c.params.get("scope")]
     assert scoped and scoped[0].params["scope"] == {"type": "chat", "chat_id": STAFF_ID}
-    assert [c["command"] for c in scoped[0].params["commands"]][-3:] == [
-        "queue", "take", "done"]
+    assert [c["command"] for c in scoped[0].params["commands"]][-3:] == ["queue", "take", "done"]
 
 
 async def _a_pusher_round_has_passed(api: FakeBotApi, db: Database, clock: FixedClock) -> None:
@@ -148,13 +158,24 @@ async def _a_pusher_round_has_passed(api: FakeBotApi, db: Database, clock: Fixed
     that delivered the first probe had finished before the one delivering the second began."""
     for _ in range(2):
         before = len(api.texts(PROBE))
-        await db.commit([outbox.enqueue(ConversationKey("telegram", str(PROBE)), "probe",
-                                        Reply("probe"), now=clock.now())])
+        await db.commit(
+            [
+                outbox.enqueue(
+                    ConversationKey("telegram", str(PROBE)),
+                    "probe",
+                    Reply("probe"),
+                    now=clock.now(),
+                )
+            ]
+        )
         await wait_until(lambda: len(api.texts(PROBE)) > before, what="a probe notice")  # noqa: B023
 
 
 async def test_after_an_unanswered_call_the_applicant_is_told_and_reminded_when_due(
-    fake_api: FakeBotApi, tg_engine: Engine, tg_settings: Settings, db: Database,
+    fake_api: FakeBotApi,
+    tg_engine: Engine,
+    tg_settings: Settings,
+    db: Database,
     clock: FixedClock,
 ) -> None:
     applicant, officer = TelegramUser(fake_api, 4102), TelegramUser(fake_api, STAFF_ID)
@@ -172,10 +193,14 @@ async def test_after_an_unanswered_call_the_applicant_is_told_and_reminded_when_
         (reminder,) = await applicant.received(booked + 1, 1)
         await _a_pusher_round_has_passed(fake_api, db, clock)
     assert "second attempt" in done.text
-    assert retry.text == (f"An officer tried to call you about {reference} but couldn't reach "
-                          "you. They will try once more on Tuesday, November 24, 2026 at "
-                          "11:00 AM.")
-    assert reminder.text == ("Reminder: an officer will call (202) 555-0143 on Tuesday, "
-                             f"November 24, 2026 at 11:00 AM (reference {reference}). "
-                             "Please keep your phone at hand.")
+    assert retry.text == (
+        f"An officer tried to call you about {reference} but couldn't reach "
+        "you. They will try once more on Tuesday, November 24, 2026 at "
+        "11:00 AM."
+    )
+    assert reminder.text == (
+        "Reminder: an officer will call (202) 555-0143 on Tuesday, "
+        f"November 24, 2026 at 11:00 AM (reference {reference}). "
+        "Please keep your phone at hand."
+    )
     assert fake_api.texts(applicant.id)[booked:] == [retry.text, reminder.text]  # once each

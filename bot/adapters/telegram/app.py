@@ -65,12 +65,18 @@ class TelegramBot:
             backoff=self.config.network_backoff_seconds,
             backoff_max=self.config.network_backoff_max_seconds,
         )
-        self.notices = NoticePusher(engine, self.sender, self.locks,
-                                    interval=self.config.notice_poll_seconds)
+        self.notices = NoticePusher(
+            engine, self.sender, self.locks, interval=self.config.notice_poll_seconds
+        )
         self.applicants = ApplicantHandlers(engine, self.sender, self.notices.wake)
-        self.staff = StaffCommands(engine, self.sender, self.config.staff_user_ids,
-                                   desk=desk, desk_error=desk_error,
-                                   push_notices=self.notices.wake)
+        self.staff = StaffCommands(
+            engine,
+            self.sender,
+            self.config.staff_user_ids,
+            desk=desk,
+            desk_error=desk_error,
+            push_notices=self.notices.wake,
+        )
         self._add_handlers()
         self.ready = asyncio.Event()  # set once updates are being received
 
@@ -103,12 +109,11 @@ class TelegramBot:
         app.add_handler(CommandHandler("done", s.on_done_command, filters=private))
         app.add_handler(MessageHandler(private & filters.TEXT, a.on_text_message))
         app.add_handler(CallbackQueryHandler(a.on_button_pressed))
-        app.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL,
-                                       a.on_unsupported_media))
-        app.add_handler(MessageHandler(groups & ~filters.StatusUpdate.LEFT_CHAT_MEMBER,
-                                       a.on_group_message))
-        app.add_handler(ChatMemberHandler(a.on_added_to_group,
-                                          ChatMemberHandler.MY_CHAT_MEMBER))
+        app.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, a.on_unsupported_media))
+        app.add_handler(
+            MessageHandler(groups & ~filters.StatusUpdate.LEFT_CHAT_MEMBER, a.on_group_message)
+        )
+        app.add_handler(ChatMemberHandler(a.on_added_to_group, ChatMemberHandler.MY_CHAT_MEMBER))
         app.add_error_handler(a.on_error)
 
     # ---- running ------------------------------------------------------------------------
@@ -130,8 +135,11 @@ class TelegramBot:
                     )
                 self.notices.start()
                 self.ready.set()
-                log.info("Telegram bot @%s is running (%s)", app.bot.username,
-                         "webhook" if self.config.webhook_url else "long polling")
+                log.info(
+                    "Telegram bot @%s is running (%s)",
+                    app.bot.username,
+                    "webhook" if self.config.webhook_url else "long polling",
+                )
                 await stop.wait()
             finally:
                 log.info("stopping: finishing the turns in flight")

@@ -25,20 +25,35 @@ NO_TOKEN = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from bot.runtime import add_common_options
 
-    parser.add_argument("--base-url", metavar="URL",
-                        help="Bot API server root (default: telegram.base_url from settings, "
-                             "https://api.telegram.org)")
+    parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="Bot API server root (default: telegram.base_url from settings, "
+        "https://api.telegram.org)",
+    )
     webhook = parser.add_argument_group("webhook mode (instead of long polling)")
-    webhook.add_argument("--webhook-url", metavar="URL",
-                         help="public URL Telegram posts updates to, e.g. "
-                              "https://bot.example.org/telegram")
-    webhook.add_argument("--listen", metavar="ADDRESS",
-                         help="address to listen on (default: telegram.webhook_listen)")
-    webhook.add_argument("--port", type=int, metavar="PORT",
-                         help="port to listen on (default: telegram.webhook_port)")
-    webhook.add_argument("--secret-token", metavar="TOKEN",
-                         help="secret every webhook request must carry (better: "
-                              "TIERLINE_TELEGRAM__WEBHOOK_SECRET_TOKEN)")
+    webhook.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="public URL Telegram posts updates to, e.g. https://bot.example.org/telegram",
+    )
+    webhook.add_argument(
+        "--listen",
+        metavar="ADDRESS",
+        help="address to listen on (default: telegram.webhook_listen)",
+    )
+    webhook.add_argument(
+        "--port",
+        type=int,
+        metavar="PORT",
+        help="port to listen on (default: telegram.webhook_port)",
+    )
+    webhook.add_argument(
+        "--secret-token",
+        metavar="TOKEN",
+        help="secret every webhook request must carry (better: "
+        "TIERLINE_TELEGRAM__WEBHOOK_SECRET_TOKEN)",
+    )
     add_common_options(parser)
 
 
@@ -52,9 +67,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"tierline: error: {NO_TOKEN}", file=sys.stderr)
         return 2
     if settings.telegram.webhook_url and settings.telegram.webhook_secret_token is None:
-        raise ConfigError("webhook mode", "telegram.webhook_secret_token",
-                          "required with --webhook-url: pass --secret-token or set "
-                          "TIERLINE_TELEGRAM__WEBHOOK_SECRET_TOKEN")
+        raise ConfigError(
+            "webhook mode",
+            "telegram.webhook_secret_token",
+            "required with --webhook-url: pass --secret-token or set "
+            "TIERLINE_TELEGRAM__WEBHOOK_SECRET_TOKEN",
+        )
     _quiet_update_logs()
     try:
         return asyncio.run(_serve(args, settings))
@@ -86,16 +104,24 @@ async def _serve(args: argparse.Namespace, settings: Any) -> int:
         try:
             await bot.run(stop)
         except InvalidToken:
-            print("tierline: error: Telegram refused the token in TIERLINE_TELEGRAM_TOKEN; "
-                  "check it with @BotFather (/token)", file=sys.stderr)
+            print(
+                "tierline: error: Telegram refused the token in TIERLINE_TELEGRAM_TOKEN; "
+                "check it with @BotFather (/token)",
+                file=sys.stderr,
+            )
             return 2
         except NetworkError as exc:
-            print(f"tierline: error: cannot reach the Bot API at "
-                  f"{settings.telegram.base_url}: {exc.message}", file=sys.stderr)
+            print(
+                f"tierline: error: cannot reach the Bot API at "
+                f"{settings.telegram.base_url}: {exc.message}",
+                file=sys.stderr,
+            )
             return 1
         except TelegramError as exc:
-            print(f"tierline: error: Telegram refused to start the bot: {exc.message}",
-                  file=sys.stderr)
+            print(
+                f"tierline: error: Telegram refused to start the bot: {exc.message}",
+                file=sys.stderr,
+            )
             return 1
     return 0
 
@@ -128,7 +154,11 @@ def _quiet_update_logs() -> None:
     """python-telegram-bot logs whole updates (names, texts) at DEBUG; never let it."""
     import logging
 
-    for name in ("telegram.ext.Application", "telegram.ext._application",
-                 "telegram.ext.ExtBot", "telegram.Bot"):
+    for name in (
+        "telegram.ext.Application",
+        "telegram.ext._application",
+        "telegram.ext.ExtBot",
+        "telegram.Bot",
+    ):
         logger = logging.getLogger(name)
         logger.setLevel(max(logging.INFO, logging.getLogger().level))

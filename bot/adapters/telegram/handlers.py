@@ -41,8 +41,9 @@ def user_ref(user_id: int) -> str:
 class ApplicantHandlers:
     """The handlers of everything an applicant can do in a chat with the bot."""
 
-    def __init__(self, engine: Engine, sender: Sender,
-                 push_notices: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self, engine: Engine, sender: Sender, push_notices: Callable[[], None] = lambda: None
+    ) -> None:
         self.engine = engine
         self.sender = sender
         self.push_notices = push_notices  # wakes the outbox pusher
@@ -102,8 +103,10 @@ class ApplicantHandlers:
         change = update.my_chat_member
         if change is None or change.chat.type not in (Chat.GROUP, Chat.SUPERGROUP):
             return
-        if change.new_chat_member.status in (ChatMemberStatus.MEMBER,
-                                             ChatMemberStatus.ADMINISTRATOR):
+        if change.new_chat_member.status in (
+            ChatMemberStatus.MEMBER,
+            ChatMemberStatus.ADMINISTRATOR,
+        ):
             await self._tell_group_once(change.chat.id)
 
     async def _tell_group_once(self, chat_id: int) -> None:
@@ -118,19 +121,23 @@ class ApplicantHandlers:
         """Log what broke (masked by the log formatter) and apologise; never a traceback."""
         error = context.error
         log.error("handling an update failed: %s", type(error).__name__, exc_info=error)
-        if isinstance(update, Update) and update.effective_chat is not None and (
-            update.effective_chat.type == Chat.PRIVATE
+        if (
+            isinstance(update, Update)
+            and update.effective_chat is not None
+            and (update.effective_chat.type == Chat.PRIVATE)
         ):
             try:
-                await self.sender.send_text(update.effective_chat.id,
-                                            self.engine.text("error.internal"))
+                await self.sender.send_text(
+                    update.effective_chat.id, self.engine.text("error.internal")
+                )
             except Exception as exc:  # the apology is best effort
                 log.warning("could not send the apology: %s", type(exc).__name__)
 
     # ---- the turn -----------------------------------------------------------------------
 
-    async def _turn(self, user_id: int, *, text: str | None = None,
-                    button: str | None = None) -> tuple[Reply, ...]:
+    async def _turn(
+        self, user_id: int, *, text: str | None = None, button: str | None = None
+    ) -> tuple[Reply, ...]:
         key = ConversationKey(CHANNEL, str(user_id))
         try:
             result = await self.engine.handle(

@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 
 
 class NoticePusher:
-    def __init__(self, engine: Engine, sender: Sender, locks: ChatLocks, *,
-                 interval: float) -> None:
+    def __init__(
+        self, engine: Engine, sender: Sender, locks: ChatLocks, *, interval: float
+    ) -> None:
         self.engine = engine
         self.sender = sender
         self.locks = locks
@@ -58,8 +59,10 @@ class NoticePusher:
                 await self.run_once()
             except Exception:  # a bad round must not end the pushing for good
                 log.exception("pushing notices failed; trying again in %.0f s", self.interval)
-            waits = [asyncio.ensure_future(self._stop.wait()),
-                     asyncio.ensure_future(self._wake.wait())]
+            waits = [
+                asyncio.ensure_future(self._stop.wait()),
+                asyncio.ensure_future(self._wake.wait()),
+            ]
             await asyncio.wait(waits, timeout=self.interval, return_when=asyncio.FIRST_COMPLETED)
             for waiting in waits:
                 waiting.cancel()
@@ -91,8 +94,13 @@ class NoticePusher:
                 except DeliveryFailed as exc:
                     if exc.permanent:
                         self._given_up.add(notice.id)
-                    log.warning("notice %d (%s) to %s not delivered: %s", notice.id,
-                                notice.kind, user_ref(chat_id), exc)
+                    log.warning(
+                        "notice %d (%s) to %s not delivered: %s",
+                        notice.id,
+                        notice.kind,
+                        user_ref(chat_id),
+                        exc,
+                    )
                     return delivered  # keep this chat's order: the rest waits its turn
                 delivered += await self._mark_delivered(notice)
         return delivered
@@ -111,4 +119,3 @@ class NoticePusher:
             self._given_up.add(notice.id)
             return 0
         return 1
-

@@ -137,27 +137,34 @@ class Sender:
             except RetryAfter as exc:
                 # The rate limiter already waited and retried; this is what is left over.
                 if last:
-                    raise DeliveryFailed("flood control: too many 429 answers",
-                                         permanent=False) from exc
+                    raise DeliveryFailed(
+                        "flood control: too many 429 answers", permanent=False
+                    ) from exc
                 wait = _retry_after_seconds(exc)
                 log.warning("Telegram asked to wait %.1f s (429); retrying", wait)
                 await asyncio.sleep(wait)
             except BadRequest as exc:  # a NetworkError subclass, but never worth retrying
                 if "not modified" in exc.message.lower():
                     raise DeliveryFailed("message not modified", permanent=True) from exc
-                raise DeliveryFailed(f"Telegram refused the request: {exc.message}",
-                                     permanent=True) from exc
+                raise DeliveryFailed(
+                    f"Telegram refused the request: {exc.message}", permanent=True
+                ) from exc
             except NetworkError as exc:  # includes TimedOut and 5xx answers
                 if last:
-                    raise DeliveryFailed(f"network error: {exc.message}",
-                                         permanent=False) from exc
-                log.warning("sending failed (%s: %s); retry %d in %.1f s",
-                            type(exc).__name__, exc.message, attempt, delay)
+                    raise DeliveryFailed(f"network error: {exc.message}", permanent=False) from exc
+                log.warning(
+                    "sending failed (%s: %s); retry %d in %.1f s",
+                    type(exc).__name__,
+                    exc.message,
+                    attempt,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.backoff_max)
             except Forbidden as exc:
-                raise DeliveryFailed(f"Telegram refused the chat: {exc.message}",
-                                     permanent=True) from exc
+                raise DeliveryFailed(
+                    f"Telegram refused the chat: {exc.message}", permanent=True
+                ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
 

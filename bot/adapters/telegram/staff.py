@@ -32,8 +32,9 @@ class Desk(Protocol):
 
     async def queue(self, now: datetime) -> list[Any]: ...
     async def take(self, reference: str, staff_id: str, now: datetime) -> Any: ...
-    async def complete(self, reference: str, outcome: str, note: str, staff_id: str,
-                       now: datetime) -> Any: ...
+    async def complete(
+        self, reference: str, outcome: str, note: str, staff_id: str, now: datetime
+    ) -> Any: ...
 
 
 class StaffCommands:
@@ -96,8 +97,10 @@ class StaffCommands:
         except self._desk_error as exc:
             return await self._reply(update, str(exc))
         self.push_notices()
-        await self._reply(update, self._t("done", reference=done.reference,
-                                          outcome=done.outcome, summary=done.summary))
+        await self._reply(
+            update,
+            self._t("done", reference=done.reference, outcome=done.outcome, summary=done.summary),
+        )
 
     # ---- who may ------------------------------------------------------------------------
 
@@ -105,8 +108,11 @@ class StaffCommands:
         """The desk and the staff id when the sender is on the allowlist; else refuse."""
         user = update.effective_user
         if user is None or user.id not in self.staff_user_ids:
-            log.warning("staff command /%s refused: %s is not on the staff allowlist",
-                        command, user_ref(user.id) if user else "unknown user")
+            log.warning(
+                "staff command /%s refused: %s is not on the staff allowlist",
+                command,
+                user_ref(user.id) if user else "unknown user",
+            )
             await self._reply(update, self._t("refused"))
             return None, ""
         desk = self._desk
@@ -128,7 +134,8 @@ class StaffCommands:
             "status": item.status,
             "summary": item.summary,
             "due": due.astimezone(self.engine.services.settings.tz).strftime("%a %d %b %H:%M")
-            if due is not None else self._t("no_due"),
+            if due is not None
+            else self._t("no_due"),
         }
 
     async def _reply(self, update: Update, text: str) -> None:
