@@ -16,7 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from transitions import Machine
 
-from flows.machine import ANY, definition, shared_machine
+from flows.machine import ANY
+from flows.tiers import definition, shared_machine
 
 
 class _Model:

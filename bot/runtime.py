@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.config import Settings, load_settings
+from bot.assembly import create_engine
 from bot.engine.engine import Engine
 from bot.logs import setup_logging
 from bot.storage.database import Database
@@ -72,6 +73,6 @@ async def open_engine(
 ) -> AsyncIterator[Engine]:
     db = await Database.open(settings.db_path)
     try:
-        yield await Engine.create(settings, db, clock, pull_notices=pull_notices)
+        yield await create_engine(settings, db, clock, pull_notices=pull_notices)
     finally:
         await db.close()

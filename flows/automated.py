@@ -123,3 +123,13 @@ FLOW = Flow(
         TransitionSpec("info", MENU, INFO, "The applicant asked for self-service answers."),
     ),
 )
+
+
+# Placeholder until the tier's steps are declared: its states, no routes yet.
+from flows.steps import Step as _Step, Tier as _Tier  # noqa: E402
+
+TIER = _Tier(
+    name="automated",
+    steps=tuple(_Step(s.name, s.doc) for s in FLOW.states if s.name not in ("automated.menu",)),
+    intercept_prefix="automated.",
+)

@@ -1,37 +1,225 @@
-"""The way in: the main menu, help, cancel, the end of a conversation, and the hand-over
-to Tier 1 that every tier below it shares.
+"""The way in: the main menu, the commands that work in every state (/start, /menu, /help,
+/cancel, /agent, /finish), the end of a conversation, and the hand-over to Tier 1 that every
+tier below it shares.
 
 `tier1.intake` is the contract between the tiers: whatever the automated tier cannot
-settle, or a person who asks for one, is sent there with the reason recorded. The Tier 1
-flow (`flows.tier1`) takes the conversation on from that state.
+settle, or a person who asks for one, is sent there with the reason recorded. Each tier adds
+its entries to the main menu (`MenuItem`); `with_menu` puts them on the menu step.
 """
 
 from __future__ import annotations
 
-from flows.machine import ANY, Flow, StateSpec, TransitionSpec
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from flows.facts import Facts
+from flows.state import EMPTY
+from flows.steps import (
+    AGENT,
+    Command,
+    Decision,
+    Step,
+    Tier,
+    choice,
+    decide,
+    refuse,
+    route,
+    say,
+    shown,
+    stay,
+)
+from flows.steps import (
+    MENU as MENU_BUTTON,
+)
 
 INITIAL = "automated.menu"
 MENU = "automated.menu"
 TIER1_INTAKE = "tier1.intake"
 CLOSED = "closed"
+GO = "go"  # the kind of a menu item's button: go:<trigger>
 
-FLOW = Flow(
-    name="entry",
-    states=(
-        StateSpec(MENU, "Main menu of the automated tier, available at all hours."),
-        StateSpec(TIER1_INTAKE, "Handed to a Tier 1 operator; triage starts here."),
-        StateSpec(CLOSED, "The conversation is over; any message starts a new one."),
+
+class EntryRule(StrEnum):
+    STARTED = "entry.started"
+    MENU = "entry.menu_asked"
+    HELP = "entry.help"
+    CANCELLED = "entry.cancelled"
+    NOTHING_TO_CANCEL = "entry.nothing_to_cancel"
+    ASKED_FOR_PERSON = "entry.asked_for_person"
+    ALREADY_WITH_PERSON = "entry.already_with_person"
+    FINISHED = "entry.finished"
+    ALREADY_CLOSED = "entry.already_closed"
+    MENU_ITEM = "entry.menu_item"
+    CAME_BACK = "entry.came_back"
+    NOT_UNDERSTOOD = "entry.not_understood"
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """An entry a tier adds to the main menu: its button and where it leads."""
+
+    trigger: str
+    dest: str
+    label: str  # message key
+    doc: str
+
+
+# ---- commands ---------------------------------------------------------------------------------
+
+
+def _started(f: Facts) -> Decision:
+    return decide(EntryRule.STARTED, say("welcome.greeting"))
+
+
+def _help(f: Facts) -> Decision:
+    return decide(EntryRule.HELP, say("help.text", MENU_BUTTON))
+
+
+def _nothing_to_cancel(f: Facts) -> Decision | None:
+    if f.current != MENU:
+        return None
+    return refuse(EntryRule.NOTHING_TO_CANCEL, "cancel.nothing")
+
+
+def _cancelled(f: Facts) -> Decision:
+    return decide(EntryRule.CANCELLED, say("cancel.done"), state=EMPTY)
+
+
+def _already_with_person(f: Facts) -> Decision | None:
+    if f.current.startswith("automated.") or f.current == CLOSED:
+        return None
+    return refuse(EntryRule.ALREADY_WITH_PERSON, "agent.already_with_person")
+
+
+def _asked_for_person(f: Facts) -> Decision:
+    return decide(
+        EntryRule.ASKED_FOR_PERSON,
+        state=f.state.but(escalation_reason=str(EntryRule.ASKED_FOR_PERSON)),
+    )
+
+
+def _already_closed(f: Facts) -> Decision | None:
+    if f.current != CLOSED:
+        return None
+    return refuse(EntryRule.ALREADY_CLOSED, "closed.already")
+
+
+def _finished(f: Facts) -> Decision:
+    return decide(EntryRule.FINISHED, state=EMPTY)
+
+
+COMMANDS = (
+    Command(
+        "start",
+        (route("start", MENU, _started, "The applicant sent /start."),),
+        "Start again at the main menu.",
     ),
-    transitions=(
-        TransitionSpec("start", ANY, MENU, "The applicant sent /start."),
-        TransitionSpec("menu", ANY, MENU, "The applicant asked for the main menu."),
-        TransitionSpec("cancel", ANY, MENU, "The applicant cancelled what they were doing."),
-        TransitionSpec("finish", ANY, CLOSED, "The conversation came to an end."),
-        TransitionSpec(
-            "escalate",
-            ANY,
-            TIER1_INTAKE,
-            "The automated tier could not settle the request, or a person was asked for.",
+    Command(
+        "menu",
+        (
+            route(
+                "menu",
+                MENU,
+                lambda f: decide(EntryRule.MENU),
+                "The applicant asked for the main menu.",
+            ),
         ),
+        "Show the main menu.",
+    ),
+    Command("help", (stay(_help, "What the assistant can do."),), "What the assistant can do."),
+    Command(
+        "cancel",
+        (
+            stay(_nothing_to_cancel, "At the main menu there is nothing to cancel."),
+            route("cancel", MENU, _cancelled, "The applicant cancelled what they were doing."),
+        ),
+        "Stop what you are doing; nothing of it is kept.",
+    ),
+    Command(
+        "agent",
+        (
+            stay(_already_with_person, "Already with the staff tiers."),
+            route(
+                "escalate",
+                TIER1_INTAKE,
+                _asked_for_person,
+                "The automated tier could not settle the request, or a person was asked for.",
+            ),
+        ),
+        "Ask for a person.",
+    ),
+    Command(
+        "finish",
+        (
+            stay(_already_closed, "The conversation has already ended."),
+            route("finish", CLOSED, _finished, "The conversation came to an end."),
+        ),
+        "End the conversation.",
     ),
 )
+
+
+# ---- the menu and the end ---------------------------------------------------------------------
+
+
+def _menu_step(items: tuple[MenuItem, ...]) -> Step:
+    def show_menu(f: Facts):  # type: ignore[no-untyped-def]
+        choices = [choice(GO, i.label, i.trigger) for i in items if f.allows(i.trigger)]
+        return shown(say("menu.prompt"), choices=[*choices, choice(AGENT.kind, "menu.item_agent")])
+
+    def chose(item: MenuItem):  # type: ignore[no-untyped-def]
+        def when(f: Facts) -> Decision | None:
+            return (
+                decide(EntryRule.MENU_ITEM)
+                if f.answer.kind == GO and f.answer.arg == item.trigger
+                else None
+            )
+
+        return route(item.trigger, item.dest, when, item.doc)
+
+    return Step(
+        MENU,
+        "Main menu of the automated tier, available at all hours.",
+        show=show_menu,
+        routes=tuple(chose(i) for i in items),
+        kinds=(GO,),
+    )
+
+
+def _came_back(f: Facts) -> Decision | None:
+    if f.answer.kind != "text":
+        return None
+    return decide(EntryRule.CAME_BACK, say("welcome.back"))
+
+
+CLOSED_STEP = Step(
+    CLOSED,
+    "The conversation is over; any message starts a new one.",
+    show=lambda f: shown(say("closed.goodbye"), choices=[MENU_BUTTON]),
+    parse=lambda text, f: f.answer,
+    routes=(route("start", MENU, _came_back, "A new message after the end starts again."),),
+)
+
+
+def _not_understood(f: Facts) -> Decision:
+    if f.current.startswith("automated."):
+        return refuse(
+            EntryRule.NOT_UNDERSTOOD, "fallback.not_understood", choices=(MENU_BUTTON, AGENT)
+        )
+    # With staff already: the buttons of the last message are still the way on.
+    return refuse(EntryRule.NOT_UNDERSTOOD, "fallback.use_buttons", choices=(MENU_BUTTON,))
+
+
+TIER = Tier(
+    name="entry",
+    steps=(_menu_step(()), CLOSED_STEP),
+    intercept_prefix="",
+    commands=COMMANDS,
+    fallback=_not_understood,
+)
+
+
+def with_menu(entry: Tier, items: tuple[MenuItem, ...]) -> Tier:
+    """The entry tier with the tiers' menu items on its menu step."""
+    steps = tuple(_menu_step(items) if s.state == MENU else s for s in entry.steps)
+    return replace(entry, steps=steps)

@@ -20,9 +20,11 @@ from typing import Literal
 
 from transitions import Machine
 
+from flows.steps import ANY
+from flows.steps import Tier as TierDeclaration
+
 Tier = Literal["automated", "tier1", "tier2", "closed"]
 TIERS: tuple[Tier, ...] = ("automated", "tier1", "tier2", "closed")
-ANY = "*"
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class TransitionSpec:
     trigger: str
     source: str | tuple[str, ...]
     dest: str
-    rule: str
+    rule: str  # what the transition is for, in plain words (diagrams and traces)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -79,12 +81,26 @@ class MachineDefinition:
     _by_name: dict[str, StateSpec] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
+    def from_tiers(cls, tiers: Iterable[TierDeclaration], initial: str) -> MachineDefinition:
+        return cls.compose([flow_of(t) for t in tiers], initial)
+
+    @classmethod
     def compose(cls, flows: Iterable[Flow], initial: str) -> MachineDefinition:
         states: list[StateSpec] = []
         transitions: list[TransitionSpec] = []
         for flow in flows:
             states.extend(flow.states)
             transitions.extend(flow.transitions)
+        # A route may name a trigger that also fires from any state (escalate, menu): the
+        # wildcard declaration covers it, as long as both go to the same state.
+        wildcard = {t.trigger: t.dest for t in transitions if ANY in t.sources}
+        for t in transitions:
+            if ANY not in t.sources and wildcard.get(t.trigger, t.dest) != t.dest:
+                raise DefinitionError(
+                    f"trigger {t.trigger!r} fires from any state to {wildcard[t.trigger]!r}"
+                    f" and may not go to {t.dest!r} from {t.source!r}"
+                )
+        transitions = [t for t in transitions if ANY in t.sources or t.trigger not in wildcard]
         definition = cls(tuple(states), tuple(transitions), initial)
         definition._validate()
         return definition
@@ -151,23 +167,13 @@ def tier_of(state: str) -> Tier:
 
 
 @cache
-def definition() -> MachineDefinition:
-    """The composed definition of all tiers (imported lazily to keep modules independent)."""
-    from flows import automated, entry, tier1, tier2
-
-    return MachineDefinition.compose(
-        [entry.FLOW, automated.FLOW, tier1.FLOW, tier2.FLOW], initial=entry.INITIAL
-    )
-
-
-@cache
-def shared_machine() -> Machine:
-    """The single `transitions.Machine` every conversation is driven by.
+def build_machine(definition: MachineDefinition) -> Machine:
+    """The single `transitions.Machine` for `definition` (built once, cached).
 
     Built without a model: the engine passes each conversation's model to the event, so one
     machine serves all conversations and nothing is built per user or per turn.
     """
-    d = definition()
+    d = definition
     return Machine(
         model=None,
         states=[s.name for s in d.states],
@@ -183,3 +189,36 @@ def shared_machine() -> Machine:
         auto_transitions=False,
         send_event=True,
     )
+
+
+def flow_of(tier: TierDeclaration) -> Flow:
+    """The states and transitions a declared tier contributes to the machine."""
+    states = tuple(StateSpec(step.state, step.doc) for step in tier.steps)
+    transitions: list[TransitionSpec] = []
+    seen: dict[tuple[str, str], str] = {}
+
+    def add(trigger: str, source: str | tuple[str, ...], dest: str, doc: str) -> None:
+        sources = (source,) if isinstance(source, str) else source
+        fresh = tuple(s for s in sources if (trigger, s) not in seen)
+        for s in sources:
+            if seen.get((trigger, s), dest) != dest:
+                raise DefinitionError(f"trigger {trigger!r} from {s!r} goes to two states")
+        if fresh:
+            for s in fresh:
+                seen[(trigger, s)] = dest
+            transitions.append(
+                TransitionSpec(trigger, fresh if len(fresh) > 1 else fresh[0], dest, doc)
+            )
+
+    for command in tier.commands:
+        for r in command.routes:
+            if r.trigger is not None and r.dest is not None:
+                add(r.trigger, r.sources or ANY, r.dest, r.doc)
+    for step in tier.steps:
+        for r in step.routes:
+            if r.trigger is not None and r.dest is not None:
+                add(r.trigger, r.sources or step.state, r.dest, r.doc)
+    for r in tier.intercepts:
+        if r.trigger is not None and r.dest is not None:
+            add(r.trigger, r.sources or ANY, r.dest, r.doc)
+    return Flow(tier.name, states, tuple(transitions))

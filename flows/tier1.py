@@ -58,3 +58,16 @@ FLOW = Flow(
         ),
     ),
 )
+
+
+# Placeholder until the tier's steps are declared: its states, no routes yet.
+from flows.steps import Step as _Step, Tier as _Tier  # noqa: E402
+
+TIER = _Tier(
+    name="tier1",
+    steps=(
+        _Step(TIER1_INTAKE, "Handed to a Tier 1 operator; triage starts here."),
+        *(_Step(s.name, s.doc) for s in FLOW.states),
+    ),
+    intercept_prefix="tier1.",
+)

@@ -47,3 +47,13 @@ FLOW = Flow(
         TransitionSpec("book", CONFIRM, BOOKED, "The callback was booked within capacity."),
     ),
 )
+
+
+# Placeholder until the tier's steps are declared: its states, no routes yet.
+from flows.steps import Step as _Step, Tier as _Tier  # noqa: E402
+
+TIER = _Tier(
+    name="tier2",
+    steps=tuple(_Step(s.name, s.doc) for s in FLOW.states if s.name not in ("automated.menu",)),
+    intercept_prefix="tier2.",
+)

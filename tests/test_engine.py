@@ -263,7 +263,7 @@ async def test_a_notice_due_now_is_delivered_exactly_once_by_its_channel(
     """The console shows it in the same turn (recorded as delivered in the same commit);
     a pushing channel gets it left undelivered and is told to push it now."""
     from bot.dialogs import registry as real_dialogs
-    from bot.engine.model import Reply
+    from bot.model import Reply
     from bot.storage import outbox
 
     registry = real_dialogs.copy()

@@ -12,9 +12,8 @@ from flows.machine import (
     MachineDefinition,
     StateSpec,
     TransitionSpec,
-    definition,
-    shared_machine,
 )
+from flows.tiers import definition, shared_machine
 
 
 class _Model:

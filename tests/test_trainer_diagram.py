@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.trainer.diagram import DiagramError, dot, mermaid, render
-from flows.machine import ANY, definition
+from flows.machine import ANY
+from flows.tiers import definition
 from tests.conftest import ROOT, run_cli
 
 MMD = ROOT / "docs" / "machine.mmd"

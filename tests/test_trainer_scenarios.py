@@ -13,7 +13,7 @@ import pytest
 from bot.trainer.coverage import TransitionCoverage
 from bot.trainer.runner import run_scenario
 from bot.trainer.scenario import ScenarioError, load_scenario, parse_scenario
-from flows.machine import definition
+from flows.tiers import definition
 from tests.conftest import ROOT, run_cli
 
 SHIPPED = sorted((ROOT / "config" / "scenarios").glob("*.yaml"))

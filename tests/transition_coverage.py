@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from bot.engine.engine import Engine
-from flows.machine import ANY, definition
+from flows.machine import ANY
+from flows.tiers import definition
 
 _fired: set[tuple[str, str]] = set()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.engine.engine import Engine, TurnNotSaved
-from bot.engine.model import Button, ConversationKey, TurnInput, TurnResult
+from bot.model import Button, ConversationKey, TurnInput, TurnResult
 
 CHANNEL = "console"
 HISTORY_FILE = Path.home() / ".tierline_history"
@@ -90,7 +90,7 @@ class ConsoleSession:
         return result
 
     async def _not_saved(self) -> TurnResult:
-        from bot.engine.model import Reply
+        from bot.model import Reply
 
         state = await self.engine.state_of(self.key)
         return TurnResult(state, _tier(state), (Reply(self.engine.text("error.not_saved")),))
@@ -118,7 +118,7 @@ class ConsoleSession:
         if isinstance(text, str) and button is None:
             return await self.turn(text=text)
         # A JSON object, but not one of the two input shapes: say so, change nothing.
-        from bot.engine.model import Reply
+        from bot.model import Reply
 
         state = await self.engine.state_of(self.key)
         return TurnResult(state, _tier(state), (Reply(self.engine.text("console.bad_json")),))

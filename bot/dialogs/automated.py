@@ -17,7 +17,7 @@ from bot.dialogs import automated_appointment, automated_biometrics  # noqa: F40
 from bot.dialogs.automated_common import config, escalate, pressed_common, way_out
 from bot.dialogs.automated_status import answer_receipt
 from bot.engine.dialogs import registry as dialogs
-from bot.engine.model import Button
+from bot.model import Button
 from bot.engine.services import Services
 from bot.engine.turn import Turn
 from flows import automated as flow

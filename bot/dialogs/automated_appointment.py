@@ -10,7 +10,7 @@ from datetime import date
 from bot.dialogs.automated_common import config, long_date, pressed_common, way_out
 from bot.dialogs.automated_status import reject_malformed
 from bot.engine.dialogs import registry as dialogs
-from bot.engine.model import Button
+from bot.model import Button
 from bot.engine.turn import Turn
 from bot.storage.timefmt import to_db
 from flows import automated as flow

@@ -14,7 +14,7 @@ from bot.dialogs.automated_common import (
 )
 from bot.dialogs.automated_status import find_case, reject_malformed
 from bot.engine.dialogs import registry as dialogs
-from bot.engine.model import Button
+from bot.model import Button
 from bot.engine.turn import Turn
 from bot.storage.timefmt import to_db
 from flows import automated as flow

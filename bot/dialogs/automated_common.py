@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from bot.engine.model import Button
+from bot.model import Button
 from bot.engine.turn import Turn
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ conversation. Tier modules add their menu entries by declaring transitions from 
 from __future__ import annotations
 
 from bot.engine.dialogs import registry as dialogs
-from bot.engine.model import Button
+from bot.model import Button
 from bot.engine.turn import Turn
 from flows import entry
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bot.dialogs.entry import finish_button
 from bot.engine.dialogs import registry as dialogs
-from bot.engine.model import Button
+from bot.model import Button
 from bot.engine.services import Services
 from bot.engine.turn import Turn
 from bot.storage.timefmt import to_db

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from bot.dialogs.entry import finish_button
 from bot.engine.dialogs import registry as dialogs
-from bot.engine.model import Button, Reply
+from bot.model import Button, Reply
 from bot.engine.services import Services
 from bot.engine.turn import Turn
 from bot.storage.timefmt import from_db, to_db

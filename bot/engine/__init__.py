@@ -1,7 +1,7 @@
 """The conversation engine: one turn in, replies out, committed before they are seen."""
 
 from bot.engine.engine import Engine
-from bot.engine.model import (
+from bot.model import (
     Button,
     ConversationKey,
     Reply,

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from transitions import Machine
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.engine.dialogs import DialogRegistry
+from bot.engine.program import Program
 from bot.messages import Catalogue
-from bot.storage.database import Database
+from bot.storage.ports import Ports
+from flows.facts import Policy
 from flows.machine import MachineDefinition
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
     settings: Settings
     messages: Catalogue
-    db: Database
+    ports: Ports
     clock: Clock
     definition: MachineDefinition
     machine: Machine
-    registry: DialogRegistry
-    # Per-tier services (case status provider, policies, ...) by name, set up at start.
-    extras: dict[str, Any] = field(default_factory=dict)
+    program: Program
+    policy: Policy

@@ -1,40 +1,40 @@
-"""What a dialog handler works with during one turn.
+"""One turn in progress: what the loaders, effects and the interpreter work with.
 
-A `Turn` holds the conversation as it was loaded, the input, and everything the handler
-does: replies said, transitions fired, slots changed, writes staged. Nothing reaches the
-database or the user until the engine commits the turn as a whole.
+A `Turn` holds the conversation as it was loaded, the input, and everything the turn does:
+sentences said, transitions fired, the new typed state, writes staged through the ports,
+notices queued. Nothing reaches the database or the user until the engine commits the turn
+as a whole.
 """
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from bot.engine.model import Button, ConversationKey, Reply, TransitionRecord, TurnInput
-from bot.storage import outbox
-from bot.storage.database import Params, Write
+from bot.engine import codec
+from bot.model import Button, ConversationKey, Reply, TransitionRecord, TurnInput
+from bot.storage.conversations import StoredConversation
+from bot.storage.database import Write
+from bot.text import render
+from flows.facts import Facts, Loaded
 from flows.machine import tier_of
+from flows.state import ConversationState
+from flows.steps import Answer, Choice, Say
 
 if TYPE_CHECKING:
     from bot.engine.services import Services
 
 
 class InvalidTrigger(RuntimeError):
-    """A handler fired a trigger the machine does not allow from the current state (a bug)."""
+    """A route fired a trigger the machine does not allow from the current state (a bug)."""
 
 
-@dataclass
-class Conversation:
-    """A conversation as stored: its state, the slots the flow collected, the buttons it
-    last offered, and a version for optimistic concurrency."""
-
-    key: ConversationKey
-    state: str
-    slots: dict[str, Any] = field(default_factory=dict)
-    offered: list[str] = field(default_factory=list)
-    version: int = 0
+@dataclass(frozen=True, slots=True)
+class QueuedNotice:
+    kind: str
+    reply: Reply
 
 
 class _Model:
@@ -47,86 +47,107 @@ class _Model:
 
 
 class Turn:
-    def __init__(self, services: Services, conversation: Conversation, inp: TurnInput) -> None:
+    def __init__(
+        self,
+        services: Services,
+        stored: StoredConversation,
+        inp: TurnInput,
+        state: ConversationState,
+    ) -> None:
         self.services = services
+        self.ports = services.ports
         self.settings = services.settings
-        self.db = services.db
-        self.conversation = conversation
+        self.stored = stored
         self.key = inp.key
         self.input = inp
         self.now: datetime = inp.received_at.astimezone(services.settings.tz)
-        self.text: str | None = inp.text
-        self.button: str | None = inp.button
-        self.command: str | None = None
-        self.args: str = ""
-        self.slots: dict[str, Any] = copy.deepcopy(conversation.slots)
+        self.state = state
+        self.answer = Answer("")
+        self.loaded = Loaded()
+        self.loaded_names: set[str] = set()  # facts loaded in this turn, by name
         self.replies: list[Reply] = []
         self.transitions: list[TransitionRecord] = []
         self.writes: list[Write] = []
-        self.notices_now: list[tuple[str, Reply]] = []  # (kind, reply) due at once
+        self.notices_now: list[QueuedNotice] = []  # due at once, for this conversation
         self.rejected = False
-        self._model = _Model(conversation.state)
+        self._model = _Model(stored.state)
 
     # ---- where the conversation is --------------------------------------------------------
 
     @property
-    def state(self) -> str:
+    def current(self) -> str:
         return self._model.state
 
     @property
     def tier(self) -> str:
-        return tier_of(self.state)
+        return tier_of(self.current)
+
+    def facts(self) -> Facts:
+        return Facts(
+            now=self.now,
+            state=self.state,
+            policy=self.services.policy,
+            current=self.current,
+            answer=self.answer,
+            loaded=self.loaded,
+            allows=self.allows,
+        )
+
+    def allows(self, trigger: str) -> bool:
+        return self.services.definition.transition_for(trigger, self.current) is not None
 
     # ---- talking --------------------------------------------------------------------------
 
-    def t(self, key: str, **params: Any) -> str:
-        """The catalogue text for `key`."""
-        return self.services.messages.text(key, **params)
+    def text(self, said: Say) -> str:
+        return render(self.services.messages, said)
 
-    def btn(self, label_key: str, data: str, **params: Any) -> Button:
-        return Button(self.t(label_key, **params), data)
+    def button(self, choice: Choice) -> Button:
+        label = (
+            choice.label
+            if choice.literal
+            else self.services.messages.text(choice.label, **choice.params)
+        )
+        return Button(label, codec.encode(choice))
 
-    def say(
-        self, key: str, *, buttons: tuple[Button, ...] | list[Button] = (), **params: Any
-    ) -> None:
-        self.replies.append(Reply(self.t(key, **params), tuple(buttons)))
+    def reply(self, said: Say, choices: Iterable[Choice] = ()) -> Reply:
+        return Reply(self.text(said), tuple(self.button(c) for c in (*said.choices, *choices)))
 
-    def reject(
-        self, key: str, *, buttons: tuple[Button, ...] | list[Button] = (), **params: Any
-    ) -> None:
+    def say(self, *says: Say, choices: Iterable[Choice] = ()) -> None:
+        """Say `says` in order; `choices` go under the last one."""
+        extra = tuple(choices)
+        for i, said in enumerate(says):
+            self.replies.append(self.reply(said, extra if i == len(says) - 1 else ()))
+
+    def reject(self, *says: Say, choices: Iterable[Choice] = ()) -> None:
         """Answer input that cannot be taken: the reply is said, and nothing else of this
-        turn is kept (no transition, no slot, no write), so bad input changes nothing."""
+        turn is kept (no transition, no state, no write), so bad input changes nothing."""
         self.rejected = True
-        self.replies = [Reply(self.t(key, **params), tuple(buttons))]
+        self.replies = []
+        self.say(*says, choices=choices)
 
     # ---- moving -----------------------------------------------------------------------------
 
-    def can_fire(self, trigger: str) -> bool:
-        return self.services.definition.transition_for(trigger, self.state) is not None
-
-    async def fire(self, trigger: str, *, rule: str | None = None) -> str:
-        """Fire `trigger` on the shared machine, record it with its rule, and run the new
-        state's on-enter handler. Returns the new state."""
-        spec = self.services.definition.transition_for(trigger, self.state)
+    def fire(self, trigger: str, rule: str) -> str:
+        """Fire `trigger` on the shared machine and record it with its rule id."""
+        spec = self.services.definition.transition_for(trigger, self.current)
         if spec is None:
-            raise InvalidTrigger(f"{trigger!r} is not allowed from {self.state!r}")
-        source = self.state
+            raise InvalidTrigger(f"{trigger!r} is not allowed from {self.current!r}")
+        source = self.current
         self.services.machine.events[trigger].trigger(self._model)
         if self._model.state != spec.dest:  # the machine and the definition must agree
             raise InvalidTrigger(f"{trigger!r} from {source!r} did not reach {spec.dest!r}")
-        self.transitions.append(
-            TransitionRecord(self.now, trigger, source, spec.dest, rule or spec.rule)
-        )
-        on_enter = self.services.registry.enter_handler(spec.dest)
-        if on_enter is not None:
-            await on_enter(self)
+        self.transitions.append(TransitionRecord(self.now, trigger, source, spec.dest, rule))
         return spec.dest
+
+    def reset_to(self, state: str) -> None:
+        """Put a conversation whose stored state no longer exists back at `state`."""
+        self._model.state = state
 
     # ---- staging writes ---------------------------------------------------------------------
 
-    def write(self, sql: str, params: Params = (), *, expect_rows: int | None = None) -> None:
-        """Stage a write; it is committed with the turn, or not at all."""
-        self.writes.append(Write(sql, params, expect_rows))
+    def write(self, *writes: Write) -> None:
+        """Stage writes from a port; they are committed with the turn, or not at all."""
+        self.writes.extend(writes)
 
     def notify(
         self,
@@ -141,22 +162,13 @@ class Turn:
         replies on channels that pull notices (console) or marks it for an immediate push
         (Telegram); either way it is delivered exactly once."""
         if (key is None or key == self.key) and (due_at is None or due_at <= self.now):
-            self.notices_now.append((kind, reply))
+            self.notices_now.append(QueuedNotice(kind, reply))
             return
         self.writes.append(
-            outbox.enqueue(key or self.key, kind, reply, now=self.now, due_at=due_at)
+            self.ports.outbox.enqueue(key or self.key, kind, reply, now=self.now, due_at=due_at)
         )
 
     # ---- what the engine reads back -------------------------------------------------------
-
-    @property
-    def changed(self) -> bool:
-        return bool(
-            self.transitions
-            or self.writes
-            or self.notices_now
-            or self.slots != self.conversation.slots
-        )
 
     def offered(self) -> list[str]:
         return [b.data for r in self.replies for b in r.buttons]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.engine.model import ConversationKey, Reply
+from bot.model import ConversationKey, Reply
 from bot.engine.services import Services
 from bot.storage import outbox
 from bot.storage.database import Conflict, Write

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.engine.model import Button, ConversationKey, Reply
+from bot.model import Button, ConversationKey, Reply
 from bot.storage.database import Database, Write
 from bot.storage.timefmt import to_db
 
@@ -85,3 +85,18 @@ def mark_delivered(notice_id: int, now: datetime) -> Write:
         (to_db(now), notice_id),
         expect_rows=1,
     )
+
+
+class SqliteOutbox:
+    """The outbox port over one database."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    enqueue = staticmethod(enqueue)
+    mark_delivered = staticmethod(mark_delivered)
+
+    async def due(
+        self, channel: str, now: datetime, *, user_id: str | None = None, limit: int = 100
+    ) -> list[Notice]:
+        return await due(self._db, channel, now, user_id=user_id, limit=limit)

@@ -12,56 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from bot.config import ConfigError, load_model
 from bot.messages import Catalogue
 from flows.field_appointment import FieldOffices
 from flows.inperson_decision import InPersonPolicy
-from flows.triage import ISSUES
+from flows.knowledge import Knowledge
 
 if TYPE_CHECKING:
     from bot.engine.services import Services
 
 EXTRAS_KEY = "tiers.config"
-
-
-class KnowledgeTopic(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(pattern=r"^[a-z_]+$")
-    label: str
-    answer: str
-    issues: tuple[str, ...] = ()
-    general: bool = False
-
-
-class Knowledge(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    service_request_issues: tuple[str, ...] = ()
-    topics: tuple[KnowledgeTopic, ...]
-
-    @model_validator(mode="after")
-    def _known_issues(self) -> Knowledge:
-        for issue in self.service_request_issues:
-            if issue not in ISSUES:
-                raise ValueError(f"unknown issue {issue!r} (known: {', '.join(ISSUES)})")
-        for topic in self.topics:
-            for issue in topic.issues:
-                if issue not in ISSUES:
-                    raise ValueError(f"topic {topic.id}: unknown issue {issue!r}")
-        return self
-
-    def resolving(self) -> dict[str, str]:
-        """Issue -> the topic that resolves it."""
-        return {issue: t.id for t in self.topics for issue in t.issues}
-
-    def topic(self, topic_id: str) -> KnowledgeTopic | None:
-        return next((t for t in self.topics if t.id == topic_id), None)
-
-    def general_topics(self) -> list[KnowledgeTopic]:
-        return [t for t in self.topics if t.general]
 
 
 @dataclass(frozen=True)

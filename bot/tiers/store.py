@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, time
 from typing import Any
 
-from bot.engine.model import ConversationKey, Reply
+from bot.model import ConversationKey, Reply
 from bot.messages import Catalogue
 from bot.storage import outbox
 from bot.storage.database import Database, Write

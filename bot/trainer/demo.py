@@ -83,7 +83,7 @@ class Narrator:
         return self._c(f"1;30;{bg}", f" {name} ") if self.colour else f"[{name}]"
 
     def opening(self, scenario: Scenario) -> None:
-        from flows.machine import definition
+        from flows.tiers import definition
 
         self._say(self._c("1", f"Scenario: {scenario.name}"))
         if scenario.description:

@@ -1,4 +1,4 @@
-"""`tierline diagram`: the whole state machine drawn from `flows.machine.definition()`.
+"""`tierline diagram`: the whole state machine drawn from `flows.tiers.definition()`.
 
 Mermaid (stateDiagram-v2) and Graphviz DOT are produced in pure Python; SVG and PNG pipe
 the DOT text through Graphviz's `dot` when it is installed. Tiers are groups (Mermaid
@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from flows.machine import definition
+    from flows.tiers import definition
 
     try:
         data = render(definition(), args.format, highlight=args.highlight)

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from bot.adapters.console import CHANNEL, ConsoleSession
 from bot.engine.engine import Engine
-from bot.engine.model import Button, ConversationKey, Reply, TurnResult
+from bot.model import Button, ConversationKey, Reply, TurnResult
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 JSONL_TIMEOUT = 60.0

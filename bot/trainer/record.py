@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from bot.engine.model import Button
+from bot.model import Button
 from bot.storage.database import Database
 from bot.storage.timefmt import from_db
 from bot.trainer.runner import run_scenario

@@ -20,7 +20,7 @@ from typing import Literal
 from bot.clock import FixedClock
 from bot.config import load_settings
 from bot.engine.engine import Engine
-from bot.engine.model import Button, TurnResult
+from bot.model import Button, TurnResult
 from bot.storage.database import Database, Write
 from bot.storage.timefmt import to_db
 from bot.trainer.drivers import Driver, DriverError, EngineDriver, JsonlDriver, key_for

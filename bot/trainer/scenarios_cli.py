@@ -67,7 +67,7 @@ async def _run(args: argparse.Namespace) -> int:
     from bot.trainer.coverage import TransitionCoverage, describe_edge
     from bot.trainer.runner import ScenarioReport, run_scenario
     from bot.trainer.scenario import ScenarioError, load_scenario, scenario_files
-    from flows.machine import definition
+    from flows.tiers import definition
 
     try:
         files = scenario_files(args.paths)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.engine import ConversationKey, Engine, Reply
-from bot.engine.model import Button
+from bot.model import Button
 from bot.storage import outbox
 from bot.storage.database import Database
 from tests.fake_bot_api import FakeBotApi, wait_until

@@ -20,7 +20,7 @@ from telegram.ext import ContextTypes
 
 from bot.adapters.telegram.sender import DeliveryFailed, Sender
 from bot.engine.engine import Engine, TurnNotSaved
-from bot.engine.model import MAX_BUTTON_DATA_BYTES, ConversationKey, Reply, TurnInput
+from bot.model import MAX_BUTTON_DATA_BYTES, ConversationKey, Reply, TurnInput
 
 log = logging.getLogger(__name__)
 

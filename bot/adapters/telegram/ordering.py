@@ -9,38 +9,17 @@ in the middle of a turn's replies.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.locks import KeyedLocks
 
-class ChatLocks:
-    """A FIFO lock per chat id, dropped when nobody holds or waits for it."""
 
-    def __init__(self) -> None:
-        self._locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}
-
-    @asynccontextmanager
-    async def hold(self, chat_id: int) -> AsyncIterator[None]:
-        entry = self._locks.get(chat_id)
-        if entry is None:
-            entry = self._locks[chat_id] = (asyncio.Lock(), [0])
-        lock, users = entry
-        users[0] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            users[0] -= 1
-            if users[0] == 0:
-                del self._locks[chat_id]
-
-    def __len__(self) -> int:
-        return len(self._locks)
+class ChatLocks(KeyedLocks[int]):
+    """A FIFO lock per chat id (the engine's lock implementation, keyed by chat)."""
 
 
 class ChatOrderedProcessor(BaseUpdateProcessor):

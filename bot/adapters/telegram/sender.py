@@ -21,7 +21,7 @@ from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.engine.model import Button, Reply
+from bot.model import Button, Reply
 
 log = logging.getLogger(__name__)
 

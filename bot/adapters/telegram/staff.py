@@ -19,7 +19,7 @@ from telegram.ext import ContextTypes
 from bot.adapters.telegram.handlers import user_ref
 from bot.adapters.telegram.sender import DeliveryFailed, Sender
 from bot.engine.engine import Engine
-from bot.engine.model import Reply
+from bot.model import Reply
 from bot.staff.desk import OUTCOMES, DeskError, StaffDesk
 
 log = logging.getLogger(__name__)

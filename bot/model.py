@@ -1,4 +1,5 @@
-"""The values that cross the engine's boundary: what comes in, what goes out."""
+"""The values that cross the engine's boundary: what comes in, what goes out, and the key
+of a conversation. They import nothing of the project, so every layer may use them."""
 
 from __future__ import annotations
 

@@ -1,0 +1,45 @@
+"""Putting Tierline together: configuration, the tiers declared in `flows/`, the bot
+layer's actions and the storage ports, handed to the engine (which imports none of them)."""
+
+from __future__ import annotations
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.engine.engine import Engine
+from bot.engine.program import Program
+from bot.messages import Catalogue
+from bot.policy import load_policy
+from bot.storage.database import Database
+from bot.storage.ports import sqlite_ports
+
+
+async def create_engine(
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    *,
+    pull_notices: frozenset[str] = frozenset({"console"}),
+    messages: Catalogue | None = None,
+) -> Engine:
+    """The engine for `settings` over `db`, with the demo cases loaded into an empty
+    database when `load_demo_cases` is on."""
+    from bot.actions import all_actions
+    from flows.tiers import DECLARATIONS, definition
+
+    messages = messages or Catalogue.load(settings.config_dir / "messages")
+    policy = load_policy(settings, messages)
+    ports = sqlite_ports(db, settings.tz)
+    if settings.load_demo_cases:
+        from bot.cases.importer import load_demo_cases
+
+        await load_demo_cases(db, settings.config_dir / "demo_cases.csv", settings.tz, clock.now())
+    return Engine.create(
+        settings,
+        ports,
+        clock,
+        program=Program(DECLARATIONS, all_actions()),
+        policy=policy,
+        definition=definition(),
+        messages=messages,
+        pull_notices=pull_notices,
+    )

@@ -1,0 +1,107 @@
+"""Conversations and their transcript in SQLite: the stored state of each conversation
+(optimistic version), the turn history and the transition log with the rule that fired."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.model import ConversationKey
+from bot.storage.database import Database, Write
+from bot.storage.timefmt import to_db
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConversation:
+    """A conversation as stored: its state name, its collected answers (JSON, read by
+    `flows.state.ConversationState.restore`), the button data it last offered, and a
+    version for optimistic concurrency (0: never stored)."""
+
+    key: ConversationKey
+    state: str
+    answers: str = ""
+    offered: tuple[str, ...] = ()
+    version: int = 0
+
+
+class SqliteConversations:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def load(self, key: ConversationKey, initial: str) -> StoredConversation:
+        row = await self._db.fetchone(
+            "SELECT state, slots, offered, version FROM conversations"
+            " WHERE channel = ? AND user_id = ?",
+            (key.channel, key.user_id),
+        )
+        if row is None:
+            return StoredConversation(key, initial)
+        return StoredConversation(
+            key, row["state"], row["slots"], tuple(json.loads(row["offered"])), row["version"]
+        )
+
+    def save(
+        self,
+        before: StoredConversation,
+        state: str,
+        answers: str,
+        offered: list[str],
+        now: datetime,
+    ) -> Write:
+        """The write that stores the new state; it conflicts when another turn stored one
+        since `before` was loaded."""
+        key, at, shown = before.key, to_db(now), json.dumps(offered)
+        if before.version == 0:
+            return Write(
+                "INSERT INTO conversations (channel, user_id, state, slots, offered, version,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT DO NOTHING",
+                (key.channel, key.user_id, state, answers or "{}", shown, at),
+                expect_rows=1,
+            )
+        return Write(
+            "UPDATE conversations SET state = ?, slots = ?, offered = ?, version = ?,"
+            " updated_at = ? WHERE channel = ? AND user_id = ? AND version = ?",
+            (
+                state,
+                answers or "{}",
+                shown,
+                before.version + 1,
+                at,
+                key.channel,
+                key.user_id,
+                before.version,
+            ),
+            expect_rows=1,
+        )
+
+
+class SqliteTranscript:
+    """What was said and what moved: the turn history and the transition log."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def turn(self, key: ConversationKey, at: datetime, kind: str, value: str, state: str) -> Write:
+        return Write(
+            "INSERT INTO turns (channel, user_id, at, kind, value, state) VALUES (?,?,?,?,?,?)",
+            (key.channel, key.user_id, to_db(at), kind, value, state),
+        )
+
+    def transition(
+        self, key: ConversationKey, at: datetime, trigger: str, source: str, dest: str, rule: str
+    ) -> Write:
+        return Write(
+            "INSERT INTO transitions (channel, user_id, at, trigger, source, dest, rule)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (key.channel, key.user_id, to_db(at), trigger, source, dest, rule),
+        )
+
+    async def transitions_since(self, after_id: int = 0) -> list[dict[str, object]]:
+        """Transition log rows after `after_id`, oldest first (trainer reports)."""
+        rows = await self._db.fetchall(
+            "SELECT id, channel, user_id, trigger, source, dest, rule FROM transitions"
+            " WHERE id > ? ORDER BY id",
+            (after_id,),
+        )
+        return [dict(r) for r in rows]

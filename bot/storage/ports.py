@@ -1,0 +1,115 @@
+"""The storage ports: small typed interfaces the engine, the tiers' actions, the staff desk,
+the adapters and the trainer use, never SQL. `bot.storage` holds the one implementation of
+them on SQLite (every SQL statement of the product is under `bot/storage/`).
+
+Reads are awaited. Writes are not run at once: a port returns `Write`s that the caller
+hands to one `Database.commit` (the engine commits a turn's writes together with its new
+state), so a turn or a desk action is kept whole or not at all. A write that states a
+precondition (capacity, status, version) makes the whole commit a `Conflict` when it does
+not hold, and the caller decides again on fresh data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Protocol
+
+from bot.model import ConversationKey, Reply
+from bot.storage.conversations import StoredConversation
+from bot.storage.database import Database, Write
+from bot.storage.outbox import Notice
+from flows.case_records import CaseRecord
+
+
+class Conversations(Protocol):
+    async def load(self, key: ConversationKey, initial: str) -> StoredConversation: ...
+
+    def save(
+        self,
+        before: StoredConversation,
+        state: str,
+        answers: str,
+        offered: list[str],
+        now: datetime,
+    ) -> Write: ...
+
+
+class Transcript(Protocol):
+    def turn(
+        self, key: ConversationKey, at: datetime, kind: str, value: str, state: str
+    ) -> Write: ...
+
+    def transition(
+        self, key: ConversationKey, at: datetime, trigger: str, source: str, dest: str, rule: str
+    ) -> Write: ...
+
+
+class Outbox(Protocol):
+    def enqueue(
+        self,
+        key: ConversationKey,
+        kind: str,
+        reply: Reply,
+        *,
+        now: datetime,
+        due_at: datetime | None = None,
+        delivered: bool = False,
+    ) -> Write: ...
+
+    async def due(
+        self, channel: str, now: datetime, *, user_id: str | None = None, limit: int = 100
+    ) -> list[Notice]: ...
+
+    def mark_delivered(self, notice_id: int, now: datetime) -> Write: ...
+
+
+class Cases(Protocol):
+    """The case source: lookups by normalised receipt number, and import writes."""
+
+    async def lookup(self, receipt: str) -> CaseRecord | None: ...
+
+    async def any(self) -> bool: ...
+
+    async def count(self) -> int: ...
+
+    async def listing(self, limit: int | None = None) -> list[CaseRecord]: ...
+
+    def upsert(self, record: CaseRecord, now: datetime) -> Write: ...
+
+    def insert_new(self, record: CaseRecord, now: datetime) -> Write: ...
+
+    def rescheduled_biometrics(
+        self, receipt: str, at: datetime, site_id: str, prior_reschedules: int, now: datetime
+    ) -> Write: ...
+
+
+# ---- the automated tier's ports (biometrics bookings, appointment requests) -----------------
+
+
+# ---- Tier 1 and Tier 2 ports (service requests, callbacks, field appointments, staff log) ----
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Every port, built once per process over one database."""
+
+    db: Database
+    conversations: Conversations
+    transcript: Transcript
+    outbox: Outbox
+    cases: Cases
+
+
+def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
+    from bot.storage import outbox
+    from bot.storage.cases import SqliteCases
+    from bot.storage.conversations import SqliteConversations, SqliteTranscript
+
+    return Ports(
+        db=db,
+        conversations=SqliteConversations(db),
+        transcript=SqliteTranscript(db),
+        outbox=outbox.SqliteOutbox(db),
+        cases=SqliteCases(db, tz),
+    )

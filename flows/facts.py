@@ -1,0 +1,83 @@
+"""What a guard sees: the typed facts of one turn.
+
+`Policy` bundles every rule set a deployer edits in `config/` (validated on load by the bot
+layer, then handed in here as plain models). `Loaded` holds the data the bot layer fetched
+for the step (each field is filled only when a step or route names it in `needs`). `Facts`
+puts them together with the clock, the conversation's typed state and the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from flows.appointment_request import RequestTypes
+from flows.biometrics import BiometricsRules
+from flows.callback_slots import CallbackPolicy
+from flows.case_records import CaseRecord
+from flows.case_status import StatusCatalogue
+from flows.field_appointment import FieldOffices
+from flows.inperson_decision import InPersonPolicy
+from flows.knowledge import Knowledge
+from flows.live_hours import LiveHours
+from flows.self_service import SelfService
+from flows.state import ConversationState
+from flows.steps import Answer
+
+
+@dataclass(frozen=True)
+class Tier2Numbers:
+    """Tier 2 numbers that are not slot rules: reminders, attempts, the visit lead."""
+
+    slots_per_page: int = 4
+    reminder_business_days: int = 1
+    max_attempts: int = 2
+    appointment_lead_business_days: int = 5
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Every rule set from `config/`, as validated models."""
+
+    statuses: StatusCatalogue
+    biometrics: BiometricsRules
+    requests: RequestTypes
+    self_service: SelfService
+    knowledge: Knowledge
+    inperson: InPersonPolicy
+    offices: FieldOffices
+    callbacks: CallbackPolicy
+    live_hours: LiveHours
+    tier2: Tier2Numbers = Tier2Numbers()
+
+
+@dataclass
+class Loaded:
+    """Data the bot layer loads for a step, by the name a step gives in `needs`.
+
+    A field is None until loaded. Each loader fills exactly its own field(s).
+    """
+
+    case: CaseRecord | None = None  # "case": the case of the receipt in the answer or state
+    case_unavailable: bool = False  # the case source could not answer
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+NO_ANSWER = Answer("")
+
+
+@dataclass
+class Facts:
+    now: datetime
+    state: ConversationState
+    policy: Policy
+    current: str  # the state the conversation is in
+    answer: Answer = NO_ANSWER
+    loaded: Loaded = field(default_factory=Loaded)
+    # Whether the shared machine allows `trigger` from the current state.
+    allows: Callable[[str], bool] = lambda _trigger: False
+
+    def but(self, **changes: Any) -> Facts:
+        return replace(self, **changes)

@@ -1,0 +1,91 @@
+"""What a conversation has collected, typed: one pydantic model per tier's answers.
+
+The engine stores a `ConversationState` as JSON with the conversation and restores it at
+the next turn; guards read it and return a changed copy (models are frozen, so a guard
+cannot change the state it was given). Only what a later step reads is kept.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Answers(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def but(self, **changes: Any) -> Any:
+        """A copy with `changes` (validated like the original)."""
+        return type(self).model_validate({**self.model_dump(), **changes})
+
+
+class BiometricsAnswers(_Answers):
+    """Biometrics rescheduling: the chosen support center, the good cause, the paging."""
+
+    site: str | None = None
+    cause: str | None = None
+    after: str | None = None  # slot code: show slots after this one ("later times")
+
+
+class RequestAnswers(_Answers):
+    """The 2023-style in-person appointment request being filled in."""
+
+    type: str | None = None
+    identifier: str | None = None
+    reason: str | None = None
+
+
+class TriageAnswers(_Answers):
+    """Tier 1 triage: were operators live when it began, who is asking, the issue."""
+
+    live: bool = False
+    role: str | None = None
+    issue: str | None = None
+    inperson_category: str | None = None
+
+
+class CallbackDraft(_Answers):
+    """A Tier 2 callback being booked (or a booked one being moved)."""
+
+    issue: str = "something_else"
+    urgent: bool = False
+    urgency_rule: str = "urgency.regular"
+    inperson_category: str | None = None
+    inperson_justified: bool | None = None
+    inperson_rule: str | None = None
+    page: int = 0
+    slot: datetime | None = None
+    phone: str | None = None  # E.164
+    zip: str | None = None
+    moving: str | None = None  # the reference of the booked callback being moved
+    reference: str | None = None
+    reminded: bool = False
+
+
+class ConversationState(_Answers):
+    """Everything a conversation carries between turns."""
+
+    receipt: str | None = None  # the last case looked up (normalised receipt number)
+    escalation_reason: str | None = None  # the rule id that sent it to Tier 1
+    biometrics: BiometricsAnswers = BiometricsAnswers()
+    request: RequestAnswers = RequestAnswers()
+    triage: TriageAnswers | None = None
+    callback: CallbackDraft | None = None
+
+    @classmethod
+    def restore(cls, stored: str | None) -> ConversationState:
+        """The state stored as JSON; a state this release cannot read starts afresh."""
+        if not stored or stored == "{}":
+            return EMPTY
+        try:
+            return cls.model_validate_json(stored)
+        except ValueError:
+            return EMPTY
+
+    def dump(self) -> str:
+        return self.model_dump_json(exclude_defaults=True)
+
+
+EMPTY = ConversationState()

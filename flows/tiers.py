@@ -1,0 +1,31 @@
+"""The tiers of Tierline, in the order their intercepts and fallbacks are tried, and the
+one machine definition composed from them."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from transitions import Machine
+
+from flows import automated, entry, tier1, tier2
+from flows.machine import MachineDefinition, build_machine
+from flows.steps import Tier
+
+
+def _compose(*tiers: Tier) -> tuple[Tier, ...]:
+    items = tuple(item for t in tiers for item in t.menu)
+    return (*tiers, entry.with_menu(entry.TIER, items))
+
+
+DECLARATIONS: tuple[Tier, ...] = _compose(automated.TIER, tier1.TIER, tier2.TIER)
+
+
+@cache
+def definition() -> MachineDefinition:
+    """The composed definition of all tiers."""
+    return MachineDefinition.from_tiers(DECLARATIONS, initial=entry.INITIAL)
+
+
+def shared_machine() -> Machine:
+    """The single `transitions.Machine` every conversation is driven by."""
+    return build_machine(definition())
