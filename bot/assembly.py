@@ -6,11 +6,12 @@ from __future__ import annotations
 from bot.clock import Clock
 from bot.config import Settings
 from bot.engine.engine import Engine
-from bot.engine.program import Program
+from bot.engine.program import Actions, Program
 from bot.messages import Catalogue
 from bot.policy import load_policy
 from bot.storage.database import Database
 from bot.storage.ports import sqlite_ports
+from flows.steps import Tier
 
 
 async def create_engine(
@@ -20,9 +21,11 @@ async def create_engine(
     *,
     pull_notices: frozenset[str] = frozenset({"console"}),
     messages: Catalogue | None = None,
+    extra: tuple[Tier, Actions] | None = None,
 ) -> Engine:
     """The engine for `settings` over `db`, with the demo cases loaded into an empty
-    database when `load_demo_cases` is on."""
+    database when `load_demo_cases` is on. `extra` adds a tier of commands that stay in
+    place (and the actions it names), for tests of the engine itself."""
     from bot.actions import all_actions
     from flows.tiers import DECLARATIONS, definition
 
@@ -37,7 +40,10 @@ async def create_engine(
         settings,
         ports,
         clock,
-        program=Program(DECLARATIONS, all_actions()),
+        program=Program(
+            (*DECLARATIONS, extra[0]) if extra else DECLARATIONS,
+            Actions.merge([all_actions(), extra[1]]) if extra else all_actions(),
+        ),
         policy=policy,
         definition=definition(),
         messages=messages,

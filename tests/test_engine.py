@@ -11,11 +11,28 @@ import pytest
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.engine import ConversationKey, Engine, TurnInput
-from bot.engine.dialogs import DialogRegistry
+from bot.assembly import create_engine
 from bot.engine.engine import TurnNotSaved
+from bot.engine.program import Actions, Effect
 from bot.engine.turn import Turn
+from bot.model import Reply
 from bot.storage.database import Database, StorageError, Write
+from flows.steps import Command, Tier, decide, say, stay
 from tests.conftest import Chat
+
+
+async def _engine_with(
+    settings: Settings, db: Database, clock: FixedClock, **commands: Effect
+) -> Engine:
+    """The real engine plus test commands: `/name` runs the effect `name` in place."""
+    tier = Tier(
+        name="test",
+        commands=tuple(
+            Command(name, (stay(lambda f: decide("test.command"), effect=name),))
+            for name in commands
+        ),
+    )
+    return await create_engine(settings, db, clock, extra=(tier, Actions(effects=commands)))
 
 
 async def _state_row(db: Database, user: str) -> sqlite3.Row | None:
@@ -36,18 +53,15 @@ async def test_turns_of_one_conversation_never_interleave(
 ) -> None:
     """A slow handler holds its conversation: the next turn starts only after it ends."""
     events: list[str] = []
-    registry = DialogRegistry()
 
-    @registry.command("slow")
-    async def slow(turn: Turn) -> bool:
-        events.append(f"begin {turn.args}")
+    async def slow(turn: Turn) -> None:
+        events.append(f"begin {turn.answer.text}")
         await asyncio.sleep(0.02)
-        turn.slots["last"] = turn.args
-        turn.say("help.text")
-        events.append(f"end {turn.args}")
-        return True
+        turn.state = turn.state.but(receipt=turn.answer.text)
+        turn.say(say("help.text"))
+        events.append(f"end {turn.answer.text}")
 
-    engine = await Engine.create(settings, db, clock, registry=registry)
+    engine = await _engine_with(settings, db, clock, slow=slow)
     key = ConversationKey("console", "same")
     await asyncio.gather(
         *(engine.handle(TurnInput(key, clock.now(), text=f"/slow {i}")) for i in range(5))
@@ -62,22 +76,15 @@ async def test_many_conversations_progress_concurrently(
 ) -> None:
     """While one conversation waits inside its turn, others finish theirs."""
     gate = asyncio.Event()
-    registry = DialogRegistry()
 
-    @registry.command("wait")
-    async def wait(turn: Turn) -> bool:
+    async def wait(turn: Turn) -> None:
         await gate.wait()
-        turn.say("help.text")
-        turn.slots["waited"] = True
-        return True
+        turn.say(say("help.text"))
 
-    @registry.command("quick")
-    async def quick(turn: Turn) -> bool:
-        turn.say("help.text")
-        turn.slots["quick"] = True
-        return True
+    async def quick(turn: Turn) -> None:
+        turn.say(say("help.text"))
 
-    engine = await Engine.create(settings, db, clock, registry=registry)
+    engine = await _engine_with(settings, db, clock, wait=wait, quick=quick)
     blocked = asyncio.create_task(
         engine.handle(TurnInput(ConversationKey("console", "blocked"), clock.now(), text="/wait"))
     )
@@ -103,7 +110,7 @@ async def test_a_conversation_resumes_where_it_was_after_a_restart(
     settings: Settings, clock: FixedClock
 ) -> None:
     db = await Database.open(settings.db_path)
-    chat = Chat(await Engine.create(settings, db, clock), user="resume")
+    chat = Chat(await create_engine(settings, db, clock), user="resume")
     await chat.send("/start")
     await chat.press("nav:agent")
     assert chat.last is not None and chat.last.state == "tier1.intake"
@@ -111,7 +118,7 @@ async def test_a_conversation_resumes_where_it_was_after_a_restart(
 
     db2 = await Database.open(settings.db_path)
     try:
-        engine2 = await Engine.create(settings, db2, clock)
+        engine2 = await create_engine(settings, db2, clock)
         assert await engine2.state_of(ConversationKey("console", "resume")) == "tier1.intake"
         again = Chat(engine2, user="resume")
         result = await again.send("/help")
@@ -123,7 +130,7 @@ async def test_a_conversation_resumes_where_it_was_after_a_restart(
 async def test_a_turn_whose_commit_fails_releases_no_reply(
     settings: Settings, db: Database, clock: FixedClock
 ) -> None:
-    engine = await Engine.create(settings, db, clock)
+    engine = await create_engine(settings, db, clock)
     chat = Chat(engine, user="crash")
     await chat.send("/start")
 
@@ -192,14 +199,11 @@ async def test_an_unknown_command_lists_the_known_ones(chat: Chat) -> None:
 async def test_a_failing_handler_gets_an_apology_and_changes_nothing(
     settings: Settings, db: Database, clock: FixedClock
 ) -> None:
-    registry = DialogRegistry()
-
-    @registry.command("boom")
-    async def boom(turn: Turn) -> bool:
-        turn.slots["half"] = "done"
+    async def boom(turn: Turn) -> None:
+        turn.state = turn.state.but(receipt="EAC2190000001")
         raise RuntimeError("bug in a handler")
 
-    engine = await Engine.create(settings, db, clock, registry=registry)
+    engine = await _engine_with(settings, db, clock, boom=boom)
     result = await engine.handle(
         TurnInput(ConversationKey("console", "b"), clock.now(), text="/boom")
     )
@@ -231,17 +235,8 @@ async def test_cancel_returns_to_the_menu_and_forgets_what_was_collected(chat: C
 async def test_a_closed_conversation_starts_again_on_any_message(
     settings: Settings, db: Database, clock: FixedClock
 ) -> None:
-    from bot.dialogs import registry as real_dialogs
-
-    registry = real_dialogs.copy()
-
-    @registry.command("bye")
-    async def bye(turn: Turn) -> bool:
-        await turn.fire("finish")
-        return True
-
-    chat = Chat(await Engine.create(settings, db, clock, registry=registry), user="c")
-    assert (await chat.send("/bye")).state == "closed"
+    chat = Chat(await create_engine(settings, db, clock), user="c")
+    assert (await chat.send("/finish")).state == "closed"
     assert "Thank you" in chat.text
     result = await chat.send("hello again")
     assert result.state == "automated.menu"
@@ -250,7 +245,7 @@ async def test_a_closed_conversation_starts_again_on_any_message(
 
 async def test_the_closed_database_is_a_clear_error(settings: Settings, clock: FixedClock) -> None:
     db = await Database.open(settings.db_path)
-    engine = await Engine.create(settings, db, clock)
+    engine = await create_engine(settings, db, clock)
     await db.close()
     with pytest.raises(StorageError):
         await engine.handle(TurnInput(ConversationKey("console", "x"), clock.now(), text="/start"))
@@ -262,19 +257,13 @@ async def test_a_notice_due_now_is_delivered_exactly_once_by_its_channel(
 ) -> None:
     """The console shows it in the same turn (recorded as delivered in the same commit);
     a pushing channel gets it left undelivered and is told to push it now."""
-    from bot.dialogs import registry as real_dialogs
-    from bot.model import Reply
     from bot.storage import outbox
 
-    registry = real_dialogs.copy()
-
-    @registry.command("confirmme")
-    async def confirm(turn: Turn) -> bool:
-        turn.say("help.text")
+    async def confirmme(turn: Turn) -> None:
+        turn.say(say("help.text"))
         turn.notify(Reply("Booked: reference CB-TEST01."), kind="callback.confirmation")
-        return True
 
-    engine = await Engine.create(settings, db, clock, registry=registry)
+    engine = await _engine_with(settings, db, clock, confirmme=confirmme)
     result = await engine.handle(
         TurnInput(ConversationKey(channel, "n1"), clock.now(), text="/confirmme")
     )
