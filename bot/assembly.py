@@ -35,7 +35,9 @@ async def create_engine(
     if settings.load_demo_cases:
         from bot.cases.importer import load_demo_cases
 
-        await load_demo_cases(db, settings.config_dir / "demo_cases.csv", settings.tz, clock.now())
+        await load_demo_cases(
+            ports.cases, db, settings.config_dir / "demo_cases.csv", settings.tz, clock.now()
+        )
     return Engine.create(
         settings,
         ports,

@@ -10,12 +10,22 @@ from typing import Any
 MAX_BUTTON_DATA_BYTES = 64  # Telegram's limit on callback_data; the same for every channel
 
 
+CONSOLE = "console"  # the channels Tierline speaks on
+TELEGRAM = "telegram"
+
+
 @dataclass(frozen=True, slots=True)
 class ConversationKey:
     """Identifies one conversation: the channel it runs on and the user's id there."""
 
     channel: str
     user_id: str
+
+    @classmethod
+    def of(cls, channel: str, user_id: str | int) -> ConversationKey:
+        """The one way a key is made from a channel and a user id (ids are kept as text,
+        so a Telegram id and a console name are stored alike)."""
+        return cls(channel, str(user_id))
 
     def __str__(self) -> str:
         return f"{self.channel}:{self.user_id}"

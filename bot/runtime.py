@@ -13,9 +13,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot.assembly import create_engine
 from bot.clock import Clock, FixedClock, SystemClock
 from bot.config import Settings, load_settings
-from bot.assembly import create_engine
 from bot.engine.engine import Engine
 from bot.logs import setup_logging
 from bot.storage.database import Database

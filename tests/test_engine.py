@@ -8,10 +8,10 @@ import sqlite3
 
 import pytest
 
+from bot.assembly import create_engine
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.engine import ConversationKey, Engine, TurnInput
-from bot.assembly import create_engine
 from bot.engine.engine import TurnNotSaved
 from bot.engine.program import Actions, Effect
 from bot.engine.turn import Turn

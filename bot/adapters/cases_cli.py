@@ -88,20 +88,16 @@ def _import(path: Path, settings: object) -> int:
 
 
 async def _list(settings: object, *, as_json: bool, limit: int) -> int:
-    from bot.cases.provider import record_from_row
     from bot.config import Settings
     from bot.storage.database import Database
+    from bot.storage.ports import sqlite_ports
 
     assert isinstance(settings, Settings)
     db = await Database.open(settings.db_path)
     try:
-        sql = "SELECT * FROM cases ORDER BY receipt_number"
-        rows = await db.fetchall(
-            sql + (" LIMIT ?" if limit > 0 else ""), (limit,) if limit > 0 else ()
-        )
+        records = await sqlite_ports(db, settings.tz).cases.listing(limit if limit > 0 else None)
     finally:
         await db.close()
-    records = [record_from_row(r, settings.tz) for r in rows]
     if as_json:
         print(
             json.dumps(

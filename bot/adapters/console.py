@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.engine.engine import Engine, TurnNotSaved
-from bot.model import Button, ConversationKey, TurnInput, TurnResult
+from bot.engine.engine import Engine
+from bot.engine.session import Session
+from bot.model import CONSOLE, ConversationKey, TurnResult
 
-CHANNEL = "console"
 HISTORY_FILE = Path.home() / ".tierline_history"
 
 
@@ -54,7 +54,7 @@ async def _run(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     async with open_engine(settings, clock_from(args, settings)) as engine:
-        session = ConsoleSession(engine, ConversationKey(CHANNEL, args.user), trace=args.trace)
+        session = ConsoleSession(engine, ConversationKey.of(CONSOLE, args.user), trace=args.trace)
         if args.jsonl:
             await session.run_jsonl(sys.stdin.buffer, sys.stdout)
         else:
@@ -62,22 +62,15 @@ async def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-class ConsoleSession:
+class ConsoleSession(Session):
     """One console conversation: turns text or numbered choices into engine input."""
 
     def __init__(self, engine: Engine, key: ConversationKey, *, trace: bool = False) -> None:
-        self.engine = engine
-        self.key = key
+        super().__init__(engine, key)
         self.trace = trace
-        self.last_buttons: tuple[Button, ...] = ()
 
     async def turn(self, *, text: str | None = None, button: str | None = None) -> TurnResult:
-        await self.engine.tick()
-        inp = TurnInput(self.key, self.engine.now(), text=text, button=button)
-        try:
-            result = await self.engine.handle(inp)
-        except TurnNotSaved:
-            result = await self._not_saved()
+        result = await super().turn(text=text, button=button)
         if self.trace:
             for t in result.transitions:
                 print(
@@ -85,15 +78,7 @@ class ConsoleSession:
                     file=sys.stderr,
                     flush=True,
                 )
-        if result.replies:
-            self.last_buttons = tuple(b for r in result.replies for b in r.buttons)
         return result
-
-    async def _not_saved(self) -> TurnResult:
-        from bot.model import Reply
-
-        state = await self.engine.state_of(self.key)
-        return TurnResult(state, _tier(state), (Reply(self.engine.text("error.not_saved")),))
 
     # ---- machine mode -----------------------------------------------------------------------
 
@@ -118,10 +103,7 @@ class ConsoleSession:
         if isinstance(text, str) and button is None:
             return await self.turn(text=text)
         # A JSON object, but not one of the two input shapes: say so, change nothing.
-        from bot.model import Reply
-
-        state = await self.engine.state_of(self.key)
-        return TurnResult(state, _tier(state), (Reply(self.engine.text("console.bad_json")),))
+        return await self.answer("console.bad_json")
 
     # ---- interactive mode -------------------------------------------------------------------
 

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import csv
 import logging
-import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
 
 from bot.config import ConfigError
-from bot.storage.database import Database, StorageError, Write
-from bot.storage.timefmt import to_db
+from bot.storage.cases import CHUNK, Progress, bulk_upsert
+from bot.storage.database import Database
+from bot.storage.ports import Cases
 from flows.case_records import (
-    COLUMNS,
     BadRow,
     CaseRecord,
     missing_columns,
@@ -29,18 +27,6 @@ from flows.case_records import (
 )
 
 log = logging.getLogger(__name__)
-
-CHUNK = 5000  # rows per executemany call: large enough to be fast, small for progress
-Progress = Callable[[int, int], None]  # (done, total)
-
-UPSERT_SQL = (
-    "INSERT INTO cases ("
-    + ", ".join(COLUMNS)
-    + ", updated_at) VALUES ("
-    + ", ".join("?" * (len(COLUMNS) + 1))
-    + ") ON CONFLICT (receipt_number) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in (*COLUMNS[1:], "updated_at"))
-)
 
 
 class CaseFileError(Exception):
@@ -121,39 +107,14 @@ def _read(
 def write_cases(
     db_path: Path, records: list[CaseRecord], now: datetime, progress: Progress | None = None
 ) -> int:
-    """Insert or update `records` in one transaction (all or nothing); return the count.
-
-    A plain sqlite3 connection is used on purpose: the bulk path needs `executemany`,
-    and a long-running import should not go through the turn-sized group-commit queue.
-    The database must already be migrated (open it once with `Database.open`).
-    """
-    stamp = to_db(now)
-    try:
-        conn = sqlite3.connect(db_path, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise StorageError(f"cannot open the database {db_path}: {exc}") from None
-    try:
-        conn.execute("PRAGMA busy_timeout = 5000")
-        conn.execute("BEGIN IMMEDIATE")
-        for start in range(0, len(records), CHUNK):
-            chunk = records[start : start + CHUNK]
-            conn.executemany(UPSERT_SQL, [(*r.db_params(), stamp) for r in chunk])
-            if progress is not None:
-                progress(start + len(chunk), len(records))
-        conn.execute("COMMIT")
-    except sqlite3.Error as exc:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise StorageError(f"the cases could not be saved, nothing was changed: {exc}") from None
-    finally:
-        conn.close()
-    return len(records)
+    """Insert or update `records` all or nothing; return the count (see
+    `bot.storage.cases.bulk_upsert`)."""
+    return bulk_upsert(db_path, records, now, progress)
 
 
-async def load_demo_cases(db: Database, path: Path, tz: tzinfo, now: datetime) -> int:
-    """Load the demo cases when the `cases` table is empty; return how many were loaded."""
-    row = await db.fetchone("SELECT EXISTS (SELECT 1 FROM cases) AS any_case")
-    if row is not None and row["any_case"]:
+async def load_demo_cases(cases: Cases, db: Database, path: Path, tz: tzinfo, now: datetime) -> int:
+    """Load the demo cases when no case is on file; return how many were loaded."""
+    if await cases.any():
         return 0
     # The demo file is configuration: a broken one is reported like any bad config file.
     try:
@@ -163,9 +124,6 @@ async def load_demo_cases(db: Database, path: Path, tz: tzinfo, now: datetime) -
     if not case_file.ok:
         line, reason = case_file.errors[0]
         raise ConfigError(str(path), f"line {line}", reason)
-    stamp = to_db(now)
-    # INSERT OR IGNORE: two processes starting on one new database both load safely.
-    sql = UPSERT_SQL.split(" ON CONFLICT", 1)[0].replace("INSERT", "INSERT OR IGNORE", 1)
-    await db.commit([Write(sql, (*r.db_params(), stamp)) for r in case_file.records])
+    await db.commit([cases.insert_new(r, now) for r in case_file.records])
     log.info("loaded %d demo cases", len(case_file.records))
     return len(case_file.records)

@@ -17,9 +17,9 @@ from bot.dialogs import automated_appointment, automated_biometrics  # noqa: F40
 from bot.dialogs.automated_common import config, escalate, pressed_common, way_out
 from bot.dialogs.automated_status import answer_receipt
 from bot.engine.dialogs import registry as dialogs
-from bot.model import Button
 from bot.engine.services import Services
 from bot.engine.turn import Turn
+from bot.model import Button
 from flows import automated as flow
 from flows.receipts import looks_like_receipt
 

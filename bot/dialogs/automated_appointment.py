@@ -10,8 +10,8 @@ from datetime import date
 from bot.dialogs.automated_common import config, long_date, pressed_common, way_out
 from bot.dialogs.automated_status import reject_malformed
 from bot.engine.dialogs import registry as dialogs
-from bot.model import Button
 from bot.engine.turn import Turn
+from bot.model import Button
 from bot.storage.timefmt import to_db
 from flows import automated as flow
 from flows.appointment_request import check_preferred_date, check_reason

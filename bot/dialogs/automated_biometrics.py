@@ -14,8 +14,8 @@ from bot.dialogs.automated_common import (
 )
 from bot.dialogs.automated_status import find_case, reject_malformed
 from bot.engine.dialogs import registry as dialogs
-from bot.model import Button
 from bot.engine.turn import Turn
+from bot.model import Button
 from bot.storage.timefmt import to_db
 from flows import automated as flow
 from flows.biometrics import (

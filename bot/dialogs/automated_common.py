@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from bot.model import Button
 from bot.engine.turn import Turn
+from bot.model import Button
 
 if TYPE_CHECKING:
     from bot.automated_config import AutomatedConfig

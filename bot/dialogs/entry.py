@@ -5,8 +5,8 @@ conversation. Tier modules add their menu entries by declaring transitions from 
 from __future__ import annotations
 
 from bot.engine.dialogs import registry as dialogs
-from bot.model import Button
 from bot.engine.turn import Turn
+from bot.model import Button
 from flows import entry
 
 GO = "go:"  # button data "go:<trigger>" fires that trigger from the menu

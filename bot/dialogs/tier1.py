@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from bot.dialogs.entry import finish_button
 from bot.engine.dialogs import registry as dialogs
-from bot.model import Button
 from bot.engine.services import Services
 from bot.engine.turn import Turn
+from bot.model import Button
 from bot.storage.timefmt import to_db
 from bot.tiers.config import tier_config
 from bot.tiers.store import new_service_item

@@ -15,9 +15,9 @@ from datetime import datetime
 
 from bot.dialogs.entry import finish_button
 from bot.engine.dialogs import registry as dialogs
-from bot.model import Button, Reply
 from bot.engine.services import Services
 from bot.engine.turn import Turn
+from bot.model import Button, Reply
 from bot.storage.timefmt import from_db, to_db
 from bot.tiers import store
 from bot.tiers.policy import callback_policy

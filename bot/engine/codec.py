@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from bot.model import MAX_BUTTON_DATA_BYTES
 from flows.steps import Answer, Choice
 
-MAX_BUTTON_DATA_BYTES = 64  # Telegram's limit on callback_data; the same for every channel
 NAV = "nav:"  # buttons that are commands (menu, help, agent) stay valid everywhere
 SEP = ":"
 
@@ -30,6 +30,10 @@ def encode(choice: Choice) -> str:
     return data
 
 
+def fits(data: str) -> bool:
+    return len(data.encode("utf-8", "surrogatepass")) <= MAX_BUTTON_DATA_BYTES
+
+
 def nav_command(data: str) -> str | None:
     """The command a ``nav:`` button stands for, or None."""
     return data[len(NAV) :] if data.startswith(NAV) and len(data) > len(NAV) else None
@@ -38,9 +42,7 @@ def nav_command(data: str) -> str | None:
 def decode(data: str, kinds: Iterable[str], offered: Iterable[str]) -> Answer | None:
     """The answer a pressed button gives in a step declaring `kinds`, or None when the
     data is too long, was not offered, or is of no kind the step knows."""
-    if len(data.encode("utf-8", "surrogatepass")) > MAX_BUTTON_DATA_BYTES:
-        return None
-    if data not in offered:
+    if not fits(data) or data not in offered:
         return None
     best = ""
     for kind in kinds:

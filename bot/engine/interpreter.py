@@ -43,7 +43,7 @@ class Interpreter:
         data = turn.input.button
         if data is not None:
             command = codec.nav_command(data)
-            if command is not None and len(data.encode("utf-8", "surrogatepass")) <= 64:
+            if command is not None and codec.fits(data):
                 await self._command(turn, command, "")
                 return
             answer = codec.decode(data, step.kinds, turn.stored.offered)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.model import ConversationKey, Reply
 from bot.engine.services import Services
+from bot.model import ConversationKey, Reply
 from bot.storage import outbox
 from bot.storage.database import Conflict, Write
 from bot.storage.timefmt import from_db, to_db

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from datetime import date, datetime, tzinfo
+from pathlib import Path
 
 from bot.storage.database import Database, StorageError, Write
 from flows.case_records import COLUMNS, CaseRecord
 from flows.privacy import mask_personal_data
 
 log = logging.getLogger(__name__)
+
+CHUNK = 5000  # rows per executemany call: large enough to be fast, small for progress
+Progress = Callable[[int, int], None]  # (done, total)
 
 UPSERT_SQL = (
     "INSERT INTO cases ("
@@ -107,3 +112,35 @@ def record_from_row(row: sqlite3.Row, tz: tzinfo) -> CaseRecord:
         biometrics_site=row["biometrics_site"],
         biometrics_reschedules=row["biometrics_reschedules"],
     )
+
+
+def bulk_upsert(
+    db_path: Path, records: list[CaseRecord], now: datetime, progress: Progress | None = None
+) -> int:
+    """Insert or update `records` in one transaction (all or nothing); return the count.
+
+    A plain sqlite3 connection is used on purpose: the bulk path needs `executemany`,
+    and a long-running import should not go through the turn-sized group-commit queue.
+    The database must already be migrated (open it once with `Database.open`).
+    """
+    stamp = _stamp(now)
+    try:
+        conn = sqlite3.connect(db_path, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open the database {db_path}: {exc}") from None
+    try:
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("BEGIN IMMEDIATE")
+        for start in range(0, len(records), CHUNK):
+            chunk = records[start : start + CHUNK]
+            conn.executemany(UPSERT_SQL, [(*r.db_params(), stamp) for r in chunk])
+            if progress is not None:
+                progress(start + len(chunk), len(records))
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise StorageError(f"the cases could not be saved, nothing was changed: {exc}") from None
+    finally:
+        conn.close()
+    return len(records)

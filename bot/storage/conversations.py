@@ -97,6 +97,23 @@ class SqliteTranscript:
             (key.channel, key.user_id, to_db(at), trigger, source, dest, rule),
         )
 
+    async def turns_of(self, key: ConversationKey) -> list[dict[str, str]]:
+        """What one conversation's applicant typed or pressed, in order (scenario recording)."""
+        rows = await self._db.fetchall(
+            "SELECT at, kind, value, state FROM turns WHERE channel = ? AND user_id = ?"
+            " ORDER BY id",
+            (key.channel, key.user_id),
+        )
+        return [dict(r) for r in rows]
+
+    async def transitions_of(self, key: ConversationKey) -> list[dict[str, str]]:
+        rows = await self._db.fetchall(
+            "SELECT trigger, source, dest, rule FROM transitions WHERE channel = ?"
+            " AND user_id = ? ORDER BY id",
+            (key.channel, key.user_id),
+        )
+        return [dict(r) for r in rows]
+
     async def transitions_since(self, after_id: int = 0) -> list[dict[str, object]]:
         """Transition log rows after `after_id`, oldest first (trainer reports)."""
         rows = await self._db.fetchall(

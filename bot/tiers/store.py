@@ -13,8 +13,8 @@ import secrets
 from datetime import datetime, time
 from typing import Any
 
-from bot.model import ConversationKey, Reply
 from bot.messages import Catalogue
+from bot.model import ConversationKey, Reply
 from bot.storage import outbox
 from bot.storage.database import Database, Write
 from bot.storage.timefmt import from_db, to_db

@@ -1,6 +1,6 @@
 """How a scenario's applicant inputs reach the assistant.
 
-`EngineDriver` talks to the engine in this process through `ConsoleSession`, exactly as
+`EngineDriver` talks to the engine in this process through a `Session`, exactly as
 `tierline console` does. `JsonlDriver` runs the real `tierline console --jsonl` in a
 subprocess per applicant on the scenario's database, with `--now` set to the scenario
 clock (a new subprocess whenever the clock has moved), so the same scenario also pins the
@@ -19,9 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.adapters.console import CHANNEL, ConsoleSession
 from bot.engine.engine import Engine
-from bot.model import Button, ConversationKey, Reply, TurnResult
+from bot.engine.session import Session
+from bot.model import CONSOLE, Button, ConversationKey, Reply, TurnResult
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 JSONL_TIMEOUT = 60.0
@@ -42,18 +42,18 @@ class Driver(Protocol):
 
 
 def key_for(user: str) -> ConversationKey:
-    return ConversationKey(CHANNEL, user)
+    return ConversationKey.of(CONSOLE, user)
 
 
 class EngineDriver:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._sessions: dict[str, ConsoleSession] = {}
+        self._sessions: dict[str, Session] = {}
         self._buttons: dict[str, tuple[Button, ...]] = {}
 
-    def _session(self, user: str) -> ConsoleSession:
+    def _session(self, user: str) -> Session:
         if user not in self._sessions:
-            self._sessions[user] = ConsoleSession(self.engine, key_for(user))
+            self._sessions[user] = Session(self.engine, key_for(user))
         return self._sessions[user]
 
     async def send(

@@ -19,11 +19,13 @@ from typing import Any
 
 import yaml
 
-from bot.model import Button
+from bot.model import Button, ConversationKey
 from bot.storage.database import Database
+from bot.storage.ports import Cases, sqlite_ports
 from bot.storage.timefmt import from_db
 from bot.trainer.runner import run_scenario
 from bot.trainer.scenario import Scenario
+from flows.case_records import COLUMNS
 from flows.machine import tier_of
 
 _RECEIPT_IN_TEXT = re.compile(r"[A-Za-z]{3}(?:[\s\-]*\d){10}")
@@ -45,17 +47,13 @@ async def record(db_path: Path, channel: str, user_id: str, tz: Any) -> Recordin
         raise RecordError(f"no database at {db_path}")
     db = await Database.open(db_path)
     try:
-        turns = await db.fetchall(
-            "SELECT at, kind, value, state FROM turns WHERE channel = ? AND user_id = ?"
-            " ORDER BY id",
-            (channel, user_id),
+        ports = sqlite_ports(db, tz)
+        key = ConversationKey.of(channel, user_id)
+        turns = await ports.transcript.turns_of(key)
+        logged = await ports.transcript.transitions_of(key)
+        cases = await _cases_mentioned(
+            ports.cases, [t["value"] for t in turns if t["kind"] == "text"]
         )
-        logged = await db.fetchall(
-            "SELECT trigger, source, dest FROM transitions WHERE channel = ? AND user_id = ?"
-            " ORDER BY id",
-            (channel, user_id),
-        )
-        cases = await _cases_mentioned(db, [t["value"] for t in turns if t["kind"] == "text"])
     finally:
         await db.close()
     if not turns:
@@ -94,16 +92,17 @@ async def record(db_path: Path, channel: str, user_id: str, tz: Any) -> Recordin
     return recording
 
 
-async def _cases_mentioned(db: Database, texts: list[str]) -> list[dict[str, Any]]:
+async def _cases_mentioned(cases: Cases, texts: list[str]) -> list[dict[str, Any]]:
     """The stored cases whose receipt numbers the applicant typed (so the replay finds them)."""
     receipts = sorted(
         {re.sub(r"[\s\-]", "", m).upper() for text in texts for m in _RECEIPT_IN_TEXT.findall(text)}
     )
     rows = []
     for receipt in receipts:
-        row = await db.fetchone("SELECT * FROM cases WHERE receipt_number = ?", (receipt,))
-        if row is not None:
-            rows.append({k: v for k, v in dict(row).items() if k != "updated_at" and v is not None})
+        record = await cases.lookup(receipt)
+        if record is not None:
+            stored = zip(COLUMNS, record.db_params(), strict=True)
+            rows.append({k: v for k, v in stored if v is not None})
     return rows
 
 

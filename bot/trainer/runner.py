@@ -17,12 +17,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from bot.assembly import create_engine
 from bot.clock import FixedClock
 from bot.config import load_settings
 from bot.engine.engine import Engine
 from bot.model import Button, TurnResult
 from bot.storage.database import Database, Write
-from bot.storage.timefmt import to_db
+from bot.storage.ports import Cases
 from bot.trainer.drivers import Driver, DriverError, EngineDriver, JsonlDriver, key_for
 from bot.trainer.scenario import CaseRow, Expect, Scenario, Step
 from flows.machine import tier_of
@@ -93,8 +94,9 @@ async def run_scenario(
         clock = FixedClock(scenario.now, settings.tz)
         db = await Database.open(db_path)
         try:
-            await db.commit(case_writes(scenario.cases, clock.now()))
-            engine = await Engine.create(settings, db, clock)
+            engine = await create_engine(settings, db, clock)
+            ports = engine.services.ports
+            await db.commit(case_writes(ports.cases, scenario.cases, clock.now()))
             driver: Driver = (
                 JsonlDriver(engine, db_path, workdir) if via == "jsonl" else EngineDriver(engine)
             )
@@ -104,16 +106,15 @@ async def run_scenario(
                 report.error = str(exc)
             finally:
                 await driver.close()
-            rows = await db.fetchall("SELECT trigger, source FROM transitions")
-            report.fired = {(r["trigger"], r["source"]) for r in rows}
+            logged = await ports.transcript.transitions_since(0)
+            report.fired = {(str(r["trigger"]), str(r["source"])) for r in logged}
         finally:
             await db.close()
     return report
 
 
-def case_writes(cases: list[CaseRow], now: datetime) -> list[Write]:
+def case_writes(port: Cases, cases: list[CaseRow], now: datetime) -> list[Write]:
     """The rows of `cases` as the case import stores them (same parsing, same statement)."""
-    from bot.cases.importer import UPSERT_SQL
     from flows.case_records import parse_row
 
     writes = []
@@ -123,7 +124,7 @@ def case_writes(cases: list[CaseRow], now: datetime) -> list[Write]:
             for name, value in c.model_dump(mode="json").items()
         }
         record = parse_row(row, now.tzinfo)  # type: ignore[arg-type]
-        writes.append(Write(UPSERT_SQL, (*record.db_params(), to_db(now))))
+        writes.append(port.upsert(record, now))
     return writes
 
 
@@ -145,17 +146,10 @@ async def _play(
             await _staff(step, engine, sr)
         else:
             await _input(step, driver, sr)
-        rows = await engine.services.db.fetchall(
-            "SELECT id, user_id, trigger, source, dest, rule FROM transitions WHERE id > ?"
-            " ORDER BY id",
-            (last_id,),
-        )
+        rows = await engine.services.ports.transcript.transitions_since(last_id)
         if rows:
             last_id = rows[-1]["id"]
-        sr.transitions = [
-            LoggedTransition(r["user_id"], r["trigger"], r["source"], r["dest"], r["rule"])
-            for r in rows
-        ]
+        sr.transitions = [_logged(engine, r) for r in rows]
         if step.kind != "clock":
             if sr.state is None and not sr.failures:
                 sr.state = await engine.state_of(key_for(step.user))
@@ -165,6 +159,15 @@ async def _play(
             await on_step(sr)
         if sr.failures:
             return
+
+
+def _logged(engine: Engine, row: dict[str, object]) -> LoggedTransition:
+    """A logged transition, its rule id followed by what the transition is for (the words
+    declared with its route), so a trainer's `rule_contains` may name either."""
+    trigger, source, rule = str(row["trigger"]), str(row["source"]), str(row["rule"])
+    spec = engine.services.definition.transition_for(trigger, source)
+    why = f" ({spec.rule})" if spec is not None and spec.rule else ""
+    return LoggedTransition(str(row["user_id"]), trigger, source, str(row["dest"]), rule + why)
 
 
 def _move_clock(step: Step, clock: FixedClock, sr: StepReport) -> None:

@@ -20,11 +20,11 @@ from telegram.ext import ContextTypes
 
 from bot.adapters.telegram.sender import DeliveryFailed, Sender
 from bot.engine.engine import Engine, TurnNotSaved
-from bot.model import MAX_BUTTON_DATA_BYTES, ConversationKey, Reply, TurnInput
+from bot.model import MAX_BUTTON_DATA_BYTES, TELEGRAM, ConversationKey, Reply, TurnInput
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "telegram"
+CHANNEL = TELEGRAM
 
 
 # Keyed per process: a plain hash of a Telegram id could be reversed by trying them all.
@@ -138,7 +138,7 @@ class ApplicantHandlers:
     async def _turn(
         self, user_id: int, *, text: str | None = None, button: str | None = None
     ) -> tuple[Reply, ...]:
-        key = ConversationKey(CHANNEL, str(user_id))
+        key = ConversationKey.of(CHANNEL, user_id)
         try:
             result = await self.engine.handle(
                 TurnInput(key, self.engine.now(), text=text, button=button)

@@ -1,0 +1,36 @@
+"""One conversation driven turn by turn, the way the console and the trainer drive it.
+
+A `Session` runs the clock-driven work, then the turn, and turns a turn that could not be
+saved into the catalogue's apology (with the state the conversation is still in), so a
+caller never sees a traceback. It also remembers the buttons on screen, so a numbered
+choice can be pressed.
+"""
+
+from __future__ import annotations
+
+from bot.engine.engine import Engine, TurnNotSaved
+from bot.model import Button, ConversationKey, Reply, TurnInput, TurnResult
+from flows.machine import tier_of
+
+
+class Session:
+    def __init__(self, engine: Engine, key: ConversationKey) -> None:
+        self.engine = engine
+        self.key = key
+        self.last_buttons: tuple[Button, ...] = ()
+
+    async def turn(self, *, text: str | None = None, button: str | None = None) -> TurnResult:
+        await self.engine.tick()
+        inp = TurnInput(self.key, self.engine.now(), text=text, button=button)
+        try:
+            result = await self.engine.handle(inp)
+        except TurnNotSaved:
+            result = await self.answer("error.not_saved")
+        if result.replies:
+            self.last_buttons = tuple(b for r in result.replies for b in r.buttons)
+        return result
+
+    async def answer(self, key: str) -> TurnResult:
+        """A reply from the catalogue that changes nothing (where the conversation stands)."""
+        state = await self.engine.state_of(self.key)
+        return TurnResult(state, tier_of(state), (Reply(self.engine.text(key)),))
