@@ -29,9 +29,10 @@ import aiosqlite
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.assembly import create_engine
 from bot.clock import FixedClock
 from bot.config import load_settings
-from bot.engine import ConversationKey, Engine, TurnInput
+from bot.engine import ConversationKey, TurnInput
 from bot.logs import setup_logging
 from bot.storage.database import Database
 
@@ -76,7 +77,7 @@ async def engine_turns(path: Path, conversations: int, seconds: float) -> dict[s
     settings = load_settings(db_path=path, load_demo_cases=True)
     clock = FixedClock(datetime(2026, 11, 23, 10, 0), settings.tz)
     db = await Database.open(path)
-    engine = await Engine.create(settings, db, clock)
+    engine = await create_engine(settings, db, clock)
     latencies: list[float] = []
     commits_before = db.commits
     deadline = time.perf_counter() + seconds

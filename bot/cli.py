@@ -27,7 +27,10 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser; only the subcommand named in `argv` is imported (start-up stays lean:
+    `tierline console` loads neither the trainer nor Telegram)."""
+    chosen = next((a for a in argv if not a.startswith("-")), None)
     parser = argparse.ArgumentParser(
         prog="tierline",
         description="Tierline: the tiers of the USCIS Contact Center in a chat "
@@ -36,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tierline {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name, summary in COMMANDS:
+        if name != chosen:
+            sub.add_parser(name, help=summary, description=summary)
+            continue
         module = importlib.import_module(module_name)
         command = sub.add_parser(name, help=summary, description=module.__doc__)
         module.add_arguments(command)
@@ -44,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)

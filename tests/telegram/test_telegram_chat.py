@@ -6,6 +6,7 @@ import re
 import time
 
 from bot.adapters.telegram.app import TelegramBot
+from bot.assembly import create_engine
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.engine import ConversationKey, Engine
@@ -180,7 +181,7 @@ async def test_a_forged_button_gets_a_clear_reply_and_changes_nothing(
         assert reply.text == stale
         assert await tg_engine.state_of(_key(user)) == state
     assert len(fake_api.calls("answerCallbackQuery")) == len(forgeries)
-    assert await tg_engine.services.db.fetchall("SELECT reference FROM callbacks") == []
+    assert await tg_engine.services.ports.db.fetchall("SELECT reference FROM callbacks") == []
 
 
 async def test_a_photo_or_sticker_gets_a_text_only_reply(
@@ -249,7 +250,7 @@ async def test_a_callback_confirmation_is_pushed_at_once_not_at_the_next_poll(
     slow = tg_settings.model_copy(
         update={"telegram": fast_telegram(fake_api.base_url, notice_poll_seconds=60)}
     )
-    engine = await Engine.create(slow, db, clock, pull_notices=frozenset())
+    engine = await create_engine(slow, db, clock, pull_notices=frozenset())
     async with running(engine, slow):
         user = TelegramUser(fake_api, 1090)
         await user.send("/start", expect=2)
