@@ -53,9 +53,9 @@ class StatusRule(StrEnum):
 
     ASKED = "status.asked"
     CHECK_ANOTHER = "status.check_another"
-    NOT_FOUND = "status.not_found"
+    NOT_FOUND = "status.case_not_found"
     SOURCE_UNAVAILABLE = "status.source_unavailable"
-    USAGE = "status.usage"
+    USAGE = "status.command_usage"
 
 
 def receipt_wanted(answer: Answer, state: ConversationState) -> str | None:
