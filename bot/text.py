@@ -55,4 +55,10 @@ def formatted(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def render(messages: Catalogue, said: Say) -> str:
-    return messages.text(said.key, **formatted(said.params))
+    """The text of `said`; a placeholder given a `Say` is filled with that sentence's text
+    (a sentence inside a sentence, e.g. where a receipt was received)."""
+    params = {
+        name: render(messages, value) if isinstance(value, Say) else value
+        for name, value in said.params.items()
+    }
+    return messages.text(said.key, **formatted(params))

@@ -10,12 +10,29 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MIN_REASON_CHARS = 10
 MAX_REASON_CHARS = 1000
 _REQUEST_ID = re.compile(r"^[a-z][a-z0-9_]{0,23}$")  # short: it travels in button data
+
+
+class AppointmentRule(StrEnum):
+    """The rules of the in-person request: its answers, and the steps through the form."""
+
+    TYPE_CHOSEN = "appointment.type_chosen"
+    REASON_OK = "appointment.reason_ok"
+    REASON_TOO_SHORT = "appointment.reason_too_short"
+    REASON_TOO_LONG = "appointment.reason_too_long"
+    DOCUMENTS_CONFIRMED = "appointment.documents_confirmed"
+    DOCUMENTS_MISSING = "appointment.documents_missing"
+    DATE_OK = "appointment.date_ok"
+    DATE_SKIPPED = "appointment.date_skipped"
+    DATE_UNREADABLE = "appointment.date_unreadable"
+    DATE_NOT_FUTURE = "appointment.date_not_future"
+    DATE_TOO_FAR = "appointment.date_too_far"
 
 
 class RequestType(BaseModel):
@@ -51,17 +68,17 @@ class Decision:
     """An accepted or refused answer, with the rule that decided."""
 
     ok: bool
-    rule: str
+    rule: AppointmentRule
     value: str | None = None
 
 
 def check_reason(text: str) -> Decision:
     reason = " ".join(text.split())
     if len(reason) < MIN_REASON_CHARS:
-        return Decision(False, "appointment.reason_too_short")
+        return Decision(False, AppointmentRule.REASON_TOO_SHORT)
     if len(reason) > MAX_REASON_CHARS:
-        return Decision(False, "appointment.reason_too_long")
-    return Decision(True, "appointment.reason_ok", reason)
+        return Decision(False, AppointmentRule.REASON_TOO_LONG)
+    return Decision(True, AppointmentRule.REASON_OK, reason)
 
 
 def check_preferred_date(text: str, now: datetime, max_days_ahead: int) -> Decision:
@@ -69,10 +86,10 @@ def check_preferred_date(text: str, now: datetime, max_days_ahead: int) -> Decis
     try:
         wanted = date.fromisoformat(text.strip())
     except ValueError:
-        return Decision(False, "appointment.date_unreadable")
+        return Decision(False, AppointmentRule.DATE_UNREADABLE)
     today = now.date()
     if wanted <= today:
-        return Decision(False, "appointment.date_not_future")
+        return Decision(False, AppointmentRule.DATE_NOT_FUTURE)
     if (wanted - today).days > max_days_ahead:
-        return Decision(False, "appointment.date_too_far")
-    return Decision(True, "appointment.date_ok", wanted.isoformat())
+        return Decision(False, AppointmentRule.DATE_TOO_FAR)
+    return Decision(True, AppointmentRule.DATE_OK, wanted.isoformat())

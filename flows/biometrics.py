@@ -1,8 +1,9 @@
 """Biometrics rescheduling under the 2023 rules: who may reschedule online, and when.
 
-Not online (only through the Contact Center): an appointment already rescheduled two or
-more times, one less than 12 hours away (exactly 12 hours is still allowed), one whose
-time has passed, and cases on the excluded intercountry-adoption forms. Everything else
+Not online (only through the Contact Center): an appointment already rescheduled the
+configured number of times (two), one less than the configured notice away (12 hours;
+exactly that much is still allowed), one whose time has passed, and cases on the excluded
+intercountry-adoption forms. Everything else
 may be moved to a free slot at an Application Support Center, with good cause.
 """
 
@@ -11,7 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -19,6 +21,25 @@ from flows.business_days import federal_calendar
 from flows.timeslots import day_slots
 
 _SITE_ID = re.compile(r"^[a-z0-9_]{1,16}$")  # short: it travels in button data
+
+
+class BiometricsRule(StrEnum):
+    """The 2023 rescheduling rules (`decide_reschedule`), and the steps of a reschedule."""
+
+    ELIGIBLE = "biometrics.eligible"
+    EXCLUDED_FORM = "biometrics.excluded_form"
+    DATE_PASSED = "biometrics.date_passed"
+    # The id keeps the historic name; the limit itself is `min_notice_hours` in config.
+    TOO_SOON = "biometrics.less_than_12_hours"
+    RESCHEDULED_TWICE = "biometrics.rescheduled_twice"
+    NO_APPOINTMENT = "biometrics.no_appointment"
+    GOOD_CAUSE = "biometrics.good_cause"
+    NO_GOOD_CAUSE = "biometrics.no_good_cause"
+    LATER_TIMES = "biometrics.later_times"
+    OTHER_SITE = "biometrics.other_site"
+    SITE_CHOSEN = "biometrics.site_chosen"
+    SLOT_GONE = "biometrics.slot_gone"
+    BOOKED = "biometrics.booked"
 
 
 class _Strict(BaseModel):
@@ -101,7 +122,7 @@ class BiometricsDecision:
     """Whether the appointment can be rescheduled here, and the rule that decided."""
 
     allowed: bool
-    rule: str
+    rule: BiometricsRule
 
 
 def decide_reschedule(
@@ -109,14 +130,14 @@ def decide_reschedule(
 ) -> BiometricsDecision:
     """The 2023 rules, checked in the order that gives the applicant the clearest reason."""
     if rules.is_excluded(appointment.form_type):
-        return BiometricsDecision(False, "biometrics.excluded_form")
+        return BiometricsDecision(False, BiometricsRule.EXCLUDED_FORM)
     if appointment.at <= now:
-        return BiometricsDecision(False, "biometrics.date_passed")
+        return BiometricsDecision(False, BiometricsRule.DATE_PASSED)
     if appointment.at - now < timedelta(hours=rules.min_notice_hours):
-        return BiometricsDecision(False, "biometrics.less_than_12_hours")
+        return BiometricsDecision(False, BiometricsRule.TOO_SOON)
     if appointment.reschedules >= rules.max_online_reschedules:
-        return BiometricsDecision(False, "biometrics.rescheduled_twice")
-    return BiometricsDecision(True, "biometrics.eligible")
+        return BiometricsDecision(False, BiometricsRule.RESCHEDULED_TWICE)
+    return BiometricsDecision(True, BiometricsRule.ELIGIBLE)
 
 
 @dataclass(frozen=True)
@@ -165,19 +186,29 @@ def free_slots(
         if after is not None and at <= after:
             continue
         taken = booked.get(at, 0)
-        if taken < site.capacity:
+        if has_room(site, taken):
             out.append(BiometricsSlot(site.id, at, site.capacity - taken))
             if len(out) == wanted:
                 break
     return out
 
 
-def parse_slot_code(code: str, tz: object) -> datetime | None:
+def has_room(site: SupportCenter, taken: int) -> bool:
+    """Whether a slot with `taken` bookings can take one more: what is offered. (The booking
+    write itself states the same capacity as its precondition, which is what holds when
+    two applicants press the same slot at once.)"""
+    return taken < site.capacity
+
+
+def parse_slot_code(code: str, tz: tzinfo | None) -> datetime | None:
+    """The slot time a button's code names (`BiometricsSlot.code`), or None."""
+    if len(code) != len("202611241030") or not code.isdigit():
+        return None
     try:
         naive = datetime.strptime(code, "%Y%m%d%H%M")
     except ValueError:
         return None
-    return naive.replace(tzinfo=tz)  # type: ignore[arg-type]
+    return naive.replace(tzinfo=tz)
 
 
 def federal_closures() -> Callable[[date], bool]:

@@ -62,6 +62,9 @@ class Loaded:
 
     case: CaseRecord | None = None  # "case": the case of the receipt in the answer or state
     case_unavailable: bool = False  # the case source could not answer
+    # "biometrics_bookings": bookings per slot time at the conversation's chosen support
+    # center, from now on (what is free is decided in `flows.biometrics`).
+    biometrics_booked: dict[datetime, int] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

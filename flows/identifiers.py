@@ -8,24 +8,31 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal
 
-from flows.receipts import check_receipt, looks_like_receipt
+from flows.receipts import ReceiptRule, check_receipt, looks_like_receipt
 
 A_NUMBER_DIGITS = 9
 _A_NUMBER = re.compile(r"^A?(\d{7,9})$")
 _SEPARATORS = re.compile(r"[\s\-#.]+")
 
 
+class IdentifierRule(StrEnum):
+    RECEIPT = "identifier.receipt"
+    A_NUMBER = "identifier.a_number"
+    UNREADABLE = "identifier.unreadable"
+
+
 @dataclass(frozen=True)
 class IdentifierCheck:
     """What the applicant gave, normalised, with the rule that decided.
 
-    ``rule``: ``identifier.receipt``, ``identifier.a_number``, or the receipt rule that a
-    malformed receipt broke (``receipt.wrong_length`` ...), or ``identifier.unreadable``.
+    ``rule``: a receipt or an A-number read, or the receipt rule that a malformed receipt
+    broke, or nothing readable.
     """
 
-    rule: str
+    rule: IdentifierRule | ReceiptRule
     kind: Literal["receipt", "a_number"] | None = None
     value: str = ""
 
@@ -46,10 +53,10 @@ def check_identifier(text: str) -> IdentifierCheck:
     """Read a receipt number or an A-number."""
     a_number = normalise_a_number(text)
     if a_number is not None:
-        return IdentifierCheck("identifier.a_number", "a_number", a_number)
+        return IdentifierCheck(IdentifierRule.A_NUMBER, "a_number", a_number)
     receipt = check_receipt(text)
     if receipt.receipt is not None:
-        return IdentifierCheck("identifier.receipt", "receipt", receipt.receipt.value)
+        return IdentifierCheck(IdentifierRule.RECEIPT, "receipt", receipt.receipt.value)
     if looks_like_receipt(text):
         return IdentifierCheck(receipt.rule)
-    return IdentifierCheck("identifier.unreadable")
+    return IdentifierCheck(IdentifierRule.UNREADABLE)

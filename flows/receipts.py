@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 RECEIPT_LENGTH = 13
 PREFIX_LENGTH = 3
@@ -35,6 +36,16 @@ _SEPARATORS = re.compile(r"[\s\-_./]+")
 # Something that is meant as a receipt: three letters, then mostly digits (O for 0 and the
 # like included, so a typo still gets a specific answer instead of "not understood").
 _RECEIPT_LIKE = re.compile(r"^[A-Z]{3}[0-9A-Z]{6,14}$")
+
+
+class ReceiptRule(StrEnum):
+    """The rules a receipt number is read by: well formed, or the first thing wrong."""
+
+    OK = "receipt.ok"
+    WRONG_LENGTH = "receipt.wrong_length"
+    NOT_LETTERS = "receipt.not_letters"
+    UNKNOWN_PREFIX = "receipt.unknown_prefix"
+    LETTERS_IN_DIGITS = "receipt.letters_in_digits"
 
 
 @dataclass(frozen=True)
@@ -82,13 +93,9 @@ class ReceiptNumber:
 
 @dataclass(frozen=True)
 class ReceiptCheck:
-    """The outcome of reading a receipt number, with the rule that decided it.
+    """The outcome of reading a receipt number, with the rule that decided it."""
 
-    ``rule`` is one of ``receipt.ok``, ``receipt.wrong_length``, ``receipt.not_letters``,
-    ``receipt.unknown_prefix`` and ``receipt.letters_in_digits``.
-    """
-
-    rule: str
+    rule: ReceiptRule
     normalised: str
     receipt: ReceiptNumber | None = None
     bad_characters: tuple[str, ...] = ()
@@ -119,16 +126,16 @@ def check_receipt(text: str) -> ReceiptCheck:
     """Read `text` as a receipt number and say exactly what is wrong with it, if anything."""
     value = normalise(text)
     if len(value) != RECEIPT_LENGTH:
-        return ReceiptCheck("receipt.wrong_length", value)
+        return ReceiptCheck(ReceiptRule.WRONG_LENGTH, value)
     prefix, digits = value[:PREFIX_LENGTH], value[PREFIX_LENGTH:]
     if not prefix.isascii() or not prefix.isalpha():
-        return ReceiptCheck("receipt.not_letters", value)
+        return ReceiptCheck(ReceiptRule.NOT_LETTERS, value)
     if prefix not in PREFIXES:
-        return ReceiptCheck("receipt.unknown_prefix", value)
+        return ReceiptCheck(ReceiptRule.UNKNOWN_PREFIX, value)
     bad = tuple(dict.fromkeys(ch for ch in digits if ch not in "0123456789"))
     if bad:
-        return ReceiptCheck("receipt.letters_in_digits", value, bad_characters=bad)
-    return ReceiptCheck("receipt.ok", value, ReceiptNumber(prefix, digits))
+        return ReceiptCheck(ReceiptRule.LETTERS_IN_DIGITS, value, bad_characters=bad)
+    return ReceiptCheck(ReceiptRule.OK, value, ReceiptNumber(prefix, digits))
 
 
 def parse_receipt(text: str) -> ReceiptNumber:

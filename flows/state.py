@@ -7,7 +7,7 @@ cannot change the state it was given). Only what a later step reads is kept.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -30,11 +30,13 @@ class BiometricsAnswers(_Answers):
 
 
 class RequestAnswers(_Answers):
-    """The 2023-style in-person appointment request being filled in."""
+    """The 2023-style in-person appointment request being filled in, then its reference."""
 
     type: str | None = None
     identifier: str | None = None
     reason: str | None = None
+    preferred: date | None = None  # a preferred date, never guaranteed
+    reference: str | None = None  # given when the request is stored
 
 
 class TriageAnswers(_Answers):

@@ -10,7 +10,7 @@ from tests.conftest import Chat
 
 
 async def _requests(engine: Engine) -> list[dict[str, object]]:
-    rows = await engine.services.db.fetchall("SELECT * FROM appointment_requests")
+    rows = await engine.services.ports.db.fetchall("SELECT * FROM appointment_requests")
     return [dict(r) for r in rows]
 
 

@@ -17,7 +17,7 @@ from tests.conftest import MONDAY_10AM, Chat
 
 
 async def _case(engine: Engine, receipt: str) -> dict[str, object]:
-    row = await engine.services.db.fetchone(
+    row = await engine.services.ports.db.fetchone(
         "SELECT * FROM cases WHERE receipt_number = ?", (receipt,)
     )
     assert row is not None
@@ -88,11 +88,11 @@ async def test_appointments_outside_the_online_rules_go_to_tier1(
     result = await chat.send(receipt)
     assert result.state == "tier1.intake"
     assert words in chat.text
-    row = await engine.services.db.fetchone(
+    row = await engine.services.ports.db.fetchone(
         "SELECT slots FROM conversations WHERE user_id = ?", (chat.key.user_id,)
     )
     assert row is not None and json.loads(row["slots"])["escalation_reason"] == rule
-    trace = await engine.services.db.fetchone(
+    trace = await engine.services.ports.db.fetchone(
         "SELECT rule FROM transitions WHERE dest = 'tier1.intake'"
     )
     assert trace is not None and trace["rule"].startswith(rule)
@@ -116,7 +116,7 @@ async def test_malformed_receipt_in_biometrics_changes_nothing(chat: Chat) -> No
 async def test_concurrent_bookings_never_exceed_capacity_of_three(engine: Engine) -> None:
     receipts = [f"EAC25{n:03d}00001"[:13] for n in range(100, 110)]
     now = to_db(engine.now())
-    await engine.services.db.commit(
+    await engine.services.ports.db.commit(
         [
             Write(
                 "INSERT INTO cases (receipt_number, form_type, status_title, status_date,"
@@ -143,7 +143,7 @@ async def test_concurrent_bookings_never_exceed_capacity_of_three(engine: Engine
     for c in refused:
         assert "just taken" in c.text
         assert _slot_buttons(c) and target not in _slot_buttons(c)
-    row = await engine.services.db.fetchone(
+    row = await engine.services.ports.db.fetchone(
         "SELECT COUNT(*) AS n FROM biometrics_bookings WHERE slot_at = ?",
         (to_db(MONDAY_10AM.replace(day=24).replace(tzinfo=engine.services.settings.tz)),),
     )

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.automated_config import AutomatedConfig
 from bot.config import load_settings
+from bot.messages import Catalogue
+from bot.policy import load_policy
 from flows.appointment_request import check_preferred_date, check_reason
 from flows.biometrics import BiometricsAppointment, decide_reschedule, free_slots
 from flows.case_records import BadRow, parse_row
@@ -20,7 +21,8 @@ from flows.receipts import PREFIXES, check_receipt, looks_like_receipt, parse_re
 
 TZ = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
-CONFIG = AutomatedConfig.load(load_settings().config_dir)
+_SETTINGS = load_settings()
+CONFIG = load_policy(_SETTINGS, Catalogue.load(_SETTINGS.config_dir / "messages"))
 RULES = CONFIG.biometrics
 
 
@@ -299,13 +301,13 @@ def test_bad_config_file_is_refused_with_file_field_and_reason(tmp_path) -> None
 
     from bot.config import ConfigError
 
-    for name in ("case_statuses.toml", "appointment_requests.toml", "self_service.toml"):
-        shutil.copy(load_settings().config_dir / name, tmp_path / name)
+    shutil.copytree(_SETTINGS.config_dir, tmp_path, dirs_exist_ok=True)
     (tmp_path / "biometrics.toml").write_text(
-        (load_settings().config_dir / "biometrics.toml")
+        (_SETTINGS.config_dir / "biometrics.toml")
         .read_text()
         .replace("capacity = 3", "capacity = 0", 1)
     )
+    settings = load_settings(tmp_path)
     with pytest.raises(ConfigError) as err:
-        AutomatedConfig.load(tmp_path)
+        load_policy(settings, Catalogue.load(tmp_path / "messages"))
     assert "biometrics.toml" in str(err.value) and "capacity" in str(err.value)

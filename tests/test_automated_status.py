@@ -7,17 +7,17 @@ import json
 
 import pytest
 
-from bot.cases.provider import CaseLookupFailed
+from bot.assembly import create_engine
 from bot.engine import Engine
+from bot.storage.cases import CaseLookupFailed
 from bot.storage.database import Write
 from flows import automated as flow
-from flows.receipts import ReceiptNumber
 from tests.automated_paths import WALK_TO
 from tests.conftest import Chat
 
 
 async def _slots(engine: Engine, chat: Chat) -> dict[str, object]:
-    row = await engine.services.db.fetchone(
+    row = await engine.services.ports.db.fetchone(
         "SELECT slots FROM conversations WHERE user_id = ?", (chat.key.user_id,)
     )
     assert row is not None
@@ -134,13 +134,14 @@ async def test_asking_for_a_person_in_words_goes_to_tier1(
     assert (await _slots(engine, chat))["escalation_reason"] == "automated.asked_for_person"
 
 
-class _DownProvider:
-    async def lookup(self, receipt: ReceiptNumber) -> None:
-        raise CaseLookupFailed("connection refused")
+async def _source_down(receipt: str) -> None:
+    raise CaseLookupFailed("connection refused")
 
 
-async def test_case_source_down_gets_a_clear_reply(chat: Chat, engine: Engine) -> None:
-    engine.services.extras["cases"] = _DownProvider()
+async def test_case_source_down_gets_a_clear_reply(
+    chat: Chat, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine.services.ports.cases, "lookup", _source_down)
     await chat.send("/start")
     result = await chat.send("EAC2190000001")
     assert result.state == "automated.menu"
@@ -158,10 +159,10 @@ async def test_self_service_answers_give_the_phone_numbers(chat: Chat) -> None:
 
 
 async def test_demo_cases_load_only_into_an_empty_database(engine: Engine) -> None:
-    db = engine.services.db
+    db = engine.services.ports.db
     count = (await db.fetchone("SELECT COUNT(*) AS n FROM cases"))["n"]  # type: ignore[index]
     assert count >= 14
     await db.commit([Write("DELETE FROM cases WHERE receipt_number <> 'EAC2190000001'")])
-    await Engine.create(engine.services.settings, db, engine.services.clock)
+    await create_engine(engine.services.settings, db, engine.services.clock)
     again = (await db.fetchone("SELECT COUNT(*) AS n FROM cases"))["n"]  # type: ignore[index]
     assert again == 1  # not empty, so the demo cases were not loaded again

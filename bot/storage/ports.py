@@ -12,13 +12,14 @@ not hold, and the caller decides again on fresh data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Protocol
 
 from bot.model import ConversationKey, Reply
 from bot.storage.conversations import StoredConversation
 from bot.storage.database import Database, Write
 from bot.storage.outbox import Notice
+from bot.storage.requests import AppointmentRequest
 from flows.case_records import CaseRecord
 
 
@@ -93,6 +94,47 @@ class Cases(Protocol):
 # ---- the automated tier's ports (biometrics bookings, appointment requests) -----------------
 
 
+class BiometricsBookings(Protocol):
+    """Bookings at Application Support Centers; capacity is the booking write's own
+    precondition."""
+
+    async def booked(self, site_id: str, since: datetime) -> dict[datetime, int]: ...
+
+    def book(
+        self,
+        receipt: str,
+        site_id: str,
+        at: datetime,
+        *,
+        capacity: int,
+        good_cause: str,
+        key: ConversationKey,
+        now: datetime,
+    ) -> tuple[Write, Write]: ...
+
+
+class AppointmentRequests(Protocol):
+    """In-person appointment requests: stored by the automated tier, reviewed by staff."""
+
+    def submit(
+        self,
+        reference: str,
+        key: ConversationKey,
+        *,
+        request_type: str,
+        identifier: str,
+        reason: str,
+        preferred_date: date | None,
+        now: datetime,
+    ) -> Write: ...
+
+    async def open_requests(self) -> list[AppointmentRequest]: ...
+
+    async def get(self, reference: str) -> AppointmentRequest | None: ...
+
+    def set_status(self, reference: str, status: str, *, was: str, now: datetime) -> Write: ...
+
+
 # ---- Tier 1 and Tier 2 ports (service requests, callbacks, field appointments, staff log) ----
 
 
@@ -105,12 +147,16 @@ class Ports:
     transcript: Transcript
     outbox: Outbox
     cases: Cases
+    biometrics: BiometricsBookings
+    requests: AppointmentRequests
 
 
 def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
     from bot.storage import outbox
+    from bot.storage.biometrics import SqliteBiometricsBookings
     from bot.storage.cases import SqliteCases
     from bot.storage.conversations import SqliteConversations, SqliteTranscript
+    from bot.storage.requests import SqliteAppointmentRequests
 
     return Ports(
         db=db,
@@ -118,4 +164,6 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
         transcript=SqliteTranscript(db),
         outbox=outbox.SqliteOutbox(db),
         cases=SqliteCases(db, tz),
+        biometrics=SqliteBiometricsBookings(db, tz),
+        requests=SqliteAppointmentRequests(db),
     )

@@ -1,0 +1,114 @@
+"""In-person appointment requests in SQLite: the `AppointmentRequests` port.
+
+The automated tier stores a request pending review under a short random reference; staff
+read the open ones and move them through review. A reference that happens to exist
+already makes the commit conflict (INSERT OR IGNORE that must touch one row), and the turn
+is run again with a fresh reference instead of failing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from bot.model import ConversationKey
+from bot.storage.database import Database, Write
+from bot.storage.timefmt import from_db, to_db
+
+PENDING_REVIEW = "pending_review"
+IN_REVIEW = "in_review"
+OPEN = (PENDING_REVIEW, IN_REVIEW)
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentRequest:
+    """A stored request, as staff see it."""
+
+    reference: str
+    key: ConversationKey
+    request_type: str
+    identifier: str
+    reason: str
+    preferred_date: date | None
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class SqliteAppointmentRequests:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def submit(
+        self,
+        reference: str,
+        key: ConversationKey,
+        *,
+        request_type: str,
+        identifier: str,
+        reason: str,
+        preferred_date: date | None,
+        now: datetime,
+    ) -> Write:
+        """The write that stores a new request, pending review; it conflicts when
+        `reference` is taken (the caller retries with another)."""
+        stamp = to_db(now)
+        return Write(
+            "INSERT OR IGNORE INTO appointment_requests (reference, channel, user_id,"
+            " request_type, identifier, reason, preferred_date, status, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                reference,
+                key.channel,
+                key.user_id,
+                request_type,
+                identifier,
+                reason,
+                preferred_date.isoformat() if preferred_date else None,
+                PENDING_REVIEW,
+                stamp,
+                stamp,
+            ),
+            expect_rows=1,
+        )
+
+    async def open_requests(self) -> list[AppointmentRequest]:
+        """Requests pending or in review, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM appointment_requests WHERE status IN (?, ?) ORDER BY created_at",
+            OPEN,
+        )
+        return [_request(r) for r in rows]
+
+    async def get(self, reference: str) -> AppointmentRequest | None:
+        """The request with `reference` (any case), or None."""
+        row = await self._db.fetchone(
+            "SELECT * FROM appointment_requests WHERE reference = ? COLLATE NOCASE",
+            (reference,),
+        )
+        return None if row is None else _request(row)
+
+    def set_status(self, reference: str, status: str, *, was: str, now: datetime) -> Write:
+        """Move a request from status `was` to `status`; conflicts when it moved meanwhile."""
+        return Write(
+            "UPDATE appointment_requests SET status = ?, updated_at = ?"
+            " WHERE reference = ? AND status = ?",
+            (status, to_db(now), reference, was),
+            expect_rows=1,
+        )
+
+
+def _request(row: Any) -> AppointmentRequest:
+    preferred = row["preferred_date"]
+    return AppointmentRequest(
+        reference=row["reference"],
+        key=ConversationKey(row["channel"], row["user_id"]),
+        request_type=row["request_type"],
+        identifier=row["identifier"],
+        reason=row["reason"],
+        preferred_date=date.fromisoformat(preferred) if preferred else None,
+        status=row["status"],
+        created_at=from_db(row["created_at"]),
+        updated_at=from_db(row["updated_at"]),
+    )

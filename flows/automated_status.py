@@ -1,0 +1,212 @@
+"""Case status by receipt number: asked for from the menu, typed anywhere in the automated
+tier, or given with /status. The answer: title, date, form, where the case was received,
+the plain meaning and the next step, with the status group's rule recorded (`status.*`,
+from `config/case_statuses.toml`).
+
+Where the machine allows `lookup`, a found case moves the conversation to the answered
+step; elsewhere (a step that reads text as its own answer, or /status in the staff tiers)
+the status is answered in place and the conversation stays where it was.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from flows.automated_common import (
+    DIDNT_HELP,
+    DIDNT_HELP_ROUTE,
+    LOOKUP_FROM,
+    STATUS_ANSWERED,
+    STATUS_ASK,
+    WAY_OUT,
+    refuse_receipt,
+    typed_unless_person,
+)
+from flows.case_records import CaseRecord
+from flows.facts import Facts
+from flows.receipts import ReceiptCheck, ReceiptNumber, check_receipt, looks_like_receipt
+from flows.state import ConversationState
+from flows.steps import MENU as MENU_BUTTON
+from flows.steps import (
+    Answer,
+    Command,
+    Decision,
+    Guard,
+    Route,
+    Say,
+    Step,
+    choice,
+    decide,
+    refuse,
+    route,
+    say,
+    shown,
+    stay,
+)
+
+AGAIN = "status:again"
+CASE = "case"  # the facts loaded for a receipt: `Loaded.case`
+
+
+class StatusRule(StrEnum):
+    """How a status question went; a shown status records its group's rule instead."""
+
+    ASKED = "status.asked"
+    CHECK_ANOTHER = "status.check_another"
+    NOT_FOUND = "status.case_not_found"
+    SOURCE_UNAVAILABLE = "status.source_unavailable"
+    USAGE = "status.command_usage"
+
+
+def receipt_wanted(answer: Answer, state: ConversationState) -> str | None:
+    """The receipt whose case a turn needs (what the `case` loader looks up): the one typed
+    or given with a command, else the one the conversation is about."""
+    if answer.kind == "text" or answer.kind.startswith("/"):
+        check = check_receipt(answer.text) if answer.text else None
+        return check.receipt.value if check is not None and check.receipt else None
+    return state.receipt
+
+
+def _typed_receipt(f: Facts, anywhere: bool) -> ReceiptCheck | None:
+    """The receipt in the typed text (or a command's words); None when there is none to
+    read. `anywhere`: only text meant as a receipt counts (typed in another step)."""
+    answer = f.answer
+    if not answer.text or not (answer.kind == "text" or answer.kind.startswith("/")):
+        return None
+    if anywhere and not looks_like_receipt(answer.text):
+        return None
+    return check_receipt(answer.text)
+
+
+def _origin(receipt: ReceiptNumber) -> Say:
+    """What the receipt's letters and digits say about where and when it was received."""
+    office = Say(f"origin.office.{receipt.office}")
+    decoded = receipt.decode()
+    if decoded is None:
+        return say("origin.online", office=office)
+    if decoded.working_day is None:
+        return say("origin.year", office=office, year=decoded.fiscal_year)
+    return say("origin.day", office=office, year=decoded.fiscal_year, day=decoded.working_day)
+
+
+def status_answer(f: Facts, receipt: ReceiptNumber, record: CaseRecord, moving: bool) -> Decision:
+    explanation = f.policy.statuses.explain(record.status_title)
+    buttons = (choice(AGAIN, "status.buttons.again"), *WAY_OUT) if moving else (MENU_BUTTON,)
+    return decide(
+        explanation.rule,
+        say(
+            "status.answer",
+            *buttons,
+            receipt=record.receipt_number,
+            title=record.status_title,
+            date=record.status_date,
+            form=record.form_type,
+            group=explanation.group_name,
+            meaning=explanation.meaning,
+            next_step=explanation.next_step,
+            origin=_origin(receipt),
+        ),
+        state=f.state.but(receipt=record.receipt_number),
+    )
+
+
+def _found(anywhere: bool) -> Guard:
+    def when(f: Facts) -> Decision | None:
+        check = _typed_receipt(f, anywhere)
+        if check is None or check.receipt is None or f.loaded.case is None:
+            return None
+        return status_answer(f, check.receipt, f.loaded.case, moving=True)
+
+    return when
+
+
+def _answered_in_place(anywhere: bool) -> Guard:
+    def when(f: Facts) -> Decision | None:
+        check = _typed_receipt(f, anywhere)
+        if check is None:
+            return None
+        if check.receipt is None:
+            return refuse_receipt(check)
+        if f.loaded.case_unavailable:
+            return decide(StatusRule.SOURCE_UNAVAILABLE, say("status.unavailable", *WAY_OUT))
+        if f.loaded.case is None:
+            return decide(
+                StatusRule.NOT_FOUND,
+                say("status.not_found", *WAY_OUT, receipt=check.receipt.value),
+            )
+        # Found, but the machine does not allow `lookup` from here: answer in place.
+        return status_answer(f, check.receipt, f.loaded.case, moving=False)
+
+    return when
+
+
+def receipt_routes(*, anywhere: bool) -> tuple[Route, ...]:
+    """Look the receipt up: shown in the answered step where `lookup` is allowed, else
+    answered in place; a malformed, unknown or unreachable case is said and changes
+    nothing."""
+    return (
+        route(
+            "lookup",
+            STATUS_ANSWERED,
+            _found(anywhere),
+            "A receipt number was found and its status shown.",
+            needs=(CASE,),
+            sources=LOOKUP_FROM,
+        ),
+        stay(
+            _answered_in_place(anywhere),
+            "A receipt that cannot be read or found is said why; one found where the"
+            " conversation cannot move is answered in place.",
+            needs=(CASE,),
+        ),
+    )
+
+
+def _asked(f: Facts) -> Decision | None:
+    return None if f.answer.text else decide(StatusRule.ASKED)
+
+
+def _usage(f: Facts) -> Decision | None:
+    return None if f.answer.text else refuse(StatusRule.USAGE, "status.usage")
+
+
+def _check_another(f: Facts) -> Decision | None:
+    return decide(StatusRule.CHECK_ANOTHER) if f.answer.pressed(AGAIN) else None
+
+
+STATUS_COMMAND = Command(
+    "status",
+    (
+        *receipt_routes(anywhere=False),
+        # From the menu the menu's own `status` edge is the one taken (declared once there).
+        route(
+            "status",
+            STATUS_ASK,
+            _asked,
+            "The applicant typed /status without a receipt.",
+            sources=(STATUS_ANSWERED,),
+        ),
+        stay(_usage, "/status where no case can be asked for: how to use it."),
+    ),
+    "Check a case: /status RECEIPT, or /status to be asked for it.",
+)
+
+STEPS = (
+    Step(
+        STATUS_ASK,
+        "Waiting for a receipt number to look up.",
+        show=lambda f: shown(say("status.ask_receipt", MENU_BUTTON)),
+        parse=typed_unless_person,
+        routes=(DIDNT_HELP_ROUTE, *receipt_routes(anywhere=False)),
+        kinds=(DIDNT_HELP,),
+    ),
+    Step(
+        STATUS_ANSWERED,
+        "A case status was shown with its meaning and next step.",
+        routes=(
+            DIDNT_HELP_ROUTE,
+            route("status", STATUS_ASK, _check_another, "The applicant checks another case."),
+        ),
+        kinds=(DIDNT_HELP, AGAIN),
+    ),
+)

@@ -1,0 +1,171 @@
+"""The automated tier's declarations, run without an engine or a database: the guards of
+each step decide on typed facts, the way the interpreter runs them (routes in order, a
+route skipped when the machine does not allow its trigger)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.config import load_settings
+from bot.messages import Catalogue
+from bot.policy import load_policy
+from bot.text import render
+from flows import automated as flow
+from flows.appointment_request import AppointmentRule
+from flows.automated_common import AutomatedRule
+from flows.automated_status import StatusRule, receipt_routes
+from flows.biometrics import BiometricsRule
+from flows.case_records import CaseRecord
+from flows.facts import Facts, Loaded, Policy
+from flows.identifiers import IdentifierRule
+from flows.receipts import ReceiptRule
+from flows.state import EMPTY, BiometricsAnswers, ConversationState
+from flows.steps import Answer, Decision, Route, Step
+from flows.tiers import definition
+
+_SETTINGS = load_settings()
+MESSAGES = Catalogue.load(_SETTINGS.config_dir / "messages")
+POLICY = load_policy(_SETTINGS, MESSAGES)
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+RECEIPT = "LIN2210054321"
+
+
+def _case(at: datetime | None, reschedules: int = 0, form: str = "I-485") -> CaseRecord:
+    return CaseRecord(
+        RECEIPT, form, "Biometrics Appointment Was Scheduled", date(2026, 11, 2), None, at,
+        "nyc", reschedules,
+    )  # fmt: skip
+
+
+def _facts(
+    current: str,
+    answer: Answer,
+    *,
+    state: ConversationState = EMPTY,
+    loaded: Loaded | None = None,
+    policy: Policy = POLICY,
+) -> Facts:
+    return Facts(
+        now=NOW,
+        state=state,
+        policy=policy,
+        current=current,
+        answer=answer,
+        loaded=loaded or Loaded(),
+        allows=lambda trigger: definition().transition_for(trigger, current) is not None,
+    )
+
+
+def _step(state: str) -> Step:
+    return next(s for s in flow.TIER.steps if s.state == state)
+
+
+def _decide(routes: tuple[Route, ...], f: Facts) -> tuple[Route, Decision]:
+    for r in routes:
+        if r.trigger is not None and not f.allows(r.trigger):
+            continue
+        decision = r.when(f)
+        if decision is not None:
+            return r, decision
+    raise AssertionError("no route was taken")
+
+
+def test_too_soon_refusal_names_the_notice_from_configuration() -> None:
+    rules = POLICY.biometrics.model_copy(update={"min_notice_hours": 24})
+    policy = dataclasses.replace(POLICY, biometrics=rules)
+    f = _facts(
+        flow.BIO_ASK,
+        Answer("text", text=RECEIPT),
+        loaded=Loaded(case=_case(NOW + timedelta(hours=20))),
+        policy=policy,
+    )
+    r, decision = _decide(_step(flow.BIO_ASK).routes, f)
+    assert (r.trigger, decision.rule) == ("escalate", BiometricsRule.TOO_SOON)
+    assert decision.state is not None
+    assert decision.state.escalation_reason == BiometricsRule.TOO_SOON
+    text = render(MESSAGES, decision.says[0])
+    assert "less than 24 hours away" in text and "Monday, November 23, 2026, 6:00 a.m." not in text
+
+
+def test_pressing_a_slot_decides_the_rules_again_on_fresh_data() -> None:
+    state = EMPTY.but(receipt=RECEIPT, biometrics=BiometricsAnswers(site="nyc", cause="travel"))
+    f = _facts(
+        flow.BIO_SLOT,
+        Answer("bio:slot", ("nyc", "202611241000")),
+        state=state,
+        loaded=Loaded(case=_case(datetime(2030, 3, 12, 9, tzinfo=NOW.tzinfo), reschedules=2)),
+    )
+    r, decision = _decide(_step(flow.BIO_SLOT).routes, f)
+    assert (r.trigger, decision.rule) == ("escalate", BiometricsRule.RESCHEDULED_TWICE)
+    assert "After 2 changes" in render(MESSAGES, decision.says[0])
+
+
+def test_a_slot_filled_meanwhile_is_said_and_the_next_ones_offered() -> None:
+    full = datetime(2026, 11, 24, 10, 0, tzinfo=NOW.tzinfo)
+    state = EMPTY.but(receipt=RECEIPT, biometrics=BiometricsAnswers(site="nyc", cause="travel"))
+    f = _facts(
+        flow.BIO_SLOT,
+        Answer("bio:slot", ("nyc", "202611241000")),
+        state=state,
+        loaded=Loaded(
+            case=_case(datetime(2030, 3, 12, 9, tzinfo=NOW.tzinfo)),
+            biometrics_booked={full: POLICY.biometrics.site("nyc").capacity},  # type: ignore[union-attr]
+        ),
+    )
+    r, decision = _decide(_step(flow.BIO_SLOT).routes, f)
+    assert (r.trigger, decision.rule) == (None, BiometricsRule.SLOT_GONE)
+    [said] = decision.says
+    assert said.key == "bio.slot_gone"
+    offered = [c.args for c in said.choices if c.kind == "bio:slot"]
+    assert offered and ("nyc", "202611241000") not in offered
+
+
+def test_later_times_start_after_the_last_time_shown() -> None:
+    state = EMPTY.but(receipt=RECEIPT, biometrics=BiometricsAnswers(site="nyc", cause="travel"))
+    f = _facts(flow.BIO_SLOT, Answer("bio:later"), state=state, loaded=Loaded(biometrics_booked={}))
+    _r, decision = _decide(_step(flow.BIO_SLOT).routes, f)
+    assert decision.rule == BiometricsRule.LATER_TIMES and decision.state is not None
+    after = decision.state.biometrics.after
+    codes = [c.args[1] for c in decision.says[0].choices if c.kind == "bio:slot"]
+    assert after is not None and codes and min(codes) > after
+
+
+def test_status_where_the_conversation_cannot_move_is_answered_in_place() -> None:
+    record = CaseRecord("NBC2305511111", "N-400", "Interview Was Scheduled", date(2026, 11, 10))
+    f = _facts(
+        "tier1.intake",
+        Answer("/status", ("NBC2305511111",), text="NBC2305511111"),
+        loaded=Loaded(case=record),
+    )
+    r, decision = _decide(receipt_routes(anywhere=False), f)
+    assert r.trigger is None and decision.rule == "status.interview"
+    assert [c.kind for c in decision.says[0].choices] == ["nav:menu"]
+    assert "November 10, 2026" in render(MESSAGES, decision.says[0])
+
+
+@pytest.mark.parametrize(
+    "typed, rule",
+    [("EAC219000000", ReceiptRule.WRONG_LENGTH), ("EAC21900OO001", ReceiptRule.LETTERS_IN_DIGITS)],
+)
+def test_a_malformed_receipt_is_refused_with_the_rule_it_broke(typed: str, rule: str) -> None:
+    f = _facts(flow.STATUS_ASK, Answer("text", text=typed))
+    _r, decision = _decide(_step(flow.STATUS_ASK).routes, f)
+    assert decision.reject and decision.rule == rule
+    assert decision.says[0].key.startswith("receipt.refused.")
+
+
+@pytest.mark.parametrize(
+    "enum",
+    [AutomatedRule, StatusRule, BiometricsRule, AppointmentRule, IdentifierRule, ReceiptRule],
+)
+def test_no_rule_id_is_a_message_key(enum: type) -> None:
+    assert not {str(rule) for rule in enum} & MESSAGES.keys()
+
+
+def test_no_status_group_rule_is_a_message_key() -> None:
+    rules = {f"status.{group}" for group in POLICY.statuses.groups} | {"status.unknown_title"}
+    assert not rules & MESSAGES.keys()
