@@ -24,6 +24,8 @@ async def create_engine(
     """The engine for `settings` over `db`, with the demo cases loaded into an empty
     database when `load_demo_cases` is on."""
     from bot.actions import all_actions
+    from bot.engine.program import Actions
+    from bot.staff.officer import simulated_officer_calls
     from flows.tiers import DECLARATIONS, definition
 
     messages = messages or Catalogue.load(settings.config_dir / "messages")
@@ -37,7 +39,12 @@ async def create_engine(
         settings,
         ports,
         clock,
-        program=Program(DECLARATIONS, all_actions()),
+        # The simulated officer works through the staff desk, which the tiers' actions may
+        # not import: it is added here, where both are known.
+        program=Program(
+            DECLARATIONS,
+            Actions.merge([all_actions(), Actions(tickers=(simulated_officer_calls,))]),
+        ),
         policy=policy,
         definition=definition(),
         messages=messages,

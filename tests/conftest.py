@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bot.assembly import create_engine
 from bot.clock import FixedClock
 from bot.config import Settings, load_settings
 from bot.engine import ConversationKey, Engine, TurnInput, TurnResult
@@ -45,7 +46,7 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def engine(settings: Settings, db: Database, clock: FixedClock) -> Engine:
-    return await Engine.create(settings, db, clock)
+    return await create_engine(settings, db, clock)
 
 
 class Chat:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.adapters.telegram.app import TelegramBot
+from bot.assembly import create_engine
 from bot.clock import FixedClock
 from bot.config import Settings, TelegramSettings
 from bot.engine import Engine
@@ -49,7 +50,7 @@ def tg_settings(settings: Settings, fake_api: FakeBotApi) -> Settings:
 
 @pytest.fixture
 async def tg_engine(tg_settings: Settings, db: Database, clock: FixedClock) -> Engine:
-    return await Engine.create(tg_settings, db, clock, pull_notices=frozenset())
+    return await create_engine(tg_settings, db, clock, pull_notices=frozenset())
 
 
 @asynccontextmanager
