@@ -160,6 +160,10 @@ async def test_every_tier1_and_tier2_transition_is_driven(engine: Engine, db: Da
     reference = chat.buttons[0].removeprefix("mine:move:")
     await chat.press(f"mine:move:{reference}")
     await chat.press(slot_buttons(chat)[1])  # ask_confirm from slots
+    await chat.press("confirm:yes")
+    await chat.send("/menu")
+    await chat.press("go:callback")
+    await chat.press(f"mine:cancel:{reference}")  # menu from mine
     await _looked_up_case(db, "f")
     known = Chat(engine, "f")
     await known.send("/menu")

@@ -46,6 +46,8 @@ class Transcript(Protocol):
         self, key: ConversationKey, at: datetime, trigger: str, source: str, dest: str, rule: str
     ) -> Write: ...
 
+    async def transitions_since(self, after_id: int = 0) -> list[dict[str, object]]: ...
+
 
 class Outbox(Protocol):
     def enqueue(

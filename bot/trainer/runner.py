@@ -145,11 +145,7 @@ async def _play(
             await _staff(step, engine, sr)
         else:
             await _input(step, driver, sr)
-        rows = await engine.services.db.fetchall(
-            "SELECT id, user_id, trigger, source, dest, rule FROM transitions WHERE id > ?"
-            " ORDER BY id",
-            (last_id,),
-        )
+        rows = await engine.services.ports.transcript.transitions_since(last_id)
         if rows:
             last_id = rows[-1]["id"]
         sr.transitions = [
@@ -223,7 +219,7 @@ async def _staff(step: Step, engine: Engine, sr: StepReport) -> None:
             "build of Tierline does not have"
         )
         return
-    desk = StaffDesk(engine.services)
+    desk = StaffDesk.of(engine.services)
     reference = action.complete
     if reference == "last":
         references = await desk.references_for(key_for(step.user))

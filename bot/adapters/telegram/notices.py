@@ -70,7 +70,7 @@ class NoticePusher:
     async def run_once(self) -> int:
         """Run the clock-driven work, then deliver what is due. Returns how many went out."""
         await self.engine.tick()
-        due = await outbox.due(self.engine.services.db, CHANNEL, self.engine.now())
+        due = await self.engine.services.ports.outbox.due(CHANNEL, self.engine.now())
         by_chat: dict[int, list[outbox.Notice]] = defaultdict(list)
         for notice in due:
             if notice.id in self._given_up:
@@ -107,9 +107,8 @@ class NoticePusher:
 
     async def _mark_delivered(self, notice: outbox.Notice) -> int:
         try:
-            await self.engine.services.db.commit(
-                [outbox.mark_delivered(notice.id, self.engine.now())]
-            )
+            ports = self.engine.services.ports
+            await ports.db.commit([ports.outbox.mark_delivered(notice.id, self.engine.now())])
         except Conflict:
             log.warning("notice %d was already marked delivered", notice.id)
             return 0
