@@ -47,7 +47,8 @@ def test_unknown_message_key_names_file_and_field(config_copy: Path) -> None:
 def test_a_new_issue_category_needs_its_label(config_copy: Path) -> None:
     path = config_copy / "tier1_knowledge.toml"
     path.write_text(
-        path.read_text() + '\n[[issues]]\nid = "lost_card"\nlabel = "tier1.issue.button.lost_card"\n'
+        path.read_text()
+        + '\n[[issues]]\nid = "lost_card"\nlabel = "tier1.issue.button.lost_card"\n'
     )
     with pytest.raises(ConfigError, match=r"tier1_knowledge.toml: issues\.7\.label: no message"):
         _load(config_copy)

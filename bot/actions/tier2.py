@@ -88,7 +88,9 @@ async def book_callback(turn: Turn) -> None:
         receipt=turn.state.receipt,
         slot_at=slot,
     )
-    turn.write(turn.ports.callbacks.book(callback, turn.services.policy.callbacks.capacity, turn.now))
+    turn.write(
+        turn.ports.callbacks.book(callback, turn.services.policy.callbacks.capacity, turn.now)
+    )
     _remind(turn, reference, slot, draft.phone)
 
 

@@ -84,7 +84,9 @@ async def _script(desk: Any, now: Any, args: argparse.Namespace) -> int:
         )
     elif args.action == "take":
         item = await desk.take(args.reference, args.staff, now)
-        _print(args, _item_json(item), desk.lines.t("tier2.staff.cli.taken", reference=item.reference))
+        _print(
+            args, _item_json(item), desk.lines.t("tier2.staff.cli.taken", reference=item.reference)
+        )
     else:
         done = await desk.complete(args.reference, args.outcome, args.note, args.staff, now)
         _print(

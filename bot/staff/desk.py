@@ -112,7 +112,9 @@ class StaffDesk:
             (c.created_at or c.slot_at, c.reference)
             for c in await self.ports.callbacks.open_of(key)
         ]
-        found += [(r.created_at, r.reference) for r in await self.ports.requests_review.open_of(key)]
+        found += [
+            (r.created_at, r.reference) for r in await self.ports.requests_review.open_of(key)
+        ]
         return [ref for _, ref in sorted(found, reverse=True)]
 
     def _callback_item(self, c: CallbackRecord) -> QueueItem:
@@ -135,9 +137,7 @@ class StaffDesk:
             office=self.policy.offices.for_zip(c.zip_code).name,
         )
         category = c.inperson_category or c.issue
-        return QueueItem(
-            c.reference, "callback", category, c.urgent, c.slot_at, c.status, summary
-        )
+        return QueueItem(c.reference, "callback", category, c.urgent, c.slot_at, c.status, summary)
 
     def _request_item(self, r: RequestRecord) -> QueueItem:
         category = self.policy.inperson.category_for_request_type(r.request_type)
@@ -209,7 +209,9 @@ class StaffDesk:
         if inquiry.taken_by and inquiry.taken_by != staff_id:
             raise DeskError(
                 self._t(
-                    "tier2.staff.error.taken_by", reference=inquiry.reference, staff=inquiry.taken_by
+                    "tier2.staff.error.taken_by",
+                    reference=inquiry.reference,
+                    staff=inquiry.taken_by,
                 )
             )
         return inquiry

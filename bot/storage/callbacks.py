@@ -72,7 +72,9 @@ class SqliteCallbacks:
     async def queue(self, until: datetime | None = None) -> list[CallbackRecord]:
         """Every open callback (due by `until`, when given), soonest first."""
         if until is None:
-            rows = await self._db.fetchall(f"SELECT * FROM callbacks WHERE {_OPEN} ORDER BY slot_at")
+            rows = await self._db.fetchall(
+                f"SELECT * FROM callbacks WHERE {_OPEN} ORDER BY slot_at"
+            )
         else:
             rows = await self._db.fetchall(
                 f"SELECT * FROM callbacks WHERE {_OPEN} AND slot_at <= ? ORDER BY slot_at",

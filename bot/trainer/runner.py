@@ -94,7 +94,9 @@ async def run_scenario(
         db = await Database.open(db_path)
         try:
             await db.commit(case_writes(scenario.cases, clock.now()))
-            engine = await Engine.create(settings, db, clock)
+            from bot.assembly import create_engine
+
+            engine = await create_engine(settings, db, clock)
             driver: Driver = (
                 JsonlDriver(engine, db_path, workdir) if via == "jsonl" else EngineDriver(engine)
             )
@@ -147,9 +149,15 @@ async def _play(
             await _input(step, driver, sr)
         rows = await engine.services.ports.transcript.transitions_since(last_id)
         if rows:
-            last_id = rows[-1]["id"]
+            last_id = int(str(rows[-1]["id"]))
         sr.transitions = [
-            LoggedTransition(r["user_id"], r["trigger"], r["source"], r["dest"], r["rule"])
+            LoggedTransition(
+                str(r["user_id"]),
+                str(r["trigger"]),
+                str(r["source"]),
+                str(r["dest"]),
+                str(r["rule"]),
+            )
             for r in rows
         ]
         if step.kind != "clock":

@@ -145,7 +145,8 @@ async def test_an_escalation_ends_in_a_booked_officer_callback(
 
     match = re.fullmatch(
         r"Booked\. An officer will call \(202\) 555-0143 on Monday, November 23, 2026, "
-        r"11:00 a\.m\., Eastern time\. Your reference is (CB-[A-Z0-9]{6})\. If nobody answers twice.*",
+        r"11:00 a\.m\., Eastern time\. Your reference is (CB-[A-Z0-9]{6})\. "
+        r"If nobody answers twice.*",
         booked.text,
     )
     assert match, booked.text
