@@ -119,11 +119,7 @@ def _may_not_discuss(f: Facts) -> Decision | None:
     decision = decide_role(role)
     if decision.may_discuss_case:
         return None
-    return decide(
-        decision.rule,
-        say(ROLE_REFUSAL_TEXT[decision.rule]),
-        state=f.state.but(triage=_triage(f).but(role=role)),
-    )
+    return decide(decision.rule, say(ROLE_REFUSAL_TEXT[decision.rule]))
 
 
 def _may_discuss(f: Facts) -> Decision | None:
@@ -137,7 +133,7 @@ def _may_discuss(f: Facts) -> Decision | None:
         if case is not None
         else []
     )
-    return decide(decision.rule, *says, state=f.state.but(triage=_triage(f).but(role=role)))
+    return decide(decision.rule, *says)
 
 
 INTAKE = Step(
