@@ -29,6 +29,8 @@ def load_policy(settings: Settings, messages: Catalogue) -> Policy:
     policy_path = directory / "inperson_policy.toml"
     knowledge = load_model(knowledge_path, Knowledge)
     inperson = load_model(policy_path, InPersonPolicy)
+    for i, issue in enumerate(knowledge.issues):
+        _require_key(messages, issue.label, knowledge_path, f"issues.{i}.label")
     for i, topic in enumerate(knowledge.topics):
         for field in ("label", "answer"):
             _require_key(messages, getattr(topic, field), knowledge_path, f"topics.{i}.{field}")
@@ -38,6 +40,9 @@ def load_policy(settings: Settings, messages: Catalogue) -> Policy:
             messages, rule.missing_explanation, policy_path, f"rules.{i}.missing_explanation"
         )
         _require_key(messages, f"tier2.bring.{rule.category}", policy_path, f"rules.{i}.category")
+        _require_key(
+            messages, f"tier1.inperson.button.{rule.category}", policy_path, f"rules.{i}.category"
+        )
     return Policy(
         statuses=load_model(directory / "case_statuses.toml", StatusCatalogue),
         biometrics=load_model(directory / "biometrics.toml", BiometricsRules),

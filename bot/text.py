@@ -4,20 +4,22 @@ Steps in `flows/` say *what* to show (`Say(key, params)`, `Choice(kind, label)`)
 module says *how*: catalogue texts filled with their placeholders, and every date and time
 written in one house style wherever it appears (a reply, a button, a notice, a staff
 screen): "Tuesday, November 24, 2026, 10:30 a.m." (long), "Tue Nov 24, 10:30 a.m."
-(short, on buttons) and "November 24, 2026" (a day).
+(short, on buttons), "November 24, 2026" (a day) and "8:00 a.m." (a time of day, such as
+opening hours from configuration). A placeholder may itself be a `Say` (an explanation
+named by a rule), rendered first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from bot.messages import Catalogue
 from flows.steps import LongDate, Say, Short
 
 
-def clock_time(at: datetime) -> str:
+def clock_time(at: datetime | time) -> str:
     """'10:30 a.m.', '12:00 p.m.'"""
     hour = at.hour % 12 or 12
     return f"{hour}:{at:%M} {'a.m.' if at.hour < 12 else 'p.m.'}"
@@ -50,15 +52,17 @@ def formatted(params: Mapping[str, Any]) -> dict[str, Any]:
             value = long_date(value.day)
         elif isinstance(value, date):
             value = long_date(value)
+        elif isinstance(value, time):
+            value = clock_time(value)
         out[name] = value
     return out
 
 
 def render(messages: Catalogue, said: Say) -> str:
-    """The text of `said`; a placeholder given a `Say` is filled with that sentence's text
-    (a sentence inside a sentence, e.g. where a receipt was received)."""
-    params = {
-        name: render(messages, value) if isinstance(value, Say) else value
-        for name, value in said.params.items()
-    }
-    return messages.text(said.key, **formatted(params))
+    return text(messages, said.key, said.params)
+
+
+def text(messages: Catalogue, key: str, params: Mapping[str, Any]) -> str:
+    """The catalogue text `key` with `params` written in the house style."""
+    values = {k: render(messages, v) if isinstance(v, Say) else v for k, v in params.items()}
+    return messages.text(key, **formatted(values))

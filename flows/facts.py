@@ -8,7 +8,7 @@ puts them together with the clock, the conversation's typed state and the answer
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from flows.appointment_request import RequestTypes
 from flows.biometrics import BiometricsRules
 from flows.callback_slots import CallbackPolicy
+from flows.callbacks import CallbackRecord
 from flows.case_records import CaseRecord
 from flows.case_status import StatusCatalogue
 from flows.field_appointment import FieldOffices
@@ -65,6 +66,12 @@ class Loaded:
     # "biometrics_bookings": bookings per slot time at the conversation's chosen support
     # center, from now on (what is free is decided in `flows.biometrics`).
     biometrics_booked: dict[datetime, int] | None = None
+    # Tier 1 / Tier 2 (bot/actions/tier1.py, tier2.py)
+    case_on_file: CaseRecord | None = None  # "case_on_file": the case of `state.receipt`
+    slot_counts: Mapping[datetime, int] | None = None  # "callback_counts": booked per slot
+    slot_booked: int | None = None  # "slot_room": callbacks at the draft's slot
+    my_callbacks: tuple[CallbackRecord, ...] = ()  # "my_callbacks": open, newest first
+    picked_callback: CallbackRecord | None = None  # "picked_callback": by the answer's ref
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -2,27 +2,30 @@
 configuration (`config/inperson_policy.toml`); every decision names the rule that made it
 and points to the explanation shown to the applicant and to staff.
 
-Rules are tried in order and the first whose category matches decides. A rule may need
-evidence of the need (documents the applicant can show) and may need an emergency. A
-case-status question never justifies a visit: it can be answered by phone.
+Rules are tried in order and the first whose category matches decides; the categories
+the operator offers are those of the rules, in their order, so a deployer adds one in
+configuration alone. A rule may need evidence of the need (documents the applicant can
+show) and may need an emergency. A case-status question never justifies a visit: it can be
+answered by phone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-INPERSON_CATEGORIES = (
-    "proof_of_status",
-    "emergency_advance_parole",
-    "daca",
-    "parole_in_place",
-    "satisfactory_departure",
-    "immigration_judge_grant",
-    "case_status",
-    "other",
-)
+CASE_STATUS = "case_status"  # never justifies a visit
+OTHER = "other"  # where an unknown request type goes
+
+
+class InPersonOutcome(StrEnum):
+    """Suffixes of a rule id (`inperson.daca.no_evidence`) that say how the rule applied."""
+
+    CAN_JUSTIFY = "can_justify"  # the category can justify a visit: ask for evidence
+    NO_EVIDENCE = "no_evidence"
+    NO_EMERGENCY = "no_emergency"
 
 
 class InPersonRule(BaseModel):
@@ -46,24 +49,32 @@ class InPersonPolicy(BaseModel):
 
     @model_validator(mode="after")
     def _every_category_has_a_rule(self) -> InPersonPolicy:
-        known = set(INPERSON_CATEGORIES)
-        for rule in self.rules:
-            if rule.category not in known:
-                raise ValueError(f"rule {rule.id}: unknown category {rule.category!r}")
-        missing = known - {r.category for r in self.rules}
-        if missing:
-            raise ValueError(f"no rule for categories: {', '.join(sorted(missing))}")
+        known = self.categories()
+        if len(set(known)) != len(known):
+            raise ValueError("each category has exactly one rule")
+        for required in (CASE_STATUS, OTHER):
+            if required not in known:
+                raise ValueError(f"no rule for the category {required!r}")
         for name, category in self.request_types.items():
             if category not in known:
                 raise ValueError(f"request type {name!r}: unknown category {category!r}")
-        case_status = next(r for r in self.rules if r.category == "case_status")
-        if case_status.justified:
+        if self.rule_for(CASE_STATUS).justified:
             raise ValueError("a case-status question must never justify a visit")
         return self
 
+    def categories(self) -> tuple[str, ...]:
+        """The categories the operator offers, in the order of the rules."""
+        return tuple(r.category for r in self.rules)
+
+    def rule_for(self, category: str) -> InPersonRule:
+        rule = next((r for r in self.rules if r.category == category), None)
+        if rule is None:
+            raise ValueError(f"unknown in-person category {category!r}")
+        return rule
+
     def category_for_request_type(self, request_type: str) -> str:
         key = "".join(c if c.isalnum() else "_" for c in request_type.lower()).strip("_")
-        return self.request_types.get(key, "other")
+        return self.request_types.get(key, OTHER)
 
 
 @dataclass(frozen=True)
@@ -82,14 +93,14 @@ class InPersonDecision:
 
 
 def decide_in_person(request: InPersonRequest, policy: InPersonPolicy) -> InPersonDecision:
-    rule = next((r for r in policy.rules if r.category == request.category), None)
-    if rule is None:
-        raise ValueError(f"unknown in-person category {request.category!r}")
-    walk_in = request.emergency and rule.category != "case_status"
+    rule = policy.rule_for(request.category)
+    walk_in = request.emergency and rule.category != CASE_STATUS
     if not rule.justified:
         return InPersonDecision(False, rule.id, rule.explanation, walk_in)
     if rule.needs_evidence and not request.has_evidence:
-        return InPersonDecision(False, f"{rule.id}.no_evidence", rule.missing_explanation, walk_in)
+        missing = f"{rule.id}.{InPersonOutcome.NO_EVIDENCE}"
+        return InPersonDecision(False, missing, rule.missing_explanation, walk_in)
     if rule.needs_emergency and not request.emergency:
-        return InPersonDecision(False, f"{rule.id}.no_emergency", rule.missing_explanation, walk_in)
+        missing = f"{rule.id}.{InPersonOutcome.NO_EMERGENCY}"
+        return InPersonDecision(False, missing, rule.missing_explanation, walk_in)
     return InPersonDecision(True, rule.id, rule.explanation, walk_in)

@@ -1,11 +1,22 @@
-"""What Tier 1 settles on its own (`config/tier1_knowledge.toml`): knowledge-base topics,
-the issues each resolves, and the issues that open a service request."""
+"""What Tier 1 triages and settles on its own (`config/tier1_knowledge.toml`): the issues an
+operator asks about, the knowledge-base topics and the issues each resolves, and the issues
+that open a service request. A deployer adds an issue or a topic here, without code."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from flows.triage import ISSUES
+
+class Issue(BaseModel):
+    """An issue the operator offers: its button label (a message key), whether it needs the
+    in-person questions before it can be routed, and whether it is an emergency."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z_]+$")
+    label: str
+    inperson: bool = False
+    emergency: bool = False
 
 
 class KnowledgeTopic(BaseModel):
@@ -21,19 +32,26 @@ class KnowledgeTopic(BaseModel):
 class Knowledge(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    issues: tuple[Issue, ...] = Field(min_length=1)
     service_request_issues: tuple[str, ...] = ()
     topics: tuple[KnowledgeTopic, ...]
 
     @model_validator(mode="after")
     def _known_issues(self) -> Knowledge:
+        ids = [i.id for i in self.issues]
+        if len(set(ids)) != len(ids):
+            raise ValueError("issue ids must be unique")
         for issue in self.service_request_issues:
-            if issue not in ISSUES:
-                raise ValueError(f"unknown issue {issue!r} (known: {', '.join(ISSUES)})")
+            if issue not in ids:
+                raise ValueError(f"unknown issue {issue!r} (known: {', '.join(ids)})")
         for topic in self.topics:
             for issue in topic.issues:
-                if issue not in ISSUES:
+                if issue not in ids:
                     raise ValueError(f"topic {topic.id}: unknown issue {issue!r}")
         return self
+
+    def issue(self, issue_id: str) -> Issue | None:
+        return next((i for i in self.issues if i.id == issue_id), None)
 
     def resolving(self) -> dict[str, str]:
         """Issue -> the topic that resolves it."""

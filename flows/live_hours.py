@@ -3,10 +3,29 @@ on a federal holiday. Every answer names the rule that decided it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
+from enum import StrEnum
 
 from flows.business_days import holiday_name
+
+
+class LiveHoursRule(StrEnum):
+    OPEN = "live_hours.open"
+    WEEKEND = "live_hours.weekend"
+    HOLIDAY = "live_hours.holiday"
+    BEFORE_OPENING = "live_hours.before_opening"
+    AFTER_CLOSING = "live_hours.after_closing"
+
+
+# What the applicant is told when operators are off, by the rule that said so.
+OFF_DUTY_TEXT: Mapping[LiveHoursRule, str] = {
+    LiveHoursRule.WEEKEND: "tier1.hours.weekend",
+    LiveHoursRule.HOLIDAY: "tier1.hours.holiday",
+    LiveHoursRule.BEFORE_OPENING: "tier1.hours.before_opening",
+    LiveHoursRule.AFTER_CLOSING: "tier1.hours.after_closing",
+}
 
 
 @dataclass(frozen=True)
@@ -18,7 +37,7 @@ class LiveHours:
 @dataclass(frozen=True)
 class LiveHoursDecision:
     open: bool
-    rule: str  # e.g. "live_hours.holiday"
+    rule: LiveHoursRule
     holiday: str | None = None
 
 
@@ -26,12 +45,12 @@ def operators_live(now: datetime, hours: LiveHours) -> LiveHoursDecision:
     """Are operators answering at `now` (an aware datetime in the service's time zone)?"""
     day = now.date()
     if now.weekday() >= 5:
-        return LiveHoursDecision(False, "live_hours.weekend")
+        return LiveHoursDecision(False, LiveHoursRule.WEEKEND)
     name = holiday_name(day)
     if name is not None:
-        return LiveHoursDecision(False, "live_hours.holiday", holiday=name)
+        return LiveHoursDecision(False, LiveHoursRule.HOLIDAY, holiday=name)
     if now.time() < hours.opens:
-        return LiveHoursDecision(False, "live_hours.before_opening")
+        return LiveHoursDecision(False, LiveHoursRule.BEFORE_OPENING)
     if now.time() >= hours.closes:
-        return LiveHoursDecision(False, "live_hours.after_closing")
-    return LiveHoursDecision(True, "live_hours.open")
+        return LiveHoursDecision(False, LiveHoursRule.AFTER_CLOSING)
+    return LiveHoursDecision(True, LiveHoursRule.OPEN)

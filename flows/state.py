@@ -40,10 +40,9 @@ class RequestAnswers(_Answers):
 
 
 class TriageAnswers(_Answers):
-    """Tier 1 triage: were operators live when it began, who is asking, the issue."""
+    """Tier 1 triage: were operators live when it began, the issue, the visit's purpose."""
 
     live: bool = False
-    role: str | None = None
     issue: str | None = None
     inperson_category: str | None = None
 

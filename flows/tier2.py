@@ -1,14 +1,45 @@
-"""The Tier 2 flow: booking, moving and cancelling an officer callback.
+"""Tier 2, declared as steps: booking, moving and cancelling an officer callback.
 
-A referral from Tier 1 arrives in `tier2.slots`; the applicant picks a time, gives a phone
-number (and a ZIP code when no case on file names one), confirms, and gets a reference.
-From the main menu, `callback` shows the booked callback, to move or cancel it.
+A referral from Tier 1 arrives in `tier2.slots` with a `CallbackDraft` (urgency, in-person
+decision); the applicant picks a time, gives a phone number (and a ZIP code when no case on
+file names one), confirms, and gets a reference. From the main menu, `callback` shows the
+booked callback, to move or cancel it. Which times may be offered is
+`flows.callback_slots`; capacity is enforced by the booking write itself, so when two
+applicants race for the last place the loser's turn is decided again and sees the slot full.
 """
 
 from __future__ import annotations
 
-from flows.entry import MENU
-from flows.machine import Flow, StateSpec, TransitionSpec
+from collections.abc import Callable
+from datetime import datetime
+from enum import StrEnum
+
+from flows.callback_slots import candidate_slots, is_offerable, offer
+from flows.callbacks import Tier2Rule, slot_code, slot_from_code, zip5
+from flows.entry import MENU as MAIN_MENU
+from flows.entry import MenuItem
+from flows.facts import Facts
+from flows.phone import parse_us_phone
+from flows.state import CallbackDraft, ConversationState
+from flows.steps import (
+    AGENT,
+    FINISH,
+    MENU,
+    Answer,
+    Decision,
+    Notice,
+    Short,
+    Shown,
+    Step,
+    Tier,
+    choice,
+    decide,
+    refuse,
+    route,
+    say,
+    shown,
+    stay,
+)
 
 SLOTS = "tier2.slots"
 PHONE = "tier2.phone"
@@ -17,43 +48,389 @@ CONFIRM = "tier2.confirm"
 BOOKED = "tier2.booked"
 MINE = "tier2.mine"
 
-FLOW = Flow(
-    name="tier2",
-    states=(
-        StateSpec(SLOTS, "The applicant picks a callback time."),
-        StateSpec(PHONE, "The applicant gives the phone number the officer will call."),
-        StateSpec(ZIP, "The applicant gives a ZIP code to find their field office."),
-        StateSpec(CONFIRM, "The applicant confirms the time and number."),
-        StateSpec(BOOKED, "The callback is booked; the applicant has a reference."),
-        StateSpec(MINE, "The applicant looks at their booked callback."),
-    ),
-    transitions=(
-        TransitionSpec("callback", MENU, MINE, "The applicant asked about their callback."),
-        TransitionSpec("move_callback", MINE, SLOTS, "The applicant wants another time."),
-        TransitionSpec("pick_slot", SLOTS, PHONE, "A time was picked; a phone number is next."),
-        TransitionSpec("ask_zip", PHONE, ZIP, "No field office is known yet for this person."),
-        TransitionSpec(
+# Choice kinds: "slot:<YYYYmmddTHHMM>", "slot:more", "confirm:yes|other",
+# "mine:move:<ref>", "mine:cancel:<ref>".
+SLOT, MORE, CONFIRM_KIND, MOVE, CANCEL = "slot", "slot:more", "confirm", "mine:move", "mine:cancel"
+
+# Loaders (bot/actions/tier2.py) and the case loader of Tier 1.
+CALLBACK_COUNTS, SLOT_ROOM, MY_CALLBACKS, PICKED_CALLBACK = (
+    "callback_counts",
+    "slot_room",
+    "my_callbacks",
+    "picked_callback",
+)
+CASE_ON_FILE = "case_on_file"
+
+
+class Tier2Effect(StrEnum):
+    BOOK = "tier2.book_callback"
+    MOVE = "tier2.move_callback"
+    CANCEL = "tier2.cancel_callback"
+
+
+def _draft(f: Facts) -> CallbackDraft:
+    return f.state.callback or CallbackDraft()
+
+
+def _with_draft(f: Facts, **changes: object) -> ConversationState:
+    return f.state.but(callback=_draft(f).but(**changes))
+
+
+# ---- picking a time ----------------------------------------------------------------------------
+
+
+def _show_slots(f: Facts) -> Shown:
+    draft = _draft(f)
+    policy, per_page = f.policy.callbacks, f.policy.tier2.slots_per_page
+    candidates = candidate_slots(f.now, draft.urgent, policy)
+    counts = f.loaded.slot_counts or {}
+    page = offer(candidates, counts, policy, page=draft.page, per_page=per_page)
+    says = []
+    state = None
+    if not page.slots and draft.page > 0:
+        # Past the last page: say so and start again from the first.
+        says.append(say("tier2.slots.no_more"))
+        state = f.state.but(callback=draft.but(page=0))
+        page = offer(candidates, counts, policy, page=0, per_page=per_page)
+    if not page.slots:
+        return Shown((*says, say("tier2.slots.none")), (MENU,), state=state)
+    buttons = [
+        choice(SLOT, "tier2.slots.button.label", slot_code(s.start), at=Short(s.start))
+        for s in page.slots
+    ]
+    if page.has_more:
+        buttons.append(choice(MORE, "buttons.more"))
+    if draft.urgent:
+        says.append(say("tier2.slots.urgent_note", hours=policy.urgent_hours))
+    says.append(say("tier2.slots.prompt"))
+    return Shown(tuple(says), (*buttons, MENU), state=state)
+
+
+def _more(f: Facts) -> Decision | None:
+    if f.answer.kind != MORE:
+        return None
+    return decide(Tier2Rule.MORE_TIMES, state=_with_draft(f, page=_draft(f).page + 1), again=True)
+
+
+def _picked_slot(f: Facts) -> datetime | None:
+    if f.answer.kind != SLOT:
+        return None
+    return slot_from_code(f.answer.arg, f.now)
+
+
+def _slot_passed(f: Facts) -> Decision | None:
+    slot = _picked_slot(f)
+    if slot is None or is_offerable(slot, f.now, _draft(f).urgent, f.policy.callbacks):
+        return None
+    return decide(
+        Tier2Rule.SLOT_PASSED,
+        say("tier2.slots.passed"),
+        state=_with_draft(f, page=0),
+        again=True,
+    )
+
+
+def _picked(moving: bool) -> Callable[[Facts], Decision | None]:
+    def when(f: Facts) -> Decision | None:
+        slot = _picked_slot(f)
+        if slot is None or bool(_draft(f).moving) is not moving:
+            return None
+        rule = Tier2Rule.NEW_TIME_PICKED if moving else Tier2Rule.SLOT_PICKED
+        return decide(rule, state=_with_draft(f, slot=slot))
+
+    return when
+
+
+SLOTS_STEP = Step(
+    SLOTS,
+    "The applicant picks a callback time.",
+    show=_show_slots,
+    needs=(CALLBACK_COUNTS,),
+    kinds=(SLOT, MORE),
+    routes=(
+        stay(_more, "Later times: the next page of free slots."),
+        stay(_slot_passed, "The time picked is no longer offered: current times are shown."),
+        route(
             "ask_confirm",
-            (SLOTS, PHONE, ZIP),
             CONFIRM,
-            "Everything needed for the callback is known.",
+            _picked(moving=True),
+            "A new time for a booked callback: the phone number is known.",
         ),
-        TransitionSpec(
-            "pick_other_slot",
-            CONFIRM,
-            SLOTS,
-            "The time is no longer free, or the applicant wants another one.",
+        route(
+            "pick_slot", PHONE, _picked(moving=False), "A time was picked; a phone number is next."
         ),
-        TransitionSpec("book", CONFIRM, BOOKED, "The callback was booked within capacity."),
     ),
 )
 
 
-# Placeholder until the tier's steps are declared: its states, no routes yet.
-from flows.steps import Step as _Step, Tier as _Tier  # noqa: E402
+# ---- phone number and ZIP code -------------------------------------------------------------------
 
-TIER = _Tier(
+
+def _parse_phone(text: str, f: Facts) -> Answer | Decision:
+    phone = parse_us_phone(text)
+    if phone is None:
+        return refuse(Tier2Rule.BAD_PHONE, "tier2.phone.invalid")
+    return Answer("phone", value=phone.e164, text=text)
+
+
+def _zip_on_file(f: Facts) -> str | None:
+    case = f.loaded.case_on_file
+    return zip5(case.zip_code[:5]) if case is not None and case.zip_code else None
+
+
+def _phone_with_zip(f: Facts) -> Decision | None:
+    zip_code = _zip_on_file(f)
+    if f.answer.kind != "phone" or zip_code is None:
+        return None
+    return decide(Tier2Rule.ZIP_ON_FILE, state=_with_draft(f, phone=f.answer.value, zip=zip_code))
+
+
+def _phone_without_zip(f: Facts) -> Decision | None:
+    if f.answer.kind != "phone":
+        return None
+    return decide(Tier2Rule.ZIP_ASKED, state=_with_draft(f, phone=f.answer.value))
+
+
+PHONE_STEP = Step(
+    PHONE,
+    "The applicant gives the phone number the officer will call.",
+    show=lambda f: shown(say("tier2.phone.prompt"), choices=[MENU]),
+    parse=_parse_phone,
+    needs=(CASE_ON_FILE,),
+    routes=(
+        route(
+            "ask_confirm",
+            CONFIRM,
+            _phone_with_zip,
+            "The case on file gives the field office.",
+        ),
+        route("ask_zip", ZIP, _phone_without_zip, "No field office is known yet for this person."),
+    ),
+)
+
+
+def _parse_zip(text: str, f: Facts) -> Answer | Decision:
+    zip_code = zip5(text)
+    if zip_code is None:
+        return refuse(Tier2Rule.BAD_ZIP, "tier2.zip.invalid")
+    return Answer("zip", value=zip_code, text=text)
+
+
+ZIP_STEP = Step(
+    ZIP,
+    "The applicant gives a ZIP code to find their field office.",
+    show=lambda f: shown(say("tier2.zip.prompt"), choices=[MENU]),
+    parse=_parse_zip,
+    routes=(
+        route(
+            "ask_confirm",
+            CONFIRM,
+            lambda f: (
+                decide(Tier2Rule.ZIP_GIVEN, state=_with_draft(f, zip=f.answer.value))
+                if f.answer.kind == "zip"
+                else None
+            ),
+            "Everything needed for the callback is known.",
+        ),
+    ),
+)
+
+
+# ---- confirming and booking ----------------------------------------------------------------------
+
+
+def _phone_shown(e164: str | None) -> str:
+    phone = parse_us_phone(e164 or "")
+    return phone.display if phone else (e164 or "")
+
+
+def _show_confirm(f: Facts) -> Shown:
+    draft = _draft(f)
+    return shown(
+        say("tier2.confirm.prompt", phone=_phone_shown(draft.phone), when=draft.slot),
+        choices=[
+            choice(CONFIRM_KIND, "tier2.confirm.yes", "yes"),
+            choice(CONFIRM_KIND, "tier2.confirm.other", "other"),
+        ],
+    )
+
+
+def _confirmed(f: Facts) -> bool:
+    return f.answer.kind == CONFIRM_KIND and f.answer.arg == "yes"
+
+
+def _other_time(f: Facts) -> Decision | None:
+    if f.answer.kind != CONFIRM_KIND or f.answer.arg != "other":
+        return None
+    return decide(Tier2Rule.OTHER_TIME, state=_with_draft(f, page=0))
+
+
+def _slot_gone(f: Facts) -> Decision | None:
+    if not _confirmed(f):
+        return None
+    draft = _draft(f)
+    if draft.slot is None or not is_offerable(
+        draft.slot.astimezone(f.now.tzinfo), f.now, draft.urgent, f.policy.callbacks
+    ):
+        return decide(
+            Tier2Rule.SLOT_PASSED, say("tier2.slots.passed"), state=_with_draft(f, page=0)
+        )
+    if (f.loaded.slot_booked or 0) >= f.policy.callbacks.capacity:
+        return decide(Tier2Rule.SLOT_FULL, say("tier2.slots.full"), state=_with_draft(f, page=0))
+    return None
+
+
+def _book(moving: bool) -> Callable[[Facts], Decision | None]:
+    def when(f: Facts) -> Decision | None:
+        if not _confirmed(f) or bool(_draft(f).moving) is not moving:
+            return None
+        return decide(Tier2Rule.MOVED if moving else Tier2Rule.BOOKED, state=_with_draft(f, page=0))
+
+    return when
+
+
+CONFIRM_STEP = Step(
+    CONFIRM,
+    "The applicant confirms the time and number.",
+    show=_show_confirm,
+    kinds=(CONFIRM_KIND,),
+    routes=(
+        route("pick_other_slot", SLOTS, _other_time, "The applicant wants another time."),
+        route(
+            "pick_other_slot",
+            SLOTS,
+            _slot_gone,
+            "The time is no longer free: other times are offered.",
+            needs=(SLOT_ROOM,),
+        ),
+        route(
+            "book",
+            BOOKED,
+            _book(moving=True),
+            "The booked callback moved within capacity.",
+            effect=Tier2Effect.MOVE,
+        ),
+        route(
+            "book",
+            BOOKED,
+            _book(moving=False),
+            "The callback was booked within capacity.",
+            effect=Tier2Effect.BOOK,
+        ),
+    ),
+)
+
+
+def _show_booked(f: Facts) -> Shown:
+    """The confirmation goes through the durable outbox: the console shows it in this turn,
+    Telegram pushes it at once and retries until Telegram has accepted it."""
+    draft = _draft(f)
+    if draft.moving:
+        key, kind = "tier2.booked.moved", "callback.moved"
+    else:
+        key = "tier2.booked.done_with_reminder" if draft.reminded else "tier2.booked.done"
+        kind = "callback.confirmation"
+    notice = Notice(
+        kind,
+        say(key, reference=draft.reference, phone=_phone_shown(draft.phone), when=draft.slot),
+        (MENU, FINISH),
+    )
+    # Booked: the draft is done with.
+    return Shown(state=f.state.but(callback=None), notices=(notice,))
+
+
+BOOKED_STEP = Step(
+    BOOKED,
+    "The callback is booked; the applicant has a reference.",
+    show=_show_booked,
+)
+
+
+# ---- my callback: see, move, cancel ------------------------------------------------------------
+
+
+def _show_mine(f: Facts) -> Shown:
+    if not f.loaded.my_callbacks:
+        return shown(say("tier2.mine.none"), choices=[MENU, AGENT])
+    mine = f.loaded.my_callbacks[0]
+    if mine.status != "booked":
+        return shown(say("tier2.mine.in_hand", reference=mine.reference), choices=[MENU])
+    return shown(
+        say(
+            "tier2.mine.show",
+            reference=mine.reference,
+            phone=_phone_shown(mine.phone),
+            when=mine.slot_at.astimezone(f.now.tzinfo),
+        ),
+        choices=[
+            choice(MOVE, "tier2.mine.move", mine.reference),
+            choice(CANCEL, "tier2.mine.cancel", mine.reference),
+            MENU,
+        ],
+    )
+
+
+def _in_hand(f: Facts) -> Decision | None:
+    """An officer took it (or it was completed) since the buttons were shown."""
+    if f.answer.kind not in (MOVE, CANCEL):
+        return None
+    picked = f.loaded.picked_callback
+    if picked is not None and picked.status == "booked":
+        return None
+    return decide(
+        Tier2Rule.IN_HAND,
+        say("tier2.mine.in_hand", MENU, reference=f.answer.arg),
+    )
+
+
+def _move(f: Facts) -> Decision | None:
+    picked = f.loaded.picked_callback
+    if f.answer.kind != MOVE or picked is None:
+        return None
+    draft = CallbackDraft(moving=picked.reference, urgent=picked.urgent, phone=picked.phone)
+    return decide(Tier2Rule.MOVE_ASKED, state=f.state.but(callback=draft))
+
+
+def _cancel(f: Facts) -> Decision | None:
+    picked = f.loaded.picked_callback
+    if f.answer.kind != CANCEL or picked is None:
+        return None
+    return decide(
+        Tier2Rule.CALLBACK_CANCELLED, say("tier2.mine.cancelled", reference=picked.reference)
+    )
+
+
+MINE_STEP = Step(
+    MINE,
+    "The applicant looks at their booked callback.",
+    show=_show_mine,
+    needs=(MY_CALLBACKS,),
+    kinds=(MOVE, CANCEL),
+    routes=(
+        stay(
+            _in_hand,
+            "With an officer already: it can no longer be moved or cancelled.",
+            needs=(PICKED_CALLBACK,),
+        ),
+        route("move_callback", SLOTS, _move, "The applicant wants another time."),
+        route(
+            "menu",
+            MAIN_MENU,
+            _cancel,
+            "The applicant cancelled their callback.",
+            effect=Tier2Effect.CANCEL,
+        ),
+    ),
+)
+
+
+TIER = Tier(
     name="tier2",
-    steps=tuple(_Step(s.name, s.doc) for s in FLOW.states if s.name not in ("automated.menu",)),
+    steps=(SLOTS_STEP, PHONE_STEP, ZIP_STEP, CONFIRM_STEP, BOOKED_STEP, MINE_STEP),
     intercept_prefix="tier2.",
+    menu=(
+        MenuItem(
+            "callback", MINE, "menu.item_callback", "The applicant asked about their callback."
+        ),
+    ),
 )

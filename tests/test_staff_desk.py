@@ -37,7 +37,7 @@ async def test_queue_lists_callbacks_due_first_then_appointment_requests(
 ) -> None:
     reference = await book(Chat(engine, "caller"), issue="biometrics_not_online")
     await _pending_request(db, "AR-100", "ADIT stamp")
-    items = await StaffDesk(engine.services).queue(engine.now())
+    items = await StaffDesk.of(engine.services).queue(engine.now())
     assert [i.reference for i in items] == [reference, "AR-100"]
     callback, request = items
     assert callback.kind == "callback" and callback.due_at is not None
@@ -48,7 +48,7 @@ async def test_queue_lists_callbacks_due_first_then_appointment_requests(
 
 async def test_an_item_taken_by_one_officer_cannot_be_taken_by_another(engine: Engine) -> None:
     reference = await book(Chat(engine))
-    desk = StaffDesk(engine.services)
+    desk = StaffDesk.of(engine.services)
     item = await desk.take(reference, "officer-1", engine.now())
     assert item.status == "taken"
     with pytest.raises(DeskError, match="already taken by officer-1"):
@@ -60,12 +60,12 @@ async def test_an_item_taken_by_one_officer_cannot_be_taken_by_another(engine: E
 async def test_two_no_answers_close_the_inquiry(engine: Engine, clock) -> None:  # type: ignore[no-untyped-def]
     chat = Chat(engine)
     reference = await book(chat)
-    desk = StaffDesk(engine.services)
+    desk = StaffDesk.of(engine.services)
     clock.set(datetime(2026, 11, 23, 11, 5))
     first = await desk.complete(reference, "no-answer", None, "officer-1", engine.now())
     assert "second attempt" in first.summary
     await chat.send("/menu")
-    assert "try once more on Tuesday, November 24, 2026 at 11:00 AM" in chat.text
+    assert "try once more on Tuesday, November 24, 2026, 11:00 a.m." in chat.text
     assert [i.reference for i in await desk.queue(engine.now())] == [reference]
     clock.set(datetime(2026, 11, 24, 11, 5))
     second = await desk.complete(reference, "no-answer", None, "officer-1", engine.now())
@@ -84,13 +84,13 @@ async def test_appointment_is_booked_five_business_days_after_a_wednesday_call(
     chat = Chat(engine)
     reference = await book(chat, issue="inperson_need", need="proof_of_status", evidence="yes")
     clock.set(datetime(2026, 11, 25, 11, 5))
-    done = await StaffDesk(engine.services).complete(
+    done = await StaffDesk.of(engine.services).complete(
         reference, "appointment", None, "officer-1", engine.now()
     )
     assert "New York City Field Office" in done.summary  # ZIP 10278
-    assert "Thursday, December 3, 2026 at 8:00 AM" in done.summary
+    assert "Thursday, December 3, 2026, 8:00 a.m." in done.summary
     await chat.send("/menu")
-    assert "Thursday, December 3, 2026 at 8:00 AM" in chat.text
+    assert "Thursday, December 3, 2026, 8:00 a.m." in chat.text
     assert "26 Federal Plaza" in chat.text
     assert "green card" in chat.text and "I-94" in chat.text  # what to bring for the category
 
@@ -101,11 +101,11 @@ async def test_office_capacity_is_never_exceeded(tmp_path: Path) -> None:
             await book(Chat(engine, f"u{n}"), issue="inperson_need", need="daca", evidence="yes")
             for n in range(7)
         ]
-        desk = StaffDesk(engine.services)
+        desk = StaffDesk.of(engine.services)
         await asyncio.gather(
             *(desk.complete(r, "appointment", None, "o", engine.now()) for r in refs)
         )
-        rows = await engine.services.db.fetchall(
+        rows = await engine.services.ports.db.fetchall(
             "SELECT at, COUNT(*) AS n FROM field_appointments GROUP BY at ORDER BY at"
         )
         # New York: capacity 6 per slot; the seventh gets the next slot.
@@ -115,7 +115,7 @@ async def test_office_capacity_is_never_exceeded(tmp_path: Path) -> None:
 async def test_resolved_by_phone_tells_the_applicant_with_the_note(engine: Engine) -> None:
     chat = Chat(engine)
     reference = await book(chat)
-    desk = StaffDesk(engine.services)
+    desk = StaffDesk.of(engine.services)
     assert await desk.references_for(ConversationKey("console", "u1")) == [reference]
     await desk.complete(reference, "resolved", "Your file was updated.", "o", engine.now())
     await chat.send("/menu")
@@ -127,7 +127,7 @@ async def test_pending_request_from_the_automated_tier_gets_an_appointment(
     engine: Engine, db: Database
 ) -> None:
     await _pending_request(db, "AR-200", "Emergency Advance Parole")
-    desk = StaffDesk(engine.services)
+    desk = StaffDesk.of(engine.services)
     assert await desk.references_for(ConversationKey("console", "req")) == ["AR-200"]
     await desk.take("AR-200", "o", engine.now())
     done = await desk.complete("AR-200", "appointment", None, "o", engine.now())
@@ -142,7 +142,7 @@ async def test_pending_request_from_the_automated_tier_gets_an_appointment(
 async def test_unknown_outcome_is_refused(engine: Engine) -> None:
     reference = await book(Chat(engine))
     with pytest.raises(DeskError, match="Unknown outcome"):
-        await StaffDesk(engine.services).complete(reference, "maybe", None, "o", engine.now())
+        await StaffDesk.of(engine.services).complete(reference, "maybe", None, "o", engine.now())
 
 
 async def test_simulated_officer_completes_callbacks_once_their_time_has_passed(

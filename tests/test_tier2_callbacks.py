@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.engine import Engine
 from bot.storage.database import Database
 from flows import tier1, tier2
+from flows.machine import flow_of
 from tests.conftest import Chat
 from tests.tier_journeys import PHONE, book, engine_with, slot_buttons, to_confirm, to_officer
 
@@ -30,7 +31,7 @@ async def test_fifty_concurrent_bookings_on_a_slot_of_capacity_3(tmp_path: Path)
         for chat, _ in told:
             assert "just been taken" in chat.text
             assert slot_buttons(chat) and full_slot not in chat.buttons
-        row = await engine.services.db.fetchone("SELECT COUNT(*) AS n FROM callbacks")
+        row = await engine.services.ports.db.fetchone("SELECT COUNT(*) AS n FROM callbacks")
         assert row is not None and row["n"] == 3
 
 
@@ -47,7 +48,7 @@ async def test_a_bad_phone_number_is_refused_with_an_example(chat: Chat) -> None
 
 async def test_booking_confirms_time_number_and_reference(chat: Chat, db: Database) -> None:
     reference = await book(chat)
-    assert "(202) 555-0143" in chat.text and "Monday, November 23, 2026 at 11:00 AM" in chat.text
+    assert "(202) 555-0143" in chat.text and "Monday, November 23, 2026, 11:00 a.m." in chat.text
     # The call is today: there is no business day before it, so no reminder is promised.
     assert "reminder" not in chat.text.lower()
     row = await db.fetchone(
@@ -159,6 +160,10 @@ async def test_every_tier1_and_tier2_transition_is_driven(engine: Engine, db: Da
     reference = chat.buttons[0].removeprefix("mine:move:")
     await chat.press(f"mine:move:{reference}")
     await chat.press(slot_buttons(chat)[1])  # ask_confirm from slots
+    await chat.press("confirm:yes")
+    await chat.send("/menu")
+    await chat.press("go:callback")
+    await chat.press(f"mine:cancel:{reference}")  # menu from mine
     await _looked_up_case(db, "f")
     known = Chat(engine, "f")
     await known.send("/menu")
@@ -170,7 +175,7 @@ async def test_every_tier1_and_tier2_transition_is_driven(engine: Engine, db: Da
     seen = {(r["trigger"], r["source"]) for r in rows}
     declared = {
         (t.trigger, s)
-        for flow in (tier1.FLOW, tier2.FLOW)
+        for flow in (flow_of(tier1.TIER), flow_of(tier2.TIER))
         for t in flow.transitions
         for s in t.sources
     }

@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 from bot.messages import Catalogue
-from bot.tiers.config import load_tier_config
+from bot.policy import load_policy
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def config_copy(tmp_path: Path) -> Path:
 
 
 def _load(directory: Path) -> None:
-    load_tier_config(directory, Catalogue.load(directory / "messages"))
+    load_policy(load_settings(directory), Catalogue.load(directory / "messages"))
 
 
 def test_shipped_configuration_loads(config_copy: Path) -> None:
@@ -42,6 +42,25 @@ def test_unknown_message_key_names_file_and_field(config_copy: Path) -> None:
     path.write_text(path.read_text().replace('"tier1.kb.contact_hours.answer"', '"tier1.kb.typo"'))
     with pytest.raises(ConfigError, match=r"tier1_knowledge.toml: topics\.3\.answer: no message"):
         _load(config_copy)
+
+
+def test_a_new_issue_category_needs_its_label(config_copy: Path) -> None:
+    path = config_copy / "tier1_knowledge.toml"
+    path.write_text(
+        path.read_text()
+        + '\n[[issues]]\nid = "lost_card"\nlabel = "tier1.issue.button.lost_card"\n'
+    )
+    with pytest.raises(ConfigError, match=r"tier1_knowledge.toml: issues\.7\.label: no message"):
+        _load(config_copy)
+    messages = config_copy / "messages" / "tiers.toml"
+    messages.write_text(
+        messages.read_text().replace(
+            'something_else = "Something else"\n',
+            'something_else = "Something else"\nlost_card = "My card was lost"\n',
+            1,
+        )
+    )
+    _load(config_copy)
 
 
 def test_default_office_must_exist(config_copy: Path) -> None:

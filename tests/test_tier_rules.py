@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.messages import Catalogue
-from bot.tiers.config import load_tier_config
+from bot.policy import load_policy
 from flows.business_days import business_days_after, is_business_day
 from flows.callback_slots import CallbackPolicy, candidate_slots, horizon, offer
 from flows.field_appointment import appointment_slot
@@ -30,7 +30,7 @@ def at(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
 @pytest.fixture(scope="module")
 def tier_config():  # type: ignore[no-untyped-def]
     settings = load_settings()
-    return load_tier_config(settings.config_dir, Catalogue.load(settings.config_dir / "messages"))
+    return load_policy(settings, Catalogue.load(settings.config_dir / "messages"))
 
 
 # ---- business days and slots across weekends and holidays ----------------------------------
@@ -195,7 +195,7 @@ JUSTIFIABLE = [
 
 @pytest.mark.parametrize("category", JUSTIFIABLE)
 def test_urgent_category_with_evidence_justifies_a_visit(tier_config, category: str) -> None:  # type: ignore[no-untyped-def]
-    decision = decide_in_person(InPersonRequest(category, False, True), tier_config.policy)
+    decision = decide_in_person(InPersonRequest(category, False, True), tier_config.inperson)
     assert decision.justified
     assert decision.rule_id == f"inperson.{category}"
     assert decision.explanation == f"tier2.why.{category}"
@@ -203,28 +203,28 @@ def test_urgent_category_with_evidence_justifies_a_visit(tier_config, category: 
 
 @pytest.mark.parametrize("category", JUSTIFIABLE)
 def test_urgent_category_without_evidence_does_not(tier_config, category: str) -> None:  # type: ignore[no-untyped-def]
-    decision = decide_in_person(InPersonRequest(category, True, False), tier_config.policy)
+    decision = decide_in_person(InPersonRequest(category, True, False), tier_config.inperson)
     assert not decision.justified
     assert decision.rule_id == f"inperson.{category}.no_evidence"
 
 
 def test_case_status_question_never_justifies_a_visit(tier_config) -> None:  # type: ignore[no-untyped-def]
-    decision = decide_in_person(InPersonRequest("case_status", True, True), tier_config.policy)
+    decision = decide_in_person(InPersonRequest("case_status", True, True), tier_config.inperson)
     assert not decision.justified
     assert decision.rule_id == "inperson.case_status"
     assert not decision.walk_in_guidance
 
 
 def test_other_reasons_need_an_emergency_and_evidence(tier_config) -> None:  # type: ignore[no-untyped-def]
-    justified = decide_in_person(InPersonRequest("other", True, True), tier_config.policy)
+    justified = decide_in_person(InPersonRequest("other", True, True), tier_config.inperson)
     assert justified.justified and justified.rule_id == "inperson.other"
     assert justified.walk_in_guidance
-    refused = decide_in_person(InPersonRequest("other", False, True), tier_config.policy)
+    refused = decide_in_person(InPersonRequest("other", False, True), tier_config.inperson)
     assert not refused.justified and refused.rule_id == "inperson.other.no_emergency"
 
 
 def test_emergency_adds_walk_in_guidance_only_in_an_emergency(tier_config) -> None:  # type: ignore[no-untyped-def]
-    policy = tier_config.policy
+    policy = tier_config.inperson
     assert decide_in_person(InPersonRequest("daca", True, True), policy).walk_in_guidance
     assert not decide_in_person(InPersonRequest("daca", False, True), policy).walk_in_guidance
 
@@ -268,10 +268,11 @@ def test_routing_knowledge_base_service_request_and_officer() -> None:
 
 
 def test_urgency_emergency_or_justified_visit_otherwise_regular(tier_config) -> None:  # type: ignore[no-untyped-def]
-    visit = decide_in_person(InPersonRequest("proof_of_status", False, True), tier_config.policy)
-    assert rate_urgency("emergency", None).rule == "urgency.emergency"
-    assert rate_urgency("inperson_need", visit).urgent
-    assert not rate_urgency("something_else", None).urgent
+    visit = decide_in_person(InPersonRequest("proof_of_status", False, True), tier_config.inperson)
+    assert rate_urgency(True, None).rule == "urgency.emergency"
+    assert rate_urgency(False, visit).urgent
+    assert rate_urgency(False, visit).rule == "urgency.inperson.proof_of_status"
+    assert not rate_urgency(False, None).urgent
 
 
 # ---- field-office appointments ----------------------------------------------------------------

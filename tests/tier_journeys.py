@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from bot.assembly import create_engine
 from bot.clock import FixedClock
 from bot.config import load_settings
 from bot.engine import Engine
@@ -28,7 +29,7 @@ async def engine_with(
     db = await Database.open(settings.db_path)
     clock = FixedClock(at, settings.tz)
     try:
-        yield await Engine.create(settings, db, clock), clock
+        yield await create_engine(settings, db, clock), clock
     finally:
         await db.close()
 

@@ -17,7 +17,7 @@ from bot.engine import codec
 from bot.model import Button, ConversationKey, Reply, TransitionRecord, TurnInput
 from bot.storage.conversations import StoredConversation
 from bot.storage.database import Write
-from bot.text import formatted, render
+from bot.text import render, text
 from flows.facts import Facts, Loaded
 from flows.machine import tier_of
 from flows.state import ConversationState
@@ -105,7 +105,7 @@ class Turn:
         label = (
             choice.label
             if choice.literal
-            else self.services.messages.text(choice.label, **formatted(choice.params))
+            else text(self.services.messages, choice.label, choice.params)
         )
         return Button(label, codec.encode(choice))
 

@@ -63,7 +63,7 @@ async def _run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     clock = clock_from(args, settings)
     async with open_engine(settings, clock) as engine:
-        desk = StaffDesk(engine.services)
+        desk = StaffDesk.of(engine.services)
         try:
             if args.action is None:
                 return await _interactive(desk, engine, args.staff)
@@ -80,11 +80,13 @@ async def _script(desk: Any, now: Any, args: argparse.Namespace) -> int:
             args,
             [_item_json(i) for i in items],
             "\n".join(_item_line(desk, n, i) for n, i in enumerate(items, 1))
-            or desk._t("tier2.staff.cli.empty"),
+            or desk.lines.t("tier2.staff.cli.empty"),
         )
     elif args.action == "take":
         item = await desk.take(args.reference, args.staff, now)
-        _print(args, _item_json(item), desk._t("tier2.staff.cli.taken", reference=item.reference))
+        _print(
+            args, _item_json(item), desk.lines.t("tier2.staff.cli.taken", reference=item.reference)
+        )
     else:
         done = await desk.complete(args.reference, args.outcome, args.note, args.staff, now)
         _print(
@@ -112,20 +114,7 @@ def _item_json(item: Any) -> dict[str, Any]:
 
 
 def _item_line(desk: Any, number: int, item: Any) -> str:
-    due = (
-        item.due_at.strftime("%Y-%m-%d %H:%M") if item.due_at else desk._t("tier2.staff.cli.no_due")
-    )
-    urgency = desk._t("tier2.staff.summary." + ("urgent" if item.urgent else "regular"))
-    return desk._t(
-        "tier2.staff.cli.item",
-        number=number,
-        reference=item.reference,
-        kind=item.kind,
-        due=due,
-        status=item.status,
-        urgency=urgency,
-        summary=item.summary,
-    )
+    return str(desk.lines.cli_item(number, item))
 
 
 async def _interactive(desk: Any, engine: Any, staff_id: str) -> int:
@@ -142,27 +131,27 @@ async def _interactive(desk: Any, engine: Any, staff_id: str) -> int:
     while True:
         items = await desk.queue(engine.now())
         if not items:
-            print(desk._t("tier2.staff.cli.empty"))
+            print(desk.lines.t("tier2.staff.cli.empty"))
             return 0
-        print(desk._t("tier2.staff.cli.header"))
+        print(desk.lines.t("tier2.staff.cli.header"))
         for n, item in enumerate(items, 1):
             print(_item_line(desk, n, item))
-        choice = await ask(desk._t("tier2.staff.cli.choose"))
+        choice = await ask(desk.lines.t("tier2.staff.cli.choose"))
         if not choice:
             return 0
         if not choice.isdigit() or not 1 <= int(choice) <= len(items):
-            print(desk._t("tier2.staff.cli.bad_choice"))
+            print(desk.lines.t("tier2.staff.cli.bad_choice"))
             continue
         try:
             item = await desk.take(items[int(choice) - 1].reference, staff_id, engine.now())
-            print(desk._t("tier2.staff.cli.taken", reference=item.reference))
-            outcome = await ask(desk._t("tier2.staff.cli.outcome"))
+            print(desk.lines.t("tier2.staff.cli.taken", reference=item.reference))
+            outcome = await ask(desk.lines.t("tier2.staff.cli.outcome"))
             if not outcome:
                 continue
             if outcome not in ("1", "2", "3"):
-                print(desk._t("tier2.staff.cli.bad_choice"))
+                print(desk.lines.t("tier2.staff.cli.bad_choice"))
                 continue
-            note = await ask(desk._t("tier2.staff.cli.note")) or None
+            note = await ask(desk.lines.t("tier2.staff.cli.note")) or None
             done = await desk.complete(
                 item.reference, OUTCOMES[int(outcome) - 1], note, staff_id, engine.now()
             )

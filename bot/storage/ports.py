@@ -20,6 +20,8 @@ from bot.storage.conversations import StoredConversation
 from bot.storage.database import Database, Write
 from bot.storage.outbox import Notice
 from bot.storage.requests import AppointmentRequest
+from bot.storage.requests_review import RequestRecord
+from flows.callbacks import CallbackRecord
 from flows.case_records import CaseRecord
 
 
@@ -138,6 +140,93 @@ class AppointmentRequests(Protocol):
 # ---- Tier 1 and Tier 2 ports (service requests, callbacks, field appointments, staff log) ----
 
 
+class Callbacks(Protocol):
+    """Officer callbacks: capacity is the precondition of `book` and `move`, nowhere else."""
+
+    async def booked_counts(self, start: datetime, end: datetime) -> dict[datetime, int]: ...
+
+    async def count_at(self, slot: datetime) -> int: ...
+
+    async def get(self, reference: str) -> CallbackRecord | None: ...
+
+    async def open_of(self, key: ConversationKey) -> list[CallbackRecord]: ...
+
+    async def queue(self, until: datetime | None = None) -> list[CallbackRecord]: ...
+
+    def book(self, callback: CallbackRecord, capacity: int, now: datetime) -> Write: ...
+
+    def move(
+        self,
+        reference: str,
+        slot: datetime,
+        capacity: int,
+        now: datetime,
+        *,
+        attempts: int | None = None,
+    ) -> Write: ...
+
+    def cancel(self, reference: str, now: datetime) -> Write: ...
+
+    def take(self, callback: CallbackRecord, staff_id: str, now: datetime) -> Write: ...
+
+    def close(self, callback: CallbackRecord, status: str, now: datetime) -> Write: ...
+
+    def drop_reminder(self, reference: str) -> Write: ...
+
+
+class ServiceRequests(Protocol):
+    def open(
+        self,
+        number: str,
+        key: ConversationKey,
+        issue: str,
+        receipt: str | None,
+        rule: str,
+        now: datetime,
+    ) -> Write: ...
+
+
+class FieldAppointments(Protocol):
+    """Field-office visits: the office's capacity is the precondition of `book`."""
+
+    async def bookings(self, office_id: str, since: datetime) -> dict[datetime, int]: ...
+
+    def book(
+        self,
+        reference: str,
+        source_reference: str,
+        office_id: str,
+        capacity: int,
+        at: datetime,
+        category: str,
+        key: ConversationKey,
+        staff_id: str,
+        now: datetime,
+    ) -> Write: ...
+
+
+class StaffLog(Protocol):
+    def attempt(
+        self, reference: str, now: datetime, outcome: str, staff_id: str, note: str | None
+    ) -> Write: ...
+
+    async def last_taker(self, reference: str) -> str | None: ...
+
+    async def no_answers(self, reference: str) -> int: ...
+
+
+class RequestsReview(Protocol):
+    """The in-person requests as the staff desk reviews them (reads and status changes)."""
+
+    async def open_requests(self) -> list[RequestRecord]: ...
+
+    async def open_of(self, key: ConversationKey) -> list[RequestRecord]: ...
+
+    async def get(self, reference: str) -> RequestRecord | None: ...
+
+    def set_status(self, request: RequestRecord, status: str, now: datetime) -> Write: ...
+
+
 @dataclass(frozen=True)
 class Ports:
     """Every port, built once per process over one database."""
@@ -149,14 +238,24 @@ class Ports:
     cases: Cases
     biometrics: BiometricsBookings
     requests: AppointmentRequests
+    callbacks: Callbacks
+    service_requests: ServiceRequests
+    field_appointments: FieldAppointments
+    staff_log: StaffLog
+    requests_review: RequestsReview
 
 
 def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
     from bot.storage import outbox
     from bot.storage.biometrics import SqliteBiometricsBookings
+    from bot.storage.callbacks import SqliteCallbacks
     from bot.storage.cases import SqliteCases
     from bot.storage.conversations import SqliteConversations, SqliteTranscript
+    from bot.storage.field_appointments import SqliteFieldAppointments
     from bot.storage.requests import SqliteAppointmentRequests
+    from bot.storage.requests_review import SqliteRequestsReview
+    from bot.storage.service_requests import SqliteServiceRequests
+    from bot.storage.staff_log import SqliteStaffLog
 
     return Ports(
         db=db,
@@ -166,4 +265,9 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
         cases=SqliteCases(db, tz),
         biometrics=SqliteBiometricsBookings(db, tz),
         requests=SqliteAppointmentRequests(db),
+        callbacks=SqliteCallbacks(db, tz),
+        service_requests=SqliteServiceRequests(),
+        field_appointments=SqliteFieldAppointments(db, tz),
+        staff_log=SqliteStaffLog(db),
+        requests_review=SqliteRequestsReview(db, tz),
     )

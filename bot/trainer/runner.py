@@ -148,7 +148,7 @@ async def _play(
             await _input(step, driver, sr)
         rows = await engine.services.ports.transcript.transitions_since(last_id)
         if rows:
-            last_id = rows[-1]["id"]
+            last_id = int(str(rows[-1]["id"]))
         sr.transitions = [_logged(engine, r) for r in rows]
         if step.kind != "clock":
             if sr.state is None and not sr.failures:
@@ -226,7 +226,7 @@ async def _staff(step: Step, engine: Engine, sr: StepReport) -> None:
             "build of Tierline does not have"
         )
         return
-    desk = StaffDesk(engine.services)
+    desk = StaffDesk.of(engine.services)
     reference = action.complete
     if reference == "last":
         references = await desk.references_for(key_for(step.user))

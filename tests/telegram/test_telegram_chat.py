@@ -128,24 +128,25 @@ async def test_an_escalation_ends_in_a_booked_officer_callback(
     assert "Tier 2 officer" in tier2.text and "urgent" in urgent.text
     assert "72 hours" in within.text
     assert times.buttons[:2] == [
-        ("Mon Nov 23, 11:00 AM", "slot:20261123T1100"),
-        ("Mon Nov 23, 11:30 AM", "slot:20261123T1130"),
+        ("Mon Nov 23, 11:00 a.m.", "slot:20261123T1100"),
+        ("Mon Nov 23, 11:30 a.m.", "slot:20261123T1130"),
     ]
-    (phone,) = await user.tap("Mon Nov 23, 11:00 AM")
+    (phone,) = await user.tap("Mon Nov 23, 11:00 a.m.")
     assert phone.text == "Which US phone number should the officer call?"
     (zip_code,) = await user.send("(202) 555-0143")
     assert "ZIP code" in zip_code.text
     (confirm,) = await user.send("10278")
     assert confirm.text == (
         "Please check: an officer will call (202) 555-0143 on Monday, "
-        "November 23, 2026 at 11:00 AM. Shall I book it?"
+        "November 23, 2026, 11:00 a.m., Eastern time. Shall I book it?"
     )
     # The confirmation comes through the durable outbox, pushed as soon as it is booked.
     (booked,) = await user.tap("Yes, book it")
 
     match = re.fullmatch(
-        r"Booked\. An officer will call \(202\) 555-0143 on Monday, November 23, 2026 at "
-        r"11:00 AM\. Your reference is (CB-[A-Z0-9]{6})\. If nobody answers twice.*",
+        r"Booked\. An officer will call \(202\) 555-0143 on Monday, November 23, 2026, "
+        r"11:00 a\.m\., Eastern time\. Your reference is (CB-[A-Z0-9]{6})\. "
+        r"If nobody answers twice.*",
         booked.text,
     )
     assert match, booked.text

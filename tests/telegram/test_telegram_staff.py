@@ -114,7 +114,7 @@ async def test_staff_work_a_booked_callback_and_the_applicant_is_told_once(
 
     assert queue.text.startswith("Callback queue (1):")
     assert (
-        f"URGENT · {reference} · proof_of_status (callback) · booked · due Mon 23 Nov 11:00"
+        f"URGENT · {reference} · proof_of_status (callback) · booked · due Mon Nov 23, 11:00 a.m."
         in queue.text
     )
     assert "***-***-**43" in queue.text and "555-0143" not in queue.text  # masked phone
@@ -131,8 +131,8 @@ async def test_staff_work_a_booked_callback_and_the_applicant_is_told_once(
         f"The officer booked you an in-person appointment (reference {reference}):\n"
         "New York City Field Office, 26 Federal Plaza"
     )
-    when = re.search(r"on (\w+day, \w+ \d+, \d{4} at [\d:]+ [AP]M)", done.text)
-    assert when and f"on {when.group(1)}." in notice.text  # the day staff were told
+    when = re.search(r"on (\w+day, \w+ \d+, \d{4}, [\d:]+ [ap]\.m\.)", done.text)
+    assert when and f"on {when.group(1)}\n" in notice.text  # the day staff were told
     assert "green card" in notice.text and "I-94" in notice.text  # what to bring
     assert "In every case, bring" in notice.text
     delivered = await db.fetchall(
@@ -195,12 +195,12 @@ async def test_after_an_unanswered_call_the_applicant_is_told_and_reminded_when_
     assert "second attempt" in done.text
     assert retry.text == (
         f"An officer tried to call you about {reference} but couldn't reach "
-        "you. They will try once more on Tuesday, November 24, 2026 at "
-        "11:00 AM."
+        "you. They will try once more on Tuesday, November 24, 2026, "
+        "11:00 a.m., Eastern time."
     )
     assert reminder.text == (
         "Reminder: an officer will call (202) 555-0143 on Tuesday, "
-        f"November 24, 2026 at 11:00 AM (reference {reference}). "
+        f"November 24, 2026, 11:00 a.m. (reference {reference}). "
         "Please keep your phone at hand."
     )
     assert fake_api.texts(applicant.id)[booked:] == [retry.text, reminder.text]  # once each

@@ -21,6 +21,7 @@ from bot.adapters.telegram.sender import DeliveryFailed, Sender
 from bot.engine.engine import Engine
 from bot.model import Reply
 from bot.staff.desk import OUTCOMES, DeskError, StaffDesk
+from bot.staff.lines import StaffLines
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,8 @@ class StaffCommands:
         self.engine = engine
         self.sender = sender
         self.staff_user_ids = frozenset(staff_user_ids)
-        self._desk: Desk = desk if desk is not None else StaffDesk(engine.services)
+        self._desk: Desk = desk if desk is not None else StaffDesk.of(engine.services)
+        self._lines = StaffLines(engine.services.messages)
         self._desk_error: type[Exception] = desk_error or DeskError
         self.push_notices = push_notices  # the outcome notice goes to the applicant at once
 
@@ -125,18 +127,7 @@ class StaffCommands:
         return self.engine.text(f"telegram.staff.{key}", **params)
 
     def _item_fields(self, item: Any) -> dict[str, object]:
-        due = item.due_at
-        return {
-            "marker": self._t("urgent_marker") if item.urgent else "",
-            "reference": item.reference,
-            "kind": item.kind,
-            "category": item.category,
-            "status": item.status,
-            "summary": item.summary,
-            "due": due.astimezone(self.engine.services.settings.tz).strftime("%a %d %b %H:%M")
-            if due is not None
-            else self._t("no_due"),
-        }
+        return self._lines.chat_item_fields(item)
 
     async def _reply(self, update: Update, text: str) -> None:
         message = update.effective_message

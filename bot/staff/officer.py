@@ -1,0 +1,34 @@
+"""Trainer mode's simulated officer: a ticker that completes every callback whose time has
+passed, by the same desk a staff member uses: a visit when it was judged justified, else
+by phone.
+
+It lives with the desk, and the assembly registers it (`bot.assembly`), because the tiers'
+actions may not import the staff package.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.staff.desk import DeskError, StaffDesk
+
+if TYPE_CHECKING:
+    from bot.engine.services import Services
+
+log = logging.getLogger(__name__)
+
+SIMULATED_OFFICER = "simulated-officer"
+
+
+async def simulated_officer_calls(services: Services, now: datetime) -> None:
+    if not services.settings.tier2.simulate_officer:
+        return
+    desk = StaffDesk.of(services)
+    for callback in await services.ports.callbacks.queue(until=now):
+        outcome = "appointment" if callback.inperson_justified else "resolved"
+        try:
+            await desk.complete(callback.reference, outcome, None, SIMULATED_OFFICER, now)
+        except DeskError as exc:
+            log.warning("simulated officer could not complete a callback: %s", exc)
