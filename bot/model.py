@@ -75,7 +75,8 @@ class TransitionRecord:
     trigger: str
     source: str
     dest: str
-    rule: str
+    rule: str  # the id of the rule that decided
+    why: str = ""  # what the transition is for, as declared with its route
 
     def as_json(self) -> dict[str, str]:
         return {

@@ -143,7 +143,8 @@ COMMANDS = (
                 "escalate",
                 TIER1_INTAKE,
                 _asked_for_person,
-                "The automated tier could not settle the request, or a person was asked for.",
+                "The applicant asked to talk to a person, or the automated tier could not"
+                " settle the request.",
             ),
         ),
         "Ask for a person.",
@@ -163,11 +164,11 @@ COMMANDS = (
 
 
 def _menu_step(items: tuple[MenuItem, ...]) -> Step:
-    def show_menu(f: Facts):  # type: ignore[no-untyped-def]
+    def show_menu(f: Facts) -> Shown:
         choices = [choice(GO, i.label, i.trigger) for i in items if f.allows(i.trigger)]
         return shown(say("menu.prompt"), choices=[*choices, choice(AGENT.kind, "menu.item_agent")])
 
-    def chose(item: MenuItem):  # type: ignore[no-untyped-def]
+    def chose(item: MenuItem) -> Route:
         def when(f: Facts) -> Decision | None:
             return (
                 decide(EntryRule.MENU_ITEM)

@@ -11,10 +11,16 @@ from flows import automated, entry, tier1, tier2
 from flows.machine import MachineDefinition, build_machine
 from flows.steps import Tier
 
+# The main menu's order, by trigger (items a tier adds that are not listed come last).
+MENU_ORDER = ("status", "biometrics", "appointment", "callback", "info")
+
 
 def _compose(*tiers: Tier) -> tuple[Tier, ...]:
-    items = tuple(item for t in tiers for item in t.menu)
-    return (*tiers, entry.with_menu(entry.TIER, items))
+    items = sorted(
+        (item for t in tiers for item in t.menu),
+        key=lambda i: MENU_ORDER.index(i.trigger) if i.trigger in MENU_ORDER else len(MENU_ORDER),
+    )
+    return (*tiers, entry.with_menu(entry.TIER, tuple(items)))
 
 
 DECLARATIONS: tuple[Tier, ...] = _compose(automated.TIER, tier1.TIER, tier2.TIER)

@@ -170,7 +170,10 @@ cases:
 
     report = await runner.run_scenario(scenario, on_step=look)
     assert report.passed and seen["ok"]
-    writes = runner.case_writes(scenario.cases, scenario.now.astimezone())
+    from bot.storage.cases import SqliteCases
+
+    cases = SqliteCases(None, scenario.now.astimezone().tzinfo)  # type: ignore[arg-type]
+    writes = runner.case_writes(cases, scenario.cases, scenario.now.astimezone())
     assert writes[0].params[5].endswith("+00:00")  # stored in UTC like every instant
 
 
@@ -216,6 +219,10 @@ class _FakeDesk:
 
     def __init__(self, services: object) -> None:
         self.services = services
+
+    @classmethod
+    def of(cls, services: object) -> _FakeDesk:
+        return cls(services)
 
     async def references_for(self, key: object) -> list[str]:
         return ["CB-0002", "CB-0001"] if getattr(key, "user_id", None) == "applicant" else []

@@ -16,6 +16,7 @@ from bot.storage.cases import CaseLookupFailed
 from flows.automated_appointment import SUBMIT
 from flows.automated_biometrics import BOOK, BOOKINGS, bookings_site, chosen_slot
 from flows.automated_status import CASE, receipt_wanted
+from flows.privacy import mask_personal_data
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,9 @@ async def load_case(turn: Turn) -> None:
         turn.loaded.case = await turn.ports.cases.lookup(receipt)
     except CaseLookupFailed:
         turn.loaded.case_unavailable = True
+        return
+    if turn.loaded.case is None:
+        log.info("no case on file for %s", mask_personal_data(receipt))
 
 
 async def load_bookings(turn: Turn) -> None:

@@ -74,7 +74,7 @@ class ConsoleSession(Session):
         if self.trace:
             for t in result.transitions:
                 print(
-                    f"[trace] {t.source} --{t.trigger}--> {t.dest}  (rule: {t.rule})",
+                    f"[trace] {t.source} --{t.trigger}--> {t.dest}  (rule: {t.rule}: {t.why})",
                     file=sys.stderr,
                     flush=True,
                 )

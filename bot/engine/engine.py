@@ -28,6 +28,7 @@ from bot.engine.turn import Turn
 from bot.locks import KeyedLocks
 from bot.messages import Catalogue
 from bot.model import ConversationKey, Reply, TurnInput, TurnResult
+from bot.storage.conversations import StoredConversation
 from bot.storage.database import Conflict, StorageError, Write
 from bot.storage.outbox import Notice
 from bot.storage.ports import Ports
@@ -152,7 +153,7 @@ class Engine:
         """Whether `key` has a stored conversation to resume."""
         return (await self._stored(key)).version > 0
 
-    async def _stored(self, key: ConversationKey):  # type: ignore[no-untyped-def]
+    async def _stored(self, key: ConversationKey) -> StoredConversation:
         return await self.services.ports.conversations.load(key, self.services.definition.initial)
 
     # ---- committing ---------------------------------------------------------------------------

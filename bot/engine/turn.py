@@ -136,7 +136,9 @@ class Turn:
         self.services.machine.events[trigger].trigger(self._model)
         if self._model.state != spec.dest:  # the machine and the definition must agree
             raise InvalidTrigger(f"{trigger!r} from {source!r} did not reach {spec.dest!r}")
-        self.transitions.append(TransitionRecord(self.now, trigger, source, spec.dest, rule))
+        self.transitions.append(
+            TransitionRecord(self.now, trigger, source, spec.dest, rule, spec.rule)
+        )
         return spec.dest
 
     def reset_to(self, state: str) -> None:
