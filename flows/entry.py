@@ -18,6 +18,8 @@ from flows.steps import (
     AGENT,
     Command,
     Decision,
+    Route,
+    Shown,
     Step,
     Tier,
     choice,

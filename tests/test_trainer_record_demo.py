@@ -64,7 +64,7 @@ def test_demo_narrates_messages_replies_state_changes_and_rules() -> None:
     assert "applicant ▸ [presses Talk to a person]" in out
     assert "[TIER 1 OPERATOR] I'm passing you to a Tier 1 operator." in out
     assert "automated.menu --escalate--> tier1.intake" in out
-    assert "rule: The applicant asked to talk to a person." in out
+    assert "rule: entry.asked_for_person (The applicant asked to talk to a person" in out
     assert "\033[" not in out  # no colour when stdout is not a terminal
 
 
