@@ -20,7 +20,8 @@ from bot.staff.lines import StaffLines
 from bot.storage.callbacks import new_reference, reminder_kind
 from bot.storage.database import Conflict, Write
 from bot.storage.ports import Ports
-from bot.storage.requests_review import OPEN_REQUEST, RequestRecord
+from bot.storage.requests import OPEN as OPEN_REQUEST
+from bot.storage.requests import AppointmentRequest
 from flows.callbacks import CallbackRecord, reminder_due, retry_candidates, retry_slot
 from flows.facts import Policy
 from flows.field_appointment import FieldOffice, appointment_slot
@@ -61,7 +62,7 @@ class _Inquiry:
     """One open item as loaded: a callback or an appointment request."""
 
     callback: CallbackRecord | None
-    request: RequestRecord | None
+    request: AppointmentRequest | None
     key: ConversationKey
     category: str
     taken_by: str | None
@@ -102,7 +103,7 @@ class StaffDesk:
         """Open items, those due soonest first; requests without a time come last, oldest
         first."""
         items = [self._callback_item(c) for c in await self.ports.callbacks.queue()]
-        items += [self._request_item(r) for r in await self.ports.requests_review.open_requests()]
+        items += [self._request_item(r) for r in await self.ports.requests.open_requests()]
         far = datetime.max.replace(tzinfo=now.tzinfo)
         return sorted(items, key=lambda i: (i.due_at is None, i.due_at or far))
 
@@ -112,9 +113,7 @@ class StaffDesk:
             (c.created_at or c.slot_at, c.reference)
             for c in await self.ports.callbacks.open_of(key)
         ]
-        found += [
-            (r.created_at, r.reference) for r in await self.ports.requests_review.open_of(key)
-        ]
+        found += [(r.created_at, r.reference) for r in await self.ports.requests.open_of(key)]
         return [ref for _, ref in sorted(found, reverse=True)]
 
     def _callback_item(self, c: CallbackRecord) -> QueueItem:
@@ -139,7 +138,7 @@ class StaffDesk:
         category = c.inperson_category or c.issue
         return QueueItem(c.reference, "callback", category, c.urgent, c.slot_at, c.status, summary)
 
-    def _request_item(self, r: RequestRecord) -> QueueItem:
+    def _request_item(self, r: AppointmentRequest) -> QueueItem:
         category = self.policy.inperson.category_for_request_type(r.request_type)
         summary = self._t(
             "tier2.staff.summary.request",
@@ -160,7 +159,7 @@ class StaffDesk:
                 change = self.ports.callbacks.take(inquiry.callback, staff_id, now)
             else:
                 assert inquiry.request is not None
-                change = self.ports.requests_review.set_status(inquiry.request, "in_review", now)
+                change = self.ports.requests.set_status(inquiry.request, "in_review", now)
             attempt = self.ports.staff_log.attempt(inquiry.reference, now, "taken", staff_id, None)
             try:
                 await self.ports.db.commit([change, attempt])
@@ -186,14 +185,14 @@ class StaffDesk:
             )
             is_open = callback.is_open
         else:
-            request = await self.ports.requests_review.get(reference)
+            request = await self.ports.requests.get(reference)
             if request is None:
                 raise DeskError(self._t("tier2.staff.error.unknown_reference", reference=reference))
             taker = await self.ports.staff_log.last_taker(request.reference)
             inquiry = _Inquiry(
                 None,
                 request,
-                ConversationKey(request.channel, request.user_id),
+                request.key,
                 self.policy.inperson.category_for_request_type(request.request_type),
                 taker if request.status == "in_review" else None,
             )
@@ -248,7 +247,7 @@ class StaffDesk:
             ]
         assert inquiry.request is not None
         request_status = {"appointment": "scheduled"}.get(status, status)
-        return [self.ports.requests_review.set_status(inquiry.request, request_status, now)]
+        return [self.ports.requests.set_status(inquiry.request, request_status, now)]
 
     def _notice(self, inquiry: _Inquiry, text: str, now: datetime) -> Write:
         return self.ports.outbox.enqueue(inquiry.key, "callback.outcome", Reply(text), now=now)
@@ -340,7 +339,7 @@ class StaffDesk:
         if inquiry.callback is None:
             assert inquiry.request is not None
             writes = [
-                self.ports.requests_review.set_status(inquiry.request, "pending_review", now),
+                self.ports.requests.set_status(inquiry.request, "pending_review", now),
                 attempt,
                 self._notice(
                     inquiry, self._t("tier2.notice.retry_unscheduled", reference=ref), now

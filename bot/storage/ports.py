@@ -20,7 +20,6 @@ from bot.storage.conversations import StoredConversation
 from bot.storage.database import Database, Write
 from bot.storage.outbox import Notice
 from bot.storage.requests import AppointmentRequest
-from bot.storage.requests_review import RequestRecord
 from flows.callbacks import CallbackRecord
 from flows.case_records import CaseRecord
 
@@ -134,7 +133,9 @@ class AppointmentRequests(Protocol):
 
     async def get(self, reference: str) -> AppointmentRequest | None: ...
 
-    def set_status(self, reference: str, status: str, *, was: str, now: datetime) -> Write: ...
+    async def open_of(self, key: ConversationKey) -> list[AppointmentRequest]: ...
+
+    def set_status(self, request: AppointmentRequest, status: str, now: datetime) -> Write: ...
 
 
 # ---- Tier 1 and Tier 2 ports (service requests, callbacks, field appointments, staff log) ----
@@ -215,18 +216,6 @@ class StaffLog(Protocol):
     async def no_answers(self, reference: str) -> int: ...
 
 
-class RequestsReview(Protocol):
-    """The in-person requests as the staff desk reviews them (reads and status changes)."""
-
-    async def open_requests(self) -> list[RequestRecord]: ...
-
-    async def open_of(self, key: ConversationKey) -> list[RequestRecord]: ...
-
-    async def get(self, reference: str) -> RequestRecord | None: ...
-
-    def set_status(self, request: RequestRecord, status: str, now: datetime) -> Write: ...
-
-
 @dataclass(frozen=True)
 class Ports:
     """Every port, built once per process over one database."""
@@ -242,7 +231,6 @@ class Ports:
     service_requests: ServiceRequests
     field_appointments: FieldAppointments
     staff_log: StaffLog
-    requests_review: RequestsReview
 
 
 def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
@@ -253,7 +241,6 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
     from bot.storage.conversations import SqliteConversations, SqliteTranscript
     from bot.storage.field_appointments import SqliteFieldAppointments
     from bot.storage.requests import SqliteAppointmentRequests
-    from bot.storage.requests_review import SqliteRequestsReview
     from bot.storage.service_requests import SqliteServiceRequests
     from bot.storage.staff_log import SqliteStaffLog
 
@@ -269,5 +256,4 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
         service_requests=SqliteServiceRequests(),
         field_appointments=SqliteFieldAppointments(db, tz),
         staff_log=SqliteStaffLog(db),
-        requests_review=SqliteRequestsReview(db, tz),
     )

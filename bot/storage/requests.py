@@ -81,6 +81,15 @@ class SqliteAppointmentRequests:
         )
         return [_request(r) for r in rows]
 
+    async def open_of(self, key: ConversationKey) -> list[AppointmentRequest]:
+        """One conversation's requests pending or in review."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM appointment_requests WHERE channel = ? AND user_id = ?"
+            " AND status IN (?, ?)",
+            (key.channel, key.user_id, *OPEN),
+        )
+        return [_request(r) for r in rows]
+
     async def get(self, reference: str) -> AppointmentRequest | None:
         """The request with `reference` (any case), or None."""
         row = await self._db.fetchone(
@@ -89,12 +98,12 @@ class SqliteAppointmentRequests:
         )
         return None if row is None else _request(row)
 
-    def set_status(self, reference: str, status: str, *, was: str, now: datetime) -> Write:
-        """Move a request from status `was` to `status`; conflicts when it moved meanwhile."""
+    def set_status(self, request: AppointmentRequest, status: str, now: datetime) -> Write:
+        """Move `request` to `status`; conflicts when its status changed since it was read."""
         return Write(
             "UPDATE appointment_requests SET status = ?, updated_at = ?"
             " WHERE reference = ? AND status = ?",
-            (status, to_db(now), reference, was),
+            (status, to_db(now), request.reference, request.status),
             expect_rows=1,
         )
 
