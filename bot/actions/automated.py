@@ -7,33 +7,19 @@ Effects: booking the chosen biometrics slot, and storing an in-person request.
 
 from __future__ import annotations
 
-import logging
-import secrets
-
+from bot.actions.cases import find_case
 from bot.engine.program import Actions
 from bot.engine.turn import Turn
-from bot.storage.cases import CaseLookupFailed
+from bot.storage.references import new_reference
 from flows.automated_appointment import SUBMIT
 from flows.automated_biometrics import BOOK, BOOKINGS, bookings_site, chosen_slot
 from flows.automated_status import CASE, receipt_wanted
-from flows.privacy import mask_personal_data
-
-log = logging.getLogger(__name__)
-
-_REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 
 
 async def load_case(turn: Turn) -> None:
     receipt = receipt_wanted(turn.answer, turn.state)
-    if receipt is None:
-        return
-    try:
-        turn.loaded.case = await turn.ports.cases.lookup(receipt)
-    except CaseLookupFailed:
-        turn.loaded.case_unavailable = True
-        return
-    if turn.loaded.case is None:
-        log.info("no case on file for %s", mask_personal_data(receipt))
+    if receipt is not None:
+        turn.loaded.case = await find_case(turn, receipt)
 
 
 async def load_bookings(turn: Turn) -> None:
@@ -64,16 +50,11 @@ async def book_biometrics(turn: Turn) -> None:
     )
 
 
-def new_reference(turn: Turn) -> str:
-    code = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
-    return f"APR-{turn.now:%y%m%d}-{code}"
-
-
 async def submit_request(turn: Turn) -> None:
     """Store the request pending review under a new reference (kept in the state, which the
     submitted step shows)."""
     request = turn.state.request
-    reference = new_reference(turn)
+    reference = new_reference("APR", turn.now.date())
     turn.write(
         turn.ports.requests.submit(
             reference,

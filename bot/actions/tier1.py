@@ -3,29 +3,20 @@ and opening a service request."""
 
 from __future__ import annotations
 
-import logging
-
+from bot.actions.cases import find_case
 from bot.engine.program import Actions
 from bot.engine.turn import Turn
-from bot.storage.cases import CaseLookupFailed
-from bot.storage.service_requests import new_service_item
+from bot.storage.references import new_service_item
 from flows.steps import Say
 from flows.tier1 import CASE_ON_FILE, Tier1Effect
 from flows.triage import TriageRule, qualified
 
-log = logging.getLogger(__name__)
-
 
 async def load_case_on_file(turn: Turn) -> None:
     """The case of the receipt looked up earlier in the conversation, if any."""
-    receipt = turn.state.receipt
-    if not receipt:
-        return
-    try:
-        turn.loaded.case_on_file = await turn.ports.cases.lookup(receipt)
-    except CaseLookupFailed:
-        # Triage goes on without it: the operator simply has no case on screen.
-        turn.loaded.case_unavailable = True
+    if turn.state.receipt:
+        # When the source is down, triage goes on without it: no case on screen.
+        turn.loaded.case_on_file = await find_case(turn, turn.state.receipt)
 
 
 async def open_service_request(turn: Turn) -> None:

@@ -17,7 +17,8 @@ from datetime import datetime
 
 from bot.engine.program import Actions
 from bot.engine.turn import Turn
-from bot.storage.callbacks import new_reference, reminder_kind
+from bot.storage.callbacks import reminder_kind
+from bot.storage.references import new_reference
 from flows.callback_slots import candidate_slots
 from flows.callbacks import CallbackRecord, reminder_due
 from flows.phone import parse_us_phone

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from bot.model import ConversationKey, Reply
 from bot.staff.lines import StaffLines
-from bot.storage.callbacks import new_reference, reminder_kind
+from bot.storage.callbacks import reminder_kind
 from bot.storage.database import Conflict, Write
 from bot.storage.ports import Ports
+from bot.storage.references import new_reference
 from bot.storage.requests import OPEN as OPEN_REQUEST
 from bot.storage.requests import AppointmentRequest
 from flows.callbacks import CallbackRecord, reminder_due, retry_candidates, retry_slot

@@ -10,7 +10,6 @@ data, where the slot shows as full.
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
 from datetime import datetime, tzinfo
 
@@ -19,14 +18,8 @@ from bot.storage.database import Database, Write
 from bot.storage.timefmt import from_db, to_db
 from flows.callbacks import CallbackRecord
 
-_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on the phone
 _OPEN = "status IN ('booked', 'taken')"
 _ROOM = f"(SELECT COUNT(*) FROM callbacks WHERE slot_at = ? AND {_OPEN}) < ?"
-
-
-def new_reference(prefix: str) -> str:
-    """A reference applicants read out on the phone: 'CB-7K2M9Q'."""
-    return prefix + "-" + "".join(secrets.choice(_ALPHABET) for _ in range(6))
 
 
 def reminder_kind(reference: str) -> str:

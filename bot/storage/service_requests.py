@@ -3,17 +3,11 @@ for the office handling the case (a notice never received, a case past its time)
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from bot.model import ConversationKey
 from bot.storage.database import Write
 from bot.storage.timefmt import to_db
-
-
-def new_service_item() -> str:
-    """A service item number as USCIS gives them: 'SR' and ten digits."""
-    return "SR" + "".join(secrets.choice("0123456789") for _ in range(10))
 
 
 class SqliteServiceRequests:
