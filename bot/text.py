@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from bot.messages import Catalogue
-from flows.steps import LongDate, Say, Short
+from flows.steps import Say, Short
 
 
 def clock_time(at: datetime | time) -> str:
@@ -48,8 +48,6 @@ def formatted(params: Mapping[str, Any]) -> dict[str, Any]:
             value = long_when(value)
         elif isinstance(value, Short):
             value = short_when(value.at)
-        elif isinstance(value, LongDate):
-            value = long_date(value.day)
         elif isinstance(value, date):
             value = long_date(value)
         elif isinstance(value, time):

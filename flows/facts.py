@@ -72,7 +72,6 @@ class Loaded:
     slot_booked: int | None = None  # "slot_room": callbacks at the draft's slot
     my_callbacks: tuple[CallbackRecord, ...] = ()  # "my_callbacks": open, newest first
     picked_callback: CallbackRecord | None = None  # "picked_callback": by the answer's ref
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 NO_ANSWER = Answer("")

@@ -19,8 +19,8 @@ chat.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -55,13 +55,6 @@ class Short:
     """A date and time in the short style of a button label ('Tue Nov 24, 10:30 a.m.')."""
 
     at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class LongDate:
-    """A date in the long style ('November 24, 2026'), where a datetime is only a day."""
-
-    day: date
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,9 +219,6 @@ class Step:
     parse: Parser | None = None
     needs: tuple[str, ...] = ()  # facts loaded before `show` and the guards
     kinds: tuple[str, ...] = ()  # the choice kinds this step may offer and decode
-
-    def with_routes(self, *routes: Route) -> Step:
-        return replace(self, routes=self.routes + routes)
 
 
 @dataclass(frozen=True, slots=True)

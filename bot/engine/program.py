@@ -104,7 +104,3 @@ class Program:
             if tier.intercept_prefix and state.startswith(tier.intercept_prefix)
             for r in tier.intercepts
         ]
-
-    def tier_of_state(self, state: str) -> Tier | None:
-        head = state.split(".", 1)[0]
-        return next((t for t in self.tiers if t.name == head), None)
