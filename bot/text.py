@@ -62,5 +62,7 @@ def render(messages: Catalogue, said: Say) -> str:
 
 def text(messages: Catalogue, key: str, params: Mapping[str, Any]) -> str:
     """The catalogue text `key` with `params` written in the house style."""
+    if not params:
+        return messages.text(key)
     values = {k: render(messages, v) if isinstance(v, Say) else v for k, v in params.items()}
     return messages.text(key, **formatted(values))

@@ -19,7 +19,6 @@ from flows.steps import (
     Command,
     Decision,
     Route,
-    Shown,
     Step,
     Tier,
     choice,
@@ -166,9 +165,14 @@ COMMANDS = (
 
 
 def _menu_step(items: tuple[MenuItem, ...]) -> Step:
-    def show_menu(f: Facts) -> Shown:
-        choices = [choice(GO, i.label, i.trigger) for i in items if f.allows(i.trigger)]
-        return shown(say("menu.prompt"), choices=[*choices, choice(AGENT.kind, "menu.item_agent")])
+    # Every item's route leaves the menu, so the menu always offers all of them.
+    menu = shown(
+        say("menu.prompt"),
+        choices=[
+            *(choice(GO, i.label, i.trigger) for i in items),
+            choice(AGENT.kind, "menu.item_agent"),
+        ],
+    )
 
     def chose(item: MenuItem) -> Route:
         def when(f: Facts) -> Decision | None:
@@ -183,7 +187,7 @@ def _menu_step(items: tuple[MenuItem, ...]) -> Step:
     return Step(
         MENU,
         "Main menu of the automated tier, available at all hours.",
-        show=show_menu,
+        show=lambda f: menu,
         routes=tuple(chose(i) for i in items),
         kinds=(GO,),
     )

@@ -79,6 +79,10 @@ class MachineDefinition:
     transitions: tuple[TransitionSpec, ...]
     initial: str
     _by_name: dict[str, StateSpec] = field(default_factory=dict, compare=False, repr=False)
+    # (trigger, source) -> transition, filled by _validate; "*" stands for any source.
+    _by_edge: dict[tuple[str, str], TransitionSpec] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def from_tiers(cls, tiers: Iterable[TierDeclaration], initial: str) -> MachineDefinition:
@@ -113,7 +117,6 @@ class MachineDefinition:
             self._by_name[spec.name] = spec
         if self.initial not in self._by_name:
             raise DefinitionError(f"initial state {self.initial!r} is not declared")
-        seen: set[tuple[str, str]] = set()
         wildcard_triggers = {t.trigger for t in self.transitions if ANY in t.sources}
         for t in self.transitions:
             if t.trigger in wildcard_triggers and ANY not in t.sources:
@@ -127,11 +130,11 @@ class MachineDefinition:
                     raise DefinitionError(
                         f"transition {t.trigger!r} leaves undeclared state {source!r}"
                     )
-                if (t.trigger, source) in seen:
+                if (t.trigger, source) in self._by_edge:
                     raise DefinitionError(
                         f"trigger {t.trigger!r} is declared twice from {source!r}"
                     )
-                seen.add((t.trigger, source))
+                self._by_edge[(t.trigger, source)] = t
 
     def state(self, name: str) -> StateSpec:
         return self._by_name[name]
@@ -147,15 +150,7 @@ class MachineDefinition:
 
     def transition_for(self, trigger: str, source: str) -> TransitionSpec | None:
         """The declared transition `trigger` fires from `source` (a specific one wins)."""
-        wildcard = None
-        for t in self.transitions:
-            if t.trigger != trigger:
-                continue
-            if source in t.sources:
-                return t
-            if ANY in t.sources:
-                wildcard = t
-        return wildcard
+        return self._by_edge.get((trigger, source)) or self._by_edge.get((trigger, ANY))
 
 
 def tier_of(state: str) -> Tier:

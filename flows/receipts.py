@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 RECEIPT_LENGTH = 13
 PREFIX_LENGTH = 3
@@ -122,6 +123,7 @@ def normalise(text: str) -> str:
     return _SEPARATORS.sub("", text.strip()).upper()
 
 
+@lru_cache(maxsize=256)  # one turn asks several guards about the same text
 def check_receipt(text: str) -> ReceiptCheck:
     """Read `text` as a receipt number and say exactly what is wrong with it, if anything."""
     value = normalise(text)

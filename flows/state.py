@@ -8,6 +8,7 @@ cannot change the state it was given). Only what a later step reads is kept.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -78,15 +79,22 @@ class ConversationState(_Answers):
     @classmethod
     def restore(cls, stored: str | None) -> ConversationState:
         """The state stored as JSON; a state this release cannot read starts afresh."""
-        if not stored or stored == "{}":
-            return EMPTY
-        try:
-            return cls.model_validate_json(stored)
-        except ValueError:
-            return EMPTY
+        return _restore(stored or "{}")
 
     def dump(self) -> str:
         return self.model_dump_json(exclude_defaults=True)
 
 
 EMPTY = ConversationState()
+
+
+# Many conversations carry the same few states (most carry none): states are frozen, so
+# one restored object can serve every turn that stored the same text.
+@lru_cache(maxsize=1024)
+def _restore(stored: str) -> ConversationState:
+    if stored == "{}":
+        return EMPTY
+    try:
+        return ConversationState.model_validate_json(stored)
+    except ValueError:
+        return EMPTY

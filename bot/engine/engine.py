@@ -177,10 +177,10 @@ class Engine:
         shown = [n.reply for n in notices] + [n.reply for n in turn.notices_now if pulled_now]
         offered = turn.offered() + [b.data for r in shown for b in r.buttons]
         key, inp = turn.key, turn.input
+        unchanged = turn.state is ConversationState.restore(turn.stored.answers)
+        answers = turn.stored.answers if unchanged else turn.state.dump()
         writes.append(
-            ports.conversations.save(
-                turn.stored, turn.current, turn.state.dump(), offered, turn.now
-            )
+            ports.conversations.save(turn.stored, turn.current, answers, offered, turn.now)
         )
         writes.append(ports.transcript.turn(key, turn.now, inp.kind, inp.value, turn.current))
         writes.extend(

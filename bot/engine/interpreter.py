@@ -67,7 +67,8 @@ class Interpreter:
         typed = Answer("text", text=text)
         if step.parse is not None:
             turn.answer = typed
-            await self._load(turn, step.needs)
+            if step.needs:
+                await self._load(turn, step.needs)
             parsed = step.parse(text, turn.facts())
             if isinstance(parsed, Decision):
                 await self._apply(turn, None, parsed, step)
@@ -95,12 +96,13 @@ class Interpreter:
         self, turn: Turn, routes: Sequence[Route], answer: Answer, step: Step | None
     ) -> bool:
         turn.answer = answer
-        if step is not None:
+        if step is not None and step.needs:
             await self._load(turn, step.needs)
         for route in routes:
             if route.trigger is not None and not turn.allows(route.trigger):
                 continue
-            await self._load(turn, route.needs)
+            if route.needs:
+                await self._load(turn, route.needs)
             decision = route.when(turn.facts())
             if decision is None:
                 continue
@@ -138,7 +140,8 @@ class Interpreter:
         if step.show is None:
             return
         turn.answer = Answer("")
-        await self._load(turn, step.needs)
+        if step.needs:
+            await self._load(turn, step.needs)
         shown = step.show(turn.facts())
         if shown.state is not None:
             turn.state = shown.state
@@ -149,7 +152,7 @@ class Interpreter:
 
     async def _load(self, turn: Turn, needs: Iterable[str]) -> None:
         loaders = self.program.actions.loaders
-        for name in needs:
+        for name in needs:  # most steps and routes need nothing: the loop is then empty
             if name not in turn.loaded_names:
                 turn.loaded_names.add(name)
                 await loaders[name](turn)

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from bot.engine import codec
+from bot.messages import Catalogue
 from bot.model import Button, ConversationKey, Reply, TransitionRecord, TurnInput
 from bot.storage.conversations import StoredConversation
 from bot.storage.database import Write
@@ -35,6 +37,14 @@ class InvalidTrigger(RuntimeError):
 class QueuedNotice:
     kind: str
     reply: Reply
+
+
+@lru_cache(maxsize=4096)
+def _plain_button(
+    messages: Catalogue, kind: str, label: str, args: tuple[str, ...], literal: bool
+) -> Button:
+    choice = Choice(kind, label, args, literal)
+    return Button(label if literal else messages.text(label), codec.encode(choice))
 
 
 class _Model:
@@ -102,12 +112,13 @@ class Turn:
         return render(self.services.messages, said)
 
     def button(self, choice: Choice) -> Button:
-        label = (
-            choice.label
-            if choice.literal
-            else text(self.services.messages, choice.label, choice.params)
+        if not choice.params:  # most buttons: the same every time they are shown
+            return _plain_button(
+                self.services.messages, choice.kind, choice.label, choice.args, choice.literal
+            )
+        return Button(
+            text(self.services.messages, choice.label, choice.params), codec.encode(choice)
         )
-        return Button(label, codec.encode(choice))
 
     def reply(self, said: Say, choices: Iterable[Choice] = ()) -> Reply:
         return Reply(self.text(said), tuple(self.button(c) for c in (*said.choices, *choices)))

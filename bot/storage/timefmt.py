@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 
+@lru_cache(maxsize=64)  # a turn stores its one instant in several rows
 def to_db(at: datetime) -> str:
     if at.tzinfo is None:
         raise ValueError("naive datetimes are not stored; attach the configured time zone")
