@@ -7,9 +7,12 @@ one line instead of a traceback.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from datetime import time
 from functools import cached_property
 from pathlib import Path
@@ -26,7 +29,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "TIERLINE_"
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts
@@ -148,12 +150,11 @@ class TelegramSettings(Section):
         return value
 
 
-class Settings(BaseSettings):
-    """Everything a deployer sets. Sections of the tiers are added by their modules."""
+class Settings(BaseModel):
+    """Everything a deployer sets: `settings.toml`, then `TIERLINE_*` variables (see
+    `environment()`), then command-line options."""
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     timezone: str = "America/New_York"
     db_path: Path = Path("tierline.db")
@@ -184,17 +185,40 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment variables win over the file, whose values arrive as init arguments.
-        return (env_settings, init_settings)
+
+def environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Settings given as environment variables, nested like the file: `TIERLINE_TIMEZONE`
+    is `timezone`, `TIERLINE_TIER2__SLOT_CAPACITY` is `tier2.slot_capacity` (names in any
+    case). A value that is a JSON list or object (`'[123456789]'`) is read as JSON; others
+    are text, which validation turns into the field's type. Variables that name no setting
+    are left alone (other tools may share the prefix)."""
+    found: dict[str, Any] = {}
+    for name, text in (os.environ if environ is None else environ).items():
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        if path[0] not in Settings.model_fields:
+            continue
+        value: Any = text
+        if text.lstrip().startswith(("[", "{")):
+            # Not JSON after all: validation then says what is wrong with the text.
+            with contextlib.suppress(ValueError):
+                value = json.loads(text)
+        section = found
+        for part in path[:-1]:
+            section = section.setdefault(part, {})
+        section[path[-1]] = value
+    return found
+
+
+def _merged(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merged(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -238,7 +262,7 @@ def load_settings(directory: Path | None = None, **overrides: Any) -> Settings:
     data = read_toml(path)
     data.setdefault("config_dir", directory)
     try:
-        settings = Settings(**data)
+        settings = Settings.model_validate(_merged(data, environment()))
     except ValidationError as exc:
         field, reason = _first_error(exc)
         top = field.split(".", 1)[0]

@@ -32,6 +32,24 @@ def test_an_environment_variable_overrides_the_file(
     assert load_settings(conf).timezone == "America/Chicago"
 
 
+def test_a_nested_variable_sets_one_key_of_its_section_and_keeps_the_rest(
+    conf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIERLINE_TIER2__SLOT_CAPACITY", "4")
+    monkeypatch.setenv("TIERLINE_TELEGRAM__STAFF_USER_IDS", "[123456789, 42]")
+    settings = load_settings(conf)
+    assert settings.tier2.slot_capacity == 4
+    assert settings.tier2.slot_minutes == 30  # the rest of the section as in the file
+    assert settings.telegram.staff_user_ids == [123456789, 42]
+
+
+def test_variables_that_name_no_setting_are_left_alone(
+    conf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIERLINE_SOMETHING_ELSE", "x")
+    assert load_settings(conf).timezone == "America/New_York"
+
+
 def test_a_command_line_option_overrides_the_environment(
     conf: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
