@@ -27,8 +27,6 @@ async def create_engine(
     database when `load_demo_cases` is on. `extra` adds a tier of commands that stay in
     place (and the actions it names), for tests of the engine itself."""
     from bot.actions import all_actions
-    from bot.engine.program import Actions
-    from bot.staff.officer import simulated_officer_calls
     from flows.tiers import DECLARATIONS, definition
 
     messages = messages or Catalogue.load(settings.config_dir / "messages")
@@ -40,21 +38,19 @@ async def create_engine(
         await load_demo_cases(
             ports.cases, db, settings.config_dir / "demo_cases.csv", settings.tz, clock.now()
         )
+    actions = [all_actions(), *([extra[1]] if extra else [])]
+    if settings.tier2.simulate_officer:
+        # The simulated officer works through the staff desk, which the tiers' actions may
+        # not import: it is added here, where both are known (and only when it is on).
+        from bot.staff.officer import simulated_officer_calls
+
+        actions.append(Actions(tickers=(simulated_officer_calls,)))
     return Engine.create(
         settings,
         ports,
         clock,
-        # The simulated officer works through the staff desk, which the tiers' actions may
-        # not import: it is added here, where both are known.
         program=Program(
-            (*DECLARATIONS, extra[0]) if extra else DECLARATIONS,
-            Actions.merge(
-                [
-                    all_actions(),
-                    Actions(tickers=(simulated_officer_calls,)),
-                    *([extra[1]] if extra else []),
-                ]
-            ),
+            (*DECLARATIONS, extra[0]) if extra else DECLARATIONS, Actions.merge(actions)
         ),
         policy=policy,
         definition=definition(),

@@ -23,8 +23,7 @@ SIMULATED_OFFICER = "simulated-officer"
 
 
 async def simulated_officer_calls(services: Services, now: datetime) -> None:
-    if not services.settings.tier2.simulate_officer:
-        return
+    """Registered only when `tier2.simulate_officer` is on (see `bot.assembly`)."""
     desk = StaffDesk.of(services)
     for callback in await services.ports.callbacks.queue(until=now):
         outcome = "appointment" if callback.inperson_justified else "resolved"
