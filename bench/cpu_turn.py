@@ -29,8 +29,7 @@ from bot.engine import ConversationKey, TurnInput
 from bot.storage.database import Database
 
 
-async def main(conversations: int, turns: int) -> None:
-    where = "/dev/shm" if os.path.isdir("/dev/shm") else None
+async def main(conversations: int, turns: int, where: str | None) -> None:
     with tempfile.TemporaryDirectory(dir=where) as tmp:
         settings = load_settings(db_path=Path(tmp) / "cpu.db", load_demo_cases=True)
         clock = FixedClock(datetime(2026, 11, 23, 10, 0), settings.tz)
@@ -58,4 +57,5 @@ if __name__ == "__main__":
     parser.add_argument("--conversations", type=int, default=50)
     parser.add_argument("--turns", type=int, default=300)
     args = parser.parse_args()
-    asyncio.run(main(args.conversations, args.turns))
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    asyncio.run(main(args.conversations, args.turns, shm))
