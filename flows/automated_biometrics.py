@@ -117,13 +117,13 @@ def _typed_case_problem(f: Facts) -> Decision | None:
     return _case_problem(f.but(state=f.state.but(receipt=check.receipt.value)))
 
 
-def _not_online(rule: BiometricsRule, *, at_booking: bool) -> Guard:
+def _not_online(rule: BiometricsRule) -> Guard:
     """Hand over to Tier 1 when `rule` is the one that keeps the appointment off line."""
 
     def when(f: Facts) -> Decision | None:
         record = f.loaded.case
         appointment = _appointment(record) if record is not None else None
-        if record is None or appointment is None or (at_booking and _slot(f) is None):
+        if record is None or appointment is None:
             return None
         rules = f.policy.biometrics
         if decide_reschedule(appointment, f.now, rules).rule != rule:
@@ -143,14 +143,9 @@ def _not_online(rule: BiometricsRule, *, at_booking: bool) -> Guard:
 
 
 def _not_online_routes(*, at_booking: bool) -> tuple[Route, ...]:
+    guard = _when_slot if at_booking else (lambda g: g)
     return tuple(
-        route(
-            "escalate",
-            TIER1_INTAKE,
-            _not_online(rule, at_booking=at_booking),
-            doc,
-            needs=(CASE,),
-        )
+        route("escalate", TIER1_INTAKE, guard(_not_online(rule)), doc, needs=(CASE,))
         for rule, doc in NOT_ONLINE.items()
     )
 
@@ -230,6 +225,11 @@ def chosen_slot(f: Facts) -> tuple[SupportCenter, datetime]:
     return slot
 
 
+def _when_slot(guard: Guard) -> Guard:
+    """`guard`, asked only when a slot button was pressed (the booking's checks)."""
+    return lambda f: guard(f) if _slot(f) is not None else None
+
+
 def _page(f: Facts) -> tuple[SupportCenter, list[BiometricsSlot]]:
     site = bookings_site(f)
     after = f.state.biometrics.after
@@ -271,10 +271,6 @@ def _later(f: Facts) -> Decision | None:
 
 def _other_site(f: Facts) -> Decision | None:
     return decide(BiometricsRule.OTHER_SITE) if f.answer.pressed(SITES) else None
-
-
-def _when_slot(guard: Guard) -> Guard:
-    return lambda f: guard(f) if _slot(f) is not None else None
 
 
 def _slot_gone(f: Facts) -> Decision | None:
