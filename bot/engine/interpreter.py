@@ -167,6 +167,8 @@ def _check_kinds(step: Step, *groups: tuple[Choice, ...]) -> None:
 
 def _clean_text(text: str) -> str:
     """Text without control characters (newlines become spaces) and outer white space."""
+    if text.isprintable():  # most text: no control character, nothing to take out
+        return text.strip()
     return "".join(
         " " if ch in "\r\n\t" else ch
         for ch in text
