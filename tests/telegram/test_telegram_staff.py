@@ -112,7 +112,7 @@ async def test_staff_work_a_booked_callback_and_the_applicant_is_told_once(
         await _a_pusher_round_has_passed(fake_api, db, clock)
         assert len(fake_api.messages(applicant.id)) == booked + 1  # told once
 
-    assert queue.text.startswith("Callback queue (1):")
+    assert queue.text.startswith("Staff queue (1), the soonest due first:")
     assert (
         f"URGENT · {reference} · proof_of_status (callback) · booked · due Mon Nov 23, 11:00 a.m."
         in queue.text
@@ -123,6 +123,7 @@ async def test_staff_work_a_booked_callback_and_the_applicant_is_told_once(
         "tier2.staff.error.unknown_reference", reference="CB-NOPE99"
     )
     assert taken.text.startswith(f"You took {reference} (proof_of_status, taken).")
+    assert "Phone: (202) 555-0143" in taken.text  # in full, once taken
     assert usage.text == tg_engine.text("telegram.staff.done_usage")
     assert done.text.startswith(f"Recorded {reference} as appointment.")
     assert "New York City Field Office" in done.text
@@ -149,7 +150,14 @@ async def test_staff_work_a_booked_callback_and_the_applicant_is_told_once(
     # Staff see their commands in their own chat's command menu.
     scoped = [c for c in fake_api.calls("setMyCommands") if c.params.get("scope")]
     assert scoped and scoped[0].params["scope"] == {"type": "chat", "chat_id": STAFF_ID}
-    assert [c["command"] for c in scoped[0].params["commands"]][-3:] == ["queue", "take", "done"]
+    assert [c["command"] for c in scoped[0].params["commands"]][-6:] == [
+        "queue",
+        "take",
+        "show",
+        "done",
+        "release",
+        "handover",
+    ]
 
 
 async def _a_pusher_round_has_passed(api: FakeBotApi, db: Database, clock: FixedClock) -> None:
