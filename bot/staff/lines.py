@@ -126,13 +126,12 @@ class StaffLines:
     def _who(self, view: ItemView) -> str:
         if view.role is None:
             return self.t("tier2.staff.view.role_unknown")
-        who = self.t(f"tier2.staff.view.role.{view.role}")
-        g28 = {True: "tier2.staff.view.g28_on_file", None: "tier2.staff.view.g28_not_needed"}
+        g28 = "g28_on_file" if view.g28_on_file else "g28_not_needed"
         return self.t(
             "tier2.staff.view.who",
-            who=who,
+            who=self.t(f"tier2.staff.view.role.{view.role}"),
             rule=view.role_rule or "-",
-            g28=self.t(g28.get(view.g28_on_file, "tier2.staff.view.g28_not_needed")),
+            g28=self.t(f"tier2.staff.view.{g28}"),
         )
 
 

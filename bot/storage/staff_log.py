@@ -47,14 +47,6 @@ class SqliteStaffLog:
             (reference, to_db(now), outcome, staff_id, note),
         )
 
-    async def last_taker(self, reference: str) -> str | None:
-        row = await self._db.fetchone(
-            "SELECT staff_id FROM inquiry_attempts WHERE reference = ? AND outcome = 'taken'"
-            " ORDER BY id DESC LIMIT 1",
-            (reference,),
-        )
-        return str(row["staff_id"]) if row else None
-
     async def no_answers(self, reference: str) -> int:
         row = await self._db.fetchone(
             "SELECT COUNT(*) AS n FROM inquiry_attempts WHERE reference = ?"
