@@ -34,6 +34,7 @@ class Tier2Rule(StrEnum):
     ZIP_ASKED = "tier2.zip_asked"  # no case on file gives a ZIP code
     ZIP_GIVEN = "tier2.zip_given"
     BAD_ZIP = "tier2.bad_zip"
+    RECEIPT_NOTED = "tier2.receipt_noted"  # a receipt number given where the ZIP is asked
     BOOKED = "tier2.booked"
     MOVED = "tier2.moved"
     MOVE_ASKED = "tier2.move_asked"
@@ -62,6 +63,11 @@ class CallbackRecord:
     attempts: int = 0
     taken_by: str | None = None
     created_at: datetime | None = None
+    # What the officer reads when they take it (stored since the staff desk needed them).
+    role: str | None = None  # who is asking: applicant, petitioner, representative_g28
+    triage_rule: str | None = None  # the rule that sent the inquiry to an officer
+    escalation_reason: str | None = None  # the rule that sent the applicant to Tier 1
+    evidence: str | None = None  # "yes" | "no": the applicant's answer about documents
 
     @property
     def is_open(self) -> bool:

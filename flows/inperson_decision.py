@@ -36,6 +36,9 @@ class InPersonRule(BaseModel):
     justified: bool
     needs_evidence: bool = False
     needs_emergency: bool = False
+    # An emergency by its nature (emergency advance parole): an officer may book the visit
+    # sooner than the usual lead, and "proof of the emergency" is on what to bring.
+    emergency: bool = False
     explanation: str  # message key
     missing_explanation: str = "tier2.why.not_shown"  # message key when a need is missing
 

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 class Issue(BaseModel):
     """An issue the operator offers: its button label (a message key), whether it needs the
-    in-person questions before it can be routed, and whether it is an emergency."""
+    in-person questions before it can be routed, whether it is an emergency, and whether
+    it is urgent by itself (an officer's callback within the urgent window)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -17,6 +18,7 @@ class Issue(BaseModel):
     label: str
     inperson: bool = False
     emergency: bool = False
+    urgent: bool = False
 
 
 class KnowledgeTopic(BaseModel):

@@ -44,6 +44,7 @@ class TriageAnswers(_Answers):
     """Tier 1 triage: were operators live when it began, the issue, the visit's purpose."""
 
     live: bool = False
+    role: str | None = None  # who is asking (flows.triage.ROLES); the officer sees it
     issue: str | None = None
     inperson_category: str | None = None
 
@@ -52,6 +53,9 @@ class CallbackDraft(_Answers):
     """A Tier 2 callback being booked (or a booked one being moved)."""
 
     issue: str = "something_else"
+    role: str | None = None  # who is asking, for the officer
+    triage_rule: str | None = None  # the rule that sent the inquiry to an officer
+    evidence: str | None = None  # "yes" | "no": documents that show the need
     urgent: bool = False
     urgency_rule: str = "urgency.regular"
     inperson_category: str | None = None

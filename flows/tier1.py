@@ -133,7 +133,8 @@ def _may_discuss(f: Facts) -> Decision | None:
         if case is not None
         else []
     )
-    return decide(decision.rule, *says)
+    # The role travels with the inquiry: the officer who takes it sees who is asking.
+    return decide(decision.rule, *says, state=f.state.but(triage=_triage(f).but(role=role)))
 
 
 INTAKE = Step(
@@ -364,7 +365,7 @@ def _evidence(f: Facts) -> Decision | None:
         ),
         f.policy.inperson,
     )
-    return _refer(f, decision.rule_id, decision, *_likely(decision))
+    return _refer(f, decision.rule_id, decision, *_likely(decision), evidence=f.answer.arg)
 
 
 EVIDENCE_STEP = Step(
@@ -417,12 +418,27 @@ RESOLVED_STEP = Step(
 )
 
 
-def _refer(f: Facts, rule: str, inperson: InPersonDecision | None, *first: Say) -> Decision:
-    """Up to Tier 2: the callback draft carries the urgency and the in-person decision."""
+def _urgent_issue(f: Facts) -> str | None:
+    issue = f.policy.knowledge.issue(_triage(f).issue or "")
+    return issue.id if issue is not None and issue.urgent else None
+
+
+def _refer(
+    f: Facts,
+    rule: str,
+    inperson: InPersonDecision | None,
+    *first: Say,
+    evidence: str | None = None,
+) -> Decision:
+    """Up to Tier 2: the callback draft carries the urgency and the in-person decision, and
+    what the officer will read: who is asking, the rule that referred it, the answers."""
     triage = _triage(f)
-    urgency = rate_urgency(_emergency(f), inperson)
+    urgency = rate_urgency(_emergency(f), inperson, _urgent_issue(f))
     draft = CallbackDraft(
         issue=triage.issue or "something_else",
+        role=triage.role,
+        triage_rule=str(rule),
+        evidence=evidence,
         urgent=urgency.urgent,
         urgency_rule=urgency.rule,
         inperson_category=triage.inperson_category if inperson else None,

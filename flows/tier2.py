@@ -20,6 +20,7 @@ from flows.entry import MENU as MAIN_MENU
 from flows.entry import MenuItem
 from flows.facts import Facts
 from flows.phone import parse_us_phone
+from flows.receipts import check_receipt
 from flows.state import CallbackDraft, ConversationState
 from flows.steps import (
     AGENT,
@@ -211,9 +212,25 @@ PHONE_STEP = Step(
 
 def _parse_zip(text: str, f: Facts) -> Answer | Decision:
     zip_code = zip5(text)
-    if zip_code is None:
-        return refuse(Tier2Rule.BAD_ZIP, "tier2.zip.invalid")
-    return Answer("zip", value=zip_code, text=text)
+    if zip_code is not None:
+        return Answer("zip", value=zip_code, text=text)
+    receipt = check_receipt(text).receipt
+    if receipt is not None:
+        return Answer("receipt", value=receipt.value, text=text)
+    return refuse(Tier2Rule.BAD_ZIP, "tier2.zip.invalid")
+
+
+def _receipt_noted(f: Facts) -> Decision | None:
+    """No case was known, and the applicant gives its receipt number here: it goes with the
+    callback, so the officer has the case at hand; the ZIP code is still asked."""
+    if f.answer.kind != "receipt":
+        return None
+    return decide(
+        Tier2Rule.RECEIPT_NOTED,
+        say("tier2.zip.receipt_noted", receipt=f.answer.value),
+        state=f.state.but(receipt=f.answer.value),
+        again=True,
+    )
 
 
 ZIP_STEP = Step(
@@ -222,6 +239,7 @@ ZIP_STEP = Step(
     show=lambda f: shown(say("tier2.zip.prompt"), choices=[MENU]),
     parse=_parse_zip,
     routes=(
+        stay(_receipt_noted, "A receipt number is noted for the officer; the ZIP code is next."),
         route(
             "ask_confirm",
             CONFIRM,

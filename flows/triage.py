@@ -51,6 +51,7 @@ class TriageRule(StrEnum):
 class UrgencyRule(StrEnum):
     EMERGENCY = "urgency.emergency"
     JUSTIFIED_VISIT = "urgency"  # .<in-person rule id>
+    URGENT_ISSUE = "urgency.issue"  # .<issue>: urgent by itself (`urgent` in configuration)
     REGULAR = "urgency.regular"
 
 
@@ -85,12 +86,18 @@ class Urgency:
     rule: str
 
 
-def rate_urgency(emergency: bool, inperson: InPersonDecision | None) -> Urgency:
-    """An emergency, or a visit judged justified, is urgent; anything else is regular."""
+def rate_urgency(
+    emergency: bool, inperson: InPersonDecision | None, urgent_issue: str | None = None
+) -> Urgency:
+    """An emergency, a visit judged justified, or an issue configured as urgent by itself
+    (`urgent_issue`: a biometrics appointment that cannot be moved online) is urgent;
+    anything else is regular."""
     if emergency:
         return Urgency(True, UrgencyRule.EMERGENCY)
     if inperson is not None and inperson.justified:
         return Urgency(True, qualified(UrgencyRule.JUSTIFIED_VISIT, inperson.rule_id))
+    if urgent_issue:
+        return Urgency(True, qualified(UrgencyRule.URGENT_ISSUE, urgent_issue))
     return Urgency(False, UrgencyRule.REGULAR)
 
 

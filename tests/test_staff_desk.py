@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -14,6 +15,8 @@ from bot.staff.desk import DeskError, StaffDesk
 from bot.storage.database import Database, Write
 from tests.conftest import Chat
 from tests.tier_journeys import book, engine_with
+
+_ET = ZoneInfo("America/New_York")
 
 
 async def _pending_request(
@@ -32,15 +35,17 @@ async def _pending_request(
     )
 
 
-async def test_queue_lists_callbacks_due_first_then_appointment_requests(
-    engine: Engine, db: Database
-) -> None:
+async def test_queue_lists_every_item_by_when_it_is_due(engine: Engine, db: Database) -> None:
     reference = await book(Chat(engine, "caller"), issue="biometrics_not_online")
     await _pending_request(db, "AR-100", "ADIT stamp")
     items = await StaffDesk.of(engine.services).queue(engine.now())
-    assert [i.reference for i in items] == [reference, "AR-100"]
-    callback, request = items
+    # The request came in on Friday 10:00 and is urgent (proof of status): due 72 hours
+    # later, Monday 10:00, before the callback booked for 11:00.
+    assert [i.reference for i in items] == ["AR-100", reference]
+    request, callback = items
+    assert request.urgent and request.due_at == datetime(2026, 11, 23, 10, 0, tzinfo=_ET)
     assert callback.kind == "callback" and callback.due_at is not None
+    assert callback.urgent  # a biometrics appointment that cannot be moved online
     assert "***-***-**43" in callback.summary and "555-0143" not in callback.summary
     assert request.kind == "appointment_request" and request.category == "proof_of_status"
     assert "EAC2199999999" not in request.summary  # masked

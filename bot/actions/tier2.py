@@ -88,6 +88,10 @@ async def book_callback(turn: Turn) -> None:
         zip_code=draft.zip,
         receipt=turn.state.receipt,
         slot_at=slot,
+        role=draft.role,
+        triage_rule=draft.triage_rule,
+        escalation_reason=turn.state.escalation_reason,
+        evidence=draft.evidence,
     )
     turn.write(
         turn.ports.callbacks.book(callback, turn.services.policy.callbacks.capacity, turn.now)

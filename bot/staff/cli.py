@@ -1,14 +1,21 @@
-"""The officers' callback queue: `tierline staff`.
+"""The officers' queue: `tierline staff`.
 
 Without a subcommand it is interactive: the queue is listed with numbers, you take an item
-by its number and record the outcome. For scripts:
+by its number, read its full record and record the outcome (or release it, or hand it
+over). For scripts:
 
     tierline staff queue --json
-    tierline staff take CB-7K2M9Q [--staff ID] [--json]
-    tierline staff complete CB-7K2M9Q --outcome resolved|appointment|no-answer [--note TEXT]
+    tierline staff take CB-7K2M9Q [--staff ID] [--json]      # the full record, audited
+    tierline staff show CB-7K2M9Q [--json]                   # again, for its holder
+    tierline staff complete CB-7K2M9Q --outcome OUTCOME [--note TEXT]
+        [--at YYYY-MM-DD[THH:MM]] [--bring TEXT ...] [--receipt RECEIPT]
+    tierline staff release CB-7K2M9Q
+    tierline staff handover CB-7K2M9Q --to ID
 
-`--db` and `--now` work as in the console (before or after the subcommand). A refused
-action prints one line on stderr and exits with status 1.
+Outcomes: resolved, appointment, biometrics, refused (the note is the reason), no-answer.
+References are read in any case. `--db` and `--now` work as in the console (before or
+after the subcommand). A refused action prints one line on stderr, changes nothing and
+exits with status 1.
 """
 
 from __future__ import annotations
@@ -35,14 +42,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="who is working the queue (default: console-officer)",
     )
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
-    queue = sub.add_parser("queue", help="list open items, due first")
-    take = sub.add_parser("take", help="take an item so no one else works it")
+    queue = sub.add_parser("queue", help="list open items, the soonest due first")
+    take = sub.add_parser("take", help="take an item and see its full record")
     take.add_argument("reference")
-    complete = sub.add_parser("complete", help="record the outcome of the call")
+    show = sub.add_parser("show", help="see the full record of an item you hold")
+    show.add_argument("reference")
+    complete = sub.add_parser("complete", help="record the outcome")
     complete.add_argument("reference")
     complete.add_argument("--outcome", required=True, choices=OUTCOMES)
-    complete.add_argument("--note", help="a note for the applicant")
-    for child in (queue, take, complete):
+    complete.add_argument("--note", help="a note for the applicant (a refusal's reason)")
+    complete.add_argument(
+        "--at",
+        metavar="WHEN",
+        help="appointment: the visit's day or day and time (2026-11-27 or 2026-11-27T09:30);"
+        " biometrics: the new time",
+    )
+    complete.add_argument(
+        "--bring",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="appointment: something else to bring (repeatable)",
+    )
+    complete.add_argument(
+        "--receipt", help="biometrics: the case's receipt number, when the item has none"
+    )
+    release = sub.add_parser("release", help="put an item you hold back in the queue")
+    release.add_argument("reference")
+    handover = sub.add_parser("handover", help="hand an item you hold to another officer")
+    handover.add_argument("reference")
+    handover.add_argument("--to", required=True, metavar="ID", help="the officer's id")
+    for child in (queue, take, show, complete, release, handover):
         child.add_argument("--json", action="store_true", help="print JSON for scripts")
         add_common_options(child)
         child.add_argument("--staff", metavar="ID", help=argparse.SUPPRESS)
@@ -74,26 +104,48 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 async def _script(desk: Any, now: Any, args: argparse.Namespace) -> int:
+    from bot.staff.desk import DeskError, parse_when
+    from bot.staff.lines import item_json, view_json
+
     if args.action == "queue":
         items = await desk.queue(now)
         _print(
             args,
-            [_item_json(i) for i in items],
-            "\n".join(_item_line(desk, n, i) for n, i in enumerate(items, 1))
+            [item_json(i) for i in items],
+            "\n".join(desk.lines.cli_item(n, i) for n, i in enumerate(items, 1))
             or desk.lines.t("tier2.staff.cli.empty"),
         )
-    elif args.action == "take":
-        item = await desk.take(args.reference, args.staff, now)
-        _print(
-            args, _item_json(item), desk.lines.t("tier2.staff.cli.taken", reference=item.reference)
-        )
+        return 0
+    if args.action in ("take", "show"):
+        act = desk.take if args.action == "take" else desk.show
+        view = await act(args.reference, args.staff, now)
+        _print(args, view_json(view), desk.lines.view(view))
+        return 0
+    if args.action == "release":
+        done = await desk.release(args.reference, args.staff, now)
+    elif args.action == "handover":
+        done = await desk.hand_over(args.reference, args.staff, args.to, now)
     else:
-        done = await desk.complete(args.reference, args.outcome, args.note, args.staff, now)
-        _print(
-            args,
-            {"reference": done.reference, "outcome": done.outcome, "summary": done.summary},
-            done.summary,
+        at = None
+        if args.at is not None:
+            at = parse_when(args.at, desk.tz)
+            if at is None:
+                raise DeskError(desk.lines.t("tier2.staff.error.bad_when", when=args.at))
+        done = await desk.complete(
+            args.reference,
+            args.outcome,
+            args.note,
+            args.staff,
+            now,
+            at=at,
+            bring=args.bring,
+            receipt=args.receipt,
         )
+    _print(
+        args,
+        {"reference": done.reference, "outcome": done.outcome, "summary": done.summary},
+        done.summary,
+    )
     return 0
 
 
@@ -101,26 +153,17 @@ def _print(args: argparse.Namespace, data: Any, text: str) -> None:
     print(json.dumps(data, ensure_ascii=False) if args.json else text)
 
 
-def _item_json(item: Any) -> dict[str, Any]:
-    return {
-        "reference": item.reference,
-        "kind": item.kind,
-        "category": item.category,
-        "urgent": item.urgent,
-        "due_at": item.due_at.isoformat() if item.due_at else None,
-        "status": item.status,
-        "summary": item.summary,
-    }
+# ---- interactive ---------------------------------------------------------------------------
 
-
-def _item_line(desk: Any, number: int, item: Any) -> str:
-    return str(desk.lines.cli_item(number, item))
+# The interactive menu after taking an item: outcomes that fit, then the two queue actions.
+_QUEUE_ACTIONS = ("release", "handover")
 
 
 async def _interactive(desk: Any, engine: Any, staff_id: str) -> int:
     from bot.staff.desk import DeskError
 
     loop = asyncio.get_running_loop()
+    t = desk.lines.t
 
     async def ask(prompt: str) -> str | None:
         try:
@@ -131,30 +174,66 @@ async def _interactive(desk: Any, engine: Any, staff_id: str) -> int:
     while True:
         items = await desk.queue(engine.now())
         if not items:
-            print(desk.lines.t("tier2.staff.cli.empty"))
+            print(t("tier2.staff.cli.empty"))
             return 0
-        print(desk.lines.t("tier2.staff.cli.header"))
+        print(t("tier2.staff.cli.header"))
         for n, item in enumerate(items, 1):
-            print(_item_line(desk, n, item))
-        choice = await ask(desk.lines.t("tier2.staff.cli.choose"))
+            print(desk.lines.cli_item(n, item))
+        choice = await ask(t("tier2.staff.cli.choose"))
         if not choice:
             return 0
         if not choice.isdigit() or not 1 <= int(choice) <= len(items):
-            print(desk.lines.t("tier2.staff.cli.bad_choice"))
+            print(t("tier2.staff.cli.bad_choice"))
             continue
         try:
-            item = await desk.take(items[int(choice) - 1].reference, staff_id, engine.now())
-            print(desk.lines.t("tier2.staff.cli.taken", reference=item.reference))
-            outcome = await ask(desk.lines.t("tier2.staff.cli.outcome"))
-            if not outcome:
-                continue
-            if outcome not in ("1", "2", "3"):
-                print(desk.lines.t("tier2.staff.cli.bad_choice"))
-                continue
-            note = await ask(desk.lines.t("tier2.staff.cli.note")) or None
-            done = await desk.complete(
-                item.reference, OUTCOMES[int(outcome) - 1], note, staff_id, engine.now()
-            )
-            print(done.summary)
+            view = await desk.take(items[int(choice) - 1].reference, staff_id, engine.now())
+            print(t("tier2.staff.cli.taken", reference=view.reference))
+            print(desk.lines.view(view))
+            await _work(desk, engine, staff_id, view, ask)
         except DeskError as exc:
             print(exc)
+
+
+async def _work(desk: Any, engine: Any, staff_id: str, view: Any, ask: Any) -> None:
+    """One taken item: pick what to do with it until something is recorded (or Enter)."""
+    from bot.staff.desk import DeskError, parse_when
+
+    t = desk.lines.t
+    actions = [*view.outcomes, *_QUEUE_ACTIONS]
+    menu = "  ".join(f"{n}) {a}" for n, a in enumerate(actions, 1))
+    while True:
+        picked = await ask(t("tier2.staff.cli.outcome", choices=menu))
+        if not picked:
+            return  # left taken: it is the officer's until released or recorded
+        if not picked.isdigit() or not 1 <= int(picked) <= len(actions):
+            print(t("tier2.staff.cli.bad_choice"))
+            continue
+        action = actions[int(picked) - 1]
+        try:
+            if action == "release":
+                done = await desk.release(view.reference, staff_id, engine.now())
+            elif action == "handover":
+                to = await ask(t("tier2.staff.cli.handover_to")) or ""
+                done = await desk.hand_over(view.reference, staff_id, to, engine.now())
+            else:
+                at, bring = None, []
+                if action in ("appointment", "biometrics"):
+                    typed = await ask(t(f"tier2.staff.cli.at_{action}")) or ""
+                    if typed:
+                        at = parse_when(typed, desk.tz)
+                        if at is None:
+                            print(t("tier2.staff.error.bad_when", when=typed))
+                            continue
+                if action == "appointment":
+                    extra = await ask(t("tier2.staff.cli.bring"))
+                    bring = [extra] if extra else []
+                key = "tier2.staff.cli.reason" if action == "refused" else "tier2.staff.cli.note"
+                note = await ask(t(key)) or None
+                done = await desk.complete(
+                    view.reference, action, note, staff_id, engine.now(), at=at, bring=bring
+                )
+        except DeskError as exc:
+            print(exc)
+            continue
+        print(done.summary)
+        return

@@ -50,7 +50,10 @@ class SqliteCallbacks:
         return int(row["n"]) if row else 0
 
     async def get(self, reference: str) -> CallbackRecord | None:
-        row = await self._db.fetchone("SELECT * FROM callbacks WHERE reference = ?", (reference,))
+        # References are stored upper-case; staff may type them in any case.
+        row = await self._db.fetchone(
+            "SELECT * FROM callbacks WHERE reference = ?", (reference.strip().upper(),)
+        )
         return None if row is None else self._record(row)
 
     async def open_of(self, key: ConversationKey) -> list[CallbackRecord]:
@@ -83,8 +86,10 @@ class SqliteCallbacks:
         return Write(
             "INSERT INTO callbacks (reference, channel, user_id, issue, urgent, urgency_rule,"
             " inperson_category, inperson_justified, inperson_rule, phone, zip_code, receipt,"
-            " slot_at, status, attempts, created_at, updated_at)"
-            f" SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'booked', 0, ?, ? WHERE {_ROOM}",
+            " slot_at, status, attempts, created_at, updated_at, role, triage_rule,"
+            " escalation_reason, evidence)"
+            " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'booked', 0, ?, ?, ?, ?, ?, ?"
+            f" WHERE {_ROOM}",
             (
                 c.reference,
                 c.channel,
@@ -101,6 +106,10 @@ class SqliteCallbacks:
                 slot,
                 to_db(now),
                 to_db(now),
+                c.role,
+                c.triage_rule,
+                c.escalation_reason,
+                c.evidence,
                 slot,
                 capacity,
             ),
@@ -153,6 +162,24 @@ class SqliteCallbacks:
             expect_rows=1,
         )
 
+    def release(self, callback: CallbackRecord, staff_id: str, now: datetime) -> Write:
+        """The officer who took it puts it back in the queue (booked, no officer)."""
+        return Write(
+            "UPDATE callbacks SET status = 'booked', taken_by = NULL, updated_at = ?"
+            " WHERE reference = ? AND status = 'taken' AND taken_by = ?",
+            (to_db(now), callback.reference, staff_id),
+            expect_rows=1,
+        )
+
+    def hand_over(self, callback: CallbackRecord, staff_id: str, to: str, now: datetime) -> Write:
+        """The officer who took it passes it to another officer, still taken."""
+        return Write(
+            "UPDATE callbacks SET taken_by = ?, updated_at = ?"
+            " WHERE reference = ? AND status = 'taken' AND taken_by = ?",
+            (to, to_db(now), callback.reference, staff_id),
+            expect_rows=1,
+        )
+
     def drop_reminder(self, reference: str) -> Write:
         """Withdraw a reminder not yet delivered (the callback moved, closed or was
         cancelled)."""
@@ -181,4 +208,8 @@ class SqliteCallbacks:
             attempts=int(row["attempts"]),
             taken_by=row["taken_by"],
             created_at=from_db(row["created_at"]).astimezone(self._tz),
+            role=row["role"],
+            triage_rule=row["triage_rule"],
+            escalation_reason=row["escalation_reason"],
+            evidence=row["evidence"],
         )

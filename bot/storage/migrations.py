@@ -178,6 +178,38 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX inquiry_attempts_by_reference ON inquiry_attempts (reference, id);
         """,
     ),
+    Migration(
+        4,
+        "staff desk: who is asking on callbacks, service requests and requests in the staff"
+        " queue, the audit of full views",
+        """
+        ALTER TABLE callbacks ADD COLUMN role TEXT;
+        ALTER TABLE callbacks ADD COLUMN triage_rule TEXT;
+        ALTER TABLE callbacks ADD COLUMN escalation_reason TEXT;
+        ALTER TABLE callbacks ADD COLUMN evidence TEXT;
+
+        ALTER TABLE appointment_requests ADD COLUMN taken_by TEXT;
+
+        ALTER TABLE service_requests ADD COLUMN status TEXT NOT NULL DEFAULT 'open';
+        ALTER TABLE service_requests ADD COLUMN taken_by TEXT;
+        ALTER TABLE service_requests ADD COLUMN urgent INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE service_requests ADD COLUMN urgency_rule TEXT NOT NULL
+            DEFAULT 'urgency.regular';
+        ALTER TABLE service_requests ADD COLUMN role TEXT;
+        ALTER TABLE service_requests ADD COLUMN updated_at TEXT;
+        CREATE INDEX service_requests_by_status ON service_requests (status, created_at);
+        CREATE INDEX service_requests_by_conversation ON service_requests (channel, user_id);
+
+        CREATE TABLE staff_views (
+            id         INTEGER PRIMARY KEY,
+            at         TEXT NOT NULL,
+            staff_id   TEXT NOT NULL,
+            reference  TEXT NOT NULL,
+            what       TEXT NOT NULL
+        );
+        CREATE INDEX staff_views_by_reference ON staff_views (reference, id);
+        """,
+    ),
 ]
 
 

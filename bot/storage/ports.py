@@ -20,6 +20,8 @@ from bot.storage.conversations import StoredConversation
 from bot.storage.database import Database, Write
 from bot.storage.outbox import Notice
 from bot.storage.requests import AppointmentRequest
+from bot.storage.service_requests import ServiceRequest
+from bot.storage.staff_log import Attempt, View
 from flows.callbacks import CallbackRecord
 from flows.case_records import CaseRecord
 
@@ -137,6 +139,14 @@ class AppointmentRequests(Protocol):
 
     def set_status(self, request: AppointmentRequest, status: str, now: datetime) -> Write: ...
 
+    def take(self, request: AppointmentRequest, staff_id: str, now: datetime) -> Write: ...
+
+    def release(self, request: AppointmentRequest, staff_id: str, now: datetime) -> Write: ...
+
+    def hand_over(
+        self, request: AppointmentRequest, staff_id: str, to: str, now: datetime
+    ) -> Write: ...
+
 
 # ---- Tier 1 and Tier 2 ports (service requests, callbacks, field appointments, staff log) ----
 
@@ -172,10 +182,18 @@ class Callbacks(Protocol):
 
     def close(self, callback: CallbackRecord, status: str, now: datetime) -> Write: ...
 
+    def release(self, callback: CallbackRecord, staff_id: str, now: datetime) -> Write: ...
+
+    def hand_over(
+        self, callback: CallbackRecord, staff_id: str, to: str, now: datetime
+    ) -> Write: ...
+
     def drop_reminder(self, reference: str) -> Write: ...
 
 
 class ServiceRequests(Protocol):
+    """Tier 1 service requests: opened by an operator, answered by staff from the queue."""
+
     def open(
         self,
         number: str,
@@ -184,7 +202,25 @@ class ServiceRequests(Protocol):
         receipt: str | None,
         rule: str,
         now: datetime,
+        *,
+        role: str | None = None,
+        urgent: bool = False,
+        urgency_rule: str = "urgency.regular",
     ) -> Write: ...
+
+    async def get(self, number: str) -> ServiceRequest | None: ...
+
+    async def open_items(self) -> list[ServiceRequest]: ...
+
+    async def open_of(self, key: ConversationKey) -> list[ServiceRequest]: ...
+
+    def take(self, request: ServiceRequest, staff_id: str, now: datetime) -> Write: ...
+
+    def release(self, request: ServiceRequest, now: datetime) -> Write: ...
+
+    def hand_over(self, request: ServiceRequest, to: str, now: datetime) -> Write: ...
+
+    def close(self, request: ServiceRequest, status: str, now: datetime) -> Write: ...
 
 
 class FieldAppointments(Protocol):
@@ -211,9 +247,17 @@ class StaffLog(Protocol):
         self, reference: str, now: datetime, outcome: str, staff_id: str, note: str | None
     ) -> Write: ...
 
-    async def last_taker(self, reference: str) -> str | None: ...
-
     async def no_answers(self, reference: str) -> int: ...
+
+    async def history(self, reference: str) -> list[Attempt]: ...
+
+
+class StaffAudit(Protocol):
+    """Each full view of an item an officer is shown: who, what, when."""
+
+    def viewed(self, reference: str, staff_id: str, what: str, now: datetime) -> Write: ...
+
+    async def views_of(self, reference: str) -> list[View]: ...
 
 
 @dataclass(frozen=True)
@@ -231,6 +275,7 @@ class Ports:
     service_requests: ServiceRequests
     field_appointments: FieldAppointments
     staff_log: StaffLog
+    audit: StaffAudit
 
 
 def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
@@ -242,7 +287,7 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
     from bot.storage.field_appointments import SqliteFieldAppointments
     from bot.storage.requests import SqliteAppointmentRequests
     from bot.storage.service_requests import SqliteServiceRequests
-    from bot.storage.staff_log import SqliteStaffLog
+    from bot.storage.staff_log import SqliteStaffAudit, SqliteStaffLog
 
     return Ports(
         db=db,
@@ -253,7 +298,8 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
         biometrics=SqliteBiometricsBookings(db, tz),
         requests=SqliteAppointmentRequests(db),
         callbacks=SqliteCallbacks(db, tz),
-        service_requests=SqliteServiceRequests(),
+        service_requests=SqliteServiceRequests(db, tz),
         field_appointments=SqliteFieldAppointments(db, tz),
-        staff_log=SqliteStaffLog(db),
+        staff_log=SqliteStaffLog(db, tz),
+        audit=SqliteStaffAudit(db, tz),
     )

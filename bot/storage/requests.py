@@ -34,6 +34,7 @@ class AppointmentRequest:
     status: str
     created_at: datetime
     updated_at: datetime
+    taken_by: str | None = None  # the officer reviewing it
 
 
 class SqliteAppointmentRequests:
@@ -91,12 +92,42 @@ class SqliteAppointmentRequests:
         return [_request(r) for r in rows]
 
     async def get(self, reference: str) -> AppointmentRequest | None:
-        """The request with `reference` (any case), or None."""
+        """The request with `reference` (any case: they are stored upper-case), or None."""
         row = await self._db.fetchone(
-            "SELECT * FROM appointment_requests WHERE reference = ? COLLATE NOCASE",
-            (reference,),
+            "SELECT * FROM appointment_requests WHERE reference = ?",
+            (reference.strip().upper(),),
         )
         return None if row is None else _request(row)
+
+    def take(self, request: AppointmentRequest, staff_id: str, now: datetime) -> Write:
+        """An officer takes the request into review; conflicts when it changed since it was
+        read."""
+        return Write(
+            "UPDATE appointment_requests SET status = ?, taken_by = ?, updated_at = ?"
+            " WHERE reference = ? AND status = ? AND taken_by IS ?",
+            (IN_REVIEW, staff_id, to_db(now), request.reference, request.status, request.taken_by),
+            expect_rows=1,
+        )
+
+    def release(self, request: AppointmentRequest, staff_id: str, now: datetime) -> Write:
+        """Back to the queue, pending review with no officer (released, or a call unanswered
+        that will be tried again)."""
+        return Write(
+            "UPDATE appointment_requests SET status = ?, taken_by = NULL, updated_at = ?"
+            " WHERE reference = ? AND status = ? AND taken_by IS ?",
+            (PENDING_REVIEW, to_db(now), request.reference, request.status, request.taken_by),
+            expect_rows=1,
+        )
+
+    def hand_over(
+        self, request: AppointmentRequest, staff_id: str, to: str, now: datetime
+    ) -> Write:
+        return Write(
+            "UPDATE appointment_requests SET taken_by = ?, updated_at = ?"
+            " WHERE reference = ? AND status = ? AND taken_by = ?",
+            (to, to_db(now), request.reference, IN_REVIEW, staff_id),
+            expect_rows=1,
+        )
 
     def set_status(self, request: AppointmentRequest, status: str, now: datetime) -> Write:
         """Move `request` to `status`; conflicts when its status changed since it was read."""
@@ -120,4 +151,5 @@ def _request(row: Any) -> AppointmentRequest:
         status=row["status"],
         created_at=from_db(row["created_at"]),
         updated_at=from_db(row["updated_at"]),
+        taken_by=row["taken_by"],
     )

@@ -67,7 +67,7 @@ class StaffAction(_Strict):
     """An officer completes a callback through the staff desk."""
 
     complete: str = Field(description='a reference, or "last": the newest open one')
-    outcome: Literal["resolved", "appointment", "no-answer"]
+    outcome: Literal["resolved", "appointment", "biometrics", "refused", "no-answer"]
     note: str = ""
     staff_id: str = "trainer"
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bot.assembly import create_engine
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.engine import ConversationKey, Engine, Reply
@@ -112,7 +113,7 @@ async def test_staff_work_a_booked_callback_and_the_applicant_is_told_once(
         await _a_pusher_round_has_passed(fake_api, db, clock)
         assert len(fake_api.messages(applicant.id)) == booked + 1  # told once
 
-    assert queue.text.startswith("Callback queue (1):")
+    assert queue.text.startswith("Staff queue (1), the soonest due first:")
     assert (
         f"URGENT · {reference} · proof_of_status (callback) · booked · due Mon Nov 23, 11:00 a.m."
         in queue.text
@@ -123,6 +124,7 @@ async def test_staff_work_a_booked_callback_and_the_applicant_is_told_once(
         "tier2.staff.error.unknown_reference", reference="CB-NOPE99"
     )
     assert taken.text.startswith(f"You took {reference} (proof_of_status, taken).")
+    assert "Phone: (202) 555-0143" in taken.text  # in full, once taken
     assert usage.text == tg_engine.text("telegram.staff.done_usage")
     assert done.text.startswith(f"Recorded {reference} as appointment.")
     assert "New York City Field Office" in done.text
@@ -149,7 +151,14 @@ async def test_staff_work_a_booked_callback_and_the_applicant_is_told_once(
     # Staff see their commands in their own chat's command menu.
     scoped = [c for c in fake_api.calls("setMyCommands") if c.params.get("scope")]
     assert scoped and scoped[0].params["scope"] == {"type": "chat", "chat_id": STAFF_ID}
-    assert [c["command"] for c in scoped[0].params["commands"]][-3:] == ["queue", "take", "done"]
+    assert [c["command"] for c in scoped[0].params["commands"]][-6:] == [
+        "queue",
+        "take",
+        "show",
+        "done",
+        "release",
+        "handover",
+    ]
 
 
 async def _a_pusher_round_has_passed(api: FakeBotApi, db: Database, clock: FixedClock) -> None:
@@ -204,3 +213,58 @@ async def test_after_an_unanswered_call_the_applicant_is_told_and_reminded_when_
         "Please keep your phone at hand."
     )
     assert fake_api.texts(applicant.id)[booked:] == [retry.text, reminder.text]  # once each
+
+
+async def test_show_hand_over_release_and_a_visit_on_a_chosen_day_on_telegram(
+    fake_api: FakeBotApi, tg_settings: Settings, db: Database, clock: FixedClock
+) -> None:
+    """Two officers on the allowlist: the record only for the one holding the item, a
+    hand-over to a colleague (not to an outsider), a release, and an emergency visit the
+    next morning chosen with /done."""
+    colleague_id = STAFF_ID + 1
+    settings = tg_settings.model_copy(
+        update={
+            "telegram": tg_settings.telegram.model_copy(
+                update={"staff_user_ids": [STAFF_ID, colleague_id]}
+            )
+        }
+    )
+    engine = await create_engine(settings, db, clock, pull_notices=frozenset())
+    applicant = TelegramUser(fake_api, 4103)
+    kim, lee = TelegramUser(fake_api, STAFF_ID), TelegramUser(fake_api, colleague_id)
+    async with running(engine, settings):
+        await applicant.send("/start", expect=2)
+        reference = await book_callback(applicant)
+        booked = len(fake_api.messages(applicant.id))
+        (not_yet,) = await lee.send(f"/show {reference}")
+        await kim.send(f"/take {reference.lower()}")
+        (theirs,) = await lee.send(f"/show {reference}")
+        (outsider,) = await kim.send(f"/handover {reference} 4242")
+        (handed,) = await kim.send(f"/handover {reference} {colleague_id}")
+        (shown,) = await lee.send(f"/show {reference.lower()}")
+        (released,) = await lee.send(f"/release {reference}")
+        await kim.send(f"/take {reference}")
+        (too_soon,) = await kim.send(f"/done {reference} appointment 2026-11-24 09:00")
+        (done,) = await kim.send(f"/done {reference} appointment 2026-12-02 Bring your ticket.")
+        (notice,) = await applicant.received(booked, 1)
+
+    assert not_yet.text == f"You do not hold {reference}: take it first."
+    assert theirs.text == f"{reference} is already taken by telegram:{STAFF_ID}."
+    assert outsider.text == "4242 is not on the staff list."
+    assert handed.text == f"{reference} is now with telegram:{colleague_id}."
+    assert shown.text.startswith(
+        f"{reference} · callback · taken (held by telegram:{colleague_id})"
+    )
+    assert "Phone: (202) 555-0143" in shown.text
+    assert "back in the queue" in released.text
+    # Proof of status is urgent but not an emergency: no visit before the usual day.
+    assert too_soon.text.startswith("A visit sooner than 5 business days after the call")
+    assert "Wednesday, December 2, 2026, 8:00 a.m." in done.text  # the day's first time
+    assert "on Wednesday, December 2, 2026, 8:00 a.m.\n" in notice.text
+    assert notice.text.endswith("The officer's note: Bring your ticket.")
+    views = await engine.services.ports.audit.views_of(reference)
+    assert [v.staff_id for v in views] == [
+        f"telegram:{STAFF_ID}",
+        f"telegram:{colleague_id}",
+        f"telegram:{STAFF_ID}",
+    ]

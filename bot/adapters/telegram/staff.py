@@ -1,16 +1,19 @@
-"""Staff commands on Telegram: /queue, /take REF, /done REF OUTCOME [note].
+"""Staff commands on Telegram: /queue, /take REF, /show REF, /done REF OUTCOME [date] [note],
+/release REF, /handover REF USER_ID.
 
 Only user ids on the allowlist (`telegram.staff_user_ids`) may use them; anyone else gets a
 refusal and the attempt is logged without personal data. The work itself is done by the
 staff desk (`bot.staff.desk.StaffDesk`), the same one `tierline staff` uses; tests may
-inject another (`desk=`, `desk_error=`).
+inject another (`desk=`, `desk_error=`). The full record (`/take`, `/show`) goes to the
+officer's own private chat only, and the desk writes each showing to its audit table; the
+log says which command ran, never what it showed.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from telegram import Update
@@ -20,12 +23,13 @@ from bot.adapters.telegram.handlers import user_ref
 from bot.adapters.telegram.sender import DeliveryFailed, Sender
 from bot.engine.engine import Engine
 from bot.model import Reply
-from bot.staff.desk import OUTCOMES, DeskError, StaffDesk
+from bot.staff.desk import OUTCOMES, DeskError, StaffDesk, parse_when
 from bot.staff.lines import StaffLines
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("queue", "take", "done")
+COMMANDS = ("queue", "take", "show", "done", "release", "handover")
+_STAFF_PREFIX = "telegram:"  # a Telegram officer's staff id: telegram:<user id>
 
 
 class Desk(Protocol):
@@ -33,9 +37,19 @@ class Desk(Protocol):
 
     async def queue(self, now: datetime) -> list[Any]: ...
     async def take(self, reference: str, staff_id: str, now: datetime) -> Any: ...
+    async def show(self, reference: str, staff_id: str, now: datetime) -> Any: ...
     async def complete(
-        self, reference: str, outcome: str, note: str, staff_id: str, now: datetime
+        self,
+        reference: str,
+        outcome: str,
+        note: str,
+        staff_id: str,
+        now: datetime,
+        *,
+        at: date | datetime | None = None,
     ) -> Any: ...
+    async def release(self, reference: str, staff_id: str, now: datetime) -> Any: ...
+    async def hand_over(self, reference: str, staff_id: str, to: str, now: datetime) -> Any: ...
 
 
 class StaffCommands:
@@ -81,10 +95,24 @@ class StaffCommands:
         if len(args) != 1:
             return await self._reply(update, self._t("take_usage"))
         try:
-            item = await desk.take(args[0].upper(), staff_id, self.engine.now())
+            view = await desk.take(args[0], staff_id, self.engine.now())
         except self._desk_error as exc:
             return await self._reply(update, str(exc))
-        await self._reply(update, self._t("taken", **self._item_fields(item)))
+        fields = self._item_fields(view.item)
+        await self._reply(update, self._t("taken", **fields, view=self._lines.view(view)))
+
+    async def on_show_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        desk, staff_id = await self._admit(update, "show")
+        if desk is None:
+            return
+        args = context.args or []
+        if len(args) != 1:
+            return await self._reply(update, self._t("show_usage"))
+        try:
+            view = await desk.show(args[0], staff_id, self.engine.now())
+        except self._desk_error as exc:
+            return await self._reply(update, str(exc))
+        await self._reply(update, self._t("shown", view=self._lines.view(view)))
 
     async def on_done_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         desk, staff_id = await self._admit(update, "done")
@@ -93,9 +121,12 @@ class StaffCommands:
         args = context.args or []
         if len(args) < 2 or args[1].lower() not in OUTCOMES:
             return await self._reply(update, self._t("done_usage"))
-        reference, outcome, note = args[0].upper(), args[1].lower(), " ".join(args[2:])
+        reference, outcome, rest = args[0], args[1].lower(), args[2:]
+        at, rest = _leading_when(rest, self.engine.services.settings.tz)
         try:
-            done = await desk.complete(reference, outcome, note, staff_id, self.engine.now())
+            done = await desk.complete(
+                reference, outcome, " ".join(rest), staff_id, self.engine.now(), at=at
+            )
         except self._desk_error as exc:
             return await self._reply(update, str(exc))
         self.push_notices()
@@ -103,6 +134,37 @@ class StaffCommands:
             update,
             self._t("done", reference=done.reference, outcome=done.outcome, summary=done.summary),
         )
+
+    async def on_release_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        desk, staff_id = await self._admit(update, "release")
+        if desk is None:
+            return
+        args = context.args or []
+        if len(args) != 1:
+            return await self._reply(update, self._t("release_usage"))
+        try:
+            done = await desk.release(args[0], staff_id, self.engine.now())
+        except self._desk_error as exc:
+            return await self._reply(update, str(exc))
+        await self._reply(update, self._t("moved", summary=done.summary))
+
+    async def on_handover_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        desk, staff_id = await self._admit(update, "handover")
+        if desk is None:
+            return
+        args = context.args or []
+        if len(args) != 2 or not args[1].lstrip("-").isdigit():
+            return await self._reply(update, self._t("handover_usage"))
+        if int(args[1]) not in self.staff_user_ids:
+            text = self.engine.text("tier2.staff.error.handover_not_staff", staff=args[1])
+            return await self._reply(update, text)
+        try:
+            done = await desk.hand_over(
+                args[0], staff_id, f"{_STAFF_PREFIX}{int(args[1])}", self.engine.now()
+            )
+        except self._desk_error as exc:
+            return await self._reply(update, str(exc))
+        await self._reply(update, self._t("moved", summary=done.summary))
 
     # ---- who may ------------------------------------------------------------------------
 
@@ -119,7 +181,7 @@ class StaffCommands:
             return None, ""
         desk = self._desk
         log.info("staff command /%s by %s", command, user_ref(user.id))
-        return desk, f"telegram:{user.id}"
+        return desk, f"{_STAFF_PREFIX}{user.id}"
 
     # ---- talking ------------------------------------------------------------------------
 
@@ -137,3 +199,16 @@ class StaffCommands:
             await self.sender.send_replies(message.chat_id, (Reply(text),))
         except DeliveryFailed as exc:
             log.warning("staff reply not delivered: %s", exc)
+
+
+def _leading_when(words: list[str], tz: Any) -> tuple[date | datetime | None, list[str]]:
+    """A day, or a day and a time, at the start of `words`, and the words after it."""
+    if len(words) >= 2:
+        both = parse_when(f"{words[0]} {words[1]}", tz)
+        if isinstance(both, datetime):
+            return both, words[2:]
+    if words:
+        day = parse_when(words[0], tz)
+        if day is not None:
+            return day, words[1:]
+    return None, words
