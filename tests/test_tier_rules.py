@@ -12,7 +12,7 @@ from bot.config import load_settings
 from bot.messages import Catalogue
 from bot.policy import load_policy
 from flows.business_days import business_days_after, is_business_day
-from flows.callback_slots import CallbackPolicy, candidate_slots, horizon, offer
+from flows.callback_slots import CallbackPolicy, callback_offer, candidate_slots, horizon
 from flows.field_appointment import appointment_slot
 from flows.inperson_decision import InPersonRequest, decide_in_person
 from flows.live_hours import LiveHours, operators_live
@@ -112,14 +112,19 @@ def test_regular_requests_reach_30_business_days_later() -> None:
     assert len(candidate_slots(now, True, POLICY)) < len(slots)
 
 
-def test_offer_skips_full_slots_and_pages_later_times() -> None:
-    slots = candidate_slots(at(2026, 11, 23, 6, 0), False, POLICY)[:6]
-    booked = {slots[0]: 3, slots[1]: 2}
-    first = offer(slots, booked, POLICY, page=0, per_page=2)
-    assert [s.start for s in first.slots] == [slots[1], slots[2]]
-    assert first.slots[0].free == 1 and first.has_more
-    later = offer(slots, booked, POLICY, page=1, per_page=2)
-    assert [s.start for s in later.slots] == [slots[3], slots[4]]
+def test_offer_groups_free_slots_by_day_and_skips_full_ones() -> None:
+    now = at(2026, 11, 23, 6, 0)
+    monday = candidate_slots(now, False, POLICY)[:23]
+    booked = {monday[0]: 3, monday[1]: 2}
+    offer = callback_offer(now, False, booked, POLICY)
+    first = offer.days[0]
+    assert first.day == date(2026, 11, 23) and first.first == monday[1]
+    assert first.slots[0].free == 1 and len(first.slots) == 22
+    full_monday = dict.fromkeys(monday, 3)
+    assert callback_offer(now, False, full_monday, POLICY).days[0].day == date(2026, 11, 24)
+    assert callback_offer(now, False, full_monday, POLICY, days=2).days[-1].day == date(
+        2026, 11, 25
+    )
 
 
 # ---- live hours -----------------------------------------------------------------------------
