@@ -58,6 +58,7 @@ class CallbackDraft(_Answers):
     inperson_category: str | None = None
     inperson_justified: bool | None = None
     inperson_rule: str | None = None
+    walk_in_said: bool = False  # Tier 1 already gave the emergency walk-in guidance
     page: int = 0  # no longer used (times are chosen by day); kept so old states load
     day: date | None = None  # the day whose free times are shown
     slot: datetime | None = None

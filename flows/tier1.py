@@ -435,6 +435,7 @@ def _refer(f: Facts, rule: str, inperson: InPersonDecision | None, *first: Say) 
         inperson_category=triage.inperson_category if inperson else None,
         inperson_justified=inperson.justified if inperson else None,
         inperson_rule=inperson.rule_id if inperson else None,
+        walk_in_said=bool(inperson and inperson.walk_in_guidance),
     )
     refer = say("tier1.refer.officer" if triage.live else "tier1.refer.after_hours")
     note = (

@@ -102,7 +102,10 @@ def _show_days(f: Facts) -> Shown:
         )
     says = []
     if offer.late:
+        # The urgent promise cannot be kept: said, with the walk-in guidance (once).
         says.append(say("tier2.slots.urgent_late", hours=policy.urgent_hours))
+        if not draft.walk_in_said:
+            says.append(say("tier2.slots.walk_in"))
     elif draft.urgent:
         says.append(say("tier2.slots.urgent_note", hours=policy.urgent_hours))
     says.append(say("tier2.slots.prompt"))

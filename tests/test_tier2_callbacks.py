@@ -1,5 +1,6 @@
-"""Tier 2 callbacks through the engine: booking within capacity (also under fifty
-concurrent bookings), phone numbers, reminders, and seeing, moving and cancelling."""
+"""Tier 2 callbacks through the engine: a day with room then a time (and Back), booking
+within capacity (also under fifty concurrent bookings), the number and ZIP kept when only
+the time changes, phone numbers, reminders, and seeing, moving and cancelling."""
 
 from __future__ import annotations
 
@@ -7,11 +8,18 @@ import asyncio
 from datetime import datetime
 from pathlib import Path
 
+from bot.config import load_settings
 from bot.engine import Engine
+from bot.messages import Catalogue
+from bot.policy import load_policy
 from bot.storage.database import Database
+from bot.text import render
 from flows import tier1, tier2
+from flows.callback_slots import candidate_slots
+from flows.facts import Facts, Loaded
 from flows.machine import flow_of
-from tests.conftest import Chat
+from flows.state import EMPTY, CallbackDraft
+from tests.conftest import MONDAY_10AM, Chat
 from tests.tier_journeys import (
     PHONE,
     book,
@@ -246,3 +254,52 @@ async def test_every_tier1_and_tier2_transition_is_driven(engine: Engine, db: Da
         for s in t.sources
     }
     assert declared - seen == set()
+
+
+async def test_a_day_that_filled_up_since_it_was_shown_is_said(tmp_path: Path) -> None:
+    # A narrow window and one place a slot: at 17:00 Wednesday has only its 18:00 slot.
+    async with engine_with(
+        tmp_path,
+        at=datetime(2026, 11, 25, 17, 0),
+        callback_opens="17:00",
+        callback_closes="18:30",
+        slot_capacity=1,
+    ) as (engine, _clock):
+        first, second = Chat(engine, "first"), Chat(engine, "second")
+        for chat in (first, second):
+            await to_officer(chat)
+            assert day_buttons(chat)[0] == "day:20261125"
+        await to_confirm(first)
+        assert (await first.press("confirm:yes")).state == "tier2.booked"
+        late = await second.press("day:20261125")
+        assert late.state == "tier2.slots" and "Wednesday, November 25 has just filled up" in (
+            second.text
+        )
+        assert day_buttons(second)[0] == "day:20261127"
+
+
+def test_with_every_time_taken_the_days_step_offers_to_look_again() -> None:
+    settings = load_settings()
+    messages = Catalogue.load(settings.config_dir / "messages")
+    policy = load_policy(settings, messages)
+    now = MONDAY_10AM.replace(tzinfo=settings.tz)
+    full = dict.fromkeys(candidate_slots(now, False, policy.callbacks), policy.callbacks.capacity)
+    for urgent in (True, False):
+        state = EMPTY.but(callback=CallbackDraft(urgent=urgent))
+        facts = Facts(now, state, policy, tier2.SLOTS, loaded=Loaded(slot_counts=full))
+        assert tier2.SLOTS_STEP.show is not None
+        shown = tier2.SLOTS_STEP.show(facts)
+        said = " ".join(render(messages, s) for s in shown.says)
+        assert "taken right now" in said and "look again" in said
+        assert "operator" not in said  # never "ask an operator" past the operator
+        assert [c.kind for c in shown.choices] == ["day:again", "nav:menu"]
+
+
+async def test_walk_in_guidance_is_given_once_when_urgent_times_are_late(tmp_path: Path) -> None:
+    # Christmas Eve, 19:00: 72 hours hold no business hours.
+    async with engine_with(tmp_path, at=datetime(2026, 12, 24, 19, 0)) as (engine, _clock):
+        chat = Chat(engine)
+        await to_officer(chat, issue="emergency", need="emergency_advance_parole", evidence="yes")
+        assert "earliest times there are" in chat.text
+        assert chat.text.count("without an appointment") == 1  # Tier 1 said it already
+        assert day_buttons(chat)[0] == "day:20261228"
