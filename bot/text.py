@@ -4,7 +4,8 @@ Steps in `flows/` say *what* to show (`Say(key, params)`, `Choice(kind, label)`)
 module says *how*: catalogue texts filled with their placeholders, and every date and time
 written in one house style wherever it appears (a reply, a button, a notice, a staff
 screen): "Tuesday, November 24, 2026, 10:30 a.m." (long), "Tue Nov 24, 10:30 a.m."
-(short, on buttons), "November 24, 2026" (a day) and "8:00 a.m." (a time of day, such as
+(short, on buttons), "November 24, 2026" (a day), "Tue Nov 24" (a day on a button),
+"Monday, January 4" (a day named with its weekday) and "8:00 a.m." (a time of day, such as
 opening hours from configuration). A placeholder may itself be a `Say` (an explanation
 named by a rule), rendered first.
 """
@@ -16,7 +17,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from bot.messages import Catalogue
-from flows.steps import Say, Short
+from flows.steps import DayName, Say, Short, ShortDay
 
 
 def clock_time(at: datetime | time) -> str:
@@ -40,6 +41,16 @@ def short_when(at: datetime) -> str:
     return f"{at:%a} {at:%b} {at.day}, {clock_time(at)}"
 
 
+def short_day(day: date) -> str:
+    """'Tue Nov 24' (a day on a button label)"""
+    return f"{day:%a} {day:%b} {day.day}"
+
+
+def day_name(day: date) -> str:
+    """'Monday, January 4' (a day a few weeks away at most)"""
+    return f"{day:%A}, {day:%B} {day.day}"
+
+
 def formatted(params: Mapping[str, Any]) -> dict[str, Any]:
     """Placeholder values as they are written: dates and times in the house style."""
     out: dict[str, Any] = {}
@@ -48,6 +59,10 @@ def formatted(params: Mapping[str, Any]) -> dict[str, Any]:
             value = long_when(value)
         elif isinstance(value, Short):
             value = short_when(value.at)
+        elif isinstance(value, ShortDay):
+            value = short_day(value.day)
+        elif isinstance(value, DayName):
+            value = day_name(value.day)
         elif isinstance(value, date):
             value = long_date(value)
         elif isinstance(value, time):

@@ -16,6 +16,7 @@ from flows.appointment_request import (
     RequestType,
     check_preferred_date,
     check_reason,
+    read_date,
 )
 from flows.automated_common import (
     APR_CHECKLIST,
@@ -31,6 +32,7 @@ from flows.automated_common import (
     refuse_receipt,
     typed_unless_person,
 )
+from flows.business_days import holiday_name
 from flows.facts import Facts
 from flows.identifiers import IdentifierCheck, IdentifierRule, check_identifier
 from flows.receipts import check_receipt, looks_like_receipt
@@ -39,6 +41,7 @@ from flows.steps import MENU as MENU_BUTTON
 from flows.steps import (
     Answer,
     Choice,
+    DayName,
     Decision,
     Say,
     Shown,
@@ -54,6 +57,8 @@ from flows.steps import (
 )
 
 TYPE, DOCS_YES, DOCS_NO, SKIP_DATE = "apr:type", "apr:docs:yes", "apr:docs:no", "apr:date:skip"
+# After "Not all of them" on a list with optional items: only those, or a required one?
+DOCS_ONLY_OPTIONAL, DOCS_REQUIRED = "apr:docs:optional", "apr:docs:required"
 SUBMIT = "submit_appointment_request"  # the effect that stores the request
 
 # The refusal said, by the rule an answer broke.
@@ -63,6 +68,8 @@ REFUSALS: dict[AppointmentRule, str] = {
     AppointmentRule.DATE_UNREADABLE: "apr.refused.date_unreadable",
     AppointmentRule.DATE_NOT_FUTURE: "apr.refused.date_not_future",
     AppointmentRule.DATE_TOO_FAR: "apr.refused.date_too_far",
+    AppointmentRule.DATE_WEEKEND: "apr.refused.date_weekend",
+    AppointmentRule.DATE_HOLIDAY: "apr.refused.date_holiday",
 }
 
 NO_DATE = choice(SKIP_DATE, "apr.buttons.no_date")
@@ -150,12 +157,14 @@ _CHECKLIST_BUTTONS = (
 
 def _show_checklist(f: Facts) -> Shown:
     chosen = _chosen(f)
+    optional = chosen.optional if chosen else []
     return shown(
         say(
             "apr.checklist",
             *_CHECKLIST_BUTTONS,
             type=chosen.label if chosen else "",
-            items=bullets(chosen.checklist if chosen else []),
+            items=bullets(chosen.required if chosen else []),
+            optional=say("apr.checklist_optional", items=bullets(optional)) if optional else "",
         )
     )
 
@@ -164,25 +173,64 @@ def _documents_confirmed(f: Facts) -> Decision | None:
     return decide(AppointmentRule.DOCUMENTS_CONFIRMED) if f.answer.pressed(DOCS_YES) else None
 
 
-def _documents_missing(f: Facts) -> Decision | None:
-    if not f.answer.pressed(DOCS_NO):
-        return None
+def _blocked(f: Facts) -> Decision:
+    """A required document is missing: the request may be refused without it."""
     return decide(
         AppointmentRule.DOCUMENTS_MISSING, say("apr.documents_missing", *_CHECKLIST_BUTTONS)
     )
+
+
+def _which_missing(f: Facts) -> Decision | None:
+    """ "Not all of them" on a list with optional items: ask whether only those are missing
+    (an applicant without a travel itinerary has every document that counts)."""
+    chosen = _chosen(f)
+    if not f.answer.pressed(DOCS_NO) or chosen is None or not chosen.optional:
+        return None
+    return decide(
+        AppointmentRule.WHICH_MISSING,
+        say(
+            "apr.which_missing",
+            choice(DOCS_ONLY_OPTIONAL, "apr.buttons.only_optional_missing"),
+            choice(DOCS_REQUIRED, "apr.buttons.required_missing"),
+            MENU_BUTTON,
+            optional=bullets(chosen.optional),
+        ),
+    )
+
+
+def _documents_missing(f: Facts) -> Decision | None:
+    if not (f.answer.pressed(DOCS_NO) or f.answer.pressed(DOCS_REQUIRED)):
+        return None
+    return _blocked(f)
+
+
+def _only_optional_missing(f: Facts) -> Decision | None:
+    if not f.answer.pressed(DOCS_ONLY_OPTIONAL):
+        return None
+    return decide(AppointmentRule.OPTIONAL_MISSING, say("apr.optional_missing_ok"))
 
 
 # ---- the preferred date, and the request stored -----------------------------------------------
 
 
 def _read_date(text: str, f: Facts) -> Answer | Decision | None:
-    if looks_like_receipt(text):
-        return None  # a receipt typed here is looked up by the tier's intercepts
+    if read_date(text, f.now.date()) is None and looks_like_receipt(text):
+        # A receipt typed here is looked up by the tier's intercepts ("Nov 28 2026" has
+        # letters then digits too, but reads as a date first).
+        return None
     days = f.policy.requests.max_days_ahead
-    checked = check_preferred_date(text, f.now, days)
-    if not checked.ok or checked.value is None:
-        return refuse(checked.rule, REFUSALS[checked.rule], choices=(NO_DATE,), days=days)
-    return Answer("text", value=date.fromisoformat(checked.value), text=text)
+    checked = check_preferred_date(text, f.now, days, holiday_name)
+    read = date.fromisoformat(checked.value) if checked.value else None
+    if not checked.ok or read is None:
+        return refuse(
+            checked.rule,
+            REFUSALS[checked.rule],
+            choices=(NO_DATE,),
+            days=days,
+            date=DayName(read) if read else "",
+            holiday=(holiday_name(read) or "") if read else "",
+        )
+    return Answer("text", value=read, text=text)
 
 
 def _date_skipped(f: Facts) -> Decision | None:
@@ -266,9 +314,16 @@ STEPS = (
                 _documents_confirmed,
                 "The applicant confirmed the document checklist.",
             ),
-            stay(_documents_missing, "Without the documents the request may be refused."),
+            route(
+                "apr_documents",
+                APR_DATE,
+                _only_optional_missing,
+                "Only optional documents are missing: they never hold a request back.",
+            ),
+            stay(_which_missing, "Not all: are only the optional documents missing?"),
+            stay(_documents_missing, "Without a required document the request may be refused."),
         ),
-        kinds=(DIDNT_HELP, DOCS_YES, DOCS_NO),
+        kinds=(DIDNT_HELP, DOCS_YES, DOCS_NO, DOCS_ONLY_OPTIONAL, DOCS_REQUIRED),
     ),
     Step(
         APR_DATE,

@@ -2,15 +2,16 @@
 cause, a free slot at the same or another Application Support Center, booked within its
 capacity.
 
-The rules themselves are `flows.biometrics` (`decide_reschedule`, `free_slots`); here they
+The rules themselves are `flows.biometrics` (`decide_reschedule`, `free_days`); here they
 are asked when the receipt is given and asked again, on fresh data, when a slot is pressed
-(time has passed, or another channel moved the appointment meanwhile). A slot that filled
-up since it was offered is said so, with the next free times offered instead.
+(time has passed, or another channel moved the appointment meanwhile). The applicant picks
+a day with free times, then a time on it (Back returns to the days). A slot that filled up
+since it was offered is said so, with the day's other free times offered instead.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flows.automated_common import (
     BIO_ASK,
@@ -18,6 +19,7 @@ from flows.automated_common import (
     BIO_REASON,
     BIO_SITE,
     BIO_SLOT,
+    BIO_TIME,
     DIDNT_HELP,
     DIDNT_HELP_ROUTE,
     WAY_OUT,
@@ -28,13 +30,14 @@ from flows.automated_common import (
 from flows.automated_status import CASE, StatusRule
 from flows.biometrics import (
     BiometricsAppointment,
+    BiometricsDay,
     BiometricsRule,
-    BiometricsSlot,
     SupportCenter,
     decide_reschedule,
     federal_closures,
-    free_slots,
+    free_days,
     has_room,
+    parse_day_code,
     parse_slot_code,
 )
 from flows.case_records import CaseRecord
@@ -45,10 +48,13 @@ from flows.state import BiometricsAnswers
 from flows.steps import MENU as MENU_BUTTON
 from flows.steps import (
     Choice,
+    DayName,
     Decision,
     Guard,
     Route,
     Say,
+    ShortDay,
+    Shown,
     Step,
     choice,
     decide,
@@ -60,7 +66,8 @@ from flows.steps import (
 )
 
 CAUSE, NO_CAUSE = "bio:cause", "bio:cause:none"
-SLOT, LATER, SITES, SITE = "bio:slot", "bio:later", "bio:sites", "bio:site"
+DAY, SLOT, DAYS = "bio:day", "bio:slot", "bio:days"  # a day, a time on it, back to the days
+SITES, SITE = "bio:sites", "bio:site"
 BOOKINGS = "biometrics_bookings"  # the facts loaded for slots: `Loaded.biometrics_booked`
 BOOK = "book_biometrics"  # the effect that books the chosen slot
 
@@ -230,43 +237,86 @@ def _when_slot(guard: Guard) -> Guard:
     return lambda f: guard(f) if _slot(f) is not None else None
 
 
-def _page(f: Facts) -> tuple[SupportCenter, list[BiometricsSlot]]:
+def _days(f: Facts) -> tuple[SupportCenter, list[BiometricsDay]]:
     site = bookings_site(f)
-    after = f.state.biometrics.after
-    return site, free_slots(
-        site,
-        f.now,
-        f.loaded.biometrics_booked or {},
-        f.policy.biometrics,
-        federal_closures(),
-        after=parse_slot_code(after, f.now.tzinfo) if after else None,
+    return site, free_days(
+        site, f.now, f.loaded.biometrics_booked or {}, f.policy.biometrics, federal_closures()
     )
 
 
-def offer_slots(f: Facts, intro: str) -> Say:
-    """The next free slots at the chosen site, with paging and the other sites."""
+def offer_days(f: Facts, intro: str) -> Say:
+    """The days with free times at the chosen site (each with its first free time), and
+    the other sites."""
     rules = f.policy.biometrics
-    site, slots = _page(f)
-    buttons = [choice(SLOT, "bio.buttons.slot", site.id, s.code, when=s.at) for s in slots]
-    if len(slots) == rules.slots_per_page:
-        buttons.append(choice(LATER, "buttons.more"))
+    site, days = _days(f)
+    buttons = [
+        choice(DAY, "bio.buttons.day", d.code, day=ShortDay(d.day), first=d.first.time())
+        for d in days
+    ]
     if len(rules.sites) > 1:
         buttons.append(choice(SITES, "bio.buttons.other_site"))
-    if slots:
+    if days:
         return say(intro, *buttons, MENU_BUTTON, site=site.name, address=site.address)
     return say("bio.no_slots", *buttons, *WAY_OUT, site=site.name)
 
 
-def _later(f: Facts) -> Decision | None:
-    if not f.answer.pressed(LATER):
+def _picked_day(f: Facts) -> date | None:
+    return parse_day_code(f.answer.arg) if f.answer.pressed(DAY) else None
+
+
+def _day_chosen(f: Facts) -> Decision | None:
+    day = _picked_day(f)
+    _site, days = _days(f)
+    if day is None or all(d.day != day for d in days):
         return None
-    _site, slots = _page(f)
-    if not slots:
+    biometrics = f.state.biometrics.but(day=day)
+    return decide(BiometricsRule.DAY_CHOSEN, state=f.state.but(biometrics=biometrics))
+
+
+def _day_full(f: Facts) -> Decision | None:
+    """The day filled up since the days were shown: the days with room again."""
+    day = _picked_day(f)
+    if day is None:
         return None
-    state = f.state.but(biometrics=f.state.biometrics.but(after=slots[-1].code))
-    return decide(
-        BiometricsRule.LATER_TIMES, offer_slots(f.but(state=state), "bio.later_slots"), state=state
+    return decide(BiometricsRule.DAY_FULL, offer_days(f, "bio.day_full"))
+
+
+def _show_times(f: Facts) -> Shown:
+    site, days = _days(f)
+    wanted = f.state.biometrics.day
+    room = next((d for d in days if d.day == wanted), None)
+    back = choice(DAYS, "buttons.back")
+    if wanted is None or room is None:
+        return shown(
+            say(
+                "bio.no_times",
+                back,
+                MENU_BUTTON,
+                site=site.name,
+                day=DayName(wanted or f.now.date()),
+            )
+        )
+    buttons = [
+        choice(SLOT, "bio.buttons.time", site.id, s.code, at=s.at.time()) for s in room.slots
+    ]
+    return shown(
+        say(
+            "bio.choose_time",
+            *buttons,
+            back,
+            MENU_BUTTON,
+            site=site.name,
+            address=site.address,
+            day=DayName(room.day),
+        )
     )
+
+
+def _back_to_days(f: Facts) -> Decision | None:
+    if not f.answer.pressed(DAYS):
+        return None
+    biometrics = f.state.biometrics.but(day=None)
+    return decide(BiometricsRule.OTHER_DAY, state=f.state.but(biometrics=biometrics))
 
 
 def _other_site(f: Facts) -> Decision | None:
@@ -274,16 +324,15 @@ def _other_site(f: Facts) -> Decision | None:
 
 
 def _slot_gone(f: Facts) -> Decision | None:
+    """Taken by someone else since it was offered: said, and the day's other free times
+    shown again (or, when there are none, the way back to the days)."""
     slot = _slot(f)
     if slot is None:
         return None
     site, at = slot
     if has_room(site, (f.loaded.biometrics_booked or {}).get(at, 0)):
         return None
-    state = f.state.but(biometrics=f.state.biometrics.but(site=site.id, after=None))
-    return decide(
-        BiometricsRule.SLOT_GONE, offer_slots(f.but(state=state), "bio.slot_gone"), state=state
-    )
+    return decide(BiometricsRule.SLOT_GONE, say("bio.slot_gone"), again=True)
 
 
 def _booked(f: Facts) -> Decision | None:
@@ -302,7 +351,7 @@ def _booked(f: Facts) -> Decision | None:
             address=site.address,
             bring=bullets(rules.what_to_bring),
         ),
-        state=f.state.but(biometrics=f.state.biometrics.but(site=site.id, after=None)),
+        state=f.state.but(biometrics=f.state.biometrics.but(site=site.id, day=None)),
     )
 
 
@@ -310,7 +359,7 @@ def _site_chosen(f: Facts) -> Decision | None:
     site = f.policy.biometrics.site(f.answer.arg) if f.answer.pressed(SITE) else None
     if site is None:
         return None
-    biometrics = f.state.biometrics.but(site=site.id, after=None)
+    biometrics = f.state.biometrics.but(site=site.id, day=None)
     return decide(BiometricsRule.SITE_CHOSEN, state=f.state.but(biometrics=biometrics))
 
 
@@ -356,25 +405,37 @@ STEPS = (
     ),
     Step(
         BIO_SLOT,
-        "Biometrics rescheduling: choosing a free slot.",
-        show=lambda f: shown(offer_slots(f, "bio.choose_slot")),
+        "Biometrics rescheduling: choosing a day with free times.",
+        show=lambda f: shown(offer_days(f, "bio.choose_day")),
         needs=(BOOKINGS,),
         routes=(
             DIDNT_HELP_ROUTE,
-            stay(_later, "Later free times at the same center."),
             route(
                 "bio_other_site",
                 BIO_SITE,
                 _other_site,
                 "The applicant wants another Application Support Center.",
             ),
+            route("bio_day", BIO_TIME, _day_chosen, "A day with free times was chosen."),
+            stay(_day_full, "The day filled up since it was shown: the days with room again."),
+        ),
+        kinds=(DIDNT_HELP, DAY, SITES),
+    ),
+    Step(
+        BIO_TIME,
+        "Biometrics rescheduling: choosing a free time on the chosen day.",
+        show=_show_times,
+        needs=(BOOKINGS,),
+        routes=(
+            DIDNT_HELP_ROUTE,
+            route("bio_days", BIO_SLOT, _back_to_days, "Back from the times to the days."),
             stay(
                 _when_slot(_case_problem),
                 "The case cannot be read again when the slot is pressed.",
                 needs=(CASE,),
             ),
             *_not_online_routes(at_booking=True),
-            stay(_slot_gone, "The slot filled up since it was offered: the next free times."),
+            stay(_slot_gone, "The slot filled up since it was offered: the day's other times."),
             route(
                 "bio_booked",
                 BIO_BOOKED,
@@ -384,7 +445,7 @@ STEPS = (
                 effect=BOOK,
             ),
         ),
-        kinds=(DIDNT_HELP, SLOT, LATER, SITES),
+        kinds=(DIDNT_HELP, SLOT, DAYS),
     ),
     Step(
         BIO_SITE,

@@ -21,7 +21,8 @@ STATUS_ASK = "automated.status.ask_receipt"
 STATUS_ANSWERED = "automated.status.answered"
 BIO_ASK = "automated.biometrics.ask_receipt"
 BIO_REASON = "automated.biometrics.ask_reason"
-BIO_SLOT = "automated.biometrics.choose_slot"
+BIO_SLOT = "automated.biometrics.choose_slot"  # a day with free times
+BIO_TIME = "automated.biometrics.choose_time"  # a time on that day
 BIO_SITE = "automated.biometrics.choose_site"
 BIO_BOOKED = "automated.biometrics.booked"
 APR_TYPE = "automated.appointment.choose_type"
@@ -40,6 +41,7 @@ LOOKUP_FROM: tuple[str, ...] = (
     STATUS_ANSWERED,
     BIO_REASON,
     BIO_SLOT,
+    BIO_TIME,
     BIO_SITE,
     BIO_BOOKED,
     APR_TYPE,

@@ -35,7 +35,9 @@ class BiometricsRule(StrEnum):
     NO_APPOINTMENT = "biometrics.no_appointment"
     GOOD_CAUSE = "biometrics.good_cause"
     NO_GOOD_CAUSE = "biometrics.no_good_cause"
-    LATER_TIMES = "biometrics.later_times"
+    DAY_CHOSEN = "biometrics.day_chosen"
+    DAY_FULL = "biometrics.day_full"  # the day filled up since the days were shown
+    OTHER_DAY = "biometrics.other_day"  # back from the times to the days
     OTHER_SITE = "biometrics.other_site"
     SITE_CHOSEN = "biometrics.site_chosen"
     SLOT_GONE = "biometrics.slot_gone"
@@ -87,6 +89,7 @@ class BiometricsRules(_Strict):
     excluded_forms: list[str] = ["I-600", "I-600A", "I-800", "I-800A"]
     earliest_after_hours: int = Field(default=24, ge=0)  # no new slot sooner than this
     search_days: int = Field(default=60, ge=1)
+    # No longer used (a day is picked, then a time); still accepted so old files load.
     slots_per_page: int = Field(default=4, ge=1, le=8)
     what_to_bring: list[str] = Field(min_length=1)
     good_causes: list[GoodCause] = Field(min_length=1)
@@ -167,30 +170,51 @@ def slot_times(
         )
 
 
-def free_slots(
+@dataclass(frozen=True)
+class BiometricsDay:
+    """A day with free slots at a site, earliest first (never empty)."""
+
+    day: date
+    slots: tuple[BiometricsSlot, ...]
+
+    @property
+    def first(self) -> datetime:
+        return self.slots[0].at
+
+    @property
+    def code(self) -> str:
+        """The day on a button (``20261124``)."""
+        return self.day.strftime("%Y%m%d")
+
+
+def free_days(
     site: SupportCenter,
     now: datetime,
     booked: Mapping[datetime, int],
     rules: BiometricsRules,
     is_closed: Callable[[date], bool],
-    *,
-    after: datetime | None = None,
-    count: int | None = None,
-) -> list[BiometricsSlot]:
-    """The next free slots at `site`: not sooner than the lead time, strictly after
-    `after` when given (paging), skipping slots whose bookings reached capacity."""
+) -> list[BiometricsDay]:
+    """Every day with a free slot at `site` within `search_days`, not sooner than the lead
+    time: what the applicant picks from before picking a time."""
     start = now + timedelta(hours=rules.earliest_after_hours)
-    wanted = count or rules.slots_per_page
-    out: list[BiometricsSlot] = []
+    days: dict[date, list[BiometricsSlot]] = {}
     for at in slot_times(site, start, rules.search_days, is_closed):
-        if after is not None and at <= after:
-            continue
         taken = booked.get(at, 0)
         if has_room(site, taken):
-            out.append(BiometricsSlot(site.id, at, site.capacity - taken))
-            if len(out) == wanted:
-                break
-    return out
+            days.setdefault(at.date(), []).append(
+                BiometricsSlot(site.id, at, site.capacity - taken)
+            )
+    return [BiometricsDay(day, tuple(slots)) for day, slots in days.items()]
+
+
+def parse_day_code(code: str) -> date | None:
+    """The day a button's code names (`BiometricsDay.code`), or None."""
+    if len(code) != len("20261124") or not code.isdigit():
+        return None
+    try:
+        return datetime.strptime(code, "%Y%m%d").date()
+    except ValueError:
+        return None
 
 
 def has_room(site: SupportCenter, taken: int) -> bool:

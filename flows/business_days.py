@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 import holidays
 
@@ -21,15 +21,33 @@ def federal_calendar() -> holidays.HolidayBase:
     return holidays.US(categories=(holidays.PUBLIC, holidays.GOVERNMENT))
 
 
+# The calendar never changes for a date already asked about, and the same few hundred days
+# are asked about on every turn that offers times: the answers are kept.
+@lru_cache(maxsize=4096)
 def is_business_day(day: date) -> bool:
     return bool(federal_calendar().is_working_day(day))
 
 
+@cache
+def _public_calendar() -> holidays.HolidayBase:
+    return holidays.US(categories=(holidays.PUBLIC,))
+
+
 def holiday_name(day: date) -> str | None:
-    """The federal holiday on `day`, or None."""
-    return federal_calendar().get(day)
+    """The federal holiday on `day`, named once, or None.
+
+    A day in both categories can carry two names for the same holiday (the government
+    calendar's "Birthday of Martin Luther King, Jr." beside the public "Martin Luther King
+    Jr. Day"): the public name is the one people use, so it wins; a one-off closure that
+    only the government category lists keeps its own name."""
+    names = federal_calendar().get_list(day)
+    if not names:
+        return None
+    public = _public_calendar().get_list(day)
+    return public[0] if public else names[0]
 
 
+@lru_cache(maxsize=4096)
 def business_days_after(day: date, n: int) -> date:
     """The `n`-th business day after `day` (`day` itself never counts); n >= 1."""
     if n < 1:
@@ -37,6 +55,7 @@ def business_days_after(day: date, n: int) -> date:
     return federal_calendar().get_nth_working_day(day, n)
 
 
+@lru_cache(maxsize=4096)
 def business_days_before(day: date, n: int) -> date:
     """The `n`-th business day before `day`; n >= 1."""
     if n < 1:

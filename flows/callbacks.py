@@ -23,14 +23,20 @@ _ZIP = re.compile(r"^(\d{5})(?:-\d{4})?$")
 
 
 class Tier2Rule(StrEnum):
+    DAY_PICKED = "tier2.day_picked"
+    DAY_FULL = "tier2.day_full"  # the day filled up since the days were shown
+    LOOK_AGAIN = "tier2.look_again"  # nothing was free: look again
+    OTHER_DAY = "tier2.other_day"  # back from the times to the days
     SLOT_PICKED = "tier2.slot_picked"
     NEW_TIME_PICKED = "tier2.new_time_picked"  # a booked callback being moved
-    MORE_TIMES = "tier2.more_times"
+    DETAILS_KEPT = "tier2.details_kept"  # a new time; phone and ZIP given before are kept
     SLOT_PASSED = "tier2.slot_passed"
     SLOT_FULL = "tier2.slot_full"
     OTHER_TIME = "tier2.other_time"  # the applicant wants another time
+    OTHER_PHONE = "tier2.other_phone"  # the applicant wants another number called
     BAD_PHONE = "tier2.bad_phone"
     ZIP_ON_FILE = "tier2.zip_on_file"  # the case on file gives the field office
+    ZIP_KEPT = "tier2.zip_kept"  # a new number; the ZIP code given before is kept
     ZIP_ASKED = "tier2.zip_asked"  # no case on file gives a ZIP code
     ZIP_GIVEN = "tier2.zip_given"
     BAD_ZIP = "tier2.bad_zip"
@@ -39,6 +45,7 @@ class Tier2Rule(StrEnum):
     MOVED = "tier2.moved"
     MOVE_ASKED = "tier2.move_asked"
     IN_HAND = "tier2.in_hand"  # with an officer: can no longer be moved or cancelled
+    CALLBACK_PAST = "tier2.callback_past"  # its time has passed: it can no longer be moved
     CALLBACK_CANCELLED = "tier2.callback_cancelled"
 
 

@@ -32,7 +32,7 @@ from flows.steps import Answer
 class Tier2Numbers:
     """Tier 2 numbers that are not slot rules: reminders, attempts, the visit lead."""
 
-    slots_per_page: int = 4
+    slots_per_page: int = 4  # no longer used: times are chosen by day (kept for settings)
     reminder_business_days: int = 1
     max_attempts: int = 2
     appointment_lead_business_days: int = 5

@@ -1,5 +1,6 @@
 """Whether Tier 1 operators are live: Monday to Friday within the configured hours, never
-on a federal holiday. Every answer names the rule that decided it."""
+on a federal holiday. Every answer names the rule that decided it and, when they are off,
+when they are available again."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
 
-from flows.business_days import holiday_name
+from flows.business_days import business_days_from, holiday_name
 
 
 class LiveHoursRule(StrEnum):
@@ -38,19 +39,37 @@ class LiveHours:
 class LiveHoursDecision:
     open: bool
     rule: LiveHoursRule
-    holiday: str | None = None
+    holiday: str | None = None  # named once
+    reopens: datetime | None = None  # when off: when operators are available again
 
 
 def operators_live(now: datetime, hours: LiveHours) -> LiveHoursDecision:
     """Are operators answering at `now` (an aware datetime in the service's time zone)?"""
     day = now.date()
     if now.weekday() >= 5:
-        return LiveHoursDecision(False, LiveHoursRule.WEEKEND)
+        return LiveHoursDecision(False, LiveHoursRule.WEEKEND, reopens=next_opening(now, hours))
     name = holiday_name(day)
     if name is not None:
-        return LiveHoursDecision(False, LiveHoursRule.HOLIDAY, holiday=name)
+        return LiveHoursDecision(
+            False, LiveHoursRule.HOLIDAY, holiday=name, reopens=next_opening(now, hours)
+        )
     if now.time() < hours.opens:
-        return LiveHoursDecision(False, LiveHoursRule.BEFORE_OPENING)
+        return LiveHoursDecision(
+            False, LiveHoursRule.BEFORE_OPENING, reopens=next_opening(now, hours)
+        )
     if now.time() >= hours.closes:
-        return LiveHoursDecision(False, LiveHoursRule.AFTER_CLOSING)
+        return LiveHoursDecision(
+            False, LiveHoursRule.AFTER_CLOSING, reopens=next_opening(now, hours)
+        )
     return LiveHoursDecision(True, LiveHoursRule.OPEN)
+
+
+def next_opening(now: datetime, hours: LiveHours) -> datetime:
+    """The first moment operators answer at or after `now`: the opening of the first
+    business day (a weekday that is not a federal holiday) whose hours are still ahead."""
+    for day in business_days_from(now.date()):
+        opens = datetime.combine(day, hours.opens, tzinfo=now.tzinfo)
+        closes = datetime.combine(day, hours.closes, tzinfo=now.tzinfo)
+        if now < closes:
+            return max(opens, now)
+    raise AssertionError("unreachable: business days never end")

@@ -23,11 +23,12 @@ class _Answers(BaseModel):
 
 
 class BiometricsAnswers(_Answers):
-    """Biometrics rescheduling: the chosen support center, the good cause, the paging."""
+    """Biometrics rescheduling: the chosen support center, the good cause, the day."""
 
     site: str | None = None
     cause: str | None = None
-    after: str | None = None  # slot code: show slots after this one ("later times")
+    day: date | None = None  # the day whose free times are shown
+    after: str | None = None  # no longer used (times are chosen by day); old states load
 
 
 class RequestAnswers(_Answers):
@@ -61,7 +62,9 @@ class CallbackDraft(_Answers):
     inperson_category: str | None = None
     inperson_justified: bool | None = None
     inperson_rule: str | None = None
-    page: int = 0
+    walk_in_said: bool = False  # Tier 1 already gave the emergency walk-in guidance
+    page: int = 0  # no longer used (times are chosen by day); kept so old states load
+    day: date | None = None  # the day whose free times are shown
     slot: datetime | None = None
     phone: str | None = None  # E.164
     zip: str | None = None

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -55,6 +55,21 @@ class Short:
     """A date and time in the short style of a button label ('Tue Nov 24, 10:30 a.m.')."""
 
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ShortDay:
+    """A day in the short style of a button label ('Tue Nov 24')."""
+
+    day: date
+
+
+@dataclass(frozen=True, slots=True)
+class DayName:
+    """A day named with its weekday, without the year ('Monday, January 4'): a day that is
+    at most a few weeks away."""
+
+    day: date
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from flows.state import CallbackDraft, TriageAnswers
 from flows.steps import (
     FINISH,
     MENU,
+    DayName,
     Decision,
     Say,
     Shown,
@@ -87,17 +88,23 @@ def _hours_params(f: Facts) -> dict[str, object]:
 
 
 def _show_intake(f: Facts) -> Shown:
+    """Whether operators are off comes first, with when they are back: nobody is told they
+    are being passed to an operator who is not there."""
     live = operators_live(f.now, f.policy.live_hours)
-    says = [say("tier1.handed_over")]
-    if not live.open:
-        says.append(
+    if live.open:
+        says = [say("tier1.handed_over")]
+    else:
+        reopens = live.reopens or f.now
+        says = [
             say(
                 OFF_DUTY_TEXT[live.rule],
                 MENU,
                 holiday=live.holiday or "",
+                next_day=DayName(reopens.date()),
+                next_time=reopens.time(),
                 **_hours_params(f),
             )
-        )
+        ]
     says.append(say("tier1.role.prompt"))
     # A new inquiry: nothing of an older triage or booking carries over.
     state = f.state.but(triage=TriageAnswers(live=live.open), callback=None)
@@ -444,6 +451,7 @@ def _refer(
         inperson_category=triage.inperson_category if inperson else None,
         inperson_justified=inperson.justified if inperson else None,
         inperson_rule=inperson.rule_id if inperson else None,
+        walk_in_said=bool(inperson and inperson.walk_in_guidance),
     )
     refer = say("tier1.refer.officer" if triage.live else "tier1.refer.after_hours")
     note = (

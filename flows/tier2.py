@@ -1,9 +1,12 @@
 """Tier 2, declared as steps: booking, moving and cancelling an officer callback.
 
 A referral from Tier 1 arrives in `tier2.slots` with a `CallbackDraft` (urgency, in-person
-decision); the applicant picks a time, gives a phone number (and a ZIP code when no case on
-file names one), confirms, and gets a reference. From the main menu, `callback` shows the
-booked callback, to move or cancel it. Which times may be offered is
+decision); the applicant picks a day among the business days that have room, then a time on
+it (`tier2.times`, with Back to the days), gives a phone number (and a ZIP code when no case
+on file names one), confirms, and gets a reference. When the time fills up at the check, or
+the applicant asks for another, only a new time is asked: the number and ZIP are kept.
+From the main menu, `callback` shows the booked callback, to move or cancel it (one whose
+time has passed can only be cancelled). Which times may be offered is
 `flows.callback_slots`; capacity is enforced by the booking write itself, so when two
 applicants race for the last place the loser's turn is decided again and sees the slot full.
 """
@@ -11,11 +14,11 @@ applicants race for the last place the loser's turn is decided again and sees th
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from flows.callback_slots import candidate_slots, is_offerable, offer
-from flows.callbacks import Tier2Rule, slot_code, slot_from_code, zip5
+from flows.callback_slots import CallbackOffer, callback_offer, is_offerable
+from flows.callbacks import CallbackRecord, Tier2Rule, slot_code, slot_from_code, zip5
 from flows.entry import MENU as MAIN_MENU
 from flows.entry import MenuItem
 from flows.facts import Facts
@@ -27,9 +30,10 @@ from flows.steps import (
     FINISH,
     MENU,
     Answer,
+    DayName,
     Decision,
     Notice,
-    Short,
+    ShortDay,
     Shown,
     Step,
     Tier,
@@ -43,15 +47,18 @@ from flows.steps import (
 )
 
 SLOTS = "tier2.slots"
+TIMES = "tier2.times"
 PHONE = "tier2.phone"
 ZIP = "tier2.zip"
 CONFIRM = "tier2.confirm"
 BOOKED = "tier2.booked"
 MINE = "tier2.mine"
 
-# Choice kinds: "slot:<YYYYmmddTHHMM>", "slot:more", "confirm:yes|other",
-# "mine:move:<ref>", "mine:cancel:<ref>".
-SLOT, MORE, CONFIRM_KIND, MOVE, CANCEL = "slot", "slot:more", "confirm", "mine:move", "mine:cancel"
+# Choice kinds: "day:<YYYYmmdd>", "day:again", "slot:<YYYYmmddTHHMM>", "slot:days" (back to
+# the days), "confirm:yes|other|phone", "mine:move:<ref>", "mine:cancel:<ref>".
+DAY, LOOK_AGAIN, SLOT, DAYS = "day", "day:again", "slot", "slot:days"
+CONFIRM_KIND, MOVE, CANCEL = "confirm", "mine:move", "mine:cancel"
+DAY_CODE = "%Y%m%d"
 
 # Loaders (bot/actions/tier2.py) and the case loader of Tier 1.
 CALLBACK_COUNTS, SLOT_ROOM, MY_CALLBACKS, PICKED_CALLBACK = (
@@ -77,40 +84,105 @@ def _with_draft(f: Facts, **changes: object) -> ConversationState:
     return f.state.but(callback=_draft(f).but(**changes))
 
 
-# ---- picking a time ----------------------------------------------------------------------------
+# ---- picking a day, then a time ------------------------------------------------------------------
 
 
-def _show_slots(f: Facts) -> Shown:
+def _offer(f: Facts) -> CallbackOffer:
+    return callback_offer(f.now, _draft(f).urgent, f.loaded.slot_counts or {}, f.policy.callbacks)
+
+
+def _show_days(f: Facts) -> Shown:
     draft = _draft(f)
-    policy, per_page = f.policy.callbacks, f.policy.tier2.slots_per_page
-    candidates = candidate_slots(f.now, draft.urgent, policy)
-    counts = f.loaded.slot_counts or {}
-    page = offer(candidates, counts, policy, page=draft.page, per_page=per_page)
+    policy = f.policy.callbacks
+    offer = _offer(f)
+    if not offer.days:
+        # Not a dead end: places free up when others move or cancel.
+        return shown(
+            say("tier2.slots.none", days=policy.regular_business_days),
+            choices=[choice(LOOK_AGAIN, "tier2.slots.look_again"), MENU],
+        )
     says = []
-    state = None
-    if not page.slots and draft.page > 0:
-        # Past the last page: say so and start again from the first.
-        says.append(say("tier2.slots.no_more"))
-        state = f.state.but(callback=draft.but(page=0))
-        page = offer(candidates, counts, policy, page=0, per_page=per_page)
-    if not page.slots:
-        return Shown((*says, say("tier2.slots.none")), (MENU,), state=state)
-    buttons = [
-        choice(SLOT, "tier2.slots.button.label", slot_code(s.start), at=Short(s.start))
-        for s in page.slots
-    ]
-    if page.has_more:
-        buttons.append(choice(MORE, "buttons.more"))
-    if draft.urgent:
+    if offer.late:
+        # The urgent promise cannot be kept: said, with the walk-in guidance (once).
+        says.append(say("tier2.slots.urgent_late", hours=policy.urgent_hours))
+        if not draft.walk_in_said:
+            says.append(say("tier2.slots.walk_in"))
+    elif draft.urgent:
         says.append(say("tier2.slots.urgent_note", hours=policy.urgent_hours))
     says.append(say("tier2.slots.prompt"))
-    return Shown(tuple(says), (*buttons, MENU), state=state)
+    buttons = [
+        choice(
+            DAY,
+            "tier2.slots.day_label",
+            room.day.strftime(DAY_CODE),
+            day=ShortDay(room.day),
+            first=room.first.time(),
+        )
+        for room in offer.days
+    ]
+    return Shown(tuple(says), (*buttons, MENU))
 
 
-def _more(f: Facts) -> Decision | None:
-    if f.answer.kind != MORE:
+def _picked_day(f: Facts) -> date | None:
+    if f.answer.kind != DAY:
         return None
-    return decide(Tier2Rule.MORE_TIMES, state=_with_draft(f, page=_draft(f).page + 1), again=True)
+    try:
+        return datetime.strptime(f.answer.arg, DAY_CODE).date()
+    except ValueError:
+        return None
+
+
+def _day_picked(f: Facts) -> Decision | None:
+    day = _picked_day(f)
+    if day is None or _offer(f).on(day) is None:
+        return None
+    return decide(Tier2Rule.DAY_PICKED, state=_with_draft(f, day=day))
+
+
+def _day_full(f: Facts) -> Decision | None:
+    """The day filled up (or its last time passed) since the days were shown."""
+    day = _picked_day(f)
+    if day is None:
+        return None
+    return decide(Tier2Rule.DAY_FULL, say("tier2.slots.day_full", day=DayName(day)), again=True)
+
+
+def _look_again(f: Facts) -> Decision | None:
+    if f.answer.kind != LOOK_AGAIN:
+        return None
+    return decide(Tier2Rule.LOOK_AGAIN, again=True)
+
+
+SLOTS_STEP = Step(
+    SLOTS,
+    "The applicant picks a day for the callback: the business days that have room.",
+    show=_show_days,
+    needs=(CALLBACK_COUNTS,),
+    kinds=(DAY, LOOK_AGAIN),
+    routes=(
+        stay(_look_again, "Nothing was free: the days are looked up again."),
+        route("pick_day", TIMES, _day_picked, "A day with room was picked; its times are next."),
+        stay(_day_full, "The day filled up since it was shown: the days with room again."),
+    ),
+)
+
+
+def _show_times(f: Facts) -> Shown:
+    day = _draft(f).day
+    room = _offer(f).on(day) if day is not None else None
+    back = choice(DAYS, "buttons.back")
+    if day is None or room is None:
+        return shown(say("tier2.times.none", day=DayName(day) if day else ""), choices=[back, MENU])
+    buttons = [
+        choice(SLOT, "tier2.times.label", slot_code(s.start), at=s.start.time()) for s in room.slots
+    ]
+    return shown(say("tier2.times.prompt", day=DayName(day)), choices=[*buttons, back, MENU])
+
+
+def _back_to_days(f: Facts) -> Decision | None:
+    if f.answer.kind != DAYS:
+        return None
+    return decide(Tier2Rule.OTHER_DAY, state=_with_draft(f, day=None))
 
 
 def _picked_slot(f: Facts) -> datetime | None:
@@ -121,44 +193,56 @@ def _picked_slot(f: Facts) -> datetime | None:
 
 def _slot_passed(f: Facts) -> Decision | None:
     slot = _picked_slot(f)
-    if slot is None or is_offerable(slot, f.now, _draft(f).urgent, f.policy.callbacks):
+    if slot is None or is_offerable(slot, f.now, f.policy.callbacks):
         return None
-    return decide(
-        Tier2Rule.SLOT_PASSED,
-        say("tier2.slots.passed"),
-        state=_with_draft(f, page=0),
-        again=True,
-    )
+    return decide(Tier2Rule.SLOT_PASSED, say("tier2.slots.passed"), state=_with_draft(f, day=None))
 
 
-def _picked(moving: bool) -> Callable[[Facts], Decision | None]:
+def _needs_no_details(draft: CallbackDraft) -> bool:
+    """A time for a booked callback being moved, or a new time after the slot filled or
+    the applicant asked for another: the phone number (and ZIP code) are already known."""
+    return bool(draft.moving) or (draft.phone is not None and draft.zip is not None)
+
+
+def _picked(known: bool) -> Callable[[Facts], Decision | None]:
     def when(f: Facts) -> Decision | None:
         slot = _picked_slot(f)
-        if slot is None or bool(_draft(f).moving) is not moving:
+        draft = _draft(f)
+        if slot is None or _needs_no_details(draft) is not known:
             return None
-        rule = Tier2Rule.NEW_TIME_PICKED if moving else Tier2Rule.SLOT_PICKED
+        if draft.moving:
+            rule = Tier2Rule.NEW_TIME_PICKED
+        elif known:
+            rule = Tier2Rule.DETAILS_KEPT
+        else:
+            rule = Tier2Rule.SLOT_PICKED
         return decide(rule, state=_with_draft(f, slot=slot))
 
     return when
 
 
-SLOTS_STEP = Step(
-    SLOTS,
-    "The applicant picks a callback time.",
-    show=_show_slots,
+TIMES_STEP = Step(
+    TIMES,
+    "The applicant picks a time on the chosen day (or goes back to the days).",
+    show=_show_times,
     needs=(CALLBACK_COUNTS,),
-    kinds=(SLOT, MORE),
+    kinds=(SLOT, DAYS),
     routes=(
-        stay(_more, "Later times: the next page of free slots."),
-        stay(_slot_passed, "The time picked is no longer offered: current times are shown."),
+        route("back_to_days", SLOTS, _back_to_days, "Back from the times to the days."),
+        route(
+            "back_to_days",
+            SLOTS,
+            _slot_passed,
+            "The time picked is no longer offered: the days with room are shown.",
+        ),
         route(
             "ask_confirm",
             CONFIRM,
-            _picked(moving=True),
-            "A new time for a booked callback: the phone number is known.",
+            _picked(known=True),
+            "A new time when the phone number is known (a move, or another time).",
         ),
         route(
-            "pick_slot", PHONE, _picked(moving=False), "A time was picked; a phone number is next."
+            "pick_slot", PHONE, _picked(known=False), "A time was picked; a phone number is next."
         ),
     ),
 )
@@ -180,10 +264,14 @@ def _zip_on_file(f: Facts) -> str | None:
 
 
 def _phone_with_zip(f: Facts) -> Decision | None:
-    zip_code = _zip_on_file(f)
-    if f.answer.kind != "phone" or zip_code is None:
+    if f.answer.kind != "phone":
         return None
-    return decide(Tier2Rule.ZIP_ON_FILE, state=_with_draft(f, phone=f.answer.value, zip=zip_code))
+    kept = _draft(f).zip  # given before: the applicant is changing the number only
+    zip_code = kept or _zip_on_file(f)
+    if zip_code is None:
+        return None
+    rule = Tier2Rule.ZIP_KEPT if kept else Tier2Rule.ZIP_ON_FILE
+    return decide(rule, state=_with_draft(f, phone=f.answer.value, zip=zip_code))
 
 
 def _phone_without_zip(f: Facts) -> Decision | None:
@@ -203,7 +291,7 @@ PHONE_STEP = Step(
             "ask_confirm",
             CONFIRM,
             _phone_with_zip,
-            "The case on file gives the field office.",
+            "The ZIP code is known (given before, or from the case on file).",
         ),
         route("ask_zip", ZIP, _phone_without_zip, "No field office is known yet for this person."),
     ),
@@ -264,12 +352,15 @@ def _phone_shown(e164: str | None) -> str:
 
 def _show_confirm(f: Facts) -> Shown:
     draft = _draft(f)
+    choices = [
+        choice(CONFIRM_KIND, "tier2.confirm.yes", "yes"),
+        choice(CONFIRM_KIND, "tier2.confirm.other", "other"),
+    ]
+    if not draft.moving:  # a move keeps the number it was booked with
+        choices.append(choice(CONFIRM_KIND, "tier2.confirm.phone", "phone"))
     return shown(
         say("tier2.confirm.prompt", phone=_phone_shown(draft.phone), when=draft.slot),
-        choices=[
-            choice(CONFIRM_KIND, "tier2.confirm.yes", "yes"),
-            choice(CONFIRM_KIND, "tier2.confirm.other", "other"),
-        ],
+        choices=choices,
     )
 
 
@@ -278,23 +369,30 @@ def _confirmed(f: Facts) -> bool:
 
 
 def _other_time(f: Facts) -> Decision | None:
+    """Another time: the phone number and ZIP code are kept, only the time is asked."""
     if f.answer.kind != CONFIRM_KIND or f.answer.arg != "other":
         return None
-    return decide(Tier2Rule.OTHER_TIME, state=_with_draft(f, page=0))
+    return decide(Tier2Rule.OTHER_TIME, state=_with_draft(f, day=None, slot=None))
+
+
+def _other_phone(f: Facts) -> Decision | None:
+    if f.answer.kind != CONFIRM_KIND or f.answer.arg != "phone" or _draft(f).moving:
+        return None
+    return decide(Tier2Rule.OTHER_PHONE)
 
 
 def _slot_gone(f: Facts) -> Decision | None:
     if not _confirmed(f):
         return None
     draft = _draft(f)
+    # The phone number and ZIP code stay in the draft: only a new time is asked.
+    again = _with_draft(f, day=None, slot=None)
     if draft.slot is None or not is_offerable(
-        draft.slot.astimezone(f.now.tzinfo), f.now, draft.urgent, f.policy.callbacks
+        draft.slot.astimezone(f.now.tzinfo), f.now, f.policy.callbacks
     ):
-        return decide(
-            Tier2Rule.SLOT_PASSED, say("tier2.slots.passed"), state=_with_draft(f, page=0)
-        )
+        return decide(Tier2Rule.SLOT_PASSED, say("tier2.slots.passed"), state=again)
     if (f.loaded.slot_booked or 0) >= f.policy.callbacks.capacity:
-        return decide(Tier2Rule.SLOT_FULL, say("tier2.slots.full"), state=_with_draft(f, page=0))
+        return decide(Tier2Rule.SLOT_FULL, say("tier2.slots.full"), state=again)
     return None
 
 
@@ -302,7 +400,7 @@ def _book(moving: bool) -> Callable[[Facts], Decision | None]:
     def when(f: Facts) -> Decision | None:
         if not _confirmed(f) or bool(_draft(f).moving) is not moving:
             return None
-        return decide(Tier2Rule.MOVED if moving else Tier2Rule.BOOKED, state=_with_draft(f, page=0))
+        return decide(Tier2Rule.MOVED if moving else Tier2Rule.BOOKED)
 
     return when
 
@@ -314,11 +412,12 @@ CONFIRM_STEP = Step(
     kinds=(CONFIRM_KIND,),
     routes=(
         route("pick_other_slot", SLOTS, _other_time, "The applicant wants another time."),
+        route("change_phone", PHONE, _other_phone, "The applicant wants another number called."),
         route(
             "pick_other_slot",
             SLOTS,
             _slot_gone,
-            "The time is no longer free: other times are offered.",
+            "The time is no longer free: other days and times are offered, details kept.",
             needs=(SLOT_ROOM,),
         ),
         route(
@@ -373,6 +472,18 @@ def _show_mine(f: Facts) -> Shown:
     mine = f.loaded.my_callbacks[0]
     if mine.status != "booked":
         return shown(say("tier2.mine.in_hand", reference=mine.reference), choices=[MENU])
+    if _is_past(mine, f.now):
+        # Its time has passed without the call being made: it can't be moved, only
+        # cancelled; the officer still has it.
+        return shown(
+            say(
+                "tier2.mine.past",
+                reference=mine.reference,
+                phone=_phone_shown(mine.phone),
+                when=mine.slot_at.astimezone(f.now.tzinfo),
+            ),
+            choices=[choice(CANCEL, "tier2.mine.cancel", mine.reference), MENU],
+        )
     return shown(
         say(
             "tier2.mine.show",
@@ -398,6 +509,23 @@ def _in_hand(f: Facts) -> Decision | None:
     return decide(
         Tier2Rule.IN_HAND,
         say("tier2.mine.in_hand", MENU, reference=f.answer.arg),
+    )
+
+
+def _is_past(callback: CallbackRecord, now: datetime) -> bool:
+    return callback.slot_at <= now
+
+
+def _past(f: Facts) -> Decision | None:
+    """A "Move it" pressed after the callback's time has passed (the button was shown
+    before): it can no longer be moved; what it allows now is shown."""
+    picked = f.loaded.picked_callback
+    if f.answer.kind != MOVE or picked is None or not _is_past(picked, f.now):
+        return None
+    return decide(
+        Tier2Rule.CALLBACK_PAST,
+        say("tier2.mine.move_past", reference=picked.reference),
+        again=True,
     )
 
 
@@ -430,6 +558,7 @@ MINE_STEP = Step(
             "With an officer already: it can no longer be moved or cancelled.",
             needs=(PICKED_CALLBACK,),
         ),
+        stay(_past, "The callback's time has passed: it can no longer be moved."),
         route("move_callback", SLOTS, _move, "The applicant wants another time."),
         route(
             "menu",
@@ -444,7 +573,7 @@ MINE_STEP = Step(
 
 TIER = Tier(
     name="tier2",
-    steps=(SLOTS_STEP, PHONE_STEP, ZIP_STEP, CONFIRM_STEP, BOOKED_STEP, MINE_STEP),
+    steps=(SLOTS_STEP, TIMES_STEP, PHONE_STEP, ZIP_STEP, CONFIRM_STEP, BOOKED_STEP, MINE_STEP),
     intercept_prefix="tier2.",
     menu=(
         MenuItem(

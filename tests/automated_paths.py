@@ -14,6 +14,12 @@ async def to_biometrics_slots(chat: Chat, receipt: str = ELIGIBLE) -> None:
     await chat.press("bio:cause:illness")
 
 
+async def to_biometrics_times(chat: Chat, receipt: str = ELIGIBLE, *, day: int = 0) -> None:
+    """On to the free times of the `day`-th day offered."""
+    await to_biometrics_slots(chat, receipt)
+    await chat.press([b for b in chat.buttons if b.startswith("bio:day:")][day])
+
+
 async def to_appointment_checklist(chat: Chat) -> None:
     await chat.send("/start")
     await chat.press("go:appointment")
@@ -51,8 +57,12 @@ async def _bio_site(chat: Chat) -> None:
     await chat.press("bio:sites")
 
 
+async def _bio_time(chat: Chat) -> None:
+    await to_biometrics_times(chat)
+
+
 async def _bio_booked(chat: Chat) -> None:
-    await to_biometrics_slots(chat)
+    await to_biometrics_times(chat)
     await chat.press(next(b for b in chat.buttons if b.startswith("bio:slot:")))
 
 
@@ -82,6 +92,7 @@ WALK_TO = {
     "automated.status.answered": _status_answered,
     "automated.biometrics.ask_reason": _bio_reason,
     "automated.biometrics.choose_slot": _bio_slot,
+    "automated.biometrics.choose_time": _bio_time,
     "automated.biometrics.choose_site": _bio_site,
     "automated.biometrics.booked": _bio_booked,
     "automated.appointment.choose_type": _apr_type,

@@ -1,5 +1,5 @@
-"""Biometrics rescheduling through the engine: each rule, the good cause, paging and
-other centers, the booking, and capacity under concurrent bookings."""
+"""Biometrics rescheduling through the engine: each rule, the good cause, a day then a
+time (and back), other centers, the booking, and capacity under concurrent bookings."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from bot.engine import Engine
 from bot.storage.database import Write
 from bot.storage.timefmt import to_db
 from flows import automated as flow
-from tests.automated_paths import ELIGIBLE, to_biometrics_slots
+from tests.automated_paths import ELIGIBLE, to_biometrics_slots, to_biometrics_times
 from tests.conftest import MONDAY_10AM, Chat
 
 
@@ -28,6 +28,10 @@ def _slot_buttons(chat: Chat) -> list[str]:
     return [b for b in chat.buttons if b.startswith("bio:slot:")]
 
 
+def _day_buttons(chat: Chat) -> list[str]:
+    return [b for b in chat.buttons if b.startswith("bio:day:")]
+
+
 async def test_eligible_appointment_is_rebooked_with_place_and_what_to_bring(
     chat: Chat, engine: Engine
 ) -> None:
@@ -37,6 +41,8 @@ async def test_eligible_appointment_is_rebooked_with_place_and_what_to_bring(
     assert result.state == flow.BIO_REASON
     assert "March 12, 2030" in chat.text
     assert (await chat.press("bio:cause:travel")).state == flow.BIO_SLOT
+    assert _day_buttons(chat)[0] == "bio:day:20261124"  # 24 hours after Monday 10:00
+    assert (await chat.press("bio:day:20261124")).state == flow.BIO_TIME
     first = _slot_buttons(chat)[0]
     assert first == "bio:slot:nyc:202611241000"  # Tuesday, 24 hours after Monday 10:00
     result = await chat.press(first)
@@ -47,17 +53,26 @@ async def test_eligible_appointment_is_rebooked_with_place_and_what_to_bring(
     assert case["biometrics_reschedules"] == 1 and case["biometrics_site"] == "nyc"
 
 
-async def test_later_times_and_another_center(chat: Chat) -> None:
+async def test_a_day_then_a_time_back_and_another_center(chat: Chat) -> None:
     await to_biometrics_slots(chat)
-    first_page = _slot_buttons(chat)
-    result = await chat.press("bio:later")
-    assert result.state == flow.BIO_SLOT
-    later = _slot_buttons(chat)
-    assert later and max(first_page) < min(later)
+    days = _day_buttons(chat)
+    # Every day with room within the 60-day search, weekends and holidays left out; the
+    # last one is as near as the first (no paging through "Later times").
+    assert days[0] == "bio:day:20261124" and "bio:day:20261126" not in days  # Thanksgiving
+    assert days[-1] == "bio:day:20270122" and len(days) == 40
+    labels = [b.label for r in chat.last.replies for b in r.buttons]  # type: ignore[union-attr]
+    assert "Tue Nov 24, from 10:00 a.m." in labels
+    assert (await chat.press(days[-1])).state == flow.BIO_TIME
+    assert "Friday, January 22" in chat.text
+    times = _slot_buttons(chat)
+    assert times[0] == "bio:slot:nyc:202701220800" and times[-1] == "bio:slot:nyc:202701221530"
+    assert (await chat.press("bio:days")).state == flow.BIO_SLOT
+    assert _day_buttons(chat) == days
     assert (await chat.press("bio:sites")).state == flow.BIO_SITE
     result = await chat.press("bio:site:newark")
     assert result.state == flow.BIO_SLOT
     assert "Newark ASC" in chat.text
+    await chat.press(_day_buttons(chat)[0])
     assert all(b.startswith("bio:slot:newark:") for b in _slot_buttons(chat))
 
 
@@ -130,7 +145,7 @@ async def test_concurrent_bookings_never_exceed_capacity_of_three(engine: Engine
     )
     chats = [Chat(engine, user=f"applicant{i}") for i in range(10)]
     for c, receipt in zip(chats, receipts, strict=True):
-        await to_biometrics_slots(c, receipt)
+        await to_biometrics_times(c, receipt)
     target = _slot_buttons(chats[0])[0]
     assert all(_slot_buttons(c)[0] == target for c in chats)
 
@@ -138,7 +153,7 @@ async def test_concurrent_bookings_never_exceed_capacity_of_three(engine: Engine
 
     booked = [r for r in results if r.state == flow.BIO_BOOKED]
     assert len(booked) == 3
-    refused = [c for c, r in zip(chats, results, strict=True) if r.state == flow.BIO_SLOT]
+    refused = [c for c, r in zip(chats, results, strict=True) if r.state == flow.BIO_TIME]
     assert len(refused) == 7
     for c in refused:
         assert "just taken" in c.text

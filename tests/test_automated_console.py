@@ -51,6 +51,7 @@ def test_rescheduling_conversation_in_machine_mode(tmp_path: Path) -> None:
             {"button": "go:biometrics"},
             "lin 2210054321",
             {"button": "bio:cause:late_notice"},
+            {"button": "bio:day:20261124"},
             {"button": "bio:slot:nyc:202611241000"},
         ],
     )
@@ -58,11 +59,14 @@ def test_rescheduling_conversation_in_machine_mode(tmp_path: Path) -> None:
         "automated.biometrics.ask_receipt",
         "automated.biometrics.ask_reason",
         "automated.biometrics.choose_slot",
+        "automated.biometrics.choose_time",
         "automated.biometrics.booked",
     ]
-    offered = [b["data"] for b in out[3]["replies"][0]["buttons"]]
-    assert offered[0] == "bio:slot:nyc:202611241000"
-    assert "November 24, 2026, 10:00 a.m." in out[4]["replies"][0]["text"]
+    days = [b["data"] for b in out[3]["replies"][0]["buttons"]]
+    assert days[0] == "bio:day:20261124"
+    times = [b["data"] for b in out[4]["replies"][0]["buttons"]]
+    assert times[0] == "bio:slot:nyc:202611241000" and times[-2:] == ["bio:days", "nav:menu"]
+    assert "November 24, 2026, 10:00 a.m." in out[5]["replies"][0]["text"]
     # A case already rescheduled twice is sent to a person, with the reason said.
     again = jsonl(
         "--db",

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from bot.config import load_settings
 from bot.messages import Catalogue
 from bot.policy import load_policy
-from flows.appointment_request import check_preferred_date, check_reason
-from flows.biometrics import BiometricsAppointment, decide_reschedule, free_slots
+from flows.appointment_request import check_preferred_date, check_reason, read_date
+from flows.biometrics import BiometricsAppointment, decide_reschedule, free_days
+from flows.business_days import holiday_name
 from flows.case_records import BadRow, parse_row
 from flows.identifiers import check_identifier, normalise_a_number
 from flows.receipts import PREFIXES, check_receipt, looks_like_receipt, parse_receipt
@@ -230,18 +231,32 @@ def test_every_excluded_form_goes_to_contact_center(form: str) -> None:
     assert _decide(NOW + timedelta(days=30), form=form) == "biometrics.excluded_form"
 
 
-def test_free_slots_skip_full_ones_weekends_and_holidays() -> None:
+def test_free_days_skip_full_slots_weekends_and_holidays() -> None:
     site = RULES.site("nyc")
     assert site is not None
     wednesday = datetime(2026, 11, 25, 8, 0, tzinfo=TZ)
     # Tuesday 10:00 + 24 h lead: first candidate is Wednesday 10:00; fill Wednesday 10:00.
     now = datetime(2026, 11, 24, 10, 0, tzinfo=TZ)
     full = wednesday.replace(hour=10)
-    slots = free_slots(site, now, {full: site.capacity}, RULES, lambda d: d.day == 26, count=20)
-    assert slots[0].at == full + timedelta(minutes=30)
-    assert all(s.at.date() != date(2026, 11, 26) for s in slots)  # the holiday
+    days = free_days(site, now, {full: site.capacity}, RULES, lambda d: d.day == 26)
+    assert days[0].day == date(2026, 11, 25)
+    assert days[0].first == full + timedelta(minutes=30)
+    assert [d.day for d in days[:2]] == [date(2026, 11, 25), date(2026, 11, 27)]  # 26: holiday
+    slots = [s for d in days for s in d.slots]
     assert all(s.at.weekday() < 5 for s in slots)
     assert all(s.at >= now + timedelta(hours=24) for s in slots)
+    assert all(s.at.date() == d.day for d in days for s in d.slots)
+
+
+def test_a_day_whose_every_slot_is_full_is_not_offered() -> None:
+    site = RULES.site("nyc")
+    assert site is not None
+    now = datetime(2026, 11, 23, 7, 0, tzinfo=TZ)
+    tuesday = [s.at for s in free_days(site, now, {}, RULES, lambda d: False)[0].slots]
+    assert tuesday and all(t.date() == date(2026, 11, 24) for t in tuesday)
+    booked = dict.fromkeys(tuesday, site.capacity)
+    days = free_days(site, now, booked, RULES, lambda d: False)
+    assert days[0].day == date(2026, 11, 25)
 
 
 # ---- in-person request checks, case rows, asking for a person --------------------------
@@ -250,8 +265,52 @@ def test_free_slots_skip_full_ones_weekends_and_holidays() -> None:
 def test_preferred_date_must_be_future_and_readable() -> None:
     assert check_preferred_date("2026-12-01", NOW, 180).ok
     assert check_preferred_date("2026-11-23", NOW, 180).rule == "appointment.date_not_future"
-    assert check_preferred_date("1/12/2027", NOW, 180).rule == "appointment.date_unreadable"
+    assert check_preferred_date("next tuesday", NOW, 180).rule == "appointment.date_unreadable"
     assert check_preferred_date("2028-01-01", NOW, 180).rule == "appointment.date_too_far"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "11/30/2026",
+        "11/30/26",
+        "11-30-2026",
+        "Nov 30 2026",
+        "November 30, 2026",
+        "nov. 30th, 2026",
+        "30 November 2026",
+        "Nov 30",  # no year: the next November 30
+        "11/30",
+        "2026-11-30",
+        " 2026-11-30 ",
+    ],
+)
+def test_dates_are_read_the_american_way_and_in_iso(typed: str) -> None:
+    assert read_date(typed, NOW.date()) == date(2026, 11, 30)
+    assert check_preferred_date(typed, NOW, 180).value == "2026-11-30"
+
+
+@pytest.mark.parametrize("typed", ["30/11/2026", "2/30/2026", "Smarch 3 2026", "30/11", "tomorrow"])
+def test_dates_that_are_not_real_or_ambiguous_are_not_guessed(typed: str) -> None:
+    assert read_date(typed, NOW.date()) is None
+
+
+def test_a_month_day_without_year_that_has_passed_is_next_year() -> None:
+    assert read_date("Jan 5", NOW.date()) == date(2027, 1, 5)
+    assert read_date("1/12/27", NOW.date()) == date(2027, 1, 12)
+
+
+def test_weekends_and_federal_holidays_are_refused_with_the_reason() -> None:
+    def check(typed: str) -> str:
+        return check_preferred_date(typed, NOW, 180, holiday_name).rule
+
+    assert check("11/26/2026") == "appointment.date_holiday"  # Thanksgiving
+    assert check("12/25/2026") == "appointment.date_holiday"
+    assert check("7/3/2026") == "appointment.date_not_future"  # past, said first
+    assert check("2027-07-05") == "appointment.date_too_far"  # observed, but too far anyway
+    assert check("Nov 28 2026") == "appointment.date_weekend"  # Saturday
+    assert check("11/29/26") == "appointment.date_weekend"  # Sunday
+    assert check("11/27/2026") == "appointment.date_ok"  # the Friday after Thanksgiving
 
 
 def test_reason_must_say_something() -> None:

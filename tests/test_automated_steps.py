@@ -94,44 +94,58 @@ def test_too_soon_refusal_names_the_notice_from_configuration() -> None:
 def test_pressing_a_slot_decides_the_rules_again_on_fresh_data() -> None:
     state = EMPTY.but(receipt=RECEIPT, biometrics=BiometricsAnswers(site="nyc", cause="travel"))
     f = _facts(
-        flow.BIO_SLOT,
+        flow.BIO_TIME,
         Answer("bio:slot", ("nyc", "202611241000")),
         state=state,
         loaded=Loaded(case=_case(datetime(2030, 3, 12, 9, tzinfo=NOW.tzinfo), reschedules=2)),
     )
-    r, decision = _decide(_step(flow.BIO_SLOT).routes, f)
+    r, decision = _decide(_step(flow.BIO_TIME).routes, f)
     assert (r.trigger, decision.rule) == ("escalate", BiometricsRule.RESCHEDULED_TWICE)
     assert "After 2 changes" in render(MESSAGES, decision.says[0])
 
 
-def test_a_slot_filled_meanwhile_is_said_and_the_next_ones_offered() -> None:
+def test_a_slot_filled_meanwhile_is_said_and_the_days_other_times_shown_again() -> None:
     full = datetime(2026, 11, 24, 10, 0, tzinfo=NOW.tzinfo)
-    state = EMPTY.but(receipt=RECEIPT, biometrics=BiometricsAnswers(site="nyc", cause="travel"))
+    state = EMPTY.but(
+        receipt=RECEIPT,
+        biometrics=BiometricsAnswers(site="nyc", cause="travel", day=full.date()),
+    )
+    booked = {full: POLICY.biometrics.site("nyc").capacity}  # type: ignore[union-attr]
     f = _facts(
-        flow.BIO_SLOT,
+        flow.BIO_TIME,
         Answer("bio:slot", ("nyc", "202611241000")),
         state=state,
         loaded=Loaded(
-            case=_case(datetime(2030, 3, 12, 9, tzinfo=NOW.tzinfo)),
-            biometrics_booked={full: POLICY.biometrics.site("nyc").capacity},  # type: ignore[union-attr]
+            case=_case(datetime(2030, 3, 12, 9, tzinfo=NOW.tzinfo)), biometrics_booked=booked
         ),
     )
-    r, decision = _decide(_step(flow.BIO_SLOT).routes, f)
-    assert (r.trigger, decision.rule) == (None, BiometricsRule.SLOT_GONE)
-    [said] = decision.says
-    assert said.key == "bio.slot_gone"
-    offered = [c.args for c in said.choices if c.kind == "bio:slot"]
+    r, decision = _decide(_step(flow.BIO_TIME).routes, f)
+    assert (r.trigger, decision.rule, decision.again) == (None, BiometricsRule.SLOT_GONE, True)
+    assert "just taken" in render(MESSAGES, decision.says[0])
+    step = _step(flow.BIO_TIME)
+    assert step.show is not None
+    [times] = step.show(f.but(answer=Answer(""))).says
+    offered = [c.args for c in times.choices if c.kind == "bio:slot"]
     assert offered and ("nyc", "202611241000") not in offered
+    assert all(code.startswith("20261124") for _site, code in offered)
 
 
-def test_later_times_start_after_the_last_time_shown() -> None:
+def test_a_day_that_filled_up_is_said_and_the_days_offered_again() -> None:
+    site = POLICY.biometrics.site("nyc")
+    assert site is not None  # open 8:00 to 16:00 in 30-minute slots: 16 a day
+    opens = datetime(2026, 11, 24, 8, 0, tzinfo=NOW.tzinfo)
+    booked = {opens + timedelta(minutes=30 * i): site.capacity for i in range(16)}
     state = EMPTY.but(receipt=RECEIPT, biometrics=BiometricsAnswers(site="nyc", cause="travel"))
-    f = _facts(flow.BIO_SLOT, Answer("bio:later"), state=state, loaded=Loaded(biometrics_booked={}))
-    _r, decision = _decide(_step(flow.BIO_SLOT).routes, f)
-    assert decision.rule == BiometricsRule.LATER_TIMES and decision.state is not None
-    after = decision.state.biometrics.after
-    codes = [c.args[1] for c in decision.says[0].choices if c.kind == "bio:slot"]
-    assert after is not None and codes and min(codes) > after
+    f = _facts(
+        flow.BIO_SLOT,
+        Answer("bio:day", ("20261124",)),
+        state=state,
+        loaded=Loaded(biometrics_booked=booked),
+    )
+    r, decision = _decide(_step(flow.BIO_SLOT).routes, f)
+    assert (r.trigger, decision.rule) == (None, BiometricsRule.DAY_FULL)
+    days = [c.args for c in decision.says[0].choices if c.kind == "bio:day"]
+    assert days and ("20261124",) not in days
 
 
 def test_status_where_the_conversation_cannot_move_is_answered_in_place() -> None:

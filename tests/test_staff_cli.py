@@ -26,7 +26,8 @@ def _book_through_console(db: Path, user: str = "ana") -> list[dict]:
             {"button": "issue:inperson_need"},
             {"button": "need:immigration_judge_grant"},
             {"button": "evidence:yes"},
-            {"button": "slot:20261123T1100"},  # urgent: the first slot an hour from now
+            {"button": "day:20261123"},  # urgent: today has room
+            {"button": "slot:20261123T1100"},  # the first slot, an hour from now
             "202-555-0143",
             "60605",
             {"button": "confirm:yes"},
@@ -88,7 +89,8 @@ def test_from_start_to_an_officer_booked_appointment(tmp_path: Path) -> None:
     db = tmp_path / "journey.db"
     out = _book_through_console(db)
     assert [o["tier"] for o in out[:3]] == ["automated", "tier1", "tier1"]
-    assert out[6]["state"] == "tier2.phone" and out[8]["state"] == "tier2.confirm"
+    assert out[6]["state"] == "tier2.times"
+    assert out[7]["state"] == "tier2.phone" and out[9]["state"] == "tier2.confirm"
     booked = out[-1]
     assert booked["state"] == "tier2.booked"
     reference = next(

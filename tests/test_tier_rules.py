@@ -3,7 +3,7 @@ numbers, in-person decisions, triage and field-office appointment dates."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,11 +11,11 @@ import pytest
 from bot.config import load_settings
 from bot.messages import Catalogue
 from bot.policy import load_policy
-from flows.business_days import business_days_after, is_business_day
-from flows.callback_slots import CallbackPolicy, candidate_slots, horizon, offer
+from flows.business_days import business_days_after, holiday_name, is_business_day
+from flows.callback_slots import CallbackPolicy, callback_offer, candidate_slots, horizon
 from flows.field_appointment import appointment_slot
 from flows.inperson_decision import InPersonRequest, decide_in_person
-from flows.live_hours import LiveHours, operators_live
+from flows.live_hours import LiveHours, next_opening, operators_live
 from flows.phone import parse_us_phone
 from flows.triage import decide_role, rate_urgency, route
 
@@ -112,14 +112,19 @@ def test_regular_requests_reach_30_business_days_later() -> None:
     assert len(candidate_slots(now, True, POLICY)) < len(slots)
 
 
-def test_offer_skips_full_slots_and_pages_later_times() -> None:
-    slots = candidate_slots(at(2026, 11, 23, 6, 0), False, POLICY)[:6]
-    booked = {slots[0]: 3, slots[1]: 2}
-    first = offer(slots, booked, POLICY, page=0, per_page=2)
-    assert [s.start for s in first.slots] == [slots[1], slots[2]]
-    assert first.slots[0].free == 1 and first.has_more
-    later = offer(slots, booked, POLICY, page=1, per_page=2)
-    assert [s.start for s in later.slots] == [slots[3], slots[4]]
+def test_offer_groups_free_slots_by_day_and_skips_full_ones() -> None:
+    now = at(2026, 11, 23, 6, 0)
+    monday = candidate_slots(now, False, POLICY)[:23]
+    booked = {monday[0]: 3, monday[1]: 2}
+    offer = callback_offer(now, False, booked, POLICY)
+    first = offer.days[0]
+    assert first.day == date(2026, 11, 23) and first.first == monday[1]
+    assert first.slots[0].free == 1 and len(first.slots) == 22
+    full_monday = dict.fromkeys(monday, 3)
+    assert callback_offer(now, False, full_monday, POLICY).days[0].day == date(2026, 11, 24)
+    assert callback_offer(now, False, full_monday, POLICY, days=2).days[-1].day == date(
+        2026, 11, 25
+    )
 
 
 # ---- live hours -----------------------------------------------------------------------------
@@ -143,6 +148,53 @@ def test_operators_are_live_weekdays_eight_to_eight_except_holidays(
     decision = operators_live(now, HOURS)
     assert decision.rule == rule
     assert decision.open is (rule == "live_hours.open")
+
+
+@pytest.mark.parametrize(
+    ("now", "reopens"),
+    [
+        (at(2026, 11, 23, 7, 59), at(2026, 11, 23, 8, 0)),  # before opening: today
+        (at(2026, 11, 23, 20, 0), at(2026, 11, 24, 8, 0)),  # after closing: tomorrow
+        (at(2026, 11, 20, 20, 30), at(2026, 11, 23, 8, 0)),  # Friday evening: Monday
+        (at(2026, 11, 25, 21, 0), at(2026, 11, 27, 8, 0)),  # Thanksgiving skipped
+        (at(2026, 12, 31, 20, 0), at(2027, 1, 4, 8, 0)),  # New Year's Day, then a weekend
+        (at(2027, 1, 2, 10, 0), at(2027, 1, 4, 8, 0)),  # Saturday
+        (at(2026, 1, 19, 10, 0), at(2026, 1, 20, 8, 0)),  # Martin Luther King Jr. Day
+        (at(2026, 7, 3, 9, 0), at(2026, 7, 6, 8, 0)),  # Independence Day observed, Friday
+    ],
+)
+def test_when_operators_are_off_the_next_opening_is_known(now: datetime, reopens: datetime) -> None:
+    decision = operators_live(now, HOURS)
+    assert not decision.open and decision.reopens == reopens
+    assert next_opening(now, HOURS) == reopens
+    assert operators_live(reopens, HOURS).open
+
+
+def test_next_opening_while_open_is_now_and_never_a_closed_moment() -> None:
+    now = at(2026, 11, 23, 10)
+    assert operators_live(now, HOURS).reopens is None and next_opening(now, HOURS) == now
+    moment = at(2026, 1, 1, 0, 0)
+    while moment.year == 2026:  # every hour of a year: the next opening is live
+        assert operators_live(next_opening(moment, HOURS), HOURS).open, moment
+        moment += timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("day", "name"),
+    [
+        (date(2026, 1, 19), "Martin Luther King Jr. Day"),
+        (date(2027, 1, 18), "Martin Luther King Jr. Day"),
+        (date(2026, 11, 26), "Thanksgiving Day"),
+        (date(2026, 7, 3), "Independence Day (observed)"),
+        (date(2025, 12, 24), "Christmas Eve"),  # a one-off federal closure
+        (date(2026, 11, 24), None),
+    ],
+)
+def test_a_holiday_is_named_once(day: date, name: str | None) -> None:
+    assert holiday_name(day) == name
+    decision = operators_live(datetime.combine(day, time(12), tzinfo=ET), HOURS)
+    if name is not None:
+        assert decision.holiday == name and ";" not in name
 
 
 # ---- phone numbers --------------------------------------------------------------------------

@@ -53,13 +53,29 @@ async def to_officer(
     assert chat.last is not None and chat.last.state == "tier2.slots", chat.text
 
 
+def day_buttons(chat: Chat) -> list[str]:
+    """The day buttons of `tier2.slots` ("day:20261123")."""
+    return [b for b in chat.buttons if b.startswith("day:") and b != "day:again"]
+
+
 def slot_buttons(chat: Chat) -> list[str]:
-    return [b for b in chat.buttons if b.startswith("slot:") and b != "slot:more"]
+    """The time buttons of `tier2.times` ("slot:20261123T1100")."""
+    return [b for b in chat.buttons if b.startswith("slot:") and b != "slot:days"]
 
 
-async def to_confirm(chat: Chat, *, slot: int = 0, zip_code: str | None = "10278") -> str:
-    """From `tier2.slots`: pick a time, give a phone number (and ZIP); returns the slot data."""
-    data = slot_buttons(chat)[slot]
+async def to_times(chat: Chat, *, day: int = 0) -> list[str]:
+    """From `tier2.slots`: pick a day; returns its time buttons."""
+    await chat.press(day_buttons(chat)[day])
+    assert chat.last is not None and chat.last.state == "tier2.times", chat.text
+    return slot_buttons(chat)
+
+
+async def to_confirm(
+    chat: Chat, *, slot: int = 0, day: int = 0, zip_code: str | None = "10278"
+) -> str:
+    """From `tier2.slots`: pick a day and a time, give a phone number (and ZIP); returns
+    the slot data."""
+    data = (await to_times(chat, day=day))[slot]
     await chat.press(data)
     await chat.send(PHONE)
     if zip_code is not None and chat.last is not None and chat.last.state == "tier2.zip":

@@ -19,7 +19,7 @@ from bot.engine.program import Actions
 from bot.engine.turn import Turn
 from bot.storage.callbacks import reminder_kind
 from bot.storage.references import new_reference
-from flows.callback_slots import candidate_slots
+from flows.callback_slots import window
 from flows.callbacks import CallbackRecord, reminder_due
 from flows.phone import parse_us_phone
 from flows.state import CallbackDraft
@@ -41,13 +41,10 @@ def _slot(turn: Turn) -> datetime:
 
 
 async def load_callback_counts(turn: Turn) -> None:
-    """Booked callbacks per slot over the times the draft may be offered."""
-    candidates = candidate_slots(turn.now, _draft(turn).urgent, turn.services.policy.callbacks)
-    turn.loaded.slot_counts = (
-        await turn.ports.callbacks.booked_counts(candidates[0], candidates[-1])
-        if candidates
-        else {}
-    )
+    """Booked callbacks per slot over every time a request made now may be offered (an
+    urgent one falls back to the regular window when its own is full)."""
+    first, last = window(turn.now, turn.services.policy.callbacks)
+    turn.loaded.slot_counts = await turn.ports.callbacks.booked_counts(first, last)
 
 
 async def load_slot_room(turn: Turn) -> None:

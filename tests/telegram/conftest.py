@@ -149,9 +149,11 @@ async def book_callback(user: TelegramUser) -> str:
     await user.tap("I am the applicant")
     await user.tap("I need an in-person visit")
     await user.tap("Proof of status")
-    *_, times = await user.tap("Yes, I have them", expect=5)
-    assert times.buttons[0] == ("Mon Nov 23, 11:00 a.m.", "slot:20261123T1100"), times.buttons
-    await user.tap("Mon Nov 23, 11:00 a.m.")
+    *_, days = await user.tap("Yes, I have them", expect=5)
+    assert days.buttons[0] == ("Mon Nov 23, from 11:00 a.m.", "day:20261123"), days.buttons
+    (times,) = await user.tap("Mon Nov 23")
+    assert times.buttons[0] == ("11:00 a.m.", "slot:20261123T1100"), times.buttons
+    await user.tap("11:00 a.m.")
     await user.send("(202) 555-0143")
     await user.send("10278")
     (booked,) = await user.tap("Yes, book it")

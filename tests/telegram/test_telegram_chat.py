@@ -85,9 +85,11 @@ async def test_a_biometrics_appointment_is_rescheduled_by_button_presses(
         "at the New York ASC can be moved online."
     )
     assert "Illness or a medical appointment" in [label for label, _ in causes.buttons]
-    (times,) = await user.tap("Illness or a medical appointment")
-    assert "next free times at the New York ASC" in times.text
-    (done,) = await user.tap("Tuesday, November 24, 2026, 10:00 a.m.")
+    (days,) = await user.tap("Illness or a medical appointment")
+    assert "days with free times at the New York ASC" in days.text
+    (times,) = await user.tap("Tue Nov 24, from 10:00 a.m.")
+    assert "Free times on Tuesday, November 24" in times.text
+    (done,) = await user.tap("10:00 a.m.")
 
     assert done.text.startswith(
         "Done: your biometrics appointment is now on Tuesday, November 24, 2026, 10:00 a.m. "
@@ -97,7 +99,7 @@ async def test_a_biometrics_appointment_is_rescheduled_by_button_presses(
     assert "Form I-797C" in done.text
     assert done.buttons == [("Main menu", "nav:menu")]
     user.assert_every_press_answered_and_its_keyboard_removed()
-    assert len(user.presses) == 3
+    assert len(user.presses) == 4
     assert await tg_engine.state_of(_key(user)) == "automated.biometrics.booked"
 
     # A client still showing the old times cannot book a second appointment with them.
@@ -123,15 +125,20 @@ async def test_an_escalation_ends_in_a_booked_officer_callback(
     assert need.text == "What would the visit be for?"
     (evidence,) = await user.tap("Proof of status")
     assert "Do you have documents" in evidence.text
-    likely, tier2, urgent, within, times = await user.tap("Yes, I have them", expect=5)
+    likely, tier2, urgent, within, days = await user.tap("Yes, I have them", expect=5)
     assert "likely to offer you a field-office visit" in likely.text
     assert "Tier 2 officer" in tier2.text and "urgent" in urgent.text
     assert "72 hours" in within.text
-    assert times.buttons[:2] == [
-        ("Mon Nov 23, 11:00 a.m.", "slot:20261123T1100"),
-        ("Mon Nov 23, 11:30 a.m.", "slot:20261123T1130"),
+    assert days.buttons[:2] == [
+        ("Mon Nov 23, from 11:00 a.m.", "day:20261123"),
+        ("Tue Nov 24, from 7:00 a.m.", "day:20261124"),
     ]
-    (phone,) = await user.tap("Mon Nov 23, 11:00 a.m.")
+    (times,) = await user.tap("Mon Nov 23")
+    assert times.buttons[:2] == [
+        ("11:00 a.m.", "slot:20261123T1100"),
+        ("11:30 a.m.", "slot:20261123T1130"),
+    ]
+    (phone,) = await user.tap("11:00 a.m.")
     assert phone.text == "Which US phone number should the officer call?"
     (zip_code,) = await user.send("(202) 555-0143")
     assert "ZIP code" in zip_code.text
@@ -153,7 +160,7 @@ async def test_an_escalation_ends_in_a_booked_officer_callback(
     assert "reminder" not in booked.text.lower()  # the call is today: none is queued
     assert ("That's all, thank you", "nav:finish") in booked.buttons
     user.assert_every_press_answered_and_its_keyboard_removed()
-    assert len(user.presses) == 7
+    assert len(user.presses) == 8
     assert await tg_engine.state_of(_key(user)) == "tier2.booked"
     # "My officer callback" on the main menu shows it.
     await user.tap("Main menu")
