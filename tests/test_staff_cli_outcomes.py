@@ -61,6 +61,7 @@ def test_full_record_hand_over_release_and_a_resolution_with_a_note(tmp_path: Pa
             {"button": "nav:agent"},
             {"button": "role:representative_g28"},
             {"button": "issue:something_else"},
+            {"button": "day:20261123"},
             {"button": "slot:20261123T1100"},
             "202-555-0143",
             "eac-21-900-00001",  # no case known yet: given where the ZIP code is asked
@@ -131,6 +132,7 @@ def test_an_emergency_visit_on_an_earlier_day_with_what_the_officer_adds(tmp_pat
             {"button": "issue:emergency"},
             {"button": "need:emergency_advance_parole"},
             {"button": "evidence:yes"},
+            {"button": "day:20261123"},
             {"button": "slot:20261123T1100"},
             "202-555-0143",
             "60605",
@@ -184,6 +186,7 @@ def test_biometrics_moved_by_the_contact_center_counts_and_sends_the_notice(
             "WAC2312012002",  # rescheduled twice already: not online any more
             {"button": "role:applicant"},
             {"button": "issue:biometrics_not_online"},
+            {"button": "day:20261123"},
             {"button": "slot:20261123T1100"},
             "(213) 555-0199",
             {"button": "confirm:yes"},

@@ -90,6 +90,7 @@ async def test_a_representative_with_a_g28_and_the_receipt_given_at_the_zip_ques
     await chat.press("nav:agent")
     await chat.press("role:representative_g28")
     await chat.press("issue:something_else")
+    await chat.press(next(b for b in chat.buttons if b.startswith("day:")))
     await chat.press(next(b for b in chat.buttons if b.startswith("slot:")))
     await chat.send("202 555 0143")
     assert chat.last is not None and chat.last.state == "tier2.zip"

@@ -36,7 +36,7 @@ from bot.storage.requests import AppointmentRequest
 from bot.storage.service_requests import ServiceRequest
 from bot.storage.staff_log import Attempt
 from flows.automated_common import bullets
-from flows.biometrics import federal_closures, free_slots, slot_times
+from flows.biometrics import federal_closures, free_days, slot_times
 from flows.callbacks import CallbackRecord, reminder_due, retry_candidates, retry_slot
 from flows.case_records import CaseRecord
 from flows.desk import (
@@ -874,10 +874,10 @@ class StaffDesk:
         rules = self.policy.biometrics
         closed = federal_closures()
         if at is None:
-            free = free_slots(site, now, booked, rules, closed, count=1)
-            if not free:
+            days = free_days(site, now, booked, rules, closed)
+            if not days:
                 raise DeskError(self._t("tier2.staff.error.no_biometrics_time", site=site.name))
-            return free[0].at
+            return days[0].first
         if not isinstance(at, datetime):
             start = datetime.combine(at, site.opens, tzinfo=self.tz)
             on_day = [
