@@ -43,6 +43,13 @@ def load_policy(settings: Settings, messages: Catalogue) -> Policy:
         _require_key(
             messages, f"tier1.inperson.button.{rule.category}", policy_path, f"rules.{i}.category"
         )
+    offices_path = directory / "field_offices.toml"
+    offices = load_model(offices_path, FieldOffices)
+    for i, office in enumerate(offices.offices):
+        if office.timezone is not None:  # one from the ZIP code data is checked by the tests
+            _require_key(
+                messages, f"time_zone.{office.timezone}", offices_path, f"offices.{i}.timezone"
+            )
     return Policy(
         statuses=load_model(directory / "case_statuses.toml", StatusCatalogue),
         biometrics=load_model(directory / "biometrics.toml", BiometricsRules),
@@ -50,7 +57,7 @@ def load_policy(settings: Settings, messages: Catalogue) -> Policy:
         self_service=load_model(directory / "self_service.toml", SelfService),
         knowledge=knowledge,
         inperson=inperson,
-        offices=load_model(directory / "field_offices.toml", FieldOffices),
+        offices=offices,
         callbacks=callback_policy(settings),
         live_hours=LiveHours(settings.tier1.live_opens, settings.tier1.live_closes),
         tier2=Tier2Numbers(

@@ -28,6 +28,9 @@ class AppointmentRule(StrEnum):
     REASON_TOO_LONG = "appointment.reason_too_long"
     DOCUMENTS_CONFIRMED = "appointment.documents_confirmed"
     DOCUMENTS_MISSING = "appointment.documents_missing"
+    PHONE_OK = "appointment.phone_ok"
+    PHONE_UNREADABLE = "appointment.phone_unreadable"
+    ZIP_OK = "appointment.zip_ok"  # a ZIP code that cannot be used: `flows.zip_codes.ZipRule`
     DATE_OK = "appointment.date_ok"
     DATE_SKIPPED = "appointment.date_skipped"
     DATE_UNREADABLE = "appointment.date_unreadable"

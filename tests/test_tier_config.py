@@ -63,10 +63,15 @@ def test_a_new_issue_category_needs_its_label(config_copy: Path) -> None:
     _load(config_copy)
 
 
-def test_default_office_must_exist(config_copy: Path) -> None:
+def test_an_office_time_zone_must_exist_and_have_a_name(config_copy: Path) -> None:
     path = config_copy / "field_offices.toml"
-    path.write_text(path.read_text().replace('default = "washington_dc"', 'default = "atlantis"'))
-    with pytest.raises(ConfigError, match=r"field_offices\.toml.*atlantis"):
+    shipped = path.read_text()
+    path.write_text(shipped.replace('"America/Anchorage"', '"America/Atlantis"'))
+    with pytest.raises(ConfigError, match=r"field_offices\.toml.*timezone.*America/Atlantis"):
+        _load(config_copy)
+    path.write_text(shipped.replace('"America/Anchorage"', '"America/Juneau"'))
+    no_name = r"field_offices\.toml.*timezone.*time_zone\.America/Juneau"
+    with pytest.raises(ConfigError, match=no_name):
         _load(config_copy)
 
 

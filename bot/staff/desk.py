@@ -25,7 +25,7 @@ from bot.storage.requests import OPEN as OPEN_REQUEST
 from bot.storage.requests import AppointmentRequest
 from flows.callbacks import CallbackRecord, reminder_due, retry_candidates, retry_slot
 from flows.facts import Policy
-from flows.field_appointment import FieldOffice, appointment_slot
+from flows.field_appointment import FieldOffice, appointment_slot, office_time
 from flows.phone import parse_us_phone
 from flows.privacy import mask_personal_data
 
@@ -134,7 +134,7 @@ class StaffDesk:
             inperson=self._t(inperson),
             inperson_rule=c.inperson_rule or "-",
             phone=phone.masked if phone else "-",
-            office=self.policy.offices.for_zip(c.zip_code).name,
+            office=self._office_name(self.policy.offices.for_zip(c.zip_code)),
         )
         category = c.inperson_category or c.issue
         return QueueItem(c.reference, "callback", category, c.urgent, c.slot_at, c.status, summary)
@@ -275,6 +275,8 @@ class StaffDesk:
     ) -> tuple[list[Write], Completion]:
         ref = inquiry.reference
         office = await self._office_for(inquiry)
+        if office is None:
+            raise DeskError(self._t("field_office.staff.no_zip", reference=ref))
         booked = await self.ports.field_appointments.bookings(office.id, now)
         lead = self.policy.tier2.appointment_lead_business_days
         slot = appointment_slot(now, office, lead, booked)
@@ -285,7 +287,7 @@ class StaffDesk:
             reference=ref,
             office=office.name,
             address=office.address,
-            when=slot,
+            when=office_time(slot, office, self.tz),
             bring=self._t(f"tier2.bring.{inquiry.category}"),
             common=self._t("tier2.bring.common"),
         )
@@ -305,16 +307,27 @@ class StaffDesk:
             self.ports.staff_log.attempt(ref, now, "appointment", staff_id, note),
             self._notice(inquiry, text, now),
         ]
-        done = self._t("tier2.staff.done.appointment", reference=ref, office=office.name, when=slot)
+        done = self._t(
+            "tier2.staff.done.appointment",
+            reference=ref,
+            office=office.name,
+            when=office_time(slot, office, self.tz),
+        )
         return writes, Completion(ref, "appointment", done)
 
-    async def _office_for(self, inquiry: _Inquiry) -> FieldOffice:
+    def _office_name(self, office: FieldOffice | None) -> str:
+        return office.name if office is not None else self._t("field_office.staff.none")
+
+    async def _office_for(self, inquiry: _Inquiry) -> FieldOffice | None:
+        """The office nearest to the ZIP code the applicant gave (or the case's), or None
+        when no usable ZIP code is known: never a default office."""
         if inquiry.callback is not None:
             zip_code, receipt = inquiry.callback.zip_code, inquiry.callback.receipt
         else:
             assert inquiry.request is not None
             identifier = inquiry.request.identifier
-            zip_code, receipt = None, "".join(c for c in identifier if c.isalnum()).upper()
+            zip_code = inquiry.request.zip_code
+            receipt = "".join(c for c in identifier if c.isalnum()).upper()
         if zip_code is None and receipt:
             case = await self.ports.cases.lookup(receipt)
             zip_code = case.zip_code if case else None

@@ -178,6 +178,14 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX inquiry_attempts_by_reference ON inquiry_attempts (reference, id);
         """,
     ),
+    Migration(
+        4,
+        "in-person requests: the applicant's phone number and ZIP code (field office)",
+        """
+        ALTER TABLE appointment_requests ADD COLUMN phone TEXT;
+        ALTER TABLE appointment_requests ADD COLUMN zip_code TEXT;
+        """,
+    ),
 ]
 
 

@@ -34,6 +34,8 @@ class AppointmentRequest:
     status: str
     created_at: datetime
     updated_at: datetime
+    phone: str | None = None  # E.164; none for requests stored before it was asked
+    zip_code: str | None = None
 
 
 class SqliteAppointmentRequests:
@@ -50,14 +52,17 @@ class SqliteAppointmentRequests:
         reason: str,
         preferred_date: date | None,
         now: datetime,
+        phone: str | None = None,
+        zip_code: str | None = None,
     ) -> Write:
         """The write that stores a new request, pending review; it conflicts when
         `reference` is taken (the caller retries with another)."""
         stamp = to_db(now)
         return Write(
             "INSERT OR IGNORE INTO appointment_requests (reference, channel, user_id,"
-            " request_type, identifier, reason, preferred_date, status, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " request_type, identifier, reason, preferred_date, status, created_at, updated_at,"
+            " phone, zip_code)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 reference,
                 key.channel,
@@ -69,6 +74,8 @@ class SqliteAppointmentRequests:
                 PENDING_REVIEW,
                 stamp,
                 stamp,
+                phone,
+                zip_code,
             ),
             expect_rows=1,
         )
@@ -120,4 +127,6 @@ def _request(row: Any) -> AppointmentRequest:
         status=row["status"],
         created_at=from_db(row["created_at"]),
         updated_at=from_db(row["updated_at"]),
+        phone=row["phone"],
+        zip_code=row["zip_code"],
     )
