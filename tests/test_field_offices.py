@@ -296,3 +296,25 @@ def test_syracuse_and_anchorage_end_to_end_with_a_bad_zip_asked_again(tmp_path: 
     ak_notice = notices["ak"]["replies"][0]["text"]
     assert "Anchorage Field Office, 620 East 10th Avenue, Suite 102, Anchorage, AK" in ak_notice
     assert "Thursday, December 3, 2026, 8:00 a.m. Alaska time" in ak_notice
+
+
+async def test_a_zip_on_file_that_no_office_serves_is_asked_for(engine, db) -> None:  # type: ignore[no-untyped-def]
+    """A case on file whose ZIP code cannot be placed does not pick an office: the
+    applicant is asked for a ZIP code, as when none is on file."""
+    from bot.storage.database import Write
+    from tests.conftest import Chat
+    from tests.test_tier1_triage import RECEIPT, _looked_up_case
+    from tests.tier_journeys import PHONE, slot_buttons, to_officer
+
+    await _looked_up_case(db, "apo")
+    await db.commit(
+        [Write("UPDATE cases SET zip_code = '09001' WHERE receipt_number = ?", (RECEIPT,))]
+    )
+    chat = Chat(engine, "apo")
+    await chat.send("/menu")
+    await to_officer(chat)
+    await chat.press(slot_buttons(chat)[0])
+    assert (await chat.send(PHONE)).state == "tier2.zip"
+    assert (await chat.send("09001")).state == "tier2.zip"
+    assert "military post code" in chat.text
+    assert (await chat.send("13202")).state == "tier2.confirm"
