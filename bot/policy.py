@@ -46,10 +46,13 @@ def load_policy(settings: Settings, messages: Catalogue) -> Policy:
     offices_path = directory / "field_offices.toml"
     offices = load_model(offices_path, FieldOffices)
     for i, office in enumerate(offices.offices):
-        if office.timezone is not None:  # one from the ZIP code data is checked by the tests
-            _require_key(
-                messages, f"time_zone.{office.timezone}", offices_path, f"offices.{i}.timezone"
-            )
+        # An office without `timezone` takes its ZIP code's: looked up now, so that the
+        # shipped file (every zone written out) costs start-up no ZIP code lookup.
+        try:
+            zone = office.zone_name
+        except ValueError as exc:
+            raise ConfigError(str(offices_path), f"offices.{i}.zip", str(exc)) from None
+        _require_key(messages, f"time_zone.{zone}", offices_path, f"offices.{i}.timezone")
     return Policy(
         statuses=load_model(directory / "case_statuses.toml", StatusCatalogue),
         biometrics=load_model(directory / "biometrics.toml", BiometricsRules),

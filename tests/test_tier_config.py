@@ -78,3 +78,17 @@ def test_an_office_time_zone_must_exist_and_have_a_name(config_copy: Path) -> No
 def test_bad_tier_setting_is_refused_with_the_field() -> None:
     with pytest.raises(ConfigError, match=r"tier2\.slot_capacity"):
         load_settings(tier2={"slot_capacity": 0})
+
+
+def test_an_office_without_a_time_zone_takes_its_zip_codes_or_is_refused(
+    config_copy: Path,
+) -> None:
+    path = config_copy / "field_offices.toml"
+    shipped = path.read_text()
+    path.write_text(shipped.replace('timezone = "America/Anchorage"\n', ""))
+    _load(config_copy)  # Anchorage's ZIP code gives America/Anchorage, which has a name
+    path.write_text(
+        shipped.replace('zip = "99501"\ntimezone = "America/Anchorage"\n', 'zip = "00000"\n')
+    )
+    with pytest.raises(ConfigError, match=r"field_offices\.toml: offices\.\d+\.zip: .*00000"):
+        _load(config_copy)
