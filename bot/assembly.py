@@ -29,7 +29,9 @@ async def create_engine(
     from bot.actions import all_actions
     from flows.tiers import DECLARATIONS, definition
 
-    messages = messages or Catalogue.load(settings.config_dir / "messages")
+    messages = (messages or Catalogue.load(settings.config_dir / "messages")).practising(
+        settings.practice_mode
+    )
     policy = load_policy(settings, messages)
     ports = sqlite_ports(db, settings.tz)
     if settings.load_demo_cases:

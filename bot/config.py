@@ -160,6 +160,9 @@ class Settings(BaseModel):
     db_path: Path = Path("tierline.db")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     load_demo_cases: bool = True
+    # A line in the greeting and every booking confirmation: a practice assistant, not
+    # USCIS; nobody will actually call (config/messages/core.toml, `practice.note`).
+    practice_mode: bool = True
     telegram_token: SecretStr | None = None
     config_dir: Path = Field(default_factory=config_dir)
     tier1: Tier1Settings = Field(default_factory=Tier1Settings)

@@ -4,6 +4,10 @@ Texts live in `config/messages/*.toml`; nested tables become dotted keys (`[menu
 is `menu.prompt`). Code asks for a key and passes named values; it never concatenates
 sentences. The catalogue is validated on load: every value is text, every placeholder is
 well formed, and no key is defined in two files.
+
+One placeholder is filled by the catalogue itself: `{practice}` is the text of
+`practice.note` while the `practice_mode` setting is on (the default), and nothing when it
+is off. It stands at the end of a text (the greeting, every booking confirmation).
 """
 
 from __future__ import annotations
@@ -22,11 +26,20 @@ class MissingMessage(KeyError):
     """Code asked for a key the catalogue does not have (a bug, found by the tests)."""
 
 
+PRACTICE = "{practice}"  # filled by the catalogue: see the module's doc
+PRACTICE_NOTE = "practice.note"
+
+
 class Catalogue:
     """Message texts by dotted key."""
 
-    def __init__(self, texts: Mapping[str, str]) -> None:
+    def __init__(self, texts: Mapping[str, str], *, practice: bool = True) -> None:
         self._texts = dict(texts)
+        self.practice = practice
+
+    def practising(self, on: bool) -> Catalogue:
+        """The same texts, with the practice note shown (`on`) or left out."""
+        return self if on == self.practice else Catalogue(self._texts, practice=on)
 
     @classmethod
     def load(cls, directory: Path) -> Catalogue:
@@ -53,6 +66,9 @@ class Catalogue:
             template = self._texts[key]
         except KeyError:
             raise MissingMessage(key) from None
+        if PRACTICE in template:
+            note = self._texts.get(PRACTICE_NOTE, "") if self.practice else ""
+            return template.format_map({**params, "practice": note}).rstrip()
         return (
             template.format_map(params)
             if params

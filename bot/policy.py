@@ -43,6 +43,16 @@ def load_policy(settings: Settings, messages: Catalogue) -> Policy:
         _require_key(
             messages, f"tier1.inperson.button.{rule.category}", policy_path, f"rules.{i}.category"
         )
+    offices_path = directory / "field_offices.toml"
+    offices = load_model(offices_path, FieldOffices)
+    for i, office in enumerate(offices.offices):
+        # An office without `timezone` takes its ZIP code's: looked up now, so that the
+        # shipped file (every zone written out) costs start-up no ZIP code lookup.
+        try:
+            zone = office.zone_name
+        except ValueError as exc:
+            raise ConfigError(str(offices_path), f"offices.{i}.zip", str(exc)) from None
+        _require_key(messages, f"time_zone.{zone}", offices_path, f"offices.{i}.timezone")
     return Policy(
         statuses=load_model(directory / "case_statuses.toml", StatusCatalogue),
         biometrics=load_model(directory / "biometrics.toml", BiometricsRules),
@@ -50,7 +60,7 @@ def load_policy(settings: Settings, messages: Catalogue) -> Policy:
         self_service=load_model(directory / "self_service.toml", SelfService),
         knowledge=knowledge,
         inperson=inperson,
-        offices=load_model(directory / "field_offices.toml", FieldOffices),
+        offices=offices,
         callbacks=callback_policy(settings),
         live_hours=LiveHours(settings.tier1.live_opens, settings.tier1.live_closes),
         tier2=Tier2Numbers(

@@ -35,6 +35,9 @@ class AppointmentRule(StrEnum):
     DOCUMENTS_MISSING = "appointment.documents_missing"  # a required one is missing
     WHICH_MISSING = "appointment.which_documents_missing"  # asked: optional or required?
     OPTIONAL_MISSING = "appointment.optional_documents_missing"  # only optional: go on
+    PHONE_OK = "appointment.phone_ok"
+    PHONE_UNREADABLE = "appointment.phone_unreadable"
+    ZIP_OK = "appointment.zip_ok"  # a ZIP code that cannot be used: `flows.zip_codes.ZipRule`
     DATE_OK = "appointment.date_ok"
     DATE_SKIPPED = "appointment.date_skipped"
     DATE_UNREADABLE = "appointment.date_unreadable"

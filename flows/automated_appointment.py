@@ -1,6 +1,7 @@
 """The in-person appointment request (2023 online form), as steps: the type, a receipt
-number or A-number, the reason, the document checklist and an optional preferred date;
-then it is stored pending review with a reference (Tier 1 and Tier 2 staff review it).
+number or A-number, the reason, the document checklist, a phone number and the ZIP code
+(which field office), and an optional preferred date; then it is stored pending review with
+a reference (Tier 1 and Tier 2 staff review it).
 
 The answers are read by the pure rules of `flows.appointment_request` and
 `flows.identifiers`; a refused answer says why and changes nothing.
@@ -22,9 +23,11 @@ from flows.automated_common import (
     APR_CHECKLIST,
     APR_DATE,
     APR_IDENTIFIER,
+    APR_PHONE,
     APR_REASON,
     APR_SUBMITTED,
     APR_TYPE,
+    APR_ZIP,
     DIDNT_HELP,
     DIDNT_HELP_ROUTE,
     WAY_OUT,
@@ -35,6 +38,7 @@ from flows.automated_common import (
 from flows.business_days import holiday_name
 from flows.facts import Facts
 from flows.identifiers import IdentifierCheck, IdentifierRule, check_identifier
+from flows.phone import parse_us_phone
 from flows.receipts import check_receipt, looks_like_receipt
 from flows.state import RequestAnswers
 from flows.steps import MENU as MENU_BUTTON
@@ -55,6 +59,7 @@ from flows.steps import (
     shown,
     stay,
 )
+from flows.zip_codes import check_zip, refuse_zip
 
 TYPE, DOCS_YES, DOCS_NO, SKIP_DATE = "apr:type", "apr:docs:yes", "apr:docs:no", "apr:date:skip"
 # After "Not all of them" on a list with optional items: only those, or a required one?
@@ -210,6 +215,50 @@ def _only_optional_missing(f: Facts) -> Decision | None:
     return decide(AppointmentRule.OPTIONAL_MISSING, say("apr.optional_missing_ok"))
 
 
+# ---- how to reach the applicant, and where (the field office) ------------------------------
+
+
+def _typed_here(text: str, f: Facts) -> bool:
+    """Whether typed text is this step's answer: a receipt number is looked up and a wish
+    for a person handed to Tier 1 by the tier's intercepts instead."""
+    return not looks_like_receipt(text) and typed_unless_person(text, f) is not None
+
+
+def _read_phone(text: str, f: Facts) -> Answer | Decision | None:
+    if not _typed_here(text, f):
+        return None
+    phone = parse_us_phone(text)
+    if phone is None:
+        return refuse(AppointmentRule.PHONE_UNREADABLE, "tier2.phone.invalid")
+    return Answer("phone", value=phone.e164, text=text)
+
+
+def _phone_given(f: Facts) -> Decision | None:
+    if f.answer.kind != "phone":
+        return None
+    return decide(AppointmentRule.PHONE_OK, state=_request(f, phone=f.answer.value).state)
+
+
+def _read_zip(text: str, f: Facts) -> Answer | Decision | None:
+    if not _typed_here(text, f):
+        return None
+    check = check_zip(text)  # unknown, or outside the US: asked again, nothing kept
+    if not check.ok:
+        return refuse_zip(check)
+    return Answer("zip", value=check.zip, text=text)
+
+
+def _zip_given(f: Facts) -> Decision | None:
+    office = f.policy.offices.for_zip(f.answer.value) if f.answer.kind == "zip" else None
+    if office is None:
+        return None
+    return decide(
+        AppointmentRule.ZIP_OK,
+        say("field_office.yours", office=office.name, address=office.address),
+        state=_request(f, zip=f.answer.value).state,
+    )
+
+
 # ---- the preferred date, and the request stored -----------------------------------------------
 
 
@@ -310,13 +359,13 @@ STEPS = (
             DIDNT_HELP_ROUTE,
             route(
                 "apr_documents",
-                APR_DATE,
+                APR_PHONE,
                 _documents_confirmed,
                 "The applicant confirmed the document checklist.",
             ),
             route(
                 "apr_documents",
-                APR_DATE,
+                APR_PHONE,
                 _only_optional_missing,
                 "Only optional documents are missing: they never hold a request back.",
             ),
@@ -324,6 +373,33 @@ STEPS = (
             stay(_documents_missing, "Without a required document the request may be refused."),
         ),
         kinds=(DIDNT_HELP, DOCS_YES, DOCS_NO, DOCS_ONLY_OPTIONAL, DOCS_REQUIRED),
+    ),
+    Step(
+        APR_PHONE,
+        "In-person appointment request: the phone number an officer can call.",
+        show=lambda f: shown(say("apr.contact.ask_phone", MENU_BUTTON)),
+        parse=_read_phone,
+        routes=(
+            DIDNT_HELP_ROUTE,
+            route("apr_phone", APR_ZIP, _phone_given, "A US phone number was given."),
+        ),
+        kinds=(DIDNT_HELP,),
+    ),
+    Step(
+        APR_ZIP,
+        "In-person appointment request: the ZIP code, which picks the field office.",
+        show=lambda f: shown(say("apr.contact.ask_zip", MENU_BUTTON)),
+        parse=_read_zip,
+        routes=(
+            DIDNT_HELP_ROUTE,
+            route(
+                "apr_zip",
+                APR_DATE,
+                _zip_given,
+                "A ZIP code a field office serves was given; the office is said.",
+            ),
+        ),
+        kinds=(DIDNT_HELP,),
     ),
     Step(
         APR_DATE,

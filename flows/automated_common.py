@@ -29,6 +29,8 @@ APR_TYPE = "automated.appointment.choose_type"
 APR_IDENTIFIER = "automated.appointment.ask_identifier"
 APR_REASON = "automated.appointment.ask_reason"
 APR_CHECKLIST = "automated.appointment.checklist"
+APR_PHONE = "automated.appointment.ask_phone"
+APR_ZIP = "automated.appointment.ask_zip"
 APR_DATE = "automated.appointment.ask_date"
 APR_SUBMITTED = "automated.appointment.submitted"
 INFO = "automated.info"
@@ -46,6 +48,8 @@ LOOKUP_FROM: tuple[str, ...] = (
     BIO_BOOKED,
     APR_TYPE,
     APR_CHECKLIST,
+    APR_PHONE,
+    APR_ZIP,
     APR_DATE,
     APR_SUBMITTED,
     INFO,

@@ -89,8 +89,30 @@ def _origin(receipt: ReceiptNumber) -> Say:
     return say("origin.day", office=office, year=decoded.fiscal_year, day=decoded.working_day)
 
 
+def _next_step(f: Facts, record: CaseRecord, next_step: str) -> str | Say:
+    """The next step, led by the biometrics appointment the case on file has (when the
+    status shows one): when and where it is, or that its date has passed."""
+    at = record.biometrics_at
+    if at is None:
+        return next_step
+    site = f.policy.biometrics.site(record.biometrics_site)
+    when = "passed" if at <= f.now else "upcoming"
+    if site is None:
+        return say(f"status.biometrics.{when}_no_site", when=at, next_step=next_step)
+    return say(
+        f"status.biometrics.{when}",
+        when=at,
+        site=site.name,
+        address=site.address,
+        next_step=next_step,
+    )
+
+
 def status_answer(f: Facts, receipt: ReceiptNumber, record: CaseRecord, moving: bool) -> Decision:
     explanation = f.policy.statuses.explain(record.status_title)
+    next_step: str | Say = explanation.next_step
+    if explanation.shows_biometrics_appointment:
+        next_step = _next_step(f, record, explanation.next_step)
     buttons = (choice(AGAIN, "status.buttons.again"), *WAY_OUT) if moving else (MENU_BUTTON,)
     return decide(
         explanation.rule,
@@ -103,7 +125,7 @@ def status_answer(f: Facts, receipt: ReceiptNumber, record: CaseRecord, moving: 
             form=record.form_type,
             group=explanation.group_name,
             meaning=explanation.meaning,
-            next_step=explanation.next_step,
+            next_step=next_step,
             origin=_origin(receipt),
         ),
         state=f.state.but(receipt=record.receipt_number),

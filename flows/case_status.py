@@ -38,6 +38,8 @@ class StatusTitle(_Strict):
     # Optional: a title that needs more than its group's words (a deadline, a 30-day wait).
     meaning: str | None = None
     next_step: str | None = None
+    # The answer says when and where the case's biometrics appointment is, when one is known.
+    shows_biometrics_appointment: bool = False
 
 
 class StatusCatalogue(_Strict):
@@ -75,6 +77,7 @@ class StatusCatalogue(_Strict):
                 group_name=group.name,
                 meaning=t.meaning or group.meaning,
                 next_step=t.next_step or group.next_step,
+                shows_biometrics_appointment=t.shows_biometrics_appointment,
             )
         return StatusExplanation(
             rule="status.unknown_title",
@@ -92,3 +95,4 @@ class StatusExplanation:
     group_name: str
     meaning: str
     next_step: str
+    shows_biometrics_appointment: bool = False

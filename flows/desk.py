@@ -134,7 +134,6 @@ def choose_visit(
     It must be a business day within the office's hours and capacity, still ahead, and no
     later than `search_business_days` business days away. A day before the usual one (the
     `lead_business_days`-th business day after the call) is for an emergency only."""
-    tz = now.tzinfo
     day = wanted.date() if isinstance(wanted, datetime) else wanted
     if day < now.date():
         return VisitChoice(None, VisitRule.PASSED)
@@ -145,9 +144,9 @@ def choose_visit(
     usual = business_days_after(now.date(), lead_business_days)
     if day < usual and not emergency:
         return VisitChoice(None, VisitRule.EARLIER_NEEDS_EMERGENCY)
-    slots = office_slots(day, office, tz)
+    slots = office_slots(day, office)  # on the office's own clock
     if isinstance(wanted, datetime):
-        at = wanted if wanted.tzinfo else wanted.replace(tzinfo=tz)
+        at = wanted if wanted.tzinfo else wanted.replace(tzinfo=office.tz)
         if at not in slots:
             return VisitChoice(None, VisitRule.OUTSIDE_HOURS)
         if at <= now:

@@ -38,6 +38,8 @@ class RequestAnswers(_Answers):
     identifier: str | None = None
     reason: str | None = None
     preferred: date | None = None  # a preferred date, never guaranteed
+    phone: str | None = None  # E.164, where an officer can reach the applicant
+    zip: str | None = None  # where the applicant lives: the field office
     reference: str | None = None  # given when the request is stored
 
 

@@ -45,6 +45,7 @@ from flows.steps import (
     shown,
     stay,
 )
+from flows.zip_codes import check_zip, refuse_zip
 
 SLOTS = "tier2.slots"
 TIMES = "tier2.times"
@@ -259,8 +260,10 @@ def _parse_phone(text: str, f: Facts) -> Answer | Decision:
 
 
 def _zip_on_file(f: Facts) -> str | None:
+    """The ZIP code of the case on file, when a field office serves it (else it is asked)."""
     case = f.loaded.case_on_file
-    return zip5(case.zip_code[:5]) if case is not None and case.zip_code else None
+    zip_code = zip5(case.zip_code[:5]) if case is not None and case.zip_code else None
+    return zip_code if f.policy.offices.for_zip(zip_code) is not None else None
 
 
 def _phone_with_zip(f: Facts) -> Decision | None:
@@ -301,6 +304,9 @@ PHONE_STEP = Step(
 def _parse_zip(text: str, f: Facts) -> Answer | Decision:
     zip_code = zip5(text)
     if zip_code is not None:
+        check = check_zip(zip_code)  # unknown, or outside the US: asked again
+        if not check.ok:
+            return refuse_zip(check)
         return Answer("zip", value=zip_code, text=text)
     receipt = check_receipt(text).receipt
     if receipt is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.conftest import Chat
 
 ELIGIBLE = "LIN2210054321"  # biometrics 2030-03-12 09:00 at nyc, never rescheduled
+PHONE, ZIP = "(315) 555-0187", "13202"  # an in-person request's contact: Syracuse, NY
 
 
 async def to_biometrics_slots(chat: Chat, receipt: str = ELIGIBLE) -> None:
@@ -71,9 +72,19 @@ async def _apr_type(chat: Chat) -> None:
     await chat.press("go:appointment")
 
 
-async def _apr_date(chat: Chat) -> None:
+async def _apr_phone(chat: Chat) -> None:
     await to_appointment_checklist(chat)
     await chat.press("apr:docs:yes")
+
+
+async def _apr_zip(chat: Chat) -> None:
+    await _apr_phone(chat)
+    await chat.send(PHONE)
+
+
+async def _apr_date(chat: Chat) -> None:
+    await _apr_zip(chat)
+    await chat.send(ZIP)
 
 
 async def _apr_submitted(chat: Chat) -> None:
@@ -97,6 +108,8 @@ WALK_TO = {
     "automated.biometrics.booked": _bio_booked,
     "automated.appointment.choose_type": _apr_type,
     "automated.appointment.checklist": to_appointment_checklist,
+    "automated.appointment.ask_phone": _apr_phone,
+    "automated.appointment.ask_zip": _apr_zip,
     "automated.appointment.ask_date": _apr_date,
     "automated.appointment.submitted": _apr_submitted,
     "automated.info": _info,

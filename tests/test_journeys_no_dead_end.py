@@ -176,17 +176,20 @@ def test_only_optional_documents_missing_does_not_block_and_us_dates_are_read(
             *REQUEST,
             {"button": "apr:docs:no"},
             {"button": "apr:docs:optional"},
+            "(315) 555-0143",
+            "13202",
             "11/26/2026",  # Thanksgiving
             "Nov 28 2026",  # a Saturday
             "11/30/26",
         ],
     )
-    checklist, which, going_on, holiday, weekend, submitted = out[-6:]
+    checklist, which, going_on, _zip, date_asked, holiday, weekend, submitted = out[-8:]
     assert "If you have them (optional):\n• Travel itinerary, if you have one" in texts(checklist)
     assert which["state"] == "automated.appointment.checklist"
     assert "Travel itinerary" in texts(which)
-    assert going_on["state"] == "automated.appointment.ask_date"
+    assert going_on["state"] == "automated.appointment.ask_phone"
     assert "can go ahead without them" in texts(going_on)
+    assert date_asked["state"] == "automated.appointment.ask_date"
     assert holiday["state"] == "automated.appointment.ask_date"
     assert "Thursday, November 26 is a federal holiday (Thanksgiving Day)" in texts(holiday)
     assert weekend["state"] == "automated.appointment.ask_date"

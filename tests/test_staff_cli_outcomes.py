@@ -251,6 +251,8 @@ def test_service_requests_and_appointment_requests_in_the_queue_with_their_sla(
             "A12345678",
             "My mother is in hospital abroad and I must travel this week",
             {"button": "apr:docs:yes"},
+            "(315) 555-0143",
+            "13202",
             {"button": "apr:date:skip"},
         ],
     )

@@ -20,16 +20,20 @@ _ET = ZoneInfo("America/New_York")
 
 
 async def _pending_request(
-    db: Database, reference: str, request_type: str, user: str = "req"
+    db: Database,
+    reference: str,
+    request_type: str,
+    user: str = "req",
+    zip_code: str | None = None,
 ) -> None:
     await db.commit(
         [
             Write(
                 "INSERT INTO appointment_requests (reference, channel, user_id, request_type,"
-                " identifier, reason, status, created_at, updated_at) VALUES (?, 'console', ?, ?,"
-                " 'EAC2199999999', 'travel', 'pending_review', '2026-11-20T15:00:00+00:00',"
-                " '2026-11-20T15:00:00+00:00')",
-                (reference, user, request_type),
+                " identifier, reason, status, created_at, updated_at, zip_code) VALUES (?,"
+                " 'console', ?, ?, 'EAC2199999999', 'travel', 'pending_review',"
+                " '2026-11-20T15:00:00+00:00', '2026-11-20T15:00:00+00:00', ?)",
+                (reference, user, request_type, zip_code),
             )
         ]
     )
@@ -131,17 +135,34 @@ async def test_resolved_by_phone_tells_the_applicant_with_the_note(engine: Engin
 async def test_pending_request_from_the_automated_tier_gets_an_appointment(
     engine: Engine, db: Database
 ) -> None:
-    await _pending_request(db, "AR-200", "Emergency Advance Parole")
+    await _pending_request(db, "AR-200", "Emergency Advance Parole", zip_code="13202")
     desk = StaffDesk.of(engine.services)
     assert await desk.references_for(ConversationKey("console", "req")) == ["AR-200"]
     await desk.take("AR-200", "o", engine.now())
     done = await desk.complete("AR-200", "appointment", None, "o", engine.now())
-    assert "Washington Field Office" in done.summary  # no ZIP known: the default office
+    assert "Syracuse Field Office" in done.summary  # the ZIP code the applicant gave
     row = await db.fetchone("SELECT status FROM appointment_requests WHERE reference = 'AR-200'")
     assert row is not None and row["status"] == "scheduled"
     chat = Chat(engine, "req")
     await chat.send("/menu")
     assert "signed Form I-131" in chat.text
+
+
+async def test_a_request_without_a_usable_zip_gets_no_default_office(
+    engine: Engine, db: Database
+) -> None:
+    """A request stored before ZIP codes were asked (and no case on file gives one) is
+    refused an appointment with a clear line, and stays open: no office is guessed."""
+    await _pending_request(db, "AR-300", "ADIT stamp")
+    desk = StaffDesk.of(engine.services)
+    await desk.take("AR-300", "o", engine.now())
+    with pytest.raises(DeskError, match="AR-300: no usable ZIP code is known"):
+        await desk.complete("AR-300", "appointment", None, "o", engine.now())
+    row = await db.fetchone("SELECT status FROM appointment_requests WHERE reference = 'AR-300'")
+    assert row is not None and row["status"] == "in_review"
+    assert await db.fetchone("SELECT * FROM field_appointments") is None
+    [item] = await desk.queue(engine.now())
+    assert item.reference == "AR-300"
 
 
 async def test_unknown_outcome_is_refused(engine: Engine) -> None:

@@ -204,6 +204,8 @@ async def test_an_appointment_request_unanswered_twice_is_closed(
     await chat.send("A12345678")
     await chat.send("I need proof of status for a new job that starts soon")
     await chat.press("apr:docs:yes")
+    await chat.send("(315) 555-0143")
+    await chat.send("13202")
     await chat.press("apr:date:skip")
     [reference] = await StaffDesk.of(engine.services).references_for(chat.key)
     desk = StaffDesk.of(engine.services)

@@ -63,13 +63,32 @@ def test_a_new_issue_category_needs_its_label(config_copy: Path) -> None:
     _load(config_copy)
 
 
-def test_default_office_must_exist(config_copy: Path) -> None:
+def test_an_office_time_zone_must_exist_and_have_a_name(config_copy: Path) -> None:
     path = config_copy / "field_offices.toml"
-    path.write_text(path.read_text().replace('default = "washington_dc"', 'default = "atlantis"'))
-    with pytest.raises(ConfigError, match=r"field_offices\.toml.*atlantis"):
+    shipped = path.read_text()
+    path.write_text(shipped.replace('"America/Anchorage"', '"America/Atlantis"'))
+    with pytest.raises(ConfigError, match=r"field_offices\.toml.*timezone.*America/Atlantis"):
+        _load(config_copy)
+    path.write_text(shipped.replace('"America/Anchorage"', '"America/Juneau"'))
+    no_name = r"field_offices\.toml.*timezone.*time_zone\.America/Juneau"
+    with pytest.raises(ConfigError, match=no_name):
         _load(config_copy)
 
 
 def test_bad_tier_setting_is_refused_with_the_field() -> None:
     with pytest.raises(ConfigError, match=r"tier2\.slot_capacity"):
         load_settings(tier2={"slot_capacity": 0})
+
+
+def test_an_office_without_a_time_zone_takes_its_zip_codes_or_is_refused(
+    config_copy: Path,
+) -> None:
+    path = config_copy / "field_offices.toml"
+    shipped = path.read_text()
+    path.write_text(shipped.replace('timezone = "America/Anchorage"\n', ""))
+    _load(config_copy)  # Anchorage's ZIP code gives America/Anchorage, which has a name
+    path.write_text(
+        shipped.replace('zip = "99501"\ntimezone = "America/Anchorage"\n', 'zip = "00000"\n')
+    )
+    with pytest.raises(ConfigError, match=r"field_offices\.toml: offices\.\d+\.zip: .*00000"):
+        _load(config_copy)

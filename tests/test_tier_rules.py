@@ -348,8 +348,8 @@ def test_a_full_day_moves_the_appointment_to_the_next_business_day(tier_config) 
     assert slot is not None and slot.date() == date(2026, 12, 4)
 
 
-def test_zip_code_picks_the_field_office_or_the_default(tier_config) -> None:  # type: ignore[no-untyped-def]
+def test_zip_code_picks_the_nearest_field_office_and_never_a_default(tier_config) -> None:  # type: ignore[no-untyped-def]
     offices = tier_config.offices
     assert offices.for_zip("60605").id == "chicago"
-    assert offices.for_zip("99999").id == offices.default
-    assert offices.for_zip(None).id == offices.default
+    assert offices.for_zip("99999") is None  # no such ZIP code
+    assert offices.for_zip(None) is None

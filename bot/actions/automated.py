@@ -64,6 +64,8 @@ async def submit_request(turn: Turn) -> None:
             reason=request.reason or "",
             preferred_date=request.preferred,
             now=turn.now,
+            phone=request.phone,
+            zip_code=request.zip,
         )
     )
     turn.state = turn.state.but(request=request.but(reference=reference))

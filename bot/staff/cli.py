@@ -128,7 +128,7 @@ async def _script(desk: Any, now: Any, args: argparse.Namespace) -> int:
     else:
         at = None
         if args.at is not None:
-            at = parse_when(args.at, desk.tz)
+            at = parse_when(args.at)
             if at is None:
                 raise DeskError(desk.lines.t("tier2.staff.error.bad_when", when=args.at))
         done = await desk.complete(
@@ -220,7 +220,7 @@ async def _work(desk: Any, engine: Any, staff_id: str, view: Any, ask: Any) -> N
                 if action in ("appointment", "biometrics"):
                     typed = await ask(t(f"tier2.staff.cli.at_{action}")) or ""
                     if typed:
-                        at = parse_when(typed, desk.tz)
+                        at = parse_when(typed)
                         if at is None:
                             print(t("tier2.staff.error.bad_when", when=typed))
                             continue

@@ -52,7 +52,7 @@ from flows.desk import (
     sla_due,
 )
 from flows.facts import Policy
-from flows.field_appointment import FieldOffice, appointment_slot
+from flows.field_appointment import FieldOffice, appointment_slot, office_time
 from flows.identifiers import check_identifier
 from flows.inperson_decision import InPersonRule
 from flows.phone import parse_us_phone
@@ -249,7 +249,7 @@ class StaffDesk:
                 inperson=self._t(inperson),
                 inperson_rule=c.inperson_rule or "-",
                 phone=phone.masked if phone else "-",
-                office=self._office(c.zip_code).name,
+                office=self._office_name(self._office(c.zip_code)),
             )
         if inquiry.request is not None:
             r = inquiry.request
@@ -444,7 +444,7 @@ class StaffDesk:
                 answers.append(("evidence", self._label(f"tier1.evidence.{c.evidence}", "")))
         elif inquiry.request is not None:
             r = inquiry.request
-            extra_phone = getattr(r, "phone", None)  # asked by the form in newer releases
+            extra_phone = r.phone
             shown = parse_us_phone(extra_phone) if extra_phone else None
             phone = shown.display if shown else extra_phone
             receipt = _receipt_in(r.identifier)
@@ -465,7 +465,7 @@ class StaffDesk:
         g28 = True if role_rule == RoleRule.REPRESENTATIVE_G28 else None
         office = None
         if inquiry.kind != ItemKind.SERVICE_REQUEST:
-            office = (await self._office_for(inquiry)).name
+            office = self._office_name(await self._office_for(inquiry))
         return ItemView(
             item=item,
             phone=phone,
@@ -700,6 +700,8 @@ class StaffDesk:
     ) -> tuple[list[Write], Completion]:
         ref = inquiry.reference
         office = await self._office_for(inquiry)
+        if office is None:
+            raise DeskError(self._t("field_office.staff.no_zip", reference=ref))
         booked = await self.ports.field_appointments.bookings(office.id, now)
         lead = self.policy.tier2.appointment_lead_business_days
         emergency = is_emergency(inquiry.urgency_rule, inquiry.rule)
@@ -732,7 +734,7 @@ class StaffDesk:
             reference=ref,
             office=office.name,
             address=office.address,
-            when=slot,
+            when=office_time(slot, office, self.tz),
             bring=self._bring(inquiry, emergency),
             common=self._t("tier2.bring.common"),
             extra=self._extra(note, bring),
@@ -753,7 +755,12 @@ class StaffDesk:
             self.ports.staff_log.attempt(ref, now, "appointment", staff_id, note),
             self._notice(inquiry, text, now),
         ]
-        done = self._t("tier2.staff.done.appointment", reference=ref, office=office.name, when=slot)
+        done = self._t(
+            "tier2.staff.done.appointment",
+            reference=ref,
+            office=office.name,
+            when=office_time(slot, office, self.tz),
+        )
         return writes, Completion(ref, "appointment", done)
 
     def _bring(self, inquiry: _Inquiry, emergency: bool) -> str:
@@ -776,14 +783,18 @@ class StaffDesk:
             lines.append(self._t("tier2.notice.officer_note", note=note))
         return "".join(f"\n{line}" for line in lines)
 
-    async def _office_for(self, inquiry: _Inquiry) -> FieldOffice:
-        """The field office of an item: from its ZIP code, else the case's on file."""
+    def _office_name(self, office: FieldOffice | None) -> str:
+        return office.name if office is not None else self._t("field_office.staff.none")
+
+    async def _office_for(self, inquiry: _Inquiry) -> FieldOffice | None:
+        """The field office nearest to the item's ZIP code, else the case's on file; None
+        when no usable ZIP code is known: never a default office."""
         zip_code: str | None = None
         receipt: str | None = None
         if inquiry.callback is not None:
             zip_code, receipt = inquiry.callback.zip_code, inquiry.callback.receipt
         elif inquiry.request is not None:
-            zip_code = getattr(inquiry.request, "zip_code", None)
+            zip_code = inquiry.request.zip_code
             receipt = _receipt_in(inquiry.request.identifier)
         elif inquiry.service is not None:
             receipt = inquiry.service.receipt
@@ -795,7 +806,7 @@ class StaffDesk:
             zip_code = case.zip_code if case else None
         return self._office(zip_code)
 
-    def _office(self, zip_code: str | None) -> FieldOffice:
+    def _office(self, zip_code: str | None) -> FieldOffice | None:
         """The one place the desk asks which field office serves a ZIP code."""
         return self.policy.offices.for_zip(zip_code)
 
@@ -986,13 +997,15 @@ def _receipt_in(identifier: str | None) -> str | None:
     return check.value if check.kind == "receipt" else None
 
 
-def parse_when(text: str, tz: tzinfo) -> date | datetime | None:
+def parse_when(text: str) -> date | datetime | None:
     """A day (`2026-11-27`) or a day and time (`2026-11-27 09:30`, `2026-11-27T09:30`) as
-    an officer types it, in the service's time zone; None when it is neither."""
+    an officer types it; None when it is neither. The time is left without a zone: a
+    field-office visit reads it on the office's own clock, a biometrics appointment on the
+    service's."""
     cleaned = " ".join(text.replace("T", " ").split())
     try:
         if " " in cleaned:
-            return datetime.strptime(cleaned, "%Y-%m-%d %H:%M").replace(tzinfo=tz)
+            return datetime.strptime(cleaned, "%Y-%m-%d %H:%M")
         return date.fromisoformat(cleaned)
     except ValueError:
         return None

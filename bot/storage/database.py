@@ -31,6 +31,9 @@ import aiosqlite
 from bot.storage.migrations import MIGRATIONS, latest_version
 
 log = logging.getLogger(__name__)
+# aiosqlite logs every statement it runs at DEBUG with its parameters (phone numbers,
+# receipts, names): those lines never leave the library, whatever the log level.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 Params = Sequence[Any] | Mapping[str, Any]
 MAX_BATCH = 512

@@ -210,6 +210,14 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX staff_views_by_reference ON staff_views (reference, id);
         """,
     ),
+    Migration(
+        5,
+        "in-person requests: the applicant's phone number and ZIP code (field office)",
+        """
+        ALTER TABLE appointment_requests ADD COLUMN phone TEXT;
+        ALTER TABLE appointment_requests ADD COLUMN zip_code TEXT;
+        """,
+    ),
 ]
 
 

@@ -129,6 +129,8 @@ class AppointmentRequests(Protocol):
         reason: str,
         preferred_date: date | None,
         now: datetime,
+        phone: str | None = None,
+        zip_code: str | None = None,
     ) -> Write: ...
 
     async def open_requests(self) -> list[AppointmentRequest]: ...

@@ -35,6 +35,8 @@ class AppointmentRequest:
     created_at: datetime
     updated_at: datetime
     taken_by: str | None = None  # the officer reviewing it
+    phone: str | None = None  # E.164; none for requests stored before it was asked
+    zip_code: str | None = None
 
 
 class SqliteAppointmentRequests:
@@ -51,14 +53,17 @@ class SqliteAppointmentRequests:
         reason: str,
         preferred_date: date | None,
         now: datetime,
+        phone: str | None = None,
+        zip_code: str | None = None,
     ) -> Write:
         """The write that stores a new request, pending review; it conflicts when
         `reference` is taken (the caller retries with another)."""
         stamp = to_db(now)
         return Write(
             "INSERT OR IGNORE INTO appointment_requests (reference, channel, user_id,"
-            " request_type, identifier, reason, preferred_date, status, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " request_type, identifier, reason, preferred_date, status, created_at, updated_at,"
+            " phone, zip_code)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 reference,
                 key.channel,
@@ -70,6 +75,8 @@ class SqliteAppointmentRequests:
                 PENDING_REVIEW,
                 stamp,
                 stamp,
+                phone,
+                zip_code,
             ),
             expect_rows=1,
         )
@@ -152,4 +159,6 @@ def _request(row: Any) -> AppointmentRequest:
         created_at=from_db(row["created_at"]),
         updated_at=from_db(row["updated_at"]),
         taken_by=row["taken_by"],
+        phone=row["phone"],
+        zip_code=row["zip_code"],
     )

@@ -155,8 +155,10 @@ async def test_an_escalation_ends_in_a_booked_officer_callback(
         r"11:00 a\.m\., Eastern time\. Your reference is (CB-[A-Z0-9]{6})\. "
         r"If nobody answers twice.*",
         booked.text,
+        re.DOTALL,  # the practice note follows on its own line
     )
     assert match, booked.text
+    assert booked.text.endswith("nobody will actually call you.")
     assert "reminder" not in booked.text.lower()  # the call is today: none is queued
     assert ("That's all, thank you", "nav:finish") in booked.buttons
     user.assert_every_press_answered_and_its_keyboard_removed()

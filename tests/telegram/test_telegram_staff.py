@@ -261,7 +261,7 @@ async def test_show_hand_over_release_and_a_visit_on_a_chosen_day_on_telegram(
     assert too_soon.text.startswith("A visit sooner than 5 business days after the call")
     assert "Wednesday, December 2, 2026, 8:00 a.m." in done.text  # the day's first time
     assert "on Wednesday, December 2, 2026, 8:00 a.m.\n" in notice.text
-    assert notice.text.endswith("The officer's note: Bring your ticket.")
+    assert "\nThe officer's note: Bring your ticket.\n" in notice.text
     views = await engine.services.ports.audit.views_of(reference)
     assert [v.staff_id for v in views] == [
         f"telegram:{STAFF_ID}",

@@ -122,7 +122,7 @@ class StaffCommands:
         if len(args) < 2 or args[1].lower() not in OUTCOMES:
             return await self._reply(update, self._t("done_usage"))
         reference, outcome, rest = args[0], args[1].lower(), args[2:]
-        at, rest = _leading_when(rest, self.engine.services.settings.tz)
+        at, rest = _leading_when(rest)
         try:
             done = await desk.complete(
                 reference, outcome, " ".join(rest), staff_id, self.engine.now(), at=at
@@ -201,14 +201,14 @@ class StaffCommands:
             log.warning("staff reply not delivered: %s", exc)
 
 
-def _leading_when(words: list[str], tz: Any) -> tuple[date | datetime | None, list[str]]:
+def _leading_when(words: list[str]) -> tuple[date | datetime | None, list[str]]:
     """A day, or a day and a time, at the start of `words`, and the words after it."""
     if len(words) >= 2:
-        both = parse_when(f"{words[0]} {words[1]}", tz)
+        both = parse_when(f"{words[0]} {words[1]}")
         if isinstance(both, datetime):
             return both, words[2:]
     if words:
-        day = parse_when(words[0], tz)
+        day = parse_when(words[0])
         if day is not None:
             return day, words[1:]
     return None, words
