@@ -22,6 +22,7 @@ from bot.storage.outbox import Notice
 from bot.storage.requests import AppointmentRequest
 from flows.callbacks import CallbackRecord
 from flows.case_records import CaseRecord
+from flows.handoff import Handoff, RelayedMessage
 
 
 class Conversations(Protocol):
@@ -216,6 +217,54 @@ class StaffLog(Protocol):
     async def no_answers(self, reference: str) -> int: ...
 
 
+class Handoffs(Protocol):
+    """Live operator chats: queue entries, their operator, relayed messages."""
+
+    async def get(self, reference: str) -> Handoff | None: ...
+
+    async def waiting(self) -> list[Handoff]: ...
+
+    async def waiting_count(self) -> int: ...
+
+    async def ahead_of(self, reference: str) -> int: ...
+
+    async def live_with(self, staff_id: str) -> list[Handoff]: ...
+
+    async def messages(self, reference: str) -> list[RelayedMessage]: ...
+
+    async def relayed(self, source: str) -> bool: ...
+
+    def open(
+        self,
+        reference: str,
+        key: ConversationKey,
+        *,
+        issue: str | None,
+        receipt: str | None,
+        came_from: str,
+        now: datetime,
+    ) -> Write: ...
+
+    def assign(self, reference: str, staff_id: str, now: datetime) -> Write: ...
+
+    def close(self, reference: str, status: str, rule: str, now: datetime) -> Write: ...
+
+    def applicant_message(
+        self, reference: str, text: str, now: datetime, *, source: str | None = None
+    ) -> Write: ...
+
+    def operator_message(
+        self,
+        reference: str,
+        staff_id: str,
+        text: str,
+        now: datetime,
+        *,
+        source: str | None = None,
+        while_open: bool = False,
+    ) -> Write: ...
+
+
 @dataclass(frozen=True)
 class Ports:
     """Every port, built once per process over one database."""
@@ -231,6 +280,7 @@ class Ports:
     service_requests: ServiceRequests
     field_appointments: FieldAppointments
     staff_log: StaffLog
+    handoffs: Handoffs
 
 
 def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
@@ -240,6 +290,7 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
     from bot.storage.cases import SqliteCases
     from bot.storage.conversations import SqliteConversations, SqliteTranscript
     from bot.storage.field_appointments import SqliteFieldAppointments
+    from bot.storage.handoffs import SqliteHandoffs
     from bot.storage.requests import SqliteAppointmentRequests
     from bot.storage.service_requests import SqliteServiceRequests
     from bot.storage.staff_log import SqliteStaffLog
@@ -256,4 +307,5 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
         service_requests=SqliteServiceRequests(),
         field_appointments=SqliteFieldAppointments(db, tz),
         staff_log=SqliteStaffLog(db),
+        handoffs=SqliteHandoffs(db, tz),
     )
