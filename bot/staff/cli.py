@@ -6,6 +6,7 @@ by its number and record the outcome. For scripts:
     tierline staff queue --json
     tierline staff take CB-7K2M9Q [--staff ID] [--json]
     tierline staff complete CB-7K2M9Q --outcome resolved|appointment|no-answer [--note TEXT]
+    tierline staff chat ...   (live chats with applicants: see `tierline staff chat --help`)
 
 `--db` and `--now` work as in the console (before or after the subcommand). A refused
 action prints one line on stderr and exits with status 1.
@@ -42,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     complete.add_argument("reference")
     complete.add_argument("--outcome", required=True, choices=OUTCOMES)
     complete.add_argument("--note", help="a note for the applicant")
+    from bot.staff.chat_cli import add_chat_parser
+
+    add_chat_parser(sub)  # `tierline staff chat`: live chats with applicants (Tier 1)
     for child in (queue, take, complete):
         child.add_argument("--json", action="store_true", help="print JSON for scripts")
         add_common_options(child)
@@ -53,6 +57,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "chat":
+        from bot.staff import chat_cli
+
+        return chat_cli.run(args)
     return asyncio.run(_run(args))
 
 
