@@ -9,6 +9,7 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from bot.assembly import create_engine
 from bot.clock import FixedClock
@@ -66,7 +67,7 @@ async def test_offered_in_live_hours_only_once_the_assistant_has_tried(chat: Cha
     assert "once I have tried to help" in chat.text
     await _to_answer(chat)
     assert OPERATOR in chat.buttons
-    assert "Chat with an operator now" in [b.label for r in chat.last.replies for b in r.buttons]  # type: ignore[union-attr]
+    assert "Chat with an operator now" in [b.label for r in chat.last.replies for b in r.buttons]
 
 
 async def test_not_offered_outside_live_hours(
@@ -345,3 +346,9 @@ async def test_a_signal_no_step_expects_changes_nothing(engine: Engine, db: Data
     assert await db.fetchone("SELECT version FROM conversations") == before
     other = ConversationKey("console", "nobody")
     assert not (await engine.signal(Signal(other, "handoff.back", ("LC-AAAAAA",)))).kept
+
+
+def test_an_operator_is_configured_with_a_first_name_only() -> None:
+    with pytest.raises(ValidationError, match="a first name only"):
+        Tier1Settings(operators=[{"staff": "kim", "first_name": "Dana Smith"}])
+    assert Tier1Settings(operators=[OperatorSetting(staff="kim", first_name="Anne-Marie")])

@@ -67,6 +67,8 @@ async def test_a_live_chat_survives_a_restart_without_losing_or_repeating_a_mess
     first = _spawn(fake_api, db)
     try:
         await _started(fake_api, first)
+        (refused,) = await applicant.send("/pick LC-AAAAAA")  # not on the staff allowlist
+        assert refused.text == "Sorry, that command is for Contact Center staff only."
         await applicant.send("/start", expect=2)
         await applicant.tap("Talk to a person", expect=2)
         await applicant.tap("I am the applicant")
