@@ -22,6 +22,7 @@ effect closes the queue entry and, when the applicant walked away, tells the ope
 from __future__ import annotations
 
 from dataclasses import replace
+from enum import StrEnum
 
 from flows.callback_slots import candidate_slots, offer
 from flows.entry import TIER1_INTAKE
@@ -87,7 +88,7 @@ QUEUE_LENGTH = "operator_queue"  # how many wait for an operator now
 CHAT_SLOT_COUNTS = "live_chat_slot_counts"  # callbacks per slot, for the operator's booking
 
 
-class LiveChatEffect:
+class LiveChatEffect(StrEnum):
     JOIN = "tier1.live_chat.join"
     KEEP = "tier1.live_chat.keep_message"
     ASSIGN = "tier1.live_chat.assign"
