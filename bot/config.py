@@ -62,11 +62,37 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class OperatorSetting(Section):
+    """How one Tier 1 operator is named to applicants in a live chat."""
+
+    staff: str = Field(min_length=1)  # "telegram:<user id>", or the console's --staff id
+    first_name: str | None = None
+    number: int | None = Field(default=None, ge=1, le=9999)
+
+    @field_validator("first_name")
+    @classmethod
+    def _one_first_name(cls, value: str | None) -> str | None:
+        if value is not None and not (
+            len(value) <= 30 and value.replace("-", "").replace("'", "").isalpha()
+        ):
+            raise ValueError("a first name only: one word of letters (no surname, no spaces)")
+        return value
+
+
 class Tier1Settings(Section):
-    """Tier 1 operators: when they are live (federal holidays are always closed)."""
+    """Tier 1 operators: when they are live (federal holidays are always closed), and the
+    live chat with one."""
 
     live_opens: time = time(8, 0)
     live_closes: time = time(20, 0)
+    # Nobody picks a waiting chat up within this many minutes: back to the assistant.
+    live_chat_wait_minutes: int = Field(default=10, ge=1, le=240)
+    # The expected wait announced: this many minutes per person in the queue (oneself too).
+    live_chat_minutes_per_person: int = Field(default=4, ge=1, le=120)
+    # How an operator is named to the applicant: "number" or "first_name" (from
+    # `operators`; an operator without one is named by number).
+    operator_naming: Literal["number", "first_name"] = "number"
+    operators: list[OperatorSetting] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _opens_before_closes(self) -> Tier1Settings:

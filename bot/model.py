@@ -51,20 +51,38 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class TurnInput:
-    """One thing the user did: typed `text` or pressed a button carrying `button` data."""
+    """One thing the user did: typed `text` or pressed a button carrying `button` data;
+    or a `signal` for the conversation from outside it (see `Signal`)."""
 
     key: ConversationKey
     received_at: datetime
     text: str | None = None
     button: str | None = None
+    signal: tuple[str, ...] | None = None  # (name, *args)
+    # The channel's own id of this input (a Telegram chat and message id), so that an input
+    # delivered twice can be recognised by an effect that must not act twice.
+    source: str | None = None
 
     @property
     def kind(self) -> str:
+        if self.signal is not None:
+            return "signal"
         return "button" if self.button is not None else "text"
 
     @property
     def value(self) -> str:
         return self.button if self.button is not None else (self.text or "")
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """News for one conversation from outside it: a staff member's action or the clock
+    (`Engine.signal`, or returned by a ticker). The conversation's current step takes it
+    by name, like an answer; what it says to the user waits in the outbox."""
+
+    key: ConversationKey
+    name: str
+    args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +114,8 @@ class TurnResult:
     transitions: tuple[TransitionRecord, ...] = field(default=())
     # The turn queued notices due now that its channel pushes (Telegram): push them now.
     notices_to_push: bool = False
+    # False when nothing of the turn was kept (bad input, a signal no step took).
+    kept: bool = True
 
     def as_json(self) -> dict[str, Any]:
         return {

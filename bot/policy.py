@@ -17,6 +17,7 @@ from flows.callback_slots import CallbackPolicy
 from flows.case_status import StatusCatalogue
 from flows.facts import Policy, Tier2Numbers
 from flows.field_appointment import FieldOffices
+from flows.handoff import LiveChatPolicy, OperatorName
 from flows.inperson_decision import InPersonPolicy
 from flows.knowledge import Knowledge
 from flows.live_hours import LiveHours
@@ -69,6 +70,17 @@ def load_policy(settings: Settings, messages: Catalogue) -> Policy:
             max_attempts=settings.tier2.max_attempts,
             appointment_lead_business_days=settings.tier2.appointment_lead_business_days,
         ),
+        live_chat=live_chat_policy(settings),
+    )
+
+
+def live_chat_policy(settings: Settings) -> LiveChatPolicy:
+    t1 = settings.tier1
+    return LiveChatPolicy(
+        wait_minutes=t1.live_chat_wait_minutes,
+        minutes_per_person=t1.live_chat_minutes_per_person,
+        naming=t1.operator_naming,
+        operators=tuple(OperatorName(o.staff, o.first_name, o.number) for o in t1.operators),
     )
 
 

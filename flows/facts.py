@@ -20,6 +20,7 @@ from flows.callbacks import CallbackRecord
 from flows.case_records import CaseRecord
 from flows.case_status import StatusCatalogue
 from flows.field_appointment import FieldOffices
+from flows.handoff import Handoff, LiveChatPolicy
 from flows.inperson_decision import InPersonPolicy
 from flows.knowledge import Knowledge
 from flows.live_hours import LiveHours
@@ -52,6 +53,7 @@ class Policy:
     callbacks: CallbackPolicy
     live_hours: LiveHours
     tier2: Tier2Numbers = Tier2Numbers()
+    live_chat: LiveChatPolicy = field(default_factory=LiveChatPolicy)
 
 
 @dataclass
@@ -72,6 +74,9 @@ class Loaded:
     slot_booked: int | None = None  # "slot_room": callbacks at the draft's slot
     my_callbacks: tuple[CallbackRecord, ...] = ()  # "my_callbacks": open, newest first
     picked_callback: CallbackRecord | None = None  # "picked_callback": by the answer's ref
+    # Live operator chat (bot/actions/live_chat.py)
+    handoff: Handoff | None = None  # "handoff": the queue entry of `state.live_chat`
+    handoff_ahead: int | None = None  # "handoff": entries waiting before it (or all, "queue")
 
 
 NO_ANSWER = Answer("")

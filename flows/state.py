@@ -75,6 +75,17 @@ class CallbackDraft(_Answers):
     reminded: bool = False
 
 
+class LiveChatAnswers(_Answers):
+    """A live chat with a Tier 1 operator (`flows.tier1_live`): the queue entry's reference,
+    the step to come back to, the operator once one has picked it up, and whether the wait
+    ran out (the operator is then not offered again)."""
+
+    reference: str | None = None
+    came_from: str = "tier1.resolved"
+    operator: str | None = None  # the staff id of the operator who picked it up
+    timed_out: bool = False
+
+
 class ConversationState(_Answers):
     """Everything a conversation carries between turns."""
 
@@ -84,6 +95,7 @@ class ConversationState(_Answers):
     request: RequestAnswers = RequestAnswers()
     triage: TriageAnswers | None = None
     callback: CallbackDraft | None = None
+    live_chat: LiveChatAnswers | None = None
 
     @classmethod
     def restore(cls, stored: str | None) -> ConversationState:

@@ -28,6 +28,14 @@ if TYPE_CHECKING:
     from flows.state import ConversationState
 
 ANY = "*"  # a route that may be taken from every state (commands)
+# The kind of an `Answer` that is a signal: news for the conversation from outside it (a
+# staff member's action, the clock), not something the applicant did. A route takes a
+# signal by its kind, `signal_kind(name)`; a signal no route takes changes nothing.
+SIGNAL = "signal:"
+
+
+def signal_kind(name: str) -> str:
+    return SIGNAL + name
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +242,10 @@ class Step:
     parse: Parser | None = None
     needs: tuple[str, ...] = ()  # facts loaded before `show` and the guards
     kinds: tuple[str, ...] = ()  # the choice kinds this step may offer and decode
+    # An effect staged whenever a transition takes the conversation out of this step to a
+    # step that does not name the same `leave` (a command such as /menu, or a route): what
+    # must be tidied up however the step is left. The effect sees the rule that decided.
+    leave: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from functools import cache
 
 from transitions import Machine
 
-from flows import automated, entry, tier1, tier2
+from flows import automated, entry, tier1, tier1_live, tier2
 from flows.machine import MachineDefinition, build_machine
 from flows.steps import Tier
 
@@ -23,7 +23,14 @@ def _compose(*tiers: Tier) -> tuple[Tier, ...]:
     return (*tiers, entry.with_menu(entry.TIER, tuple(items)))
 
 
-DECLARATIONS: tuple[Tier, ...] = _compose(automated.TIER, tier1.TIER, tier2.TIER)
+DECLARATIONS: tuple[Tier, ...] = _compose(
+    automated.TIER,
+    # The live operator is offered where Tier 1 and Tier 2 show the assistant cannot settle
+    # the matter (see `flows.tier1_live`).
+    tier1_live.offering_live_chat(tier1.TIER),
+    tier1_live.TIER,
+    tier1_live.offering_live_chat(tier2.TIER),
+)
 
 
 @cache

@@ -10,6 +10,11 @@ The rules every adapter relies on are kept here, in one place:
 - all time comes from the injected clock;
 - bad input gets a clear reply and changes nothing, and no input crashes a conversation.
 
+A signal (`Engine.signal`: a staff member's action, or a ticker's news such as a wait that
+ran out) is a turn like any other, under the same lock and commit, except that what it says
+is for the user, who is not the one asking: it is queued in the outbox in the same commit
+(the channel delivers it), and only a refusal is returned to the caller.
+
 What a turn *does* is declared in `flows/` (steps, routes, guards) and run by
 `bot.engine.interpreter`; this module loads, commits and answers.
 """
@@ -27,7 +32,7 @@ from bot.engine.services import Services
 from bot.engine.turn import Turn
 from bot.locks import KeyedLocks
 from bot.messages import Catalogue
-from bot.model import ConversationKey, Reply, TurnInput, TurnResult
+from bot.model import ConversationKey, Reply, Signal, TurnInput, TurnResult
 from bot.storage.conversations import StoredConversation
 from bot.storage.database import Conflict, StorageError, Write
 from bot.storage.outbox import Notice
@@ -113,6 +118,8 @@ class Engine:
                         continue
                     except StorageError as exc:
                         raise TurnNotSaved(str(exc)) from exc
+                if inp.signal is not None:
+                    return self._signal_result(turn, stored.state)
                 pulled_now = self._pulls(turn) and not turn.rejected
                 return TurnResult(
                     state=turn.current if not turn.rejected else stored.state,
@@ -123,20 +130,36 @@ class Engine:
                         *(n.reply for n in turn.notices_now if pulled_now),
                     ),
                     transitions=() if turn.rejected else tuple(turn.transitions),
-                    notices_to_push=bool(turn.notices_now) and not turn.rejected and not pulled_now,
+                    notices_to_push=((bool(turn.notices_now) and not pulled_now) or turn.push_now)
+                    and not turn.rejected,
+                    kept=not turn.rejected,
                 )
             log.warning("turn gave up after %d conflicting attempts", MAX_ATTEMPTS)
             return TurnResult(
                 state=stored.state,
                 tier=tier_of(stored.state),
                 replies=(Reply(self.text("error.busy")),),
+                kept=False,
             )
 
+    async def signal(self, signal: Signal, now: datetime | None = None) -> TurnResult:
+        """Deliver `signal` to its conversation's current step. The result's `kept` says
+        whether a route took it; its replies are only a refusal, for the caller (what the
+        signal says to the user is queued in the outbox). Raises `TurnNotSaved` like
+        `handle`."""
+        at = now or self.now()
+        return await self.handle(TurnInput(signal.key, at, signal=(signal.name, *signal.args)))
+
     async def tick(self) -> None:
-        """Run the work the clock has made due (reminders, the simulated officer)."""
+        """Run the work the clock has made due (reminders, the simulated officer, a wait
+        that ran out) and deliver the signals it returns."""
         now = self.services.clock.now()
         for ticker in self.services.program.actions.tickers:
-            await ticker(self.services, now)
+            for signal in await ticker(self.services, now) or ():
+                try:
+                    await self.signal(signal, now)
+                except TurnNotSaved as exc:  # the next tick tries again
+                    log.error("signal %s could not be saved: %s", signal.name, exc)
 
     def now(self) -> datetime:
         return self.services.clock.now()
@@ -159,7 +182,18 @@ class Engine:
     # ---- committing ---------------------------------------------------------------------------
 
     def _pulls(self, turn: Turn) -> bool:
-        return turn.key.channel in self._pull_notices
+        return turn.key.channel in self._pull_notices and turn.input.signal is None
+
+    def _signal_result(self, turn: Turn, stored_state: str) -> TurnResult:
+        state = stored_state if turn.rejected else turn.current
+        return TurnResult(
+            state=state,
+            tier=tier_of(state),
+            replies=tuple(turn.replies) if turn.rejected else (),
+            transitions=() if turn.rejected else tuple(turn.transitions),
+            notices_to_push=not turn.rejected and bool(turn.replies or turn.notices_now),
+            kept=not turn.rejected,
+        )
 
     async def _pending_notices(self, turn: Turn) -> list[Notice]:
         if not self._pulls(turn):
@@ -182,7 +216,12 @@ class Engine:
         writes.append(
             ports.conversations.save(turn.stored, turn.current, answers, offered, turn.now)
         )
-        writes.append(ports.transcript.turn(key, turn.now, inp.kind, inp.value, turn.current))
+        if inp.signal is not None:
+            # What a signal says is for the user, who did not ask: it waits in the outbox.
+            kind = "signal:" + inp.signal[0]
+            writes.extend(ports.outbox.enqueue(key, kind, r, now=turn.now) for r in turn.replies)
+        else:
+            writes.append(ports.transcript.turn(key, turn.now, inp.kind, inp.value, turn.current))
         writes.extend(
             ports.transcript.transition(key, t.at, t.trigger, t.source, t.dest, t.rule)
             for t in turn.transitions

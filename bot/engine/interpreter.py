@@ -3,10 +3,13 @@
 For the input of a turn: a ``nav:`` button or a slash command runs that command's routes; a
 button is decoded by the codec against what the last step offered; typed text is parsed by
 the step's own parser; text no step took goes to the tier's intercepts, then its fallback.
+A signal (news from staff or the clock) is offered to the current step's routes only, as an
+answer of kind `signal_kind(name)`; when none takes it, nothing of the turn is kept.
 Routes are tried in order: a route is skipped when the shared machine does not allow its
 trigger from here, or when its guard returns None. The first decision is applied: its
-sentences said, its state kept, its effect run, its trigger fired with the decision's rule
-id recorded, and the step it arrives in shown.
+sentences said, its state kept, its effect run (and the `leave` effect of a step the
+transition leaves), its trigger fired with the decision's rule id recorded, and the step it
+arrives in shown.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from bot.engine import codec
 from bot.engine.services import Services
 from bot.engine.turn import Turn
-from flows.steps import Answer, Choice, Decision, Route, Say, Step
+from flows.steps import Answer, Choice, Decision, Route, Say, Step, signal_kind
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,13 @@ class Interpreter:
             turn.say(Say("error.reset"))
         step = self.program.step(turn.current)
         assert step is not None
+
+        if turn.input.signal is not None:
+            signal = turn.input.signal
+            news = Answer(signal_kind(signal[0]), signal[1:])
+            if not await self._take(turn, step.routes, news, step):
+                turn.reject()  # no step here expects it: nothing is said or kept
+            return
 
         data = turn.input.button
         if data is not None:
@@ -116,6 +126,7 @@ class Interpreter:
         if decision.reject:
             turn.reject(*decision.says, choices=decision.choices)
             return
+        turn.rule = decision.rule
         if decision.state is not None:
             turn.state = decision.state
         turn.say(*decision.says, choices=decision.choices)
@@ -124,11 +135,26 @@ class Interpreter:
             if turn.rejected:
                 return
         if route is not None and route.trigger is not None:
+            await self._leave(turn, route.trigger)
+            if turn.rejected:
+                return
             turn.fire(route.trigger, decision.rule)
             turn.loaded_names.clear()  # the next step loads what it needs afresh
             await self.enter(turn)
         elif decision.again and step is not None:
             await self.show(turn, step)
+
+    async def _leave(self, turn: Turn, trigger: str) -> None:
+        """Stage the `leave` effect of the step `trigger` takes the conversation out of,
+        unless the step it arrives in names the same one (it is still inside)."""
+        here = self.program.step(turn.current)
+        if here is None or here.leave is None:
+            return
+        spec = self.services.definition.transition_for(trigger, turn.current)
+        there = self.program.step(spec.dest) if spec is not None else None
+        if there is not None and there.leave == here.leave:
+            return
+        await self.program.actions.effects[here.leave](turn)
 
     async def enter(self, turn: Turn) -> None:
         """Show the step the conversation has just arrived in."""

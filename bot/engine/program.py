@@ -18,10 +18,13 @@ from flows.steps import Command, Route, Step, Tier
 if TYPE_CHECKING:
     from bot.engine.services import Services
     from bot.engine.turn import Turn
+    from bot.model import Signal
 
 Loader = Callable[["Turn"], Awaitable[None]]
 Effect = Callable[["Turn"], Awaitable[None]]
-Ticker = Callable[["Services", datetime], Awaitable[None]]
+# Clock-driven work. A ticker may return signals for conversations (a wait that ran out);
+# the engine delivers each one as a turn of its own.
+Ticker = Callable[["Services", datetime], Awaitable[Iterable["Signal"] | None]]
 
 
 class ProgramError(ValueError):
@@ -77,6 +80,8 @@ class Program:
         for step in self._steps.values():
             routes.extend(step.routes)
             needs.update(step.needs)
+            if step.leave is not None and step.leave not in self.actions.effects:
+                raise ProgramError(f"no action carries out effect {step.leave!r}")
         for tier in self.tiers:
             routes.extend(tier.intercepts)
             for command in tier.commands:

@@ -79,6 +79,8 @@ class Turn:
         self.transitions: list[TransitionRecord] = []
         self.writes: list[Write] = []
         self.notices_now: list[QueuedNotice] = []  # due at once, for this conversation
+        self.push_now = False  # queued a notice due at once for another conversation
+        self.rule = ""  # the rule id of the decision being applied (effects may read it)
         self.rejected = False
         self._model = _Model(stored.state)
 
@@ -177,6 +179,8 @@ class Turn:
         if (key is None or key == self.key) and (due_at is None or due_at <= self.now):
             self.notices_now.append(QueuedNotice(kind, reply))
             return
+        if due_at is None or due_at <= self.now:
+            self.push_now = True
         self.writes.append(
             self.ports.outbox.enqueue(key or self.key, kind, reply, now=self.now, due_at=due_at)
         )

@@ -11,6 +11,7 @@ over). For scripts:
         [--at YYYY-MM-DD[THH:MM]] [--bring TEXT ...] [--receipt RECEIPT]
     tierline staff release CB-7K2M9Q
     tierline staff handover CB-7K2M9Q --to ID
+    tierline staff chat ...   (live chats with applicants: see `tierline staff chat --help`)
 
 Outcomes: resolved, appointment, biometrics, refused (the note is the reason), no-answer.
 References are read in any case. `--db` and `--now` work as in the console (before or
@@ -72,6 +73,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     handover = sub.add_parser("handover", help="hand an item you hold to another officer")
     handover.add_argument("reference")
     handover.add_argument("--to", required=True, metavar="ID", help="the officer's id")
+    from bot.staff.chat_cli import add_chat_parser
+
+    add_chat_parser(sub)  # `tierline staff chat`: live chats with applicants (Tier 1)
     for child in (queue, take, show, complete, release, handover):
         child.add_argument("--json", action="store_true", help="print JSON for scripts")
         add_common_options(child)
@@ -83,6 +87,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "chat":
+        from bot.staff import chat_cli
+
+        return chat_cli.run(args)
     return asyncio.run(_run(args))
 
 

@@ -218,6 +218,42 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE appointment_requests ADD COLUMN zip_code TEXT;
         """,
     ),
+    Migration(
+        6,
+        "live operator chat: queue entries with their operator, relayed messages",
+        """
+        CREATE TABLE handoffs (
+            id          INTEGER PRIMARY KEY,
+            reference   TEXT NOT NULL UNIQUE,
+            channel     TEXT NOT NULL,
+            user_id     TEXT NOT NULL,
+            status      TEXT NOT NULL DEFAULT 'waiting'
+                CHECK (status IN ('waiting', 'live', 'handed_back', 'resolved', 'timed_out',
+                                  'left')),
+            issue       TEXT,
+            receipt     TEXT,
+            came_from   TEXT NOT NULL,
+            operator    TEXT,
+            created_at  TEXT NOT NULL,
+            picked_at   TEXT,
+            ended_at    TEXT,
+            end_rule    TEXT
+        );
+        CREATE INDEX handoffs_by_status ON handoffs (status, id);
+        CREATE INDEX handoffs_by_operator ON handoffs (operator, status);
+
+        CREATE TABLE handoff_messages (
+            id         INTEGER PRIMARY KEY,
+            reference  TEXT NOT NULL REFERENCES handoffs (reference),
+            at         TEXT NOT NULL,
+            sender     TEXT NOT NULL CHECK (sender IN ('applicant', 'operator')),
+            staff_id   TEXT,
+            text       TEXT NOT NULL,
+            source     TEXT UNIQUE
+        );
+        CREATE INDEX handoff_messages_by_reference ON handoff_messages (reference, id);
+        """,
+    ),
 ]
 
 

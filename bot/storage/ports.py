@@ -24,6 +24,7 @@ from bot.storage.service_requests import ServiceRequest
 from bot.storage.staff_log import Attempt, View
 from flows.callbacks import CallbackRecord
 from flows.case_records import CaseRecord
+from flows.handoff import Handoff, RelayedMessage
 
 
 class Conversations(Protocol):
@@ -262,6 +263,54 @@ class StaffAudit(Protocol):
     async def views_of(self, reference: str) -> list[View]: ...
 
 
+class Handoffs(Protocol):
+    """Live operator chats: queue entries, their operator, relayed messages."""
+
+    async def get(self, reference: str) -> Handoff | None: ...
+
+    async def waiting(self) -> list[Handoff]: ...
+
+    async def waiting_count(self) -> int: ...
+
+    async def ahead_of(self, reference: str) -> int: ...
+
+    async def live_with(self, staff_id: str) -> list[Handoff]: ...
+
+    async def messages(self, reference: str) -> list[RelayedMessage]: ...
+
+    async def relayed(self, source: str) -> bool: ...
+
+    def open(
+        self,
+        reference: str,
+        key: ConversationKey,
+        *,
+        issue: str | None,
+        receipt: str | None,
+        came_from: str,
+        now: datetime,
+    ) -> Write: ...
+
+    def assign(self, reference: str, staff_id: str, now: datetime) -> Write: ...
+
+    def close(self, reference: str, status: str, rule: str, now: datetime) -> Write: ...
+
+    def applicant_message(
+        self, reference: str, text: str, now: datetime, *, source: str | None = None
+    ) -> Write: ...
+
+    def operator_message(
+        self,
+        reference: str,
+        staff_id: str,
+        text: str,
+        now: datetime,
+        *,
+        source: str | None = None,
+        while_open: bool = False,
+    ) -> Write: ...
+
+
 @dataclass(frozen=True)
 class Ports:
     """Every port, built once per process over one database."""
@@ -278,6 +327,7 @@ class Ports:
     field_appointments: FieldAppointments
     staff_log: StaffLog
     audit: StaffAudit
+    handoffs: Handoffs
 
 
 def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
@@ -287,6 +337,7 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
     from bot.storage.cases import SqliteCases
     from bot.storage.conversations import SqliteConversations, SqliteTranscript
     from bot.storage.field_appointments import SqliteFieldAppointments
+    from bot.storage.handoffs import SqliteHandoffs
     from bot.storage.requests import SqliteAppointmentRequests
     from bot.storage.service_requests import SqliteServiceRequests
     from bot.storage.staff_log import SqliteStaffAudit, SqliteStaffLog
@@ -304,4 +355,5 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
         field_appointments=SqliteFieldAppointments(db, tz),
         staff_log=SqliteStaffLog(db, tz),
         audit=SqliteStaffAudit(db, tz),
+        handoffs=SqliteHandoffs(db, tz),
     )

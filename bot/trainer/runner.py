@@ -143,7 +143,7 @@ async def _play(
         if step.kind == "clock":
             _move_clock(step, clock, sr)
         elif step.kind == "staff":
-            await _staff(step, engine, sr)
+            await (_operator if step.operator is not None else _staff)(step, engine, sr)
         else:
             await _input(step, driver, sr)
         rows = await engine.services.ports.transcript.transitions_since(last_id)
@@ -242,6 +242,40 @@ async def _staff(step: Step, engine: Engine, sr: StepReport) -> None:
         sr.failures.append(f"the staff desk refused: {exc}")
         return
     sr.summary = str(completion.summary)
+
+
+async def _operator(step: Step, engine: Engine, sr: StepReport) -> None:
+    """A Tier 1 operator's action in a live chat, through the live desk."""
+    from bot.staff.live import LiveChatError, LiveDesk
+
+    action = step.operator
+    assert action is not None
+    desk, now, staff = LiveDesk(engine), engine.now(), action.staff_id
+    try:
+        if action.pick is not None:
+            reference = action.pick
+            if reference == "last":
+                waiting = await desk.waiting(now)
+                if not waiting:
+                    sr.failures.append("no live chat is waiting for an operator")
+                    return
+                reference = waiting[-1].reference
+            picked = await desk.pick(reference, staff, now)
+            sr.summary = f"{picked.entry.reference} picked up as {picked.name}"
+            return
+        current = await desk.current(staff)
+        if current is None:
+            sr.failures.append(f"operator {staff!r} has no live chat")
+            return
+        if action.say is not None:
+            await desk.say(current.reference, staff, action.say, now)
+            sr.summary = f"sent to {current.reference}"
+        elif action.back:
+            sr.summary = await desk.hand_back(current.reference, staff, now)
+        else:
+            sr.summary = await desk.resolve(current.reference, staff, action.resolve or "", now)
+    except LiveChatError as exc:
+        sr.failures.append(f"the live desk refused: {exc}")
 
 
 def check(expect: Expect, sr: StepReport) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-ACTIONS = ("say", "press", "press_data", "advance", "at", "staff")
+ACTIONS = ("say", "press", "press_data", "advance", "at", "staff", "operator")
 INPUTS = ("say", "press", "press_data")
 DEFAULT_USER = "applicant"
 _RECEIPT = re.compile(r"[A-Z]{3}\d{10}")
@@ -72,6 +72,43 @@ class StaffAction(_Strict):
     staff_id: str = "trainer"
 
 
+class OperatorAction(_Strict):
+    """A Tier 1 operator in a live chat, through the live desk: pick a waiting chat up,
+    write to the applicant, hand the applicant back to the assistant, or resolve the chat
+    with a closing note. All but `pick` act on the chat this operator has picked up."""
+
+    pick: str | None = Field(default=None, description='a reference, or "last": the newest')
+    say: str | None = None
+    back: bool = False
+    resolve: str | None = None  # the closing note ("" for none)
+    staff_id: str = "trainer-operator"
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> OperatorAction:
+        given = [
+            name
+            for name, value in (
+                ("pick", self.pick),
+                ("say", self.say),
+                ("back", self.back or None),
+                ("resolve", self.resolve),
+            )
+            if value is not None
+        ]
+        if len(given) != 1:
+            raise ValueError("an operator step needs exactly one of pick, say, back, resolve")
+        return self
+
+    def describe(self) -> str:
+        if self.pick is not None:
+            return f"operator picks up {self.pick!r}"
+        if self.say is not None:
+            return f"operator says {self.say!r}"
+        if self.back:
+            return "operator hands the applicant back to the assistant"
+        return f"operator resolves the chat with note {self.resolve!r}"
+
+
 _STAFF_EXPECT = {"state", "tier", "rule_contains", "summary_contains"}
 _INPUT_EXPECT = set(Expect.model_fields) - {"summary_contains"}
 
@@ -85,6 +122,7 @@ class Step(_Strict):
     advance: timedelta | None = None
     at: datetime | None = None
     staff: StaffAction | None = None
+    operator: OperatorAction | None = None
     user: str = DEFAULT_USER
     expect: Expect | None = None
 
@@ -123,7 +161,7 @@ class Step(_Strict):
         action = self.action
         if action in INPUTS:
             return "input"
-        return "staff" if action == "staff" else "clock"
+        return "staff" if action in ("staff", "operator") else "clock"
 
     def describe(self) -> str:
         """A short human form of the step, for reports and demos."""
@@ -139,6 +177,8 @@ class Step(_Strict):
             return f"advance the clock by {self.advance}"
         if action == "at":
             return f"set the clock to {self.at}"
+        if self.operator is not None:
+            return self.operator.describe()
         assert self.staff is not None
         return f"staff completes {self.staff.complete!r} with outcome {self.staff.outcome}"
 

@@ -28,6 +28,8 @@ from telegram.ext import (
 )
 
 from bot.adapters.telegram.handlers import ApplicantHandlers, user_ref
+from bot.adapters.telegram.live import COMMANDS as LIVE_COMMANDS
+from bot.adapters.telegram.live import LiveChatCommands
 from bot.adapters.telegram.notices import NoticePusher
 from bot.adapters.telegram.ordering import ChatLocks, ChatOrderedProcessor
 from bot.adapters.telegram.sender import Sender
@@ -77,6 +79,13 @@ class TelegramBot:
             desk_error=desk_error,
             push_notices=self.notices.wake,
         )
+        self.live = LiveChatCommands(
+            engine,
+            self.sender,
+            self.config.staff_user_ids,
+            self.applicants,
+            push_notices=self.notices.wake,
+        )
         self._add_handlers()
         self.ready = asyncio.Event()  # set once updates are being received
 
@@ -110,6 +119,20 @@ class TelegramBot:
         app.add_handler(CommandHandler("show", s.on_show_command, filters=private))
         app.add_handler(CommandHandler("release", s.on_release_command, filters=private))
         app.add_handler(CommandHandler("handover", s.on_handover_command, filters=private))
+        live = self.live
+        for name in LIVE_COMMANDS:
+            app.add_handler(
+                CommandHandler(name, getattr(live, f"on_{name}_command"), filters=private)
+            )
+        if self.config.staff_user_ids:
+            # An operator's text goes to the applicant of their live chat (or, with none, to
+            # their own conversation with the assistant).
+            staff = filters.User(user_id=self.config.staff_user_ids)
+            app.add_handler(
+                MessageHandler(
+                    private & filters.TEXT & ~filters.COMMAND & staff, live.on_staff_text
+                )
+            )
         app.add_handler(MessageHandler(private & filters.TEXT, a.on_text_message))
         app.add_handler(CallbackQueryHandler(a.on_button_pressed))
         app.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, a.on_unsupported_media))
@@ -171,7 +194,7 @@ class TelegramBot:
         applicant = [self._command(name) for name in APPLICANT_COMMANDS]
         await bot.set_my_commands(applicant)
         # Staff see their commands too, in their own chat with the bot.
-        staff = applicant + [self._command(name) for name in STAFF_COMMANDS]
+        staff = applicant + [self._command(name) for name in (*LIVE_COMMANDS, *STAFF_COMMANDS)]
         for user_id in self.config.staff_user_ids:
             try:
                 await bot.set_my_commands(staff, scope=BotCommandScopeChat(user_id))

@@ -56,7 +56,9 @@ class ApplicantHandlers:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None or message.text is None:
             return
-        replies = await self._turn(user.id, text=message.text)
+        # The message's own id goes with it, so one delivered twice is recognised.
+        source = f"telegram:{message.chat_id}:{message.message_id}"
+        replies = await self._turn(user.id, text=message.text, source=source)
         await self._send(message.chat_id, replies)
 
     async def on_button_pressed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -136,12 +138,17 @@ class ApplicantHandlers:
     # ---- the turn -----------------------------------------------------------------------
 
     async def _turn(
-        self, user_id: int, *, text: str | None = None, button: str | None = None
+        self,
+        user_id: int,
+        *,
+        text: str | None = None,
+        button: str | None = None,
+        source: str | None = None,
     ) -> tuple[Reply, ...]:
         key = ConversationKey.of(CHANNEL, user_id)
         try:
             result = await self.engine.handle(
-                TurnInput(key, self.engine.now(), text=text, button=button)
+                TurnInput(key, self.engine.now(), text=text, button=button, source=source)
             )
         except TurnNotSaved:
             log.error("a turn of %s could not be saved", user_ref(user_id))
