@@ -80,7 +80,7 @@ def mask_fields(text: str) -> str:
 
 
 # A Telegram bot token (digits, a colon, 35 URL-safe characters), as in request URLs.
-_BOT_TOKEN = re.compile(r"(?<![A-Za-z0-9])\d{5,}:[A-Za-z0-9_-]{30,}")
+_BOT_TOKEN = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{30,}")
 
 
 def mask(text: str) -> str:
