@@ -374,7 +374,7 @@ def test_over_long_lines_are_refused_in_bounded_memory_and_change_nothing(tmp_pa
     assert _stored(db) == ("automated.menu", 2)  # only /start and /menu were turns
 
 
-@settings(max_examples=max(4, EXAMPLES // 5), deadline=None)
+@settings(max_examples=max(3, EXAMPLES // 8), deadline=None)
 @given(lines=st.lists(jsonl_line, min_size=1, max_size=6))
 def test_any_jsonl_line_gets_exactly_one_reply_and_later_turns_are_stored(
     tmp_path_factory: pytest.TempPathFactory, lines: list[str]
@@ -386,7 +386,7 @@ def test_any_jsonl_line_gets_exactly_one_reply_and_later_turns_are_stored(
     assert state == "automated.menu" and version >= 2
 
 
-@settings(max_examples=max(4, EXAMPLES // 5), deadline=None)
+@settings(max_examples=max(3, EXAMPLES // 8), deadline=None)
 @given(
     bad=st.lists(
         st.one_of(
