@@ -28,7 +28,7 @@ async def test_bad_applicant_input_is_answered_and_changes_nothing(
 ) -> None:
     user = TelegramUser(fake_api, 5151)
     async with running(tg_engine, tg_settings):
-        await user.send("/start")
+        await user.send("/start", expect=2)  # the greeting and the menu
         # A lone surrogate (valid JSON, "\ud800", that no database can store): answered.
         (reply,) = await user.send("/help\ud800")
         assert reply.text.startswith(tg_engine.text("error.unknown_command", commands="")[:-1])
