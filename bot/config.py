@@ -176,6 +176,40 @@ class TelegramSettings(Section):
         return value
 
 
+class Limits(Section):
+    """Bounds on what any input may carry, one place for every input path: a longer or
+    deeper input gets a clear answer and changes nothing. (Button data is bounded by
+    Telegram's 64 bytes, which is not a setting.)"""
+
+    # A typed message, in characters (Telegram's own limit is 4096), on every channel.
+    text_chars: int = Field(default=4096, ge=16, le=65_536)
+    # One console or JSONL input line, in bytes (read in bounded memory whatever comes).
+    line_bytes: int = Field(default=65_536, ge=1024, le=16 * 1024 * 1024)
+    # How deeply a JSON input (a JSONL line, a webhook body) may nest arrays and objects.
+    json_depth: int = Field(default=32, ge=2, le=500)
+    # One webhook request body, in bytes.
+    webhook_body_bytes: int = Field(default=1024 * 1024, ge=16 * 1024, le=64 * 1024 * 1024)
+    # A staff note (`/done ... note`, `tierline staff complete --note`), in characters.
+    staff_note_chars: int = Field(default=1000, ge=1, le=4096)
+    # Any other staff argument (a reference, an outcome, a staff id), in characters.
+    staff_arg_chars: int = Field(default=64, ge=8, le=1024)
+    # Logs: a record repeated more than this many times per window (same logger, level
+    # and message) is collapsed into one "suppressed N similar messages" line.
+    log_repeats: int = Field(default=5, ge=1, le=10_000)
+    log_window_seconds: float = Field(default=60.0, gt=0, le=86_400)
+
+    @model_validator(mode="after")
+    def _line_holds_a_message(self) -> Limits:
+        # A JSONL line carries a message as JSON text: up to 4 bytes a character, more
+        # when escaped. A line bound below that would refuse messages the text bound takes.
+        if self.line_bytes < 4 * self.text_chars:
+            raise ValueError(
+                f"line_bytes ({self.line_bytes}) must be at least 4 × text_chars "
+                f"({4 * self.text_chars}), or a JSONL line could not carry a full message"
+            )
+        return self
+
+
 class Settings(BaseModel):
     """Everything a deployer sets: `settings.toml`, then `TIERLINE_*` variables (see
     `environment()`), then command-line options."""
@@ -195,6 +229,7 @@ class Settings(BaseModel):
     tier2: Tier2Settings = Field(default_factory=Tier2Settings)
 
     telegram: TelegramSettings = TelegramSettings()
+    limits: Limits = Field(default_factory=Limits)
 
     @field_validator("timezone")
     @classmethod

@@ -1,5 +1,6 @@
 """The values that cross the engine's boundary: what comes in, what goes out, and the key
-of a conversation. They import nothing of the project, so every layer may use them."""
+of a conversation. They import nothing of the project but `bot.inputs` (which imports
+nothing), so every layer may use them."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-MAX_BUTTON_DATA_BYTES = 64  # Telegram's limit on callback_data; the same for every channel
-
+from bot.inputs import MAX_BUTTON_DATA_BYTES as MAX_BUTTON_DATA_BYTES  # re-exported
+from bot.inputs import valid_text
 
 CONSOLE = "console"  # the channels Tierline speaks on
 TELEGRAM = "telegram"
@@ -24,8 +25,9 @@ class ConversationKey:
     @classmethod
     def of(cls, channel: str, user_id: str | int) -> ConversationKey:
         """The one way a key is made from a channel and a user id (ids are kept as text,
-        so a Telegram id and a console name are stored alike)."""
-        return cls(channel, str(user_id))
+        so a Telegram id and a console name are stored alike; an id that is not valid text,
+        such as a command-line argument that was not UTF-8, is made valid)."""
+        return cls(channel, valid_text(str(user_id)))
 
     def __str__(self) -> str:
         return f"{self.channel}:{self.user_id}"

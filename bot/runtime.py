@@ -58,7 +58,11 @@ def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
         log_level=getattr(args, "log_level", None),
         **extra,
     )
-    setup_logging(settings.log_level)
+    setup_logging(
+        settings.log_level,
+        repeats=settings.limits.log_repeats,
+        window=settings.limits.log_window_seconds,
+    )
     return settings
 
 

@@ -12,13 +12,18 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.engine.engine import Engine
 from bot.engine.session import Session
-from bot.model import CONSOLE, ConversationKey, TurnResult
+from bot.inputs import InputRejected, ask_line, parse_json, read_line
+from bot.model import CONSOLE, ConversationKey, Reply, TurnResult
+from bot.storage.database import StorageError
+
+log = logging.getLogger(__name__)
 
 HISTORY_FILE = Path.home() / ".tierline_history"
 
@@ -68,9 +73,11 @@ class ConsoleSession(Session):
     def __init__(self, engine: Engine, key: ConversationKey, *, trace: bool = False) -> None:
         super().__init__(engine, key)
         self.trace = trace
+        self.last_state: str | None = None
 
     async def turn(self, *, text: str | None = None, button: str | None = None) -> TurnResult:
         result = await super().turn(text=text, button=button)
+        self.last_state = result.state
         if self.trace:
             for t in result.transitions:
                 print(
@@ -83,18 +90,29 @@ class ConsoleSession(Session):
     # ---- machine mode -----------------------------------------------------------------------
 
     async def run_jsonl(self, stdin: Any, stdout: TextIO) -> None:
+        """One JSON object out for every line in, whatever the line holds: a line over
+        `limits.line_bytes` or nested deeper than `limits.json_depth` is answered with a
+        clear reply and changes nothing, and the next line is read as usual."""
         loop = asyncio.get_running_loop()
+        limits = self.engine.services.settings.limits
         while True:
-            raw: bytes = await loop.run_in_executor(None, stdin.readline)
-            if not raw:
-                return
-            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            result = await self._jsonl_turn(line)
+            try:
+                raw = await loop.run_in_executor(None, read_line, stdin, limits.line_bytes)
+                if raw is None:
+                    return
+                result = await self._jsonl_turn(raw.decode("utf-8", errors="replace"))
+            except InputRejected as exc:
+                result = await self.answer(exc.key, **exc.params)
+            except StorageError:
+                result = await self._apology("error.not_saved")
+            except Exception:
+                log.exception("a console turn failed; nothing was changed")
+                result = await self._apology("error.internal")
             stdout.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
             stdout.flush()
 
     async def _jsonl_turn(self, line: str) -> TurnResult:
-        parsed = _parse_json_object(line)
+        parsed = self._parse_json_object(line)
         if parsed is None:
             return await self.turn(text=line)
         text, button = parsed.get("text"), parsed.get("button")
@@ -104,6 +122,29 @@ class ConsoleSession(Session):
             return await self.turn(text=text)
         # A JSON object, but not one of the two input shapes: say so, change nothing.
         return await self.answer("console.bad_json")
+
+    def _parse_json_object(self, line: str) -> dict[str, Any] | None:
+        """The JSON object on `line`; None when the line is not one (it is then plain
+        text). A line too large or too deep raises `InputRejected`."""
+        if not line.lstrip().startswith("{"):
+            return None
+        limits = self.engine.services.settings.limits
+        try:
+            value = parse_json(line, max_bytes=limits.line_bytes, max_depth=limits.json_depth)
+        except InputRejected as exc:
+            if exc.key == "error.not_json":
+                return None
+            raise
+        return value if isinstance(value, dict) else None
+
+    async def _apology(self, key: str) -> TurnResult:
+        """An apology that changes nothing, even when reading where the conversation
+        stands fails too (it then names the state of the last answer given)."""
+        try:
+            return await self.answer(key)
+        except Exception:
+            state = self.last_state or self.engine.services.definition.initial
+            return TurnResult(state, _tier(state), (Reply(self.engine.text(key)),))
 
     # ---- interactive mode -------------------------------------------------------------------
 
@@ -117,12 +158,16 @@ class ConsoleSession(Session):
         else:
             self._show(await self.turn(text="/start"))
         loop = asyncio.get_running_loop()
+        limits = self.engine.services.settings.limits
         while True:
             try:
-                line = await loop.run_in_executor(None, input, "you> ")
+                line = await loop.run_in_executor(None, ask_line, "you> ", limits.line_bytes)
             except EOFError:
                 print()
                 break
+            except InputRejected as exc:
+                self._show(await self.answer(exc.key, **exc.params))
+                continue
             stripped = line.strip()
             if stripped.lower() in {"/quit", "/exit"}:
                 break
@@ -141,16 +186,6 @@ class ConsoleSession(Session):
                 number += 1
                 print(f"   {number}) {button.label}")
         print()
-
-
-def _parse_json_object(line: str) -> dict[str, Any] | None:
-    if not line.lstrip().startswith("{"):
-        return None
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _tier(state: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from bot.inputs import button_data_fits
 from bot.model import MAX_BUTTON_DATA_BYTES
 from flows.steps import Answer, Choice
 
@@ -31,7 +32,7 @@ def encode(choice: Choice) -> str:
 
 
 def fits(data: str) -> bool:
-    return len(data.encode("utf-8", "surrogatepass")) <= MAX_BUTTON_DATA_BYTES
+    return button_data_fits(data)
 
 
 def nav_command(data: str) -> str | None:

@@ -30,6 +30,7 @@ from bot.engine.interpreter import Interpreter
 from bot.engine.program import Program
 from bot.engine.services import Services
 from bot.engine.turn import Turn
+from bot.inputs import valid_text
 from bot.locks import KeyedLocks
 from bot.messages import Catalogue
 from bot.model import ConversationKey, Reply, Signal, TurnInput, TurnResult
@@ -43,6 +44,20 @@ from flows.state import ConversationState
 from flows.steps import Say
 
 log = logging.getLogger(__name__)
+
+
+def clean_input(inp: TurnInput) -> TurnInput:
+    """The engine's edge: `inp` with its text, button data and user id made valid text
+    (`bot.inputs.valid_text`), whatever adapter built it. Nothing that cannot be stored
+    or shown gets past this point."""
+    text = None if inp.text is None else valid_text(inp.text)
+    button = None if inp.button is None else valid_text(inp.button)
+    user_id = valid_text(inp.key.user_id)
+    if text is inp.text and button is inp.button and user_id is inp.key.user_id:
+        return inp
+    key = ConversationKey(inp.key.channel, user_id)
+    return TurnInput(key, inp.received_at, text=text, button=button)
+
 
 MAX_ATTEMPTS = 5  # a turn whose writes conflict is decided again on fresh data
 
@@ -97,6 +112,7 @@ class Engine:
         Raises `TurnNotSaved` when the database could not commit: the caller shows a
         generic apology, never this turn's replies.
         """
+        inp = clean_input(inp)
         ports = self.services.ports
         async with self._locks.hold(inp.key):
             for _attempt in range(MAX_ATTEMPTS):

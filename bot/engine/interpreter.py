@@ -25,8 +25,6 @@ from flows.steps import Answer, Choice, Decision, Route, Say, Step, signal_kind
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT_CHARS = 4096  # Telegram's limit on one message; the same for every channel
-
 
 class Interpreter:
     def __init__(self, services: Services) -> None:
@@ -61,12 +59,17 @@ class Interpreter:
                 turn.reject(Say("error.stale_button"))
             return
 
-        text = _clean_text(turn.input.text or "")
+        raw = turn.input.text or ""
+        limit = self.services.settings.limits.text_chars
+        if len(raw) > 2 * limit:  # far too long: refused before any work on it
+            turn.reject(Say("error.too_long", {"limit": limit}))
+            return
+        text = _clean_text(raw)
         if not text:
             turn.reject(Say("error.empty"))
             return
-        if len(text) > MAX_TEXT_CHARS:
-            turn.reject(Say("error.too_long", {"limit": MAX_TEXT_CHARS}))
+        if len(text) > limit:
+            turn.reject(Say("error.too_long", {"limit": limit}))
             return
         if text.startswith("/"):
             name, _, args = text[1:].partition(" ")

@@ -30,7 +30,7 @@ class Session:
             self.last_buttons = tuple(b for r in result.replies for b in r.buttons)
         return result
 
-    async def answer(self, key: str) -> TurnResult:
+    async def answer(self, key: str, **params: object) -> TurnResult:
         """A reply from the catalogue that changes nothing (where the conversation stands)."""
         state = await self.engine.state_of(self.key)
-        return TurnResult(state, tier_of(state), (Reply(self.engine.text(key)),))
+        return TurnResult(state, tier_of(state), (Reply(self.engine.text(key, **params)),))

@@ -27,6 +27,7 @@ import json
 import sys
 from typing import Any
 
+from bot.inputs import InputRejected, ask_line, bounded_text
 from bot.staff.desk import OUTCOMES
 
 COMMON = ("db", "now", "log_level")
@@ -103,12 +104,26 @@ async def _run(args: argparse.Namespace) -> int:
     async with open_engine(settings, clock) as engine:
         desk = StaffDesk.of(engine.services)
         try:
+            _bound_arguments(args, settings.limits)
             if args.action is None:
                 return await _interactive(desk, engine, args.staff)
             return await _script(desk, engine.now(), args)
         except DeskError as exc:
             print(f"tierline staff: error: {exc}", file=sys.stderr)
             return 1
+        except InputRejected as exc:
+            print(f"tierline staff: error: {engine.text(exc.key, **exc.params)}", file=sys.stderr)
+            return 1
+
+
+def _bound_arguments(args: argparse.Namespace, limits: Any) -> None:
+    """Arguments made valid text (argv need not be UTF-8) and within `[limits]`; raises
+    `InputRejected` for one that is over."""
+    for name in ("reference", "staff"):
+        if isinstance(getattr(args, name, None), str):
+            setattr(args, name, bounded_text(getattr(args, name), limits.staff_arg_chars))
+    if isinstance(getattr(args, "note", None), str):
+        args.note = bounded_text(args.note, limits.staff_note_chars)
 
 
 async def _script(desk: Any, now: Any, args: argparse.Namespace) -> int:
@@ -172,12 +187,17 @@ async def _interactive(desk: Any, engine: Any, staff_id: str) -> int:
 
     loop = asyncio.get_running_loop()
     t = desk.lines.t
+    limits = engine.services.settings.limits
 
-    async def ask(prompt: str) -> str | None:
-        try:
-            return (await loop.run_in_executor(None, input, prompt)).strip()
-        except EOFError:
-            return None
+    async def ask(prompt: str, max_chars: int = limits.staff_arg_chars) -> str | None:
+        while True:
+            try:
+                line = await loop.run_in_executor(None, ask_line, prompt, limits.line_bytes)
+                return bounded_text(line.strip(), max_chars)
+            except EOFError:
+                return None
+            except InputRejected as exc:
+                print(engine.text(exc.key, **exc.params))
 
     while True:
         items = await desk.queue(engine.now())
@@ -236,7 +256,8 @@ async def _work(desk: Any, engine: Any, staff_id: str, view: Any, ask: Any) -> N
                     extra = await ask(t("tier2.staff.cli.bring"))
                     bring = [extra] if extra else []
                 key = "tier2.staff.cli.reason" if action == "refused" else "tier2.staff.cli.note"
-                note = await ask(t(key)) or None
+                limits = engine.services.settings.limits
+                note = await ask(t(key), limits.staff_note_chars) or None
                 done = await desk.complete(
                     view.reference, action, note, staff_id, engine.now(), at=at, bring=bring
                 )

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.engine.engine import Engine
-from bot.engine.interpreter import MAX_TEXT_CHARS
+from bot.inputs import valid_text
 from bot.model import ConversationKey, Reply, Signal, TurnResult
 from bot.storage.database import Conflict
 from bot.storage.handoffs import handoff_kind, operator_inbox
@@ -142,7 +142,7 @@ class LiveDesk:
         message = " ".join(message.split())
         if not message:
             return
-        message = message[:MAX_TEXT_CHARS]
+        message = valid_text(message)[: self.services.settings.limits.text_chars]
         entry = await self._mine(reference, staff_id)
         if source is not None and await self.ports.handoffs.relayed(source):
             return
@@ -179,7 +179,7 @@ class LiveDesk:
 
     async def resolve(self, reference: str, staff_id: str, note: str, now: datetime) -> str:
         entry = await self._mine(reference, staff_id)
-        note = " ".join(note.split())[:MAX_TEXT_CHARS]
+        note = valid_text(" ".join(note.split()))[: self.services.settings.limits.staff_note_chars]
         await self._signal(entry, staff_id, RESOLVE, (entry.reference, staff_id, note), now)
         return self.t("resolved", reference=entry.reference)
 

@@ -14,6 +14,14 @@ before its reply is released.
 A `Write` may state how many rows it must touch (`expect_rows`). When it touches another
 number, the caller's savepoint is rolled back and the caller gets `Conflict`: that is how
 capacity checks and optimistic version checks stay atomic without long-held locks.
+
+Nothing a caller hands in can stop the writer. A statement that fails for any reason (an
+SQL error, a value SQLite cannot bind such as text with a lone surrogate, anything else)
+rolls back that caller's savepoint only: that caller gets `StorageError`, the other callers
+of the batch are committed. When the transaction as a whole fails, each caller is tried
+again in a transaction of its own, so one bad group still fails alone. The loop itself
+survives any exception (logged, masked like every log line) and, should it ever end, every
+caller still waiting is answered with `StorageError` instead of waiting for ever.
 """
 
 from __future__ import annotations
@@ -82,6 +90,7 @@ class Database:
         self._loop_task: asyncio.Task[None] | None = None
         self._reads: list[_Read] = []
         self._read_tasks: set[asyncio.Task[None]] = set()  # held so they are not collected
+        self._in_flight: list[_Pending] = []  # the batch being applied now
         self.commits = 0  # how many transactions were committed (for benchmarks)
 
     # ---- opening and closing ------------------------------------------------------------
@@ -153,8 +162,8 @@ class Database:
     async def _run_reads(self, batch: list[_Read]) -> None:
         try:
             outcomes = await self._reader._execute(_read_batch, self._reader._conn, batch)
-        except (sqlite3.Error, ValueError) as exc:  # ValueError: the connection was closed
-            outcomes = [StorageError(f"database read failed: {exc}")] * len(batch)
+        except Exception as exc:  # e.g. ValueError: the connection was closed
+            outcomes = [StorageError(f"database read failed: {_describe(exc)}")] * len(batch)
         for read, outcome in zip(batch, outcomes, strict=True):
             if read.done.cancelled():
                 continue
@@ -178,38 +187,98 @@ class Database:
         return await pending.done
 
     async def _commit_loop(self) -> None:
-        while True:
-            first = await self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            stop = False
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                item = self._queue.get_nowait()
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
-            await self._apply(batch)
-            if stop:
-                return
+        try:
+            while True:
+                first = await self._queue.get()
+                if first is None:
+                    return
+                batch = [first]
+                stop = False
+                while len(batch) < MAX_BATCH and not self._queue.empty():
+                    item = self._queue.get_nowait()
+                    if item is None:
+                        stop = True
+                        break
+                    batch.append(item)
+                self._in_flight = batch
+                try:
+                    await self._apply(batch)
+                except Exception:  # a bug in the loop itself: fail this batch, go on
+                    log.exception("the group commit failed unexpectedly; the writer goes on")
+                    _settle(batch, [StorageError("the database could not commit")] * len(batch))
+                self._in_flight = []
+                if stop:
+                    return
+        finally:
+            self._fail_waiting()
+
+    def _fail_waiting(self) -> None:
+        """The loop has ended: whoever still waits is told, not left waiting for ever."""
+        waiting = [p for p in self._in_flight if not p.done.done()]
+        self._in_flight = []
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is not None:
+                waiting.append(item)
+        if waiting:
+            log.error("the writer stopped with %d group(s) of writes not applied", len(waiting))
+            _settle(waiting, [StorageError("the database is closed")] * len(waiting))
 
     async def _apply(self, batch: list[_Pending]) -> None:
+        # One hop to the connection's thread for the whole batch: per-statement awaits
+        # would cost a thread switch each and cap the rate well below the disk's.
+        outcomes, cause = await self._run_batch(batch)
+        if cause is not None and len(batch) > 1 and _may_be_one_group(cause):
+            # The transaction as a whole failed, and not because the database is busy or
+            # gone: try each group alone, so that only a group that causes it is refused.
+            log.warning("retrying %d group(s) of writes one by one", len(batch))
+            outcomes = []
+            for pending in batch:
+                alone, _ = await self._run_batch([pending])
+                outcomes.extend(alone)
+        _settle(batch, outcomes)
+
+    async def _run_batch(
+        self, batch: list[_Pending]
+    ) -> tuple[list[list[int] | Exception], BaseException | None]:
+        """Apply `batch` in one transaction: each group's outcome, and the exception that
+        made the transaction fail as a whole (nothing of it was kept then), if one did."""
         try:
-            # One hop to the connection's thread for the whole batch: per-statement awaits
-            # would cost a thread switch each and cap the rate well below the disk's.
             outcomes = await self._writer._execute(_apply_batch, self._writer._conn, batch)
-            self.commits += 1
-        except sqlite3.Error as exc:
-            log.error("commit of %d turn(s) failed: %s", len(batch), exc)
-            outcomes = [StorageError(f"the database could not commit: {exc}")] * len(batch)
-        for pending, outcome in zip(batch, outcomes, strict=True):
-            if pending.done.cancelled():
-                continue
-            if isinstance(outcome, BaseException):
-                pending.done.set_exception(outcome)
-            else:
-                pending.done.set_result(outcome)
+        except Exception as exc:
+            log.error("commit of %d group(s) failed: %s", len(batch), _describe(exc))
+            error = StorageError(f"the database could not commit: {_describe(exc)}")
+            return [error] * len(batch), exc
+        self.commits += 1
+        return outcomes, None
+
+
+def _settle(batch: Sequence[_Pending], outcomes: Sequence[list[int] | Exception]) -> None:
+    for pending, outcome in zip(batch, outcomes, strict=True):
+        if pending.done.done():
+            continue
+        if isinstance(outcome, BaseException):
+            pending.done.set_exception(outcome)
+        else:
+            pending.done.set_result(outcome)
+
+
+def _may_be_one_group(exc: BaseException) -> bool:
+    """Whether a failed transaction may be one group's doing (worth retrying each group
+    alone), rather than the database being busy, locked or closed for everyone."""
+    if not isinstance(exc, sqlite3.Error):
+        return False  # e.g. ValueError: the connection is closed
+    text = str(exc).lower()
+    return "locked" not in text and "busy" not in text
+
+
+def _describe(exc: BaseException) -> str:
+    """What went wrong, without the values involved (they may be anyone's input)."""
+    if isinstance(exc, sqlite3.Error):
+        return str(exc)
+    if isinstance(exc, UnicodeError):
+        return f"{type(exc).__name__}: a value is not valid text"
+    return type(exc).__name__
 
 
 def _apply_batch(conn: sqlite3.Connection, batch: list[_Pending]) -> list[list[int] | Exception]:
@@ -226,12 +295,14 @@ def _apply_batch(conn: sqlite3.Connection, batch: list[_Pending]) -> list[list[i
                     if w.expect_rows is not None and count != w.expect_rows:
                         raise Conflict(f"expected {w.expect_rows} row(s), touched {count}")
                     counts.append(count)
-            except (Conflict, sqlite3.Error) as exc:
+            except Exception as exc:  # any failure fails this group only
                 conn.execute("ROLLBACK TO turn")
+                if not isinstance(exc, Conflict):
+                    log.error("a group of writes was refused: %s", _describe(exc))
                 outcomes.append(
                     exc
                     if isinstance(exc, Conflict)
-                    else StorageError(f"the database refused a write: {exc}")
+                    else StorageError(f"the database refused a write: {_describe(exc)}")
                 )
             else:
                 outcomes.append(counts)
@@ -239,7 +310,10 @@ def _apply_batch(conn: sqlite3.Connection, batch: list[_Pending]) -> list[list[i
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error as exc:  # the original failure is the one to report
+                log.error("rollback after a failed commit failed too: %s", exc)
         raise
     return outcomes
 
@@ -251,8 +325,8 @@ def _read_batch(conn: sqlite3.Connection, batch: list[_Read]) -> list[Any]:
         try:
             cursor = conn.execute(read.sql, read.params)
             outcomes.append(cursor.fetchall() if read.many else cursor.fetchone())
-        except sqlite3.Error as exc:
-            outcomes.append(StorageError(f"database read failed: {exc}"))
+        except Exception as exc:  # e.g. a parameter that is not valid text
+            outcomes.append(StorageError(f"database read failed: {_describe(exc)}"))
     return outcomes
 
 

@@ -20,7 +20,8 @@ from telegram.ext import ContextTypes
 
 from bot.adapters.telegram.sender import DeliveryFailed, Sender
 from bot.engine.engine import Engine, TurnNotSaved
-from bot.model import MAX_BUTTON_DATA_BYTES, TELEGRAM, ConversationKey, Reply, TurnInput
+from bot.inputs import button_data_fits
+from bot.model import TELEGRAM, ConversationKey, Reply, TurnInput
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +75,7 @@ class ApplicantHandlers:
                 return  # the bot offers no buttons in groups; nothing to act on
             await self.sender.remove_keyboard(message)
         data = query.data
-        if not isinstance(data, str) or len(data.encode("utf-8", "surrogatepass")) > (
-            MAX_BUTTON_DATA_BYTES
-        ):
+        if not isinstance(data, str) or not button_data_fits(data):
             log.info("button press with unusable callback data from %s", user_ref(user.id))
             replies: tuple[Reply, ...] = (Reply(self.engine.text("error.stale_button")),)
         else:

@@ -22,6 +22,7 @@ from telegram.ext import ContextTypes
 from bot.adapters.telegram.handlers import user_ref
 from bot.adapters.telegram.sender import DeliveryFailed, Sender
 from bot.engine.engine import Engine
+from bot.inputs import InputRejected, bounded_text
 from bot.model import Reply
 from bot.staff.desk import OUTCOMES, DeskError, StaffDesk, parse_when
 from bot.staff.lines import StaffLines
@@ -91,7 +92,9 @@ class StaffCommands:
         desk, staff_id = await self._admit(update, "take")
         if desk is None:
             return
-        args = context.args or []
+        args = await self._bounded_args(update, context)
+        if args is None:
+            return
         if len(args) != 1:
             return await self._reply(update, self._t("take_usage"))
         try:
@@ -105,7 +108,9 @@ class StaffCommands:
         desk, staff_id = await self._admit(update, "show")
         if desk is None:
             return
-        args = context.args or []
+        args = await self._bounded_args(update, context)
+        if args is None:
+            return
         if len(args) != 1:
             return await self._reply(update, self._t("show_usage"))
         try:
@@ -118,7 +123,9 @@ class StaffCommands:
         desk, staff_id = await self._admit(update, "done")
         if desk is None:
             return
-        args = context.args or []
+        args = await self._bounded_args(update, context, note_from=2)
+        if args is None:
+            return
         if len(args) < 2 or args[1].lower() not in OUTCOMES:
             return await self._reply(update, self._t("done_usage"))
         reference, outcome, rest = args[0], args[1].lower(), args[2:]
@@ -139,7 +146,9 @@ class StaffCommands:
         desk, staff_id = await self._admit(update, "release")
         if desk is None:
             return
-        args = context.args or []
+        args = await self._bounded_args(update, context)
+        if args is None:
+            return
         if len(args) != 1:
             return await self._reply(update, self._t("release_usage"))
         try:
@@ -152,7 +161,9 @@ class StaffCommands:
         desk, staff_id = await self._admit(update, "handover")
         if desk is None:
             return
-        args = context.args or []
+        args = await self._bounded_args(update, context)
+        if args is None:
+            return
         if len(args) != 2 or not args[1].lstrip("-").isdigit():
             return await self._reply(update, self._t("handover_usage"))
         if int(args[1]) not in self.staff_user_ids:
@@ -165,6 +176,24 @@ class StaffCommands:
         except self._desk_error as exc:
             return await self._reply(update, str(exc))
         await self._reply(update, self._t("moved", summary=done.summary))
+
+    async def _bounded_args(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, *, note_from: int | None = None
+    ) -> list[str] | None:
+        """The command's arguments made valid text and within `[limits]` (words from
+        `note_from` on are a note, bounded as a whole); None after saying what is over."""
+        limits = self.engine.services.settings.limits
+        args = list(context.args or [])
+        head = args if note_from is None else args[:note_from]
+        try:
+            cleaned = [bounded_text(a, limits.staff_arg_chars) for a in head]
+            if note_from is not None and len(args) > note_from:
+                note = bounded_text(" ".join(args[note_from:]), limits.staff_note_chars)
+                cleaned += note.split(" ")
+        except InputRejected as exc:
+            await self._reply(update, self.engine.text(exc.key, **exc.params))
+            return None
+        return cleaned
 
     # ---- who may ------------------------------------------------------------------------
 
