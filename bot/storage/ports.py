@@ -11,6 +11,7 @@ not hold, and the caller decides again on fresh data.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Protocol
@@ -84,6 +85,8 @@ class Cases(Protocol):
     async def listing(self, limit: int | None = None) -> list[CaseRecord]: ...
 
     def upsert(self, record: CaseRecord, now: datetime) -> Write: ...
+
+    def upsert_rows(self, rows: Sequence[Sequence[object]], now: datetime) -> list[Write]: ...
 
     def insert_new(self, record: CaseRecord, now: datetime) -> Write: ...
 
