@@ -219,6 +219,9 @@ class Step:
     parse: Parser | None = None
     needs: tuple[str, ...] = ()  # facts loaded before `show` and the guards
     kinds: tuple[str, ...] = ()  # the choice kinds this step may offer and decode
+    # Text typed here is the applicant's own words (a reason): the transcript keeps only
+    # its length (`flows.privacy.transcript_text`).
+    private_text: bool = False
 
 
 @dataclass(frozen=True, slots=True)

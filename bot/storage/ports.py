@@ -21,6 +21,7 @@ from bot.storage.conversations import StoredConversation
 from bot.storage.database import Database, Write
 from bot.storage.outbox import Notice
 from bot.storage.requests import AppointmentRequest
+from bot.storage.retention import Expiring
 from flows.callbacks import CallbackRecord
 from flows.case_records import CaseRecord
 
@@ -219,6 +220,14 @@ class StaffLog(Protocol):
     async def no_answers(self, reference: str) -> int: ...
 
 
+class Retention(Protocol):
+    """What the retention policy deletes: counted, and deleted a batch at a time."""
+
+    async def count_before(self, kind: Expiring, cutoff: datetime) -> int: ...
+
+    def delete_before(self, kind: Expiring, cutoff: datetime, limit: int) -> Write: ...
+
+
 @dataclass(frozen=True)
 class Ports:
     """Every port, built once per process over one database."""
@@ -234,6 +243,7 @@ class Ports:
     service_requests: ServiceRequests
     field_appointments: FieldAppointments
     staff_log: StaffLog
+    retention: Retention
 
 
 def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
@@ -244,6 +254,7 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
     from bot.storage.conversations import SqliteConversations, SqliteTranscript
     from bot.storage.field_appointments import SqliteFieldAppointments
     from bot.storage.requests import SqliteAppointmentRequests
+    from bot.storage.retention import SqliteRetention
     from bot.storage.service_requests import SqliteServiceRequests
     from bot.storage.staff_log import SqliteStaffLog
 
@@ -259,4 +270,5 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
         service_requests=SqliteServiceRequests(),
         field_appointments=SqliteFieldAppointments(db, tz),
         staff_log=SqliteStaffLog(db),
+        retention=SqliteRetention(db),
     )
