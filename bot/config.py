@@ -169,7 +169,7 @@ class RetentionSettings(Section):
     verbatim_transcripts: list[Literal["console", "telegram"]] = Field(default_factory=list)
     # The job inside the running bot: how often it runs, and rows deleted per commit.
     purge_every_minutes: int = Field(default=60, ge=1, le=10080)
-    purge_batch_rows: int = Field(default=2000, ge=10, le=50000)
+    purge_batch_rows: int = Field(default=1000, ge=10, le=50000)
 
 
 class Settings(BaseModel):

@@ -71,7 +71,7 @@ async def test_a_large_import_refuses_no_turn_and_keeps_memory_flat(
 
     refused: list[str] = []
     latencies: list[float] = []
-    during_save = 0  # turns committed while the import was part-way through saving
+    during_save = 0  # turns (sampled by tens) committed while the import was saving
 
     async def applicant(n: int) -> None:
         nonlocal during_save
@@ -86,9 +86,10 @@ async def test_a_large_import_refuses_no_turn_and_keeps_memory_flat(
                 refused.append(str(exc))
             latencies.append(time.perf_counter() - started)
             i += 1
-            saved = _count(db_path) - before
-            if 0 < saved < ROWS:
-                during_save += 1
+            if i % 10 == 0:  # counting a large table blocks the loop: sample it
+                saved = _count(db_path) - before
+                if 0 < saved < ROWS:
+                    during_save += 10
 
     await asyncio.gather(*(applicant(n) for n in range(8)))
     stdout, stderr = await output
