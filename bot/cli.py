@@ -23,6 +23,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("demo", "bot.trainer.demo", "narrate a scenario for a class"),
     ("cases", "bot.adapters.cases_cli", "import and list case records (automated tier)"),
     ("staff", "bot.staff.cli", "work the Tier 2 officer callback queue"),
+    ("purge", "bot.adapters.purge_cli", "delete data older than the retention policy allows"),
     ("telegram", "bot.adapters.telegram.cli", "run the Telegram bot (long polling or webhook)"),
 )
 

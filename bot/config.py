@@ -210,6 +210,28 @@ class Limits(Section):
         return self
 
 
+class RetentionSettings(Section):
+    """How long personal data is kept (`tierline purge`, and a job inside the running bot).
+    A number of days of 0 keeps that data forever."""
+
+    # What applicants typed or pressed (the transcript scenario recording reads).
+    transcript_days: int = Field(default=30, ge=0, le=3650)
+    # The transition log: which rule moved each conversation, and when.
+    transition_days: int = Field(default=30, ge=0, le=3650)
+    # Notices already delivered (they carry phone numbers and staff notes).
+    delivered_notice_days: int = Field(default=7, ge=0, le=3650)
+    # A conversation nobody wrote in for this long is forgotten (state and answers); the
+    # next message starts afresh. Callbacks and requests are kept: staff work them.
+    idle_conversation_days: int = Field(default=30, ge=0, le=3650)
+    # Channels whose transcript keeps inputs exactly as typed (a test deployment that
+    # records scenarios with real receipt numbers). Others keep receipt numbers, A-numbers
+    # and phone numbers masked, and free-text answers only as their length.
+    verbatim_transcripts: list[Literal["console", "telegram"]] = Field(default_factory=list)
+    # The job inside the running bot: how often it runs, and rows deleted per commit.
+    purge_every_minutes: int = Field(default=60, ge=1, le=10080)
+    purge_batch_rows: int = Field(default=1000, ge=10, le=50000)
+
+
 class Settings(BaseModel):
     """Everything a deployer sets: `settings.toml`, then `TIERLINE_*` variables (see
     `environment()`), then command-line options."""
@@ -230,6 +252,7 @@ class Settings(BaseModel):
 
     telegram: TelegramSettings = TelegramSettings()
     limits: Limits = Field(default_factory=Limits)
+    retention: RetentionSettings = RetentionSettings()
 
     @field_validator("timezone")
     @classmethod

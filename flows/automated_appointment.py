@@ -302,7 +302,7 @@ def _show_submitted(f: Facts) -> Shown:
         if request.preferred
         else Say("apr.no_date_note")
     )
-    return shown(
+    submitted = shown(
         say(
             "apr.submitted",
             *WAY_OUT,
@@ -311,6 +311,10 @@ def _show_submitted(f: Facts) -> Shown:
             date_note=note,
         )
     )
+    # Stored with the request: the conversation keeps only the type and the reference, not
+    # the identifier, the reason or the date the applicant gave.
+    kept = RequestAnswers(type=request.type, reference=request.reference)
+    return Shown(submitted.says, submitted.choices, state=f.state.but(request=kept))
 
 
 STEPS = (
@@ -345,6 +349,7 @@ STEPS = (
         "In-person appointment request: the reason, in own words.",
         show=lambda f: shown(Say("apr.ask_reason")),
         parse=_read_reason,
+        private_text=True,
         routes=(
             DIDNT_HELP_ROUTE,
             route("apr_reason", APR_CHECKLIST, _reason_given, "The reason was given."),

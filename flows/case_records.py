@@ -66,44 +66,42 @@ def unknown_columns(header: list[str]) -> list[str]:
 def parse_row(row: dict[str, str | None], tz: tzinfo) -> CaseRecord:
     """A `CaseRecord` from one CSV row (column -> text), or `BadRow`."""
 
-    def text(column: str) -> str:
-        return (row.get(column) or "").strip()
-
+    values = {column: (row.get(column) or "").strip() for column in COLUMNS}  # stripped once
     for column in REQUIRED_COLUMNS:
-        if not text(column):
+        if not values[column]:
             raise BadRow(f"{column} is empty")
-    receipt = check_receipt(text("receipt_number"))
+    receipt = check_receipt(values["receipt_number"])
     if receipt.receipt is None:
-        raise BadRow(f"receipt_number {text('receipt_number')!r} is not valid ({receipt.rule})")
-    form = text("form_type").upper()
+        raise BadRow(f"receipt_number {values['receipt_number']!r} is not valid ({receipt.rule})")
+    form = values["form_type"].upper()
     if not _FORM.match(form):
-        raise BadRow(f"form_type {text('form_type')!r} is not a form number like I-485")
+        raise BadRow(f"form_type {values['form_type']!r} is not a form number like I-485")
     try:
-        status_date = date.fromisoformat(text("status_date"))
+        status_date = date.fromisoformat(values["status_date"])
     except ValueError:
-        raise BadRow(f"status_date {text('status_date')!r} is not a date YYYY-MM-DD") from None
-    zip_code = text("zip_code") or None
+        raise BadRow(f"status_date {values['status_date']!r} is not a date YYYY-MM-DD") from None
+    zip_code = values["zip_code"] or None
     if zip_code and not _ZIP.match(zip_code):
         raise BadRow(f"zip_code {zip_code!r} is not a US ZIP code")
     at = None
-    if text("biometrics_at"):
+    if values["biometrics_at"]:
         try:
-            at = datetime.fromisoformat(text("biometrics_at"))
+            at = datetime.fromisoformat(values["biometrics_at"])
         except ValueError:
             raise BadRow(
-                f"biometrics_at {text('biometrics_at')!r} is not an ISO date-time"
+                f"biometrics_at {values['biometrics_at']!r} is not an ISO date-time"
             ) from None
         at = at.replace(tzinfo=tz) if at.tzinfo is None else at
-    count_text = text("biometrics_reschedules") or "0"
+    count_text = values["biometrics_reschedules"] or "0"
     if not count_text.isdigit():
         raise BadRow(f"biometrics_reschedules {count_text!r} is not a whole number")
     return CaseRecord(
         receipt_number=receipt.receipt.value,
         form_type=form,
-        status_title=" ".join(text("status_title").split()),
+        status_title=" ".join(values["status_title"].split()),
         status_date=status_date,
         zip_code=zip_code,
         biometrics_at=at,
-        biometrics_site=text("biometrics_site") or None,
+        biometrics_site=values["biometrics_site"] or None,
         biometrics_reschedules=int(count_text),
     )

@@ -1,4 +1,4 @@
-"""Masking of personal identifiers in free text, for logs.
+"""Masking of personal identifiers in free text, for logs and the stored transcript.
 
 Receipt numbers (three letters and ten digits, typed with or without dashes and spaces),
 A-numbers and US phone numbers are replaced by a masked form that keeps just enough to
@@ -14,6 +14,7 @@ _RECEIPT = re.compile(
     r"(?<![A-Za-z0-9])([A-Za-z]{3})" + _SEP + r"((?:\d" + _SEP + r"){8})(\d" + _SEP + r"\d)(?!\d)"
 )
 _A_NUMBER = re.compile(r"(?<![A-Za-z0-9])([Aa])[\s\-#]?(\d[\d\s\-]{5,10}\d)(?!\d)")
+_DIGIT = re.compile(r"\d")
 _PHONE = re.compile(r"(?<!\d)(?:\+?1[\s.\-]?)?\(?\d{3}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}(?!\d)")
 
 
@@ -36,6 +37,18 @@ def _mask_phone(m: re.Match[str]) -> str:
 
 def mask_personal_data(text: str) -> str:
     """`text` with receipt numbers, A-numbers and phone numbers masked."""
+    if _DIGIT.search(text) is None:  # every identifier has digits; most texts have none
+        return text
     text = _RECEIPT.sub(_mask_receipt, text)
     text = _A_NUMBER.sub(_mask_a_number, text)
     return _PHONE.sub(_mask_phone, text)
+
+
+def transcript_text(text: str, *, free_text: bool = False) -> str:
+    """What the stored transcript keeps of a typed input: the text with receipt numbers,
+    A-numbers and phone numbers masked; for an answer in the applicant's own words (which
+    may name people), only its length, in a form that is still a valid answer when a
+    recorded scenario replays it."""
+    if free_text:
+        return f"(own words withheld: {len(text)} characters)"
+    return mask_personal_data(text)

@@ -246,6 +246,9 @@ class Step:
     # step that does not name the same `leave` (a command such as /menu, or a route): what
     # must be tidied up however the step is left. The effect sees the rule that decided.
     leave: str | None = None
+    # Text typed here is the applicant's own words (a reason): the transcript keeps only
+    # its length (`flows.privacy.transcript_text`).
+    private_text: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.cases.importer import read_case_file, write_cases
+from bot.cases.importer import import_case_file
 from bot.storage.database import Database
+from bot.storage.ports import sqlite_ports
 from tests.conftest import run_cli
 
 HEADER = "status_title,receipt_number,form_type,status_date,biometrics_at,notes\n"
@@ -92,19 +93,18 @@ async def test_hundred_thousand_rows_import_in_seconds(tmp_path: Path) -> None:
         fh.write("receipt_number,form_type,status_title,status_date,biometrics_reschedules\n")
         for n in range(100_000):
             fh.write(f"LIN23{n:08d},I-485,Case Remains Pending,2026-05-01,0\n")
-    db_path = tmp_path / "big.db"
-    await (await Database.open(db_path)).close()
     tz = ZoneInfo("America/New_York")
-    started = time.perf_counter()
-    case_file = read_case_file(path, tz)
-    assert case_file.ok and len(case_file.records) == 100_000
-    write_cases(db_path, case_file.records, datetime(2026, 11, 23, tzinfo=tz))
-    elapsed = time.perf_counter() - started
-    db = await Database.open(db_path)
+    db = await Database.open(tmp_path / "big.db")
     try:
+        started = time.perf_counter()
+        result = await import_case_file(
+            db, sqlite_ports(db, tz).cases, path, tz, datetime(2026, 11, 23, tzinfo=tz)
+        )
+        elapsed = time.perf_counter() - started
         row = await db.fetchone("SELECT COUNT(*) AS n FROM cases")
     finally:
         await db.close()
+    assert result.scan.ok and result.saved == 100_000
     assert row is not None and row["n"] == 100_000
     assert elapsed < 10, f"took {elapsed:.1f}s"
 

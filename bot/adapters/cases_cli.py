@@ -3,7 +3,9 @@
 The CSV needs a header; columns in any order: receipt_number, form_type, status_title,
 status_date (YYYY-MM-DD) required; zip_code, biometrics_at, biometrics_site,
 biometrics_reschedules optional. Every row is checked before anything is written: a file
-with a bad row changes nothing, and each bad row is reported by line number.
+with a bad row changes nothing, and each bad row is reported by line number. A good file is
+then saved in chunks, so the bot keeps answering while a large file is imported; if the
+import is stopped part-way, running it again finishes it (rows are updated in place).
 """
 
 from __future__ import annotations
@@ -27,6 +29,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "import", help="import or update cases from a CSV file", description=__doc__
     )
     imp.add_argument("file", type=Path, metavar="FILE.csv")
+    imp.add_argument(
+        "--chunk-rows",
+        type=_chunk_rows,
+        default=2000,
+        metavar="N",
+        help="rows saved per commit (default: 2000); the bot's turns get the database "
+        "between chunks",
+    )
     add_common_options(imp, clock=False)
     lst = sub.add_parser("list", help="show the cases on file")
     lst.add_argument("--json", action="store_true", help="one JSON array on stdout")
@@ -36,54 +46,93 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_options(lst, clock=False)
 
 
+def _chunk_rows(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 50_000:
+        raise argparse.ArgumentTypeError(f"not a number of rows from 1 to 50000: {text!r}")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
     from bot.runtime import settings_from
 
     settings = settings_from(args)
     if args.cases_command == "import":
-        return _import(args.file, settings)
+        return _import(args.file, settings, args.chunk_rows)
     return asyncio.run(_list(settings, as_json=args.json, limit=args.limit))
 
 
-def _import(path: Path, settings: object) -> int:
-    from datetime import datetime
+def _import(path: Path, settings: object, chunk_rows: int) -> int:
+    from bot.cases.importer import ImportStopped
 
-    from bot.cases.importer import CaseFileError, read_case_file, write_cases
-    from bot.config import Settings
-    from bot.storage.database import Database
-
-    assert isinstance(settings, Settings)
     bar = ProgressBar(sys.stderr)
     try:
-        case_file = read_case_file(path, settings.tz, bar.update("checking"))
+        return asyncio.run(_import_async(path, settings, chunk_rows, bar))
+    except ImportStopped as exc:
+        bar.done()
+        print(
+            f"tierline: error: the import of {path} stopped: {exc.reason}. {exc.saved} of "
+            f"{exc.total} row(s) were saved, the rest were not; run the same import again to "
+            "finish (rows already saved are updated in place)",
+            file=sys.stderr,
+        )
+        return 1
+    except KeyboardInterrupt:
+        bar.done()
+        print(
+            f"tierline: interrupted: the import of {path} may be partly saved; run it again "
+            "to finish (rows already saved are updated in place)",
+            file=sys.stderr,
+        )
+        return 130
+
+
+async def _import_async(path: Path, settings: object, chunk_rows: int, bar: ProgressBar) -> int:
+    from datetime import datetime
+
+    from bot.cases.importer import CaseFileError, import_case_file
+    from bot.config import Settings
+    from bot.storage.database import Database
+    from bot.storage.ports import sqlite_ports
+
+    assert isinstance(settings, Settings)
+    db = await Database.open(settings.db_path)
+    try:
+        result = await import_case_file(
+            db,
+            sqlite_ports(db, settings.tz).cases,
+            path,
+            settings.tz,
+            datetime.now(settings.tz),
+            chunk_rows=chunk_rows,
+            checking=bar.update("checking"),
+            saving=bar.update("saving"),
+        )
     except CaseFileError as exc:
         bar.done()
         print(f"tierline: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        await db.close()
     bar.done()
-    for warning in case_file.warnings:
+    scan = result.scan
+    for warning in scan.warnings:
         print(f"tierline: warning: {path}: {warning}", file=sys.stderr)
-    if not case_file.ok:
-        for line, reason in case_file.errors[:MAX_REPORTED_ERRORS]:
+    if not scan.ok:
+        for line, reason in scan.errors[:MAX_REPORTED_ERRORS]:
             print(f"{path}:{line}: {reason}", file=sys.stderr)
-        more = len(case_file.errors) - MAX_REPORTED_ERRORS
+        more = scan.error_count - min(len(scan.errors), MAX_REPORTED_ERRORS)
         if more > 0:
             print(f"... and {more} more bad row(s)", file=sys.stderr)
         print(
-            f"tierline: error: {len(case_file.errors)} bad row(s) in {path}; nothing was imported",
+            f"tierline: error: {scan.error_count} bad row(s) in {path}; nothing was imported",
             file=sys.stderr,
         )
         return 1
-
-    async def migrate() -> None:  # the bulk write needs the schema in place
-        await (await Database.open(settings.db_path)).close()
-
-    asyncio.run(migrate())
-    count = write_cases(
-        settings.db_path, case_file.records, datetime.now(settings.tz), bar.update("saving")
-    )
-    bar.done()
-    print(f"imported {count} case(s) from {path} into {settings.db_path}")
+    print(f"imported {result.saved} case(s) from {path} into {settings.db_path}")
     return 0
 
 

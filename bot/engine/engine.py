@@ -40,6 +40,7 @@ from bot.storage.outbox import Notice
 from bot.storage.ports import Ports
 from flows.facts import Policy
 from flows.machine import MachineDefinition, tier_of
+from flows.privacy import transcript_text
 from flows.state import ConversationState
 from flows.steps import Say
 
@@ -218,6 +219,21 @@ class Engine:
             turn.key.channel, turn.now, user_id=turn.key.user_id
         )
 
+    def _kept(self, turn: Turn) -> str:
+        """What the transcript keeps of the input: button data as it is; typed text with
+        personal identifiers masked, and an answer in the applicant's own words only as its
+        length (unless the channel is in `retention.verbatim_transcripts`)."""
+        inp = turn.input
+        if inp.button is not None:
+            return inp.value
+        if turn.key.channel in self.services.settings.retention.verbatim_transcripts:
+            return inp.value
+        step = self.services.program.step(turn.stored.state)
+        own_words = (
+            step is not None and step.private_text and not inp.value.lstrip().startswith("/")
+        )
+        return transcript_text(inp.value, free_text=own_words)
+
     def _writes_for(self, turn: Turn, notices: list[Notice]) -> list[Write]:
         ports = self.services.ports
         writes = [ports.outbox.mark_delivered(n.id, turn.now) for n in notices]
@@ -237,7 +253,9 @@ class Engine:
             kind = "signal:" + inp.signal[0]
             writes.extend(ports.outbox.enqueue(key, kind, r, now=turn.now) for r in turn.replies)
         else:
-            writes.append(ports.transcript.turn(key, turn.now, inp.kind, inp.value, turn.current))
+            writes.append(
+                ports.transcript.turn(key, turn.now, inp.kind, self._kept(turn), turn.current)
+            )
         writes.extend(
             ports.transcript.transition(key, t.at, t.trigger, t.source, t.dest, t.rule)
             for t in turn.transitions

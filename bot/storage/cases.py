@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, tzinfo
-from pathlib import Path
+from functools import lru_cache
 
 from bot.storage.database import Database, StorageError, Write
 from flows.case_records import COLUMNS, CaseRecord
@@ -19,18 +19,21 @@ from flows.privacy import mask_personal_data
 
 log = logging.getLogger(__name__)
 
-CHUNK = 5000  # rows per executemany call: large enough to be fast, small for progress
 Progress = Callable[[int, int], None]  # (done, total)
+ROWS_PER_STATEMENT = 100  # an import's rows per INSERT (9 values each: far below SQLite's cap)
 
-UPSERT_SQL = (
-    "INSERT INTO cases ("
-    + ", ".join(COLUMNS)
-    + ", updated_at) VALUES ("
-    + ", ".join("?" * (len(COLUMNS) + 1))
-    + ") ON CONFLICT (receipt_number) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in (*COLUMNS[1:], "updated_at"))
+_VALUES = "(" + ", ".join("?" * (len(COLUMNS) + 1)) + ")"
+_INSERT_HEAD = "INSERT INTO cases (" + ", ".join(COLUMNS) + ", updated_at) VALUES "
+_ON_CONFLICT = " ON CONFLICT (receipt_number) DO UPDATE SET " + ", ".join(
+    f"{c} = excluded.{c}" for c in (*COLUMNS[1:], "updated_at")
 )
-_INSERT_NEW_SQL = UPSERT_SQL.split(" ON CONFLICT", 1)[0].replace("INSERT", "INSERT OR IGNORE", 1)
+UPSERT_SQL = _INSERT_HEAD + _VALUES + _ON_CONFLICT
+_INSERT_NEW_SQL = _INSERT_HEAD.replace("INSERT", "INSERT OR IGNORE", 1) + _VALUES
+
+
+@lru_cache(maxsize=8)
+def _upsert_many_sql(rows: int) -> str:
+    return _INSERT_HEAD + ", ".join([_VALUES] * rows) + _ON_CONFLICT
 
 
 class CaseLookupFailed(Exception):
@@ -75,6 +78,17 @@ class SqliteCases:
         """Insert the case, or update it when the receipt is on file already."""
         return Write(UPSERT_SQL, (*record.db_params(), _stamp(now)))
 
+    def upsert_rows(self, rows: Sequence[Sequence[object]], now: datetime) -> list[Write]:
+        """Insert or update many cases, given as `CaseRecord.db_params()` tuples (an
+        import's chunk): a few multi-row statements, committed together by the caller."""
+        stamp = _stamp(now)
+        writes = []
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            part = rows[start : start + ROWS_PER_STATEMENT]
+            params = [value for row in part for value in (*row, stamp)]
+            writes.append(Write(_upsert_many_sql(len(part)), params))
+        return writes
+
     def insert_new(self, record: CaseRecord, now: datetime) -> Write:
         """Insert the case unless the receipt is on file (demo data: two processes starting
         on one new database both load it safely)."""
@@ -112,35 +126,3 @@ def record_from_row(row: sqlite3.Row, tz: tzinfo) -> CaseRecord:
         biometrics_site=row["biometrics_site"],
         biometrics_reschedules=row["biometrics_reschedules"],
     )
-
-
-def bulk_upsert(
-    db_path: Path, records: list[CaseRecord], now: datetime, progress: Progress | None = None
-) -> int:
-    """Insert or update `records` in one transaction (all or nothing); return the count.
-
-    A plain sqlite3 connection is used on purpose: the bulk path needs `executemany`,
-    and a long-running import should not go through the turn-sized group-commit queue.
-    The database must already be migrated (open it once with `Database.open`).
-    """
-    stamp = _stamp(now)
-    try:
-        conn = sqlite3.connect(db_path, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise StorageError(f"cannot open the database {db_path}: {exc}") from None
-    try:
-        conn.execute("PRAGMA busy_timeout = 5000")
-        conn.execute("BEGIN IMMEDIATE")
-        for start in range(0, len(records), CHUNK):
-            chunk = records[start : start + CHUNK]
-            conn.executemany(UPSERT_SQL, [(*r.db_params(), stamp) for r in chunk])
-            if progress is not None:
-                progress(start + len(chunk), len(records))
-        conn.execute("COMMIT")
-    except sqlite3.Error as exc:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise StorageError(f"the cases could not be saved, nothing was changed: {exc}") from None
-    finally:
-        conn.close()
-    return len(records)

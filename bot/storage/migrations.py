@@ -254,6 +254,17 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX handoff_messages_by_reference ON handoff_messages (reference, id);
         """,
     ),
+    Migration(
+        7,
+        "retention: indexes so purges and withdrawn reminders cost what they delete",
+        """
+        CREATE INDEX turns_by_time ON turns (at);
+        CREATE INDEX transitions_by_time ON transitions (at);
+        CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL;
+        CREATE INDEX outbox_undelivered_by_kind ON outbox (kind) WHERE delivered_at IS NULL;
+        CREATE INDEX conversations_by_update ON conversations (updated_at)
+        """,
+    ),
 ]
 
 

@@ -11,6 +11,7 @@ not hold, and the caller decides again on fresh data.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Protocol
@@ -20,6 +21,7 @@ from bot.storage.conversations import StoredConversation
 from bot.storage.database import Database, Write
 from bot.storage.outbox import Notice
 from bot.storage.requests import AppointmentRequest
+from bot.storage.retention import Expiring
 from bot.storage.service_requests import ServiceRequest
 from bot.storage.staff_log import Attempt, View
 from flows.callbacks import CallbackRecord
@@ -87,6 +89,8 @@ class Cases(Protocol):
     async def listing(self, limit: int | None = None) -> list[CaseRecord]: ...
 
     def upsert(self, record: CaseRecord, now: datetime) -> Write: ...
+
+    def upsert_rows(self, rows: Sequence[Sequence[object]], now: datetime) -> list[Write]: ...
 
     def insert_new(self, record: CaseRecord, now: datetime) -> Write: ...
 
@@ -311,6 +315,14 @@ class Handoffs(Protocol):
     ) -> Write: ...
 
 
+class Retention(Protocol):
+    """What the retention policy deletes: counted, and deleted a batch at a time."""
+
+    async def count_before(self, kind: Expiring, cutoff: datetime) -> int: ...
+
+    def delete_before(self, kind: Expiring, cutoff: datetime, limit: int) -> Write: ...
+
+
 @dataclass(frozen=True)
 class Ports:
     """Every port, built once per process over one database."""
@@ -328,6 +340,7 @@ class Ports:
     staff_log: StaffLog
     audit: StaffAudit
     handoffs: Handoffs
+    retention: Retention
 
 
 def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
@@ -339,6 +352,7 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
     from bot.storage.field_appointments import SqliteFieldAppointments
     from bot.storage.handoffs import SqliteHandoffs
     from bot.storage.requests import SqliteAppointmentRequests
+    from bot.storage.retention import SqliteRetention
     from bot.storage.service_requests import SqliteServiceRequests
     from bot.storage.staff_log import SqliteStaffAudit, SqliteStaffLog
 
@@ -356,4 +370,5 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
         staff_log=SqliteStaffLog(db, tz),
         audit=SqliteStaffAudit(db, tz),
         handoffs=SqliteHandoffs(db, tz),
+        retention=SqliteRetention(db),
     )

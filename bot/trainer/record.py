@@ -2,7 +2,11 @@
 
 The inputs come from the `turns` table in order (the first turn's time is the scenario's
 `now`; a later turn at another time gets an `at:` step before it), and each input expects
-the state the conversation was in after it. The turns table keeps a pressed button's data,
+the state the conversation was in after it. The transcript is kept for
+`retention.transcript_days` and keeps personal identifiers masked (see `flows.privacy`):
+masked phone numbers and A-numbers are replayed as fictional ones, an answer in the
+applicant's own words as its placeholder, and a masked receipt number is reported, since
+the case it named cannot be known. The turns table keeps a pressed button's data,
 not its label, so the conversation is replayed on a scratch database to find the label
 each pressed button had; a button whose label cannot be recovered stays `press_data`. The
 replay is also compared with the stored transition log, and any difference is reported as
@@ -29,6 +33,20 @@ from flows.case_records import COLUMNS
 from flows.machine import tier_of
 
 _RECEIPT_IN_TEXT = re.compile(r"[A-Za-z]{3}(?:[\s\-]*\d){10}")
+# The masked forms the transcript keeps (`flows.privacy`), and what stands in for them in a
+# recorded scenario: fictional numbers that are read the same way (555-01xx is reserved
+# for fiction). A masked receipt number has no stand-in: its case cannot be known.
+_MASKED_PHONE = re.compile(r"\*\*\*-\*\*\*-\*\*(\d\d)")
+_MASKED_A_NUMBER = re.compile(r"(?<![A-Za-z0-9])A\*{7}(\d\d)")
+_MASKED_RECEIPT = re.compile(r"(?<![A-Za-z0-9])[A-Z]{3}\*{8}\d\d")
+
+
+def replayable(text: str) -> tuple[str, bool]:
+    """`text` from the transcript with fictional stand-ins for masked phone numbers and
+    A-numbers, and whether it still holds a masked receipt number."""
+    text = _MASKED_PHONE.sub(r"(202) 555-01\1", text)
+    text = _MASKED_A_NUMBER.sub(r"A0000000\1", text)
+    return text, bool(_MASKED_RECEIPT.search(text))
 
 
 class RecordError(Exception):
@@ -61,15 +79,20 @@ async def record(db_path: Path, channel: str, user_id: str, tz: Any) -> Recordin
 
     now = from_db(turns[0]["at"]).astimezone(tz)
     steps: list[dict[str, Any]] = []
+    masked_receipts: list[str] = []
     previous = now
     for t in turns:
         at = from_db(t["at"]).astimezone(tz)
         if at != previous:
             steps.append({"at": at.isoformat()})
             previous = at
-        step: dict[str, Any] = (
-            {"say": t["value"]} if t["kind"] == "text" else {"press_data": t["value"]}
-        )
+        if t["kind"] == "text":
+            said, masked = replayable(t["value"])
+            step: dict[str, Any] = {"say": said}
+            if masked:
+                masked_receipts.append(f"step {len(steps) + 1} ({t['value']!r})")
+        else:
+            step = {"press_data": t["value"]}
         step["expect"] = {"state": t["state"], "tier": tier_of(t["state"])}
         steps.append(step)
     data: dict[str, Any] = {
@@ -82,6 +105,13 @@ async def record(db_path: Path, channel: str, user_id: str, tz: Any) -> Recordin
     data["steps"] = steps
 
     recording = Recording("")
+    if masked_receipts:
+        recording.warnings.append(
+            "the transcript keeps receipt numbers masked, so the replay cannot look up the "
+            f"case at {', '.join(masked_receipts)}: type the receipt there and add its case "
+            "under `cases:` (or, on a test deployment, list the channel in "
+            "retention.verbatim_transcripts)"
+        )
     await _recover_labels(data, logged, recording.warnings)
     recording.yaml_text = (
         f"# Recorded by `tierline scenarios record` from {db_path.name} ({channel}:{user_id}).\n"

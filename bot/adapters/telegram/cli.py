@@ -84,6 +84,7 @@ async def _serve(args: argparse.Namespace, settings: Any) -> int:
     from telegram.error import InvalidToken, NetworkError, TelegramError
 
     from bot.adapters.telegram.app import TelegramBot
+    from bot.retention import RetentionJob
     from bot.runtime import clock_from, open_engine
 
     stop = asyncio.Event()
@@ -101,8 +102,14 @@ async def _serve(args: argparse.Namespace, settings: Any) -> int:
     clock = clock_from(args, settings)
     async with open_engine(settings, clock, pull_notices=frozenset()) as engine:  # push
         bot = TelegramBot(engine, settings, settings.telegram_token.get_secret_value())
+        # The retention policy is applied inside the running bot (at start, then every
+        # retention.purge_every_minutes), in batches that never keep a turn waiting.
+        purging = RetentionJob(
+            engine.services.ports.db, engine.services.ports.retention, settings.retention, clock
+        )
         try:
-            await bot.run(stop)
+            async with purging.running():
+                await bot.run(stop)
         except InvalidToken:
             print(
                 "tierline: error: Telegram refused the token in TIERLINE_TELEGRAM_TOKEN; "
