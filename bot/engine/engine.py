@@ -17,6 +17,7 @@ What a turn *does* is declared in `flows/` (steps, routes, guards) and run by
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bot.clock import Clock
@@ -40,6 +41,9 @@ from flows.steps import Say
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # a turn whose writes conflict is decided again on fresh data
+
+# Writes an adapter keeps with a turn, given the replies the turn returns.
+Receipt = Callable[[tuple[Reply, ...]], Sequence[Write]]
 
 
 class TurnNotSaved(StorageError):
@@ -86,11 +90,16 @@ class Engine:
 
     # ---- the turn ---------------------------------------------------------------------------
 
-    async def handle(self, inp: TurnInput) -> TurnResult:
+    async def handle(self, inp: TurnInput, *, receipt: Receipt | None = None) -> TurnResult:
         """Run one turn of `inp.key`'s conversation and return what to show the user.
 
         Raises `TurnNotSaved` when the database could not commit: the caller shows a
         generic apology, never this turn's replies.
+
+        `receipt`, when given, is called with the replies about to be returned and gives
+        writes the caller keeps with this turn (the Telegram inbox: the update is done and
+        its replies are queued for sending). They are committed in the turn's own commit,
+        so when `handle` returns they are committed, and when it raises nothing is.
         """
         ports = self.services.ports
         async with self._locks.hold(inp.key):
@@ -105,7 +114,14 @@ class Engine:
                 except Exception:
                     log.exception("turn failed in state %s; nothing was changed", stored.state)
                     turn.reject(Say("error.internal"))
-                writes = self._writes_for(turn, notices)
+                pulled_now = self._pulls(turn) and not turn.rejected
+                replies = (
+                    *(n.reply for n in notices),
+                    *turn.replies,
+                    *(n.reply for n in turn.notices_now if pulled_now),
+                )
+                kept = receipt(replies) if receipt is not None else ()
+                writes = self._writes_for(turn, notices, kept)
                 if writes:
                     try:
                         await ports.db.commit(writes)
@@ -113,24 +129,21 @@ class Engine:
                         continue
                     except StorageError as exc:
                         raise TurnNotSaved(str(exc)) from exc
-                pulled_now = self._pulls(turn) and not turn.rejected
                 return TurnResult(
                     state=turn.current if not turn.rejected else stored.state,
                     tier=tier_of(turn.current if not turn.rejected else stored.state),
-                    replies=(
-                        *(n.reply for n in notices),
-                        *turn.replies,
-                        *(n.reply for n in turn.notices_now if pulled_now),
-                    ),
+                    replies=replies,
                     transitions=() if turn.rejected else tuple(turn.transitions),
                     notices_to_push=bool(turn.notices_now) and not turn.rejected and not pulled_now,
                 )
             log.warning("turn gave up after %d conflicting attempts", MAX_ATTEMPTS)
-            return TurnResult(
-                state=stored.state,
-                tier=tier_of(stored.state),
-                replies=(Reply(self.text("error.busy")),),
-            )
+            busy = (Reply(self.text("error.busy")),)
+            if receipt is not None:
+                try:
+                    await ports.db.commit(receipt(busy))
+                except StorageError as exc:
+                    raise TurnNotSaved(str(exc)) from exc
+            return TurnResult(state=stored.state, tier=tier_of(stored.state), replies=busy)
 
     async def tick(self) -> None:
         """Run the work the clock has made due (reminders, the simulated officer)."""
@@ -168,11 +181,13 @@ class Engine:
             turn.key.channel, turn.now, user_id=turn.key.user_id
         )
 
-    def _writes_for(self, turn: Turn, notices: list[Notice]) -> list[Write]:
+    def _writes_for(
+        self, turn: Turn, notices: list[Notice], kept: Sequence[Write] = ()
+    ) -> list[Write]:
         ports = self.services.ports
         writes = [ports.outbox.mark_delivered(n.id, turn.now) for n in notices]
         if turn.rejected:
-            return writes
+            return [*writes, *kept]
         pulled_now = self._pulls(turn)
         shown = [n.reply for n in notices] + [n.reply for n in turn.notices_now if pulled_now]
         offered = turn.offered() + [b.data for r in shown for b in r.buttons]
@@ -188,6 +203,7 @@ class Engine:
             for t in turn.transitions
         )
         writes.extend(turn.writes)
+        writes.extend(kept)  # before the turn's notices: its replies are sent first
         writes.extend(
             ports.outbox.enqueue(key, n.kind, n.reply, now=turn.now, delivered=pulled_now)
             for n in turn.notices_now
