@@ -104,6 +104,8 @@ class FakeBotApi:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.AbstractServer | None = None
         self.port = 0
+        # Called (in the server's thread) with a getUpdates offset that confirms updates.
+        self.on_confirm: Callable[[int], None] | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -287,6 +289,11 @@ class FakeBotApi:
             return [c for c in self._state.calls if method is None or c.method == method]
 
     @property
+    def confirmed_offset(self) -> int:
+        with self._lock:
+            return self._state.confirmed_offset
+
+    @property
     def webhook(self) -> dict[str, Any]:
         with self._lock:
             return dict(self._state.webhook)
@@ -390,6 +397,8 @@ class FakeBotApi:
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         while True:
             with self._lock:
+                if offset > self._state.confirmed_offset and self.on_confirm is not None:
+                    self.on_confirm(offset)  # before the updates below it are forgotten
                 if offset:  # confirms every update below the offset
                     self._state.confirmed_offset = max(self._state.confirmed_offset, offset)
                     self._state.updates = [

@@ -59,23 +59,24 @@ class ChatScheduler:
         return len(self._stepping)
 
     async def stop(self, grace: float) -> None:
-        """Start no more steps; give the steps running `grace` seconds, then cancel them.
-        Work not done stays where it is kept (the inbox, the outbox) for the next start."""
+        """Go on with the work there is for up to `grace` seconds (nothing new comes in
+        by then), then cancel what still runs. Work not done stays where it is kept (the
+        inbox, the outbox) for the next start."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(grace, 0)
+        while loop.time() < deadline and (self._stepping or not self._ready.empty()):
+            await asyncio.sleep(min(0.02, max(deadline - loop.time(), 0)))
         self._stopping = True
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
+        cut = len(self._stepping)
         for task in self._tasks:
-            if task not in self._stepping:
-                task.cancel()
-        if self._stepping:
-            _, late = await asyncio.wait(set(self._stepping), timeout=max(grace, 0))
-            if late:
-                log.warning("stopping: %d chat(s) cut short; their work is kept", len(late))
-            for task in late:
-                task.cancel()
+            task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        if cut:
+            log.warning("stopping: the work of %d chat(s) was cut short; it is kept", cut)
 
     # ---- running ------------------------------------------------------------------------
 

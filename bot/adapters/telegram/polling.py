@@ -46,6 +46,8 @@ class Poller:
         self.backoff = max(backoff, 0.05)
         self.backoff_max = max(backoff_max, self.backoff)
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._storing = False  # not cut while storing: what is stored is also queued
         self.offset = 0
 
     async def start(self) -> None:
@@ -54,20 +56,27 @@ class Poller:
         self._task = asyncio.create_task(self._run(), name="tierline-telegram-polling")
 
     async def stop(self) -> None:
-        """Stop at once: a long poll in flight is abandoned (it confirmed nothing new)."""
+        """Stop at once: a long poll in flight is abandoned (it confirmed nothing new);
+        updates being stored are stored and queued first."""
+        self._stopping = True
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
+            if not self._storing:
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
     async def _run(self) -> None:
         delay = self.backoff
-        while True:
+        while not self._stopping:
             await self.inbox.room()
             try:
                 updates = await self._fetch()
-                await self.inbox.accept(updates)
+                self._storing = True
+                try:
+                    await self.inbox.accept(updates)
+                finally:
+                    self._storing = False
             except (TelegramError, StorageError) as exc:
                 self._report(exc, delay)
                 await asyncio.sleep(delay)
