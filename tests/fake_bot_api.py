@@ -216,6 +216,12 @@ class FakeBotApi:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         return message
 
+    def queue_update(self, update: dict[str, Any]) -> None:
+        """Queue `update` as it is, id included (Telegram sending one again)."""
+        with self._lock:
+            self._state.updates.append(update)
+            self._state.updates.sort(key=lambda u: u["update_id"])
+
     def queue_raw(self, **content: Any) -> dict[str, Any]:
         """Queue an update with a fresh id and exactly this content."""
         return self._queue(content)

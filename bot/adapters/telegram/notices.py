@@ -57,10 +57,6 @@ class Deliverer:
         self.backoff_max = backoff_max
         self._failures: dict[int, int] = {}  # chats failing now: how many times in a row
 
-    def failing(self) -> int:
-        """How many chats are backing off now."""
-        return len(self._failures)
-
     async def deliver(self, chat: int) -> float | None:
         """Send what is due for `chat`. None when nothing is left; else the loop time
         before which the chat should not run again (its backoff, its pacing slot, or now
@@ -109,27 +105,36 @@ class Deliverer:
     async def recover(self) -> int:
         """Mark what was on its way when the last run ended as attempted (it may have
         arrived: it is not sent again); returns how many. Call before sending anything."""
-        on_the_way = self.journal.replay()
-        if on_the_way:
-            ports = self.engine.services.ports
-            now = self.engine.now()
-            await ports.db.commit([ports.outbox.mark_attempted(n, now) for n in on_the_way])
+        marked = await self._mark_on_the_way(self.journal.replay())
+        if marked:
             log.warning(
                 "the last run ended while %d message(s) were being sent; they may have "
                 "arrived and are not sent again",
-                len(on_the_way),
+                marked,
             )
-        self.journal.clear()
-        return len(on_the_way)
+        return marked
 
     async def close(self) -> None:
         """Record what is still on its way (cut by the shutdown) and close the journal."""
-        if self.journal.on_the_way:
-            try:
-                await self.recover()
-            except StorageError as exc:
-                log.error("the sending journal is kept for the next start: %s", exc)
+        try:
+            cut = await self._mark_on_the_way(self.journal.on_the_way)
+        except StorageError as exc:
+            log.error("the sending journal is kept for the next start: %s", exc)
+        else:
+            if cut:
+                log.warning("stopping: %d message(s) cut while being sent are not sent again", cut)
         self.journal.close()
+
+    async def _mark_on_the_way(self, ids: set[int]) -> int:
+        """Mark `ids` attempted, then clear the journal; how many were not settled yet."""
+        marked = 0
+        if ids:
+            ports = self.engine.services.ports
+            now = self.engine.now()
+            counts = await ports.db.commit([ports.outbox.mark_attempted(n, now) for n in ids])
+            marked = sum(counts)
+        self.journal.clear()
+        return marked
 
     def _back_off(self, chat: int, at_least: float | None) -> float:
         failures = self._failures.get(chat, 0) + 1

@@ -12,6 +12,7 @@ sends fail never delays another.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -37,6 +38,7 @@ class ChatScheduler:
         self._tasks: list[asyncio.Task[None]] = []
         self._stepping: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._idle = asyncio.Event()  # set when nothing runs and nothing is queued
 
     def start(self) -> None:
         self._stopping = False
@@ -54,18 +56,13 @@ class ChatScheduler:
         elif state == _RUNNING:
             self._poked.add(chat)
 
-    @property
-    def running(self) -> int:
-        return len(self._stepping)
-
     async def stop(self, grace: float) -> None:
         """Go on with the work there is for up to `grace` seconds (nothing new comes in
         by then), then cancel what still runs. Work not done stays where it is kept (the
         inbox, the outbox) for the next start."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(grace, 0)
-        while loop.time() < deadline and (self._stepping or not self._ready.empty()):
-            await asyncio.sleep(min(0.02, max(deadline - loop.time(), 0)))
+        self._note_idle()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), max(grace, 0))
         self._stopping = True
         for timer in self._timers.values():
             timer.cancel()
@@ -80,7 +77,14 @@ class ChatScheduler:
 
     # ---- running ------------------------------------------------------------------------
 
+    def _note_idle(self) -> None:
+        if not self._stepping and self._ready.empty():
+            self._idle.set()
+        else:
+            self._idle.clear()
+
     def _queue(self, chat: int) -> None:
+        self._idle.clear()
         self._state[chat] = _QUEUED
         self._ready.put_nowait(chat)
 
@@ -114,3 +118,4 @@ class ChatScheduler:
             else:
                 self._state[chat] = _WAITING
                 self._timers[chat] = loop.call_at(float(after), self._wake, chat)
+            self._note_idle()
