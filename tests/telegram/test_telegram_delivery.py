@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import httpx
+import pytest
+from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
+
 from bot.adapters.telegram.app import TelegramBot
+from bot.adapters.telegram.sender import failure
 from bot.config import Settings
 from bot.engine import Engine
 from tests.conftest import Chat
@@ -78,3 +83,31 @@ async def test_one_chat_gets_about_one_message_per_interval(
     (other,) = fake_api.messages(2004)
     assert second.at - first.at >= 0.35
     assert other.at < second.at  # another chat is not held up by this chat's pacing
+
+
+@pytest.mark.parametrize(
+    ("error", "cause", "uncertain"),
+    [
+        (NetworkError("httpx.ConnectError: refused"), httpx.ConnectError("refused"), False),
+        (TimedOut(), httpx.ConnectTimeout("no connection"), False),
+        (TimedOut("pool"), httpx.PoolTimeout("pool full"), False),
+        (NetworkError("Internal Server Error (500)"), None, False),  # Telegram answered
+        (TimedOut(), httpx.ReadTimeout("no answer"), True),
+        (TimedOut(), httpx.WriteTimeout("half sent"), True),
+        (NetworkError("httpx.RemoteProtocolError"), httpx.RemoteProtocolError("gone"), True),
+    ],
+)
+def test_what_a_failed_request_says_about_its_message(
+    error: NetworkError, cause: Exception | None, uncertain: bool
+) -> None:
+    """Sent again only when it certainly did not arrive: an error answer, or a connection
+    never made. Once the request is out, no answer means it may have arrived."""
+    error.__cause__ = cause
+    failed = failure(error)
+    assert failed.uncertain is uncertain
+    assert not failed.permanent
+
+
+def test_a_refusal_is_permanent() -> None:
+    assert failure(Forbidden("Forbidden: bot was blocked by the user")).permanent
+    assert failure(BadRequest("Bad Request: chat not found")).permanent

@@ -83,7 +83,8 @@ class TelegramBot:
             backoff_max=self.config.network_backoff_max_seconds,
         )
         self.chats = ChatScheduler(self._step, workers=self.config.max_concurrent_updates)
-        self._to_deliver: set[int] = set()  # chats with messages to send before anything else
+        self._to_deliver: set[int] = set()  # chats with messages (maybe) due
+        self._not_before: dict[int, float] = {}  # chats backing off or paced: until when
         self.inbox = UpdateInbox(
             engine,
             self.application,
@@ -155,8 +156,8 @@ class TelegramBot:
         async with app:  # getMe: a wrong token or an unreachable server fails here
             await self._register_commands()
             await self.deliverer.recover()  # what was being sent when the last run ended
-            await self.notices.run_once()  # what is due goes out before newer updates
-            await self.inbox.recover()  # then the updates stored before the last stop
+            await self.notices.run_once()  # the chats with something due
+            await self.inbox.recover()  # the updates stored before the last stop, first
             self.chats.start()
             try:
                 self.intake = self._intake()
@@ -212,28 +213,34 @@ class TelegramBot:
     # ---- the work of a chat -------------------------------------------------------------
 
     def deliver_to(self, chat: int) -> None:
-        """`chat` has messages due: send them before its next update."""
+        """`chat` has messages due: send them at its next step."""
         self._to_deliver.add(chat)
         self.chats.poke(chat)
 
     async def _step(self, chat: int) -> Next:
-        """One step of a chat: send what is due, else handle its next update and send
-        its replies. Backs off (returns a later time) while Telegram fails for the chat."""
-        if chat in self._to_deliver:
-            later = await self.deliverer.deliver(chat)
-            if later is not None:
-                return later
-            self._to_deliver.discard(chat)
-        if not self.inbox.waiting(chat):
-            return False
-        for other in await self.inbox.handle_next(chat):
-            if other != chat:
-                self.deliver_to(other)
-        later = await self.deliverer.deliver(chat)
-        if later is not None:
+        """One step of a chat: handle its next update, if any, then send what is due for
+        it, unless it is backing off after a failure or waiting for its pacing slot. A
+        chat that cannot be sent to still has its updates handled: their replies wait in
+        the outbox, in order, and no update waits in memory for a send."""
+        loop = asyncio.get_running_loop()
+        if self.inbox.waiting(chat):
+            for other in await self.inbox.handle_next(chat):
+                if other != chat:
+                    self.deliver_to(other)
             self._to_deliver.add(chat)
-            return later
-        return self.inbox.waiting(chat)
+        not_before = self._not_before.get(chat, 0.0)
+        if chat in self._to_deliver and loop.time() >= not_before:
+            later = await self.deliverer.deliver(chat)
+            if later is None:
+                self._to_deliver.discard(chat)
+                self._not_before.pop(chat, None)
+            else:
+                self._not_before[chat] = not_before = later
+        if self.inbox.waiting(chat):
+            return True
+        if chat in self._to_deliver:
+            return not_before
+        return False
 
     async def _register_commands(self) -> None:
         bot = self.application.bot
