@@ -111,3 +111,9 @@ def test_what_a_failed_request_says_about_its_message(
 def test_a_refusal_is_permanent() -> None:
     assert failure(Forbidden("Forbidden: bot was blocked by the user")).permanent
     assert failure(BadRequest("Bad Request: chat not found")).permanent
+
+
+def test_a_message_is_recorded_as_sent_at_the_socket(tg_bot: TelegramBot) -> None:
+    """Where nothing can run between the record and the write to the socket (see
+    sender.RecordingRequest): with this httpx, and no proxy, that is where it happens."""
+    assert tg_bot.request.at_socket

@@ -114,6 +114,14 @@ class TelegramBot:
     def _build(self, token: str) -> Application[Any, Any, Any, Any, Any, Any]:
         # Opt in to 22.x's coming behaviour (durations as timedelta) instead of warnings.
         os.environ.setdefault("PTB_TIMEDELTA", "true")
+        self.request = RecordingRequest(
+            connection_pool_size=256, read_timeout=self.config.read_timeout_seconds
+        )
+        if not self.request.at_socket:
+            log.warning(
+                "a proxy is set: a message is recorded as sent when its request starts, "
+                "so a crash may leave one unsent that is not sent again"
+            )
         root = self.config.base_url.removesuffix("/bot")
         return (
             ApplicationBuilder()
@@ -121,11 +129,7 @@ class TelegramBot:
             .base_url(f"{root}/bot")
             .base_file_url(f"{root}/file/bot")
             .rate_limiter(AIORateLimiter(max_retries=self.config.send_attempts))
-            .request(
-                RecordingRequest(
-                    connection_pool_size=256, read_timeout=self.config.read_timeout_seconds
-                )
-            )
+            .request(self.request)
             .updater(None)  # `Poller` or `WebhookServer` take the updates in
             .job_queue(None)
             .build()

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import urllib.request
 import warnings
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
+import httpcore
 import httpx
 from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import MessageLimit
@@ -67,20 +69,89 @@ class DeliveryFailed(Exception):
         self.retry_after = retry_after
 
 
-# Called as the request of the message being sent leaves for Telegram.
+# Called as the request of the message being sent leaves for Telegram (once).
 _GOING: ContextVar[Callable[[], None] | None] = ContextVar("tierline_going", default=None)
+
+
+def _going() -> None:
+    going = _GOING.get()
+    if going is not None:
+        _GOING.set(None)
+        going()
 
 
 class RecordingRequest(HTTPXRequest):
     """python-telegram-bot's HTTP transport, which tells the sender the moment a message's
-    request leaves: after the rate limiter let it through and any wait for Telegram's
-    `retry_after`, so "it is on its way" is recorded as late as possible."""
+    request leaves, so that "it is on its way" is recorded as late as possible.
+
+    Its connections call the hook just before they write the request to the socket:
+    from there to the kernel's write no other task runs, so a process killed after the
+    record was written has also handed the request over. Where that cannot be arranged (a
+    proxy from the environment, an httpx of another shape) the hook is called when the
+    request starts, after the rate limiter (`at_socket` is False then)."""
+
+    def __init__(self, *, connection_pool_size: int, read_timeout: float) -> None:
+        transport = _recording_transport(connection_pool_size)
+        super().__init__(
+            connection_pool_size=connection_pool_size,
+            read_timeout=read_timeout,
+            httpx_kwargs={"transport": transport} if transport is not None else None,
+        )
+        self.at_socket = transport is not None
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        going = _GOING.get()
-        if going is not None:
-            going()
+        if not self.at_socket:
+            _going()
         return await super().do_request(*args, **kwargs)
+
+
+def _recording_transport(pool_size: int) -> httpx.AsyncHTTPTransport | None:
+    if urllib.request.getproxies():  # httpx would send through a transport of its own
+        return None
+    transport = httpx.AsyncHTTPTransport(
+        limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
+    )
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if not isinstance(pool, httpcore.AsyncConnectionPool) or backend is None:
+        return None
+    pool._network_backend = _RecordingBackend(backend)
+    return transport
+
+
+class _RecordingBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        return _RecordingStream(await self._inner.connect_tcp(*args, **kwargs))
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        return _RecordingStream(await self._inner.connect_unix_socket(*args, **kwargs))
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _RecordingStream(httpcore.AsyncNetworkStream):
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        _going()  # what follows, down to the socket's write, does not let other tasks run
+        await self._inner.write(buffer, timeout)
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        return await self._inner.read(max_bytes, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        return _RecordingStream(await self._inner.start_tls(*args, **kwargs))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
 
 
 def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
