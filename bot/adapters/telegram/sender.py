@@ -84,9 +84,9 @@ class RecordingRequest(HTTPXRequest):
     """python-telegram-bot's HTTP transport, which tells the sender the moment a message's
     request leaves, so that "it is on its way" is recorded as late as possible.
 
-    Its connections call the hook just before they write the request to the socket:
-    from there to the kernel's write no other task runs, so a process killed after the
-    record was written has also handed the request over. Where that cannot be arranged (a
+    Its connections write each request in one piece and call the hook just before: from
+    there to the kernel's write no other task runs, so a process killed after the record
+    was written has also handed the whole request over. Where that cannot be arranged (a
     proxy from the environment, an httpx of another shape) the hook is called when the
     request starts, after the rate limiter (`at_socket` is False then)."""
 
@@ -134,17 +134,29 @@ class _RecordingBackend(httpcore.AsyncNetworkBackend):
 
 
 class _RecordingStream(httpcore.AsyncNetworkStream):
+    """A connection that writes a request in one piece, when the response is first read
+    (httpcore writes the head and the body separately, and lets other tasks run in
+    between), calling the hook just before that write."""
+
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
+        self._pending: list[bytes] = []
+        self._write_timeout: float | None = None
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        _going()  # what follows, down to the socket's write, does not let other tasks run
-        await self._inner.write(buffer, timeout)
+        if buffer:
+            self._pending.append(buffer)
+            self._write_timeout = timeout
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        if self._pending:
+            request, self._pending = b"".join(self._pending), []
+            _going()  # from here to the socket's write, no other task runs
+            await self._inner.write(request, self._write_timeout)
         return await self._inner.read(max_bytes, timeout)
 
     async def aclose(self) -> None:
+        self._pending = []  # never written: never sent
         await self._inner.aclose()
 
     async def start_tls(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
