@@ -22,6 +22,7 @@ import tornado.web
 from telegram import Bot
 
 from bot.adapters.telegram.inbox import UpdateInbox
+from bot.config import ConfigError
 from bot.storage.database import StorageError
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,14 @@ class WebhookServer:
     async def start(self) -> None:
         app = tornado.web.Application([(self.path, _UpdateHandler, {"server": self})])
         server = tornado.httpserver.HTTPServer(app, max_body_size=MAX_BODY_BYTES)
-        server.listen(self.port, address=self.listen)
+        try:
+            server.listen(self.port, address=self.listen)
+        except OSError as exc:
+            raise ConfigError(
+                "webhook mode",
+                "telegram.webhook_port",
+                f"cannot listen on {self.listen}:{self.port}: {exc.strerror or exc}",
+            ) from None
         self._server = server
         await self.bot.set_webhook(
             url=self.url,
