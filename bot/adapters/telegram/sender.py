@@ -106,8 +106,9 @@ class RecordingRequest(HTTPXRequest):
 
 
 def _recording_transport(pool_size: int) -> httpx.AsyncHTTPTransport | None:
-    if urllib.request.getproxies():  # httpx would send through a transport of its own
-        return None
+    proxies = urllib.request.getproxies()
+    if any(proxies.get(scheme) for scheme in ("http", "https", "all")):
+        return None  # httpx would send through a transport of its own
     transport = httpx.AsyncHTTPTransport(
         limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
     )
