@@ -84,6 +84,10 @@ class SendingJournal:
     def on_the_way(self) -> set[int]:
         return set(self._on_the_way)
 
+    def is_on_the_way(self, notice_id: int) -> bool:
+        """Sent in this run, and what became of it not committed yet."""
+        return notice_id in self._on_the_way
+
     def compact(self) -> None:
         """Rewrite the file with only the messages still on their way."""
         temporary = self.path.with_name(self.path.name + ".new")

@@ -65,6 +65,8 @@ class Deliverer:
         ports = self.engine.services.ports
         due = await ports.outbox.due(TELEGRAM, self.engine.now(), user_id=str(chat), limit=BATCH)
         for notice in due:
+            if self.journal.is_on_the_way(notice.id):
+                continue  # sent, and its outcome not saved: never again
             wait = self.sender.wait_before(chat)
             if wait > 0:
                 return loop.time() + wait
@@ -85,6 +87,11 @@ class Deliverer:
                     log.warning("%s not delivered (%s); the chat waits", where, exc)
                     self.journal.not_sent(notice.id)
                 return self._back_off(chat, exc.retry_after)
+            except Exception:  # not an answer of Telegram's: a bug somewhere below
+                log.exception("sending message %d failed", notice.id)
+                if self.journal.is_on_the_way(notice.id):  # its request went out
+                    await self._settle(notice.id, ports.outbox.mark_attempted)
+                return self._back_off(chat, None)
             self._failures.pop(chat, None)
             await self._settle(notice.id, ports.outbox.mark_delivered)
         if len(due) == BATCH:
