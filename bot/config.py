@@ -141,10 +141,21 @@ class TelegramSettings(Section):
     notice_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
     # Updates handled at once (different chats; one chat is always handled in order).
     max_concurrent_updates: int = Field(default=64, ge=1, le=4096)
-    # Sending: attempts on network errors (with exponential backoff) and on 429 answers.
+    # Sending: attempts on 429 answers (every request waits out Telegram's retry_after).
     send_attempts: int = Field(default=6, ge=1, le=50)
+    # A chat whose sends fail backs off alone: this long after the first failure, doubling
+    # up to the maximum; other chats are not delayed.
     network_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
     network_backoff_max_seconds: float = Field(default=30.0, ge=0, le=600)
+    # How long a request waits for Telegram's answer. A message not answered in time may
+    # have arrived: it is not sent again (docs/reliability.md).
+    read_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    # Updates fetched and waiting to be handled; beyond this no more are fetched (Telegram
+    # keeps them).
+    max_pending_updates: int = Field(default=1000, ge=1, le=100_000)
+    # On SIGTERM: how long the work in flight may finish before it is cut (what is cut
+    # stays in the inbox and the outbox for the next start).
+    shutdown_grace_seconds: float = Field(default=5.0, ge=0, le=60)
     # Webhook mode (instead of long polling) when webhook_url is set; every request must
     # carry webhook_secret_token (1-256 of A-Z a-z 0-9 _ -).
     webhook_url: str | None = None

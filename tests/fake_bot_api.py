@@ -5,8 +5,10 @@ parameters, `{"ok": true, "result": ...}` answers) for the methods the bot uses:
 getUpdates (offsets and long-poll timeout), sendMessage, editMessageText,
 editMessageReplyMarkup, answerCallbackQuery, setMyCommands, deleteWebhook, setWebhook and
 getWebhookInfo. Tests play the users (`user_sends`, `user_presses`, ...), read what the
-bot sent (`messages`, `calls`), and inject faults (`fail`): a 429 with `retry_after`, a 500,
-a slow answer, a dropped connection.
+bot sent (`messages`, `calls`), and inject faults (`fail`, or `outage` for a while): a 429
+with `retry_after`, a 500, a slow answer, a dropped connection, a request that hangs and
+is never carried out, and a message delivered whose answer is lost (dropped or late).
+`queue_raw` queues any update, also one python-telegram-bot cannot read.
 
 The server runs its own event loop in a thread, so the bot under test can run in the
 test's event loop or in another process. Every public method is thread-safe.
@@ -45,10 +47,15 @@ class Fault:
     """One injected failure of `method` (optionally only for `chat_id`)."""
 
     method: str
-    kind: str  # "429", "500", "403", "slow", "drop"
+    # "429", "500", "403": that answer; "slow": carried out after `delay`; "drop": the
+    # connection dropped before it is carried out; "hang": no answer for `delay`, then a
+    # 502, never carried out; "deliver_drop" / "deliver_slow": carried out, then the
+    # connection is dropped / the answer comes after `delay` (the caller may time out).
+    kind: str
     retry_after: float = 1
     delay: float = 0
     chat_id: int | None = None
+    until: float | None = None  # an outage: every matching call fails until then
 
 
 @dataclass
@@ -97,6 +104,8 @@ class FakeBotApi:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.AbstractServer | None = None
         self.port = 0
+        # Called (in the server's thread) with a getUpdates offset that confirms updates.
+        self.on_confirm: Callable[[int], None] | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -207,6 +216,25 @@ class FakeBotApi:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         return message
 
+    def queue_update(self, update: dict[str, Any]) -> None:
+        """Queue `update` as it is, id included (Telegram sending one again)."""
+        with self._lock:
+            self._state.updates.append(update)
+            self._state.updates.sort(key=lambda u: u["update_id"])
+
+    def queue_raw(self, **content: Any) -> dict[str, Any]:
+        """Queue an update with a fresh id and exactly this content."""
+        return self._queue(content)
+
+    def user_sends_malformed(self, user_id: int) -> dict[str, Any]:
+        """A message python-telegram-bot cannot read (its chat is not an object), from a
+        user whose name is in it."""
+        message = self.make_message(user_id, text="hello")
+        message["chat"] = "not a chat"
+        message["from"]["first_name"] = "Zebulon"
+        message["from"]["last_name"] = "Quixote-Marsh"
+        return self._queue({"message": message})
+
     def make_update(self, **content: Any) -> dict[str, Any]:
         """An update with a fresh id that is not queued (for posting to a webhook)."""
         return {"update_id": next(self._ids), **content}
@@ -234,6 +262,24 @@ class FakeBotApi:
                 Fault(method, kind, retry_after, delay, chat_id) for _ in range(times)
             )
 
+    def outage(
+        self,
+        kind: str,
+        *,
+        seconds: float,
+        method: str = "sendMessage",
+        chat_id: int | None = None,
+        delay: float = 0,
+    ) -> None:
+        """Every `method` call (to `chat_id`, or any) fails with `kind` for `seconds`."""
+        with self._lock:
+            until = time.monotonic() + seconds
+            self._state.faults.append(Fault(method, kind, 1, delay, chat_id, until))
+
+    def end_outages(self) -> None:
+        with self._lock:
+            self._state.faults = [f for f in self._state.faults if f.until is None]
+
     # ---- what the bot did ---------------------------------------------------------------
 
     def messages(self, chat_id: int | None = None) -> list[Sent]:
@@ -247,6 +293,11 @@ class FakeBotApi:
     def calls(self, method: str | None = None) -> list[Call]:
         with self._lock:
             return [c for c in self._state.calls if method is None or c.method == method]
+
+    @property
+    def confirmed_offset(self) -> int:
+        with self._lock:
+            return self._state.confirmed_offset
 
     @property
     def webhook(self) -> dict[str, Any]:
@@ -293,15 +344,32 @@ class FakeBotApi:
         with self._lock:
             self._state.calls.append(call)
             fault = self._take_fault(method, params)
+        after: str | None = None
         if fault is not None:
             call.fault = fault.kind
             if fault.kind == "slow":
                 await asyncio.sleep(fault.delay)
             elif fault.kind == "drop":
                 return -1, {}
+            elif fault.kind == "hang":
+                await asyncio.sleep(fault.delay)
+                call.status = 502
+                return 502, _error(502, "Bad Gateway")
+            elif fault.kind in ("deliver_drop", "deliver_slow"):
+                after = fault.kind
             else:
                 call.status = int(fault.kind)
                 return call.status, _fault_payload(fault)
+        status, payload = await self._carry_out(call, method, params)
+        if after == "deliver_drop":
+            return -1, {}
+        if after == "deliver_slow" and fault is not None:
+            await asyncio.sleep(fault.delay)
+        return status, payload
+
+    async def _carry_out(
+        self, call: Call, method: str, params: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
         handler: Callable[[dict[str, Any]], Any] | None = getattr(self, f"_m_{method}", None)
         if handler is None:
             call.status = 404
@@ -317,9 +385,11 @@ class FakeBotApi:
         return 200, {"ok": True, "result": result}
 
     def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
+        now = time.monotonic()
+        self._state.faults = [f for f in self._state.faults if f.until is None or f.until > now]
         for i, fault in enumerate(self._state.faults):
             if fault.method == method and fault.chat_id in (None, params.get("chat_id")):
-                return self._state.faults.pop(i)
+                return fault if fault.until is not None else self._state.faults.pop(i)
         return None
 
     # ---- the methods --------------------------------------------------------------------
@@ -333,6 +403,8 @@ class FakeBotApi:
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         while True:
             with self._lock:
+                if offset > self._state.confirmed_offset and self.on_confirm is not None:
+                    self.on_confirm(offset)  # before the updates below it are forgotten
                 if offset:  # confirms every update below the offset
                     self._state.confirmed_offset = max(self._state.confirmed_offset, offset)
                     self._state.updates = [

@@ -21,8 +21,8 @@ _fired: set[tuple[str, str]] = set()
 def pytest_configure(config: pytest.Config) -> None:
     original = Engine.handle
 
-    async def recording_handle(self: Engine, inp: Any) -> Any:
-        result = await original(self, inp)
+    async def recording_handle(self: Engine, inp: Any, **kw: Any) -> Any:
+        result = await original(self, inp, **kw)
         _fired.update((t.trigger, t.source) for t in result.transitions)
         return result
 

@@ -22,6 +22,7 @@ What a turn *does* is declared in `flows/` (steps, routes, guards) and run by
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bot.clock import Clock
@@ -61,6 +62,9 @@ def clean_input(inp: TurnInput) -> TurnInput:
 
 
 MAX_ATTEMPTS = 5  # a turn whose writes conflict is decided again on fresh data
+
+# Writes an adapter keeps with a turn, given the replies the turn returns.
+Receipt = Callable[[tuple[Reply, ...]], Sequence[Write]]
 
 
 class TurnNotSaved(StorageError):
@@ -107,11 +111,16 @@ class Engine:
 
     # ---- the turn ---------------------------------------------------------------------------
 
-    async def handle(self, inp: TurnInput) -> TurnResult:
+    async def handle(self, inp: TurnInput, *, receipt: Receipt | None = None) -> TurnResult:
         """Run one turn of `inp.key`'s conversation and return what to show the user.
 
         Raises `TurnNotSaved` when the database could not commit: the caller shows a
         generic apology, never this turn's replies.
+
+        `receipt`, when given, is called with the replies about to be returned and gives
+        writes the caller keeps with this turn (the Telegram inbox: the update is done and
+        its replies are queued for sending). They are committed in the turn's own commit,
+        so when `handle` returns they are committed, and when it raises nothing is.
         """
         inp = clean_input(inp)
         ports = self.services.ports
@@ -127,7 +136,14 @@ class Engine:
                 except Exception:
                     log.exception("turn failed in state %s; nothing was changed", stored.state)
                     turn.reject(Say("error.internal"))
-                writes = self._writes_for(turn, notices)
+                pulled_now = self._pulls(turn) and not turn.rejected
+                replies = (
+                    *(n.reply for n in notices),
+                    *turn.replies,
+                    *(n.reply for n in turn.notices_now if pulled_now),
+                )
+                kept = receipt(replies) if receipt is not None else ()
+                writes = self._writes_for(turn, notices, kept)
                 if writes:
                     try:
                         await ports.db.commit(writes)
@@ -137,26 +153,24 @@ class Engine:
                         raise TurnNotSaved(str(exc)) from exc
                 if inp.signal is not None:
                     return self._signal_result(turn, stored.state)
-                pulled_now = self._pulls(turn) and not turn.rejected
                 return TurnResult(
                     state=turn.current if not turn.rejected else stored.state,
                     tier=tier_of(turn.current if not turn.rejected else stored.state),
-                    replies=(
-                        *(n.reply for n in notices),
-                        *turn.replies,
-                        *(n.reply for n in turn.notices_now if pulled_now),
-                    ),
+                    replies=replies,
                     transitions=() if turn.rejected else tuple(turn.transitions),
                     notices_to_push=((bool(turn.notices_now) and not pulled_now) or turn.push_now)
                     and not turn.rejected,
                     kept=not turn.rejected,
                 )
             log.warning("turn gave up after %d conflicting attempts", MAX_ATTEMPTS)
+            busy = (Reply(self.text("error.busy")),)
+            if receipt is not None:
+                try:
+                    await ports.db.commit(receipt(busy))
+                except StorageError as exc:
+                    raise TurnNotSaved(str(exc)) from exc
             return TurnResult(
-                state=stored.state,
-                tier=tier_of(stored.state),
-                replies=(Reply(self.text("error.busy")),),
-                kept=False,
+                state=stored.state, tier=tier_of(stored.state), replies=busy, kept=False
             )
 
     async def signal(self, signal: Signal, now: datetime | None = None) -> TurnResult:
@@ -219,7 +233,7 @@ class Engine:
             turn.key.channel, turn.now, user_id=turn.key.user_id
         )
 
-    def _kept(self, turn: Turn) -> str:
+    def _transcribed(self, turn: Turn) -> str:
         """What the transcript keeps of the input: button data as it is; typed text with
         personal identifiers masked, and an answer in the applicant's own words only as its
         length (unless the channel is in `retention.verbatim_transcripts`)."""
@@ -234,11 +248,13 @@ class Engine:
         )
         return transcript_text(inp.value, free_text=own_words)
 
-    def _writes_for(self, turn: Turn, notices: list[Notice]) -> list[Write]:
+    def _writes_for(
+        self, turn: Turn, notices: list[Notice], kept: Sequence[Write] = ()
+    ) -> list[Write]:
         ports = self.services.ports
         writes = [ports.outbox.mark_delivered(n.id, turn.now) for n in notices]
         if turn.rejected:
-            return writes
+            return [*writes, *kept]
         pulled_now = self._pulls(turn)
         shown = [n.reply for n in notices] + [n.reply for n in turn.notices_now if pulled_now]
         offered = turn.offered() + [b.data for r in shown for b in r.buttons]
@@ -254,13 +270,16 @@ class Engine:
             writes.extend(ports.outbox.enqueue(key, kind, r, now=turn.now) for r in turn.replies)
         else:
             writes.append(
-                ports.transcript.turn(key, turn.now, inp.kind, self._kept(turn), turn.current)
+                ports.transcript.turn(
+                    key, turn.now, inp.kind, self._transcribed(turn), turn.current
+                )
             )
         writes.extend(
             ports.transcript.transition(key, t.at, t.trigger, t.source, t.dest, t.rule)
             for t in turn.transitions
         )
         writes.extend(turn.writes)
+        writes.extend(kept)  # before the turn's notices: its replies are sent first
         writes.extend(
             ports.outbox.enqueue(key, n.kind, n.reply, now=turn.now, delivered=pulled_now)
             for n in turn.notices_now

@@ -265,6 +265,23 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX conversations_by_update ON conversations (updated_at)
         """,
     ),
+    Migration(
+        8,
+        "Telegram: durable inbox of updates; outbox sends marked before they are attempted",
+        """
+        CREATE TABLE telegram_inbox (
+            update_id    INTEGER PRIMARY KEY,
+            chat_id      INTEGER,
+            payload      TEXT,
+            received_at  TEXT NOT NULL,
+            done_at      TEXT
+        );
+        CREATE INDEX telegram_inbox_open ON telegram_inbox (update_id) WHERE done_at IS NULL;
+        CREATE INDEX telegram_inbox_done ON telegram_inbox (done_at) WHERE done_at IS NOT NULL;
+
+        ALTER TABLE outbox ADD COLUMN attempted_at TEXT
+        """,
+    ),
 ]
 
 

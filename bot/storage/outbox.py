@@ -1,7 +1,12 @@
 """The durable outbox: notices for a user (callback confirmations, reminders, outcomes)
 written in the same transaction as the change that caused them, and delivered by the
 user's channel exactly once. The console pulls them at the user's next turn; Telegram
-pushes them and marks each delivered only after Telegram accepted it."""
+pushes them and marks each delivered only after Telegram accepted it.
+
+A push channel marks a notice attempted (`mark_attempted`) when it may have reached the
+user without being confirmed (the answer never came, the process died while sending it;
+see `bot.storage.sending`) or when the channel refused it for good: `due` never offers it
+again, so it is never sent twice. `clear_attempt` makes one due again."""
 
 from __future__ import annotations
 
@@ -58,7 +63,7 @@ async def due(
     first."""
     sql = (
         "SELECT id, channel, user_id, kind, text, buttons FROM outbox "
-        "WHERE channel = ? AND delivered_at IS NULL AND due_at <= ?"
+        "WHERE channel = ? AND delivered_at IS NULL AND due_at <= ? AND attempted_at IS NULL"
     )
     params: list[object] = [channel, to_db(now)]
     if user_id is not None:
@@ -87,6 +92,35 @@ def mark_delivered(notice_id: int, now: datetime) -> Write:
     )
 
 
+def mark_attempted(notice_id: int, now: datetime) -> Write:
+    """The write that records a notice as sent without confirmation (or refused for good),
+    so it is not sent again; it leaves a delivered or already attempted notice as it is."""
+    return Write(
+        "UPDATE outbox SET attempted_at = ? WHERE id = ? AND delivered_at IS NULL"
+        " AND attempted_at IS NULL",
+        (to_db(now), notice_id),
+    )
+
+
+def clear_attempt(notice_id: int) -> Write:
+    """The write that makes a notice due again after a send known not to have arrived."""
+    return Write(
+        "UPDATE outbox SET attempted_at = NULL WHERE id = ? AND delivered_at IS NULL",
+        (notice_id,),
+    )
+
+
+async def due_users(db: Database, channel: str, now: datetime, *, limit: int) -> list[str]:
+    """The users of `channel` with a notice due at `now`, the longest waiting first."""
+    rows = await db.fetchall(
+        "SELECT user_id FROM outbox WHERE channel = ? AND delivered_at IS NULL"
+        " AND due_at <= ? AND attempted_at IS NULL GROUP BY user_id ORDER BY MIN(due_at)"
+        " LIMIT ?",
+        (channel, to_db(now), limit),
+    )
+    return [row["user_id"] for row in rows]
+
+
 class SqliteOutbox:
     """The outbox port over one database."""
 
@@ -95,8 +129,13 @@ class SqliteOutbox:
 
     enqueue = staticmethod(enqueue)
     mark_delivered = staticmethod(mark_delivered)
+    mark_attempted = staticmethod(mark_attempted)
+    clear_attempt = staticmethod(clear_attempt)
 
     async def due(
         self, channel: str, now: datetime, *, user_id: str | None = None, limit: int = 100
     ) -> list[Notice]:
         return await due(self._db, channel, now, user_id=user_id, limit=limit)
+
+    async def due_users(self, channel: str, now: datetime, *, limit: int = 10_000) -> list[str]:
+        return await due_users(self._db, channel, now, limit=limit)

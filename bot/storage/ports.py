@@ -19,6 +19,7 @@ from typing import Protocol
 from bot.model import ConversationKey, Reply
 from bot.storage.conversations import StoredConversation
 from bot.storage.database import Database, Write
+from bot.storage.inbox import InboxUpdate
 from bot.storage.outbox import Notice
 from bot.storage.requests import AppointmentRequest
 from bot.storage.retention import Expiring
@@ -75,6 +76,13 @@ class Outbox(Protocol):
     ) -> list[Notice]: ...
 
     def mark_delivered(self, notice_id: int, now: datetime) -> Write: ...
+
+    # ---- for channels that push (Telegram): what may have arrived is not sent again ----
+    def mark_attempted(self, notice_id: int, now: datetime) -> Write: ...
+
+    def clear_attempt(self, notice_id: int) -> Write: ...
+
+    async def due_users(self, channel: str, now: datetime, *, limit: int = 10_000) -> list[str]: ...
 
 
 class Cases(Protocol):
@@ -323,6 +331,23 @@ class Retention(Protocol):
     def delete_before(self, kind: Expiring, cutoff: datetime, limit: int) -> Write: ...
 
 
+class TelegramInbox(Protocol):
+    """Telegram updates stored before Telegram is told they arrived, until their turn has
+    committed (`done` goes into the turn's commit). The update id is the key."""
+
+    def receive(
+        self, update_id: int, chat_id: int | None, payload: str, now: datetime
+    ) -> Write: ...
+
+    def skip(self, update_id: int, now: datetime) -> Write: ...
+
+    def done(self, update_id: int, now: datetime) -> Write: ...
+
+    def prune(self, before: datetime) -> Write: ...
+
+    async def open_updates(self) -> list[InboxUpdate]: ...
+
+
 @dataclass(frozen=True)
 class Ports:
     """Every port, built once per process over one database."""
@@ -341,6 +366,7 @@ class Ports:
     audit: StaffAudit
     handoffs: Handoffs
     retention: Retention
+    telegram_inbox: TelegramInbox
 
 
 def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
@@ -351,6 +377,7 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
     from bot.storage.conversations import SqliteConversations, SqliteTranscript
     from bot.storage.field_appointments import SqliteFieldAppointments
     from bot.storage.handoffs import SqliteHandoffs
+    from bot.storage.inbox import SqliteTelegramInbox
     from bot.storage.requests import SqliteAppointmentRequests
     from bot.storage.retention import SqliteRetention
     from bot.storage.service_requests import SqliteServiceRequests
@@ -371,4 +398,5 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
         audit=SqliteStaffAudit(db, tz),
         handoffs=SqliteHandoffs(db, tz),
         retention=SqliteRetention(db),
+        telegram_inbox=SqliteTelegramInbox(db),
     )

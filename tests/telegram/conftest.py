@@ -4,10 +4,14 @@ real bot (`TelegramBot`, as `tierline telegram` builds it) running in the test's
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -160,3 +164,60 @@ async def book_callback(user: TelegramUser) -> str:
     match = re.search(r"Your reference is (CB-[A-Z0-9]{6})\.", booked.text)
     assert match, booked.text
     return match.group(1)
+
+
+# ---- the real `python -m bot telegram` in a subprocess ----------------------------------
+
+
+@dataclass
+class BotProcess:
+    """`python -m bot telegram` against the fake server; its log goes to a file (a pipe
+    nobody reads would fill up and stop the bot)."""
+
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def stderr(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    async def exit_code(self, within: float) -> int:
+        await wait_until(lambda: self.proc.poll() is not None, within=within, what="the exit")
+        return int(self.proc.returncode)
+
+
+def spawn_bot(api: FakeBotApi, db: Path, name: str, **env: str) -> BotProcess:
+    """Start the bot on `db` with the fixed test clock; `env` adds TIERLINE_* settings."""
+    from tests.conftest import ROOT
+
+    log = db.parent / f"{name}.log"
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TIERLINE_TELEGRAM_TOKEN": TOKEN,
+        "TIERLINE_TELEGRAM__POLL_TIMEOUT": "1",
+        "TIERLINE_TELEGRAM__PER_CHAT_INTERVAL_SECONDS": "0",
+        "TIERLINE_TELEGRAM__NOTICE_POLL_SECONDS": "0.2",
+        "TIERLINE_TELEGRAM__NETWORK_BACKOFF_SECONDS": "0.1",
+        "TIERLINE_TELEGRAM__NETWORK_BACKOFF_MAX_SECONDS": "0.5",
+        **env,
+    }
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bot",
+                "telegram",
+                "--base-url",
+                api.base_url,
+                "--db",
+                str(db),
+                "--now",
+                "2026-11-23T10:00",
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=out,
+        )
+    return BotProcess(proc, log)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import httpx
+import pytest
+from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
+
 from bot.adapters.telegram.app import TelegramBot
+from bot.adapters.telegram.sender import failure
 from bot.config import Settings
 from bot.engine import Engine
 from tests.conftest import Chat
@@ -33,16 +38,32 @@ async def test_after_a_burst_of_429s_every_reply_arrives_once_and_in_order(
     assert fake_api.messages(user.id)[0].at >= refused[-1].at + 0.3
 
 
-async def test_server_errors_and_dropped_connections_are_retried_until_delivered(
+async def test_server_errors_are_retried_until_delivered(
     fake_api: FakeBotApi, tg_bot: TelegramBot, chat: Chat
 ) -> None:
     expected = await _expected(chat, "/help")
     fake_api.fail("sendMessage", "500", times=2)
-    fake_api.fail("sendMessage", "drop")
     user = TelegramUser(fake_api, 2002)
     await user.send("/help")
     assert fake_api.texts(user.id) == expected
-    assert [c.fault for c in fake_api.calls("sendMessage")] == ["500", "500", "drop", None]
+    assert [c.fault for c in fake_api.calls("sendMessage")] == ["500", "500", None]
+
+
+async def test_a_connection_dropped_after_the_request_is_not_sent_again(
+    fake_api: FakeBotApi, tg_bot: TelegramBot, chat: Chat
+) -> None:
+    """Once the request is out, a dropped connection says nothing about the message: it
+    may have been delivered (see test_telegram_notices), so it is not sent blindly again.
+    Here the fake dropped it before carrying it out: that one reply is missing, the next
+    one arrives."""
+    expected = await _expected(chat, "/help")
+    fake_api.fail("sendMessage", "drop")
+    user = TelegramUser(fake_api, 2005)
+    fake_api.user_sends(user.id, "/help")
+    await wait_until(lambda: fake_api.calls("sendMessage"), what="the dropped send")
+    await user.send("/help")
+    assert fake_api.texts(user.id) == expected
+    assert [c.fault for c in fake_api.calls("sendMessage")] == ["drop", None]
 
 
 async def test_one_chat_gets_about_one_message_per_interval(
@@ -62,3 +83,37 @@ async def test_one_chat_gets_about_one_message_per_interval(
     (other,) = fake_api.messages(2004)
     assert second.at - first.at >= 0.35
     assert other.at < second.at  # another chat is not held up by this chat's pacing
+
+
+@pytest.mark.parametrize(
+    ("error", "cause", "uncertain"),
+    [
+        (NetworkError("httpx.ConnectError: refused"), httpx.ConnectError("refused"), False),
+        (TimedOut(), httpx.ConnectTimeout("no connection"), False),
+        (TimedOut("pool"), httpx.PoolTimeout("pool full"), False),
+        (NetworkError("Internal Server Error (500)"), None, False),  # Telegram answered
+        (TimedOut(), httpx.ReadTimeout("no answer"), True),
+        (TimedOut(), httpx.WriteTimeout("half sent"), True),
+        (NetworkError("httpx.RemoteProtocolError"), httpx.RemoteProtocolError("gone"), True),
+    ],
+)
+def test_what_a_failed_request_says_about_its_message(
+    error: NetworkError, cause: Exception | None, uncertain: bool
+) -> None:
+    """Sent again only when it certainly did not arrive: an error answer, or a connection
+    never made. Once the request is out, no answer means it may have arrived."""
+    error.__cause__ = cause
+    failed = failure(error)
+    assert failed.uncertain is uncertain
+    assert not failed.permanent
+
+
+def test_a_refusal_is_permanent() -> None:
+    assert failure(Forbidden("Forbidden: bot was blocked by the user")).permanent
+    assert failure(BadRequest("Bad Request: chat not found")).permanent
+
+
+def test_a_message_is_recorded_as_sent_at_the_socket(tg_bot: TelegramBot) -> None:
+    """Where nothing can run between the record and the write to the socket (see
+    sender.RecordingRequest): with this httpx, and no proxy, that is where it happens."""
+    assert tg_bot.request.at_socket

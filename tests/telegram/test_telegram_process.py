@@ -87,7 +87,9 @@ async def test_a_conversation_survives_a_restart_and_sigterm_finishes_the_turn_i
         ]
         _, menu = await user.send("/start", expect=2)
         assert menu.text == texts.text("menu.prompt")
-        await user.press(menu, "nav:agent")  # to Tier 1: the middle of a conversation
+        # To Tier 1, the middle of a conversation (two replies: wait for both, so the
+        # slow answer below is the one to /help).
+        await user.press(menu, "nav:agent", expect=2)
         # A reply still on its way when SIGTERM comes is delivered before the exit.
         fake_api.fail("sendMessage", "slow", delay=1.0)
         fake_api.user_sends(user.id, "/help")

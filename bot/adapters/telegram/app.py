@@ -1,9 +1,15 @@
 """Builds and runs the python-telegram-bot `Application` around the engine.
 
-`TelegramBot(engine, settings, token).run(stop)` starts the bot (long polling, or a webhook
-when `telegram.webhook_url` is set), registers the commands with `setMyCommands`, pushes
-the outbox, and on `stop` shuts down in order: stop receiving, finish the turns in flight,
-stop pushing. The caller owns the engine's database and closes it afterwards.
+`TelegramBot(engine, settings, token).run(stop)` starts the bot: it registers the commands
+with `setMyCommands`, hands over the chats with notices due, queues the updates stored in
+the inbox before the last stop, then takes new updates (long polling, or a webhook when
+`telegram.webhook_url` is set) and pushes the outbox. Updates and sends are work of a
+chat, run by the chats' scheduler (`ordering`): a chat's work in order, chats in parallel.
+
+On `stop` it shuts down within `shutdown_grace_seconds` plus a moment, whatever Telegram
+does: it stops taking updates, gives the work in flight the grace period, then cuts it.
+What is not done stays in the inbox and the outbox for the next start. The caller owns the
+engine's database and closes it afterwards.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeChat, Update
@@ -28,15 +34,19 @@ from telegram.ext import (
 )
 
 from bot.adapters.telegram.handlers import ApplicantHandlers, user_ref
+from bot.adapters.telegram.inbox import QueuingSender, UpdateInbox
 from bot.adapters.telegram.live import COMMANDS as LIVE_COMMANDS
 from bot.adapters.telegram.live import LiveChatCommands
-from bot.adapters.telegram.notices import NoticePusher
-from bot.adapters.telegram.ordering import ChatLocks, ChatOrderedProcessor
-from bot.adapters.telegram.sender import Sender
+from bot.adapters.telegram.notices import Deliverer, NoticePusher
+from bot.adapters.telegram.ordering import ChatScheduler, Next
+from bot.adapters.telegram.polling import Poller
+from bot.adapters.telegram.sender import RecordingRequest
 from bot.adapters.telegram.staff import COMMANDS as STAFF_COMMANDS
 from bot.adapters.telegram.staff import Desk, StaffCommands
+from bot.adapters.telegram.webhook import WebhookServer
 from bot.config import Settings, TelegramSettings
 from bot.engine.engine import Engine
+from bot.storage.sending import SendingJournal
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +54,11 @@ log = logging.getLogger(__name__)
 APPLICANT_COMMANDS = ("start", "menu", "status", "help", "cancel", "agent")
 # Edited messages are not even asked for; the handlers ignore them too.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+
+
+class _Intake(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
 
 
 class TelegramBot:
@@ -58,19 +73,32 @@ class TelegramBot:
     ) -> None:
         self.engine = engine
         self.config: TelegramSettings = settings.telegram
-        self.locks = ChatLocks()
         self.application = self._build(token)
-        self.sender = Sender(
-            self.application.bot,
-            per_chat_interval=self.config.per_chat_interval_seconds,
-            attempts=self.config.send_attempts,
+        self.sender = QueuingSender(
+            self.application.bot, engine, per_chat_interval=self.config.per_chat_interval_seconds
+        )
+        self.deliverer = Deliverer(
+            engine,
+            self.sender,
+            SendingJournal.beside(engine.services.ports.db.path),
             backoff=self.config.network_backoff_seconds,
             backoff_max=self.config.network_backoff_max_seconds,
         )
-        self.notices = NoticePusher(
-            engine, self.sender, self.locks, interval=self.config.notice_poll_seconds
+        self.chats = ChatScheduler(self._step, workers=self.config.max_concurrent_updates)
+        self._to_deliver: set[int] = set()  # chats with messages (maybe) due
+        self._not_before: dict[int, float] = {}  # chats backing off or paced: until when
+        self.inbox = UpdateInbox(
+            engine,
+            self.application,
+            self.chats.poke,
+            max_waiting=self.config.max_pending_updates,
         )
-        self.applicants = ApplicantHandlers(engine, self.sender, self.notices.wake)
+        self.notices = NoticePusher(
+            engine, self.deliver_to, interval=self.config.notice_poll_seconds
+        )
+        self.applicants = ApplicantHandlers(
+            engine, self.sender, self.notices.wake, receipt=self.sender.receipt
+        )
         self.staff = StaffCommands(
             engine,
             self.sender,
@@ -87,6 +115,7 @@ class TelegramBot:
             push_notices=self.notices.wake,
         )
         self._add_handlers()
+        self.intake: _Intake | None = None
         self.ready = asyncio.Event()  # set once updates are being received
 
     # ---- building -----------------------------------------------------------------------
@@ -94,6 +123,14 @@ class TelegramBot:
     def _build(self, token: str) -> Application[Any, Any, Any, Any, Any, Any]:
         # Opt in to 22.x's coming behaviour (durations as timedelta) instead of warnings.
         os.environ.setdefault("PTB_TIMEDELTA", "true")
+        self.request = RecordingRequest(
+            connection_pool_size=256, read_timeout=self.config.read_timeout_seconds
+        )
+        if not self.request.at_socket:
+            log.warning(
+                "a proxy is set: a message is recorded as sent when its request starts, "
+                "so a crash may leave one unsent that is not sent again"
+            )
         root = self.config.base_url.removesuffix("/bot")
         return (
             ApplicationBuilder()
@@ -101,9 +138,8 @@ class TelegramBot:
             .base_url(f"{root}/bot")
             .base_file_url(f"{root}/file/bot")
             .rate_limiter(AIORateLimiter(max_retries=self.config.send_attempts))
-            .concurrent_updates(
-                ChatOrderedProcessor(self.locks, self.config.max_concurrent_updates)
-            )
+            .request(self.request)
+            .updater(None)  # `Poller` or `WebhookServer` take the updates in
             .job_queue(None)
             .build()
         )
@@ -145,20 +181,17 @@ class TelegramBot:
     # ---- running ------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run until `stop` is set, then shut down cleanly (see the module docstring)."""
+        """Run until `stop` is set, then shut down (see the module docstring)."""
         app = self.application
         async with app:  # getMe: a wrong token or an unreachable server fails here
             await self._register_commands()
-            await app.start()
+            await self.deliverer.recover()  # what was being sent when the last run ended
+            await self.notices.run_once()  # the chats with something due
+            await self.inbox.recover()  # the updates stored before the last stop, first
+            self.chats.start()
             try:
-                if self.config.webhook_url:
-                    await self._start_webhook()
-                else:
-                    await app.updater.start_polling(  # type: ignore[union-attr]
-                        timeout=self.config.poll_timeout,
-                        allowed_updates=ALLOWED_UPDATES,
-                        drop_pending_updates=False,
-                    )
+                self.intake = self._intake()
+                await self.intake.start()
                 self.notices.start()
                 self.ready.set()
                 log.info(
@@ -168,26 +201,76 @@ class TelegramBot:
                 )
                 await stop.wait()
             finally:
-                log.info("stopping: finishing the turns in flight")
-                if app.updater is not None and app.updater.running:
-                    await app.updater.stop()
-                await app.stop()  # waits for every update already received
-                await self.notices.stop()
+                await self._shut_down()
 
-    async def _start_webhook(self) -> None:
-        url = self.config.webhook_url or ""
+    async def _shut_down(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.shutdown_grace_seconds
+        log.info("stopping: no more updates; finishing the work in flight")
+        if self.intake is not None:
+            await self.intake.stop()
+        await self.notices.stop(deadline - loop.time())
+        await self.chats.stop(deadline - loop.time())
+        await self.deliverer.close()
+        if self.inbox.waiting_count:
+            log.info("stopping: %d update(s) kept for the next start", self.inbox.waiting_count)
+
+    def _intake(self) -> _Intake:
+        if not self.config.webhook_url:
+            return Poller(
+                self.application.bot,
+                self.inbox,
+                timeout=self.config.poll_timeout,
+                allowed_updates=ALLOWED_UPDATES,
+                backoff=self.config.network_backoff_seconds,
+                backoff_max=self.config.network_backoff_max_seconds,
+            )
         secret = self.config.webhook_secret_token
         if secret is None:  # the CLI refuses this earlier; this guards other callers
             raise ValueError("webhook mode needs telegram.webhook_secret_token")
-        await self.application.updater.start_webhook(  # type: ignore[union-attr]
+        url = self.config.webhook_url
+        return WebhookServer(
+            self.application.bot,
+            self.inbox,
+            url=url,
+            path=urlsplit(url).path,
             listen=self.config.webhook_listen,
             port=self.config.webhook_port,
-            url_path=urlsplit(url).path.lstrip("/"),
-            webhook_url=url,
+            secret=secret.get_secret_value(),
             allowed_updates=ALLOWED_UPDATES,
-            drop_pending_updates=False,
-            secret_token=secret.get_secret_value(),
         )
+
+    # ---- the work of a chat -------------------------------------------------------------
+
+    def deliver_to(self, chat: int) -> None:
+        """`chat` has messages due: send them at its next step."""
+        self._to_deliver.add(chat)
+        self.chats.poke(chat)
+
+    async def _step(self, chat: int) -> Next:
+        """One step of a chat: handle its next update, if any, then send what is due for
+        it, unless it is backing off after a failure or waiting for its pacing slot. A
+        chat that cannot be sent to still has its updates handled: their replies wait in
+        the outbox, in order, and no update waits in memory for a send."""
+        loop = asyncio.get_running_loop()
+        if self.inbox.waiting(chat):
+            for other in await self.inbox.handle_next(chat):
+                if other != chat:
+                    self.deliver_to(other)
+            self._to_deliver.add(chat)
+        not_before = self._not_before.get(chat, 0.0)
+        if chat in self._to_deliver and loop.time() >= not_before:
+            later = await self.deliverer.deliver(chat)
+            if later is None:
+                self._to_deliver.discard(chat)
+                self._not_before.pop(chat, None)
+            else:
+                self._not_before[chat] = not_before = later
+        if self.inbox.waiting(chat):
+            return True
+        if chat in self._to_deliver:
+            return not_before
+        return False
 
     async def _register_commands(self) -> None:
         bot = self.application.bot

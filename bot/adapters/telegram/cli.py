@@ -4,7 +4,8 @@ The token comes from TIERLINE_TELEGRAM_TOKEN (create a bot with @BotFather to ge
 Long polling by default; with --webhook-url the bot listens for Telegram's requests behind
 a TLS proxy, and every request must carry the secret token. --base-url points the bot at
 another Bot API server (a self-hosted one, or a local fake in tests). SIGINT or SIGTERM
-finishes the turns in flight and closes the database cleanly.
+stops taking updates, lets the work in flight finish for `shutdown_grace_seconds`, keeps
+the rest in the database for the next start, and closes it cleanly.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.ext import ContextTypes
 
 from bot.adapters.telegram.sender import DeliveryFailed, Sender
-from bot.engine.engine import Engine, TurnNotSaved
+from bot.engine.engine import Engine, Receipt, TurnNotSaved
 from bot.inputs import button_data_fits
 from bot.model import TELEGRAM, ConversationKey, Reply, TurnInput
 
@@ -43,11 +43,17 @@ class ApplicantHandlers:
     """The handlers of everything an applicant can do in a chat with the bot."""
 
     def __init__(
-        self, engine: Engine, sender: Sender, push_notices: Callable[[], None] = lambda: None
+        self,
+        engine: Engine,
+        sender: Sender,
+        push_notices: Callable[[], None] = lambda: None,
+        *,
+        receipt: Callable[[ConversationKey], Receipt | None] = lambda key: None,
     ) -> None:
         self.engine = engine
         self.sender = sender
         self.push_notices = push_notices  # wakes the outbox pusher
+        self.receipt = receipt  # what the inbox keeps with a turn (see inbox.QueuingSender)
         self._groups_told: set[int] = set()
 
     # ---- private chats ------------------------------------------------------------------
@@ -147,7 +153,8 @@ class ApplicantHandlers:
         key = ConversationKey.of(CHANNEL, user_id)
         try:
             result = await self.engine.handle(
-                TurnInput(key, self.engine.now(), text=text, button=button, source=source)
+                TurnInput(key, self.engine.now(), text=text, button=button, source=source),
+                receipt=self.receipt(key),
             )
         except TurnNotSaved:
             log.error("a turn of %s could not be saved", user_ref(user_id))

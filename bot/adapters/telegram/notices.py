@@ -1,51 +1,184 @@
-"""Pushes the outbox to Telegram: callback confirmations, reminders, outcomes.
+"""Sends the outbox to Telegram, chat by chat: turn replies, callback confirmations,
+reminders, outcomes.
 
-Every `notice_poll_seconds` the pusher runs the engine's clock-driven work (`tick`) and
-sends the notices that are due: chats in parallel, each chat's oldest first. A notice is
-marked delivered only after Telegram accepted it, in its own commit, so after a restart the
-undelivered ones go out and none goes out twice (the one gap: a crash between Telegram's
-answer and that commit, where the notice is sent again rather than lost).
+`Deliverer.deliver(chat)` is a step of one chat (see `ordering`): it sends that chat's due
+messages, oldest first. Just before a message's request goes out it is recorded in the
+sending journal (`bot.storage.sending`); once Telegram accepted it, it is marked delivered.
+When Telegram certainly did not take it (an error answer, no connection) it stays due and
+the chat backs off, alone, for `network_backoff_seconds`, doubling up to
+`network_backoff_max_seconds`; the other chats go on. When it may have arrived (the
+request went out and no answer came in time, or the process died meanwhile) it is marked
+attempted and never sent again, and the chat backs off too: a message is not shown twice,
+at the price of one that may be missing (the Bot API carries out a request it received
+even when its answer is late, so it most likely arrived; the log says so, see
+docs/reliability.md).
+
+`NoticePusher` runs every `notice_poll_seconds`, or at once when woken (a turn or a staff
+command queued a notice someone is waiting for): it runs the clock-driven work (`tick`)
+and hands every chat with something due to the chats' scheduler.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import partial
 
-from bot.adapters.telegram.handlers import CHANNEL, user_ref
-from bot.adapters.telegram.ordering import ChatLocks
+from bot.adapters.telegram.handlers import user_ref
 from bot.adapters.telegram.sender import DeliveryFailed, Sender
 from bot.engine.engine import Engine
-from bot.storage import outbox
-from bot.storage.database import Conflict, StorageError
+from bot.model import TELEGRAM
+from bot.storage.database import Conflict, StorageError, Write
+from bot.storage.sending import SendingJournal
 
 log = logging.getLogger(__name__)
 
+BATCH = 20  # messages read per step of a chat
+INBOX_KEPT = timedelta(hours=48)  # done updates remembered (Telegram keeps them 24 h)
+PRUNE_EVERY = 3600.0  # seconds
 
-class NoticePusher:
+
+class Deliverer:
     def __init__(
-        self, engine: Engine, sender: Sender, locks: ChatLocks, *, interval: float
+        self,
+        engine: Engine,
+        sender: Sender,
+        journal: SendingJournal,
+        *,
+        backoff: float,
+        backoff_max: float,
     ) -> None:
         self.engine = engine
         self.sender = sender
-        self.locks = locks
+        self.journal = journal
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+        self._failures: dict[int, int] = {}  # chats failing now: how many times in a row
+
+    async def deliver(self, chat: int) -> float | None:
+        """Send what is due for `chat`. None when nothing is left; else the loop time
+        before which the chat should not run again (its backoff, its pacing slot, or now
+        when there is more to send)."""
+        loop = asyncio.get_running_loop()
+        ports = self.engine.services.ports
+        due = await ports.outbox.due(TELEGRAM, self.engine.now(), user_id=str(chat), limit=BATCH)
+        for notice in due:
+            if self.journal.is_on_the_way(notice.id):
+                continue  # sent, and its outcome not saved: never again
+            wait = self.sender.wait_before(chat)
+            if wait > 0:
+                return loop.time() + wait
+            try:
+                await self.sender.send_reply(
+                    chat, notice.reply, going=partial(self.journal.sending, notice.id)
+                )
+            except DeliveryFailed as exc:
+                where = f"message {notice.id} ({notice.kind}) to {user_ref(chat)}"
+                if exc.permanent:
+                    log.warning("%s refused: %s; not sent again", where, exc)
+                    await self._settle(notice.id, ports.outbox.mark_attempted)
+                    continue
+                if exc.uncertain:
+                    log.warning("%s may have arrived (%s); not sent again", where, exc)
+                    await self._settle(notice.id, ports.outbox.mark_attempted)
+                else:
+                    log.warning("%s not delivered (%s); the chat waits", where, exc)
+                    self.journal.not_sent(notice.id)
+                return self._back_off(chat, exc.retry_after)
+            except Exception:  # not an answer of Telegram's: a bug somewhere below
+                log.exception("sending message %d failed", notice.id)
+                if self.journal.is_on_the_way(notice.id):  # its request went out
+                    await self._settle(notice.id, ports.outbox.mark_attempted)
+                return self._back_off(chat, None)
+            self._failures.pop(chat, None)
+            await self._settle(notice.id, ports.outbox.mark_delivered)
+        if len(due) == BATCH:
+            return loop.time()
+        return None
+
+    async def _settle(self, notice_id: int, mark: Callable[[int, datetime], Write]) -> None:
+        """Commit what became of a message; then its journal line is no longer needed."""
+        try:
+            await self.engine.services.ports.db.commit([mark(notice_id, self.engine.now())])
+        except Conflict:
+            pass  # marked already
+        except StorageError as exc:  # the journal keeps it: it is not sent again
+            log.error("the outcome of message %d was not saved: %s", notice_id, exc)
+            return
+        self.journal.settled(notice_id)
+
+    async def recover(self) -> int:
+        """Mark what was on its way when the last run ended as attempted (it may have
+        arrived: it is not sent again); returns how many. Call before sending anything."""
+        marked = await self._mark_on_the_way(self.journal.replay())
+        if marked:
+            log.warning(
+                "the last run ended while %d message(s) were being sent; they may have "
+                "arrived and are not sent again",
+                marked,
+            )
+        return marked
+
+    async def close(self) -> None:
+        """Record what is still on its way (cut by the shutdown) and close the journal."""
+        try:
+            cut = await self._mark_on_the_way(self.journal.on_the_way)
+        except StorageError as exc:
+            log.error("the sending journal is kept for the next start: %s", exc)
+        else:
+            if cut:
+                log.warning("stopping: %d message(s) cut while being sent are not sent again", cut)
+        self.journal.close()
+
+    async def _mark_on_the_way(self, ids: set[int]) -> int:
+        """Mark `ids` attempted, then clear the journal; how many were not settled yet."""
+        marked = 0
+        if ids:
+            ports = self.engine.services.ports
+            now = self.engine.now()
+            counts = await ports.db.commit([ports.outbox.mark_attempted(n, now) for n in ids])
+            marked = sum(counts)
+        self.journal.clear()
+        return marked
+
+    def _back_off(self, chat: int, at_least: float | None) -> float:
+        failures = self._failures.get(chat, 0) + 1
+        self._failures[chat] = failures
+        if len(self._failures) > 100_000:  # forget the oldest failing chats
+            for old in list(self._failures)[:50_000]:
+                del self._failures[old]
+        delay = min(self.backoff * 2 ** (failures - 1), self.backoff_max)
+        delay = max(delay, at_least or 0.0)
+        return asyncio.get_running_loop().time() + delay
+
+
+class NoticePusher:
+    def __init__(self, engine: Engine, on_due: Callable[[int], None], *, interval: float) -> None:
+        self.engine = engine
+        self.on_due = on_due  # hands a chat with something due to the scheduler
         self.interval = interval
-        self._given_up: set[int] = set()  # refused for good in this run (blocked bot...)
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
+        self._bad_ids: set[str] = set()
+        self._pruned_at: float | None = None
 
     def start(self) -> None:
         self._stop.clear()
         self._task = asyncio.create_task(self._run(), name="tierline-telegram-notices")
 
-    async def stop(self) -> None:
-        """Stop after the round in progress; a notice being sent is finished first."""
+    async def stop(self, grace: float) -> None:
+        """Stop after the round in progress, or cut it after `grace` seconds."""
         self._stop.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is None:
+            return
+        _, late = await asyncio.wait({task}, timeout=max(grace, 0))
+        for cut in late:
+            cut.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
     def wake(self) -> None:
         """Run a round now instead of at the next interval (a turn just queued a notice,
@@ -68,53 +201,31 @@ class NoticePusher:
                 waiting.cancel()
 
     async def run_once(self) -> int:
-        """Run the clock-driven work, then deliver what is due. Returns how many went out."""
+        """Run the clock-driven work, then hand over every chat with something due.
+        Returns how many chats were handed over."""
         await self.engine.tick()
-        due = await self.engine.services.ports.outbox.due(CHANNEL, self.engine.now())
-        by_chat: dict[int, list[outbox.Notice]] = defaultdict(list)
-        for notice in due:
-            if notice.id in self._given_up:
-                continue
+        await self._prune()
+        users = await self.engine.services.ports.outbox.due_users(TELEGRAM, self.engine.now())
+        handed = 0
+        for user_id in users:
             try:
-                by_chat[int(notice.key.user_id)].append(notice)
+                chat = int(user_id)
             except ValueError:
-                log.error("outbox notice %d has no Telegram user id; skipped", notice.id)
-                self._given_up.add(notice.id)
-        counts = await asyncio.gather(
-            *(self._deliver_chat(chat_id, notices) for chat_id, notices in by_chat.items())
-        )
-        return sum(counts)
+                if user_id not in self._bad_ids:
+                    self._bad_ids.add(user_id)
+                    log.error("outbox notices for a user without a Telegram id; skipped")
+                continue
+            self.on_due(chat)
+            handed += 1
+        return handed
 
-    async def _deliver_chat(self, chat_id: int, notices: list[outbox.Notice]) -> int:
-        delivered = 0
-        async with self.locks.hold(chat_id):
-            for notice in notices:
-                try:
-                    await self.sender.send_replies(chat_id, (notice.reply,))
-                except DeliveryFailed as exc:
-                    if exc.permanent:
-                        self._given_up.add(notice.id)
-                    log.warning(
-                        "notice %d (%s) to %s not delivered: %s",
-                        notice.id,
-                        notice.kind,
-                        user_ref(chat_id),
-                        exc,
-                    )
-                    return delivered  # keep this chat's order: the rest waits its turn
-                delivered += await self._mark_delivered(notice)
-        return delivered
-
-    async def _mark_delivered(self, notice: outbox.Notice) -> int:
+    async def _prune(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        ports = self.engine.services.ports
         try:
-            ports = self.engine.services.ports
-            await ports.db.commit([ports.outbox.mark_delivered(notice.id, self.engine.now())])
-        except Conflict:
-            log.warning("notice %d was already marked delivered", notice.id)
-            return 0
+            await ports.db.commit([ports.telegram_inbox.prune(self.engine.now() - INBOX_KEPT)])
         except StorageError as exc:
-            # Sent but not recorded: remember it here so this run does not send it again.
-            log.error("notice %d sent but not marked delivered: %s", notice.id, exc)
-            self._given_up.add(notice.id)
-            return 0
-        return 1
+            log.warning("could not prune the Telegram inbox: %s", exc)

@@ -1,40 +1,170 @@
-"""Everything the bot sends goes through `Sender`: replies with inline keyboards, the
-answer to a button press, and the removal of a used keyboard.
+"""The requests that carry messages to Telegram, and what their failures mean.
 
-Telegram's limits are kept in three layers. python-telegram-bot's `AIORateLimiter` (set
-up in `app`) keeps the overall and per-group rates and, on a 429 answer, holds every
-request for `retry_after` and retries. `Sender` adds what the limiter does not do: pacing
-of about one message per second per chat, and retries with exponential backoff when the
-network or the Bot API fails. A message that still cannot be sent raises `DeliveryFailed`.
+Telegram's limits are kept in layers. python-telegram-bot's `AIORateLimiter` (set up in
+`app`) keeps the overall and per-group rates and, on a 429 answer, holds every request for
+`retry_after` and retries. `Sender` keeps about one message per second per chat (a chat's
+next slot is reserved before the message goes) and sends each message once: whether and
+when to try again is the caller's decision, made from what the failure says:
+
+- Telegram answered with an error that trying again cannot fix (the user blocked the bot,
+  the chat does not exist): `DeliveryFailed(permanent=True)`;
+- the message certainly did not arrive: Telegram answered with an error (5xx, a 429 left
+  over), or the connection was never made: `DeliveryFailed()`, safe to send again;
+- the message may have arrived: the request went out and no answer came (a read timeout,
+  a connection dropped after the request): `DeliveryFailed(uncertain=True)`. Sending it
+  again could show the user a second copy, so the callers never do (see
+  docs/reliability.md, "Notices per chat").
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import urllib.request
 import warnings
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any
 
+import httpcore
+import httpx
 from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import MessageLimit
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.request import HTTPXRequest
 
 from bot.model import Button, Reply
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
+# Transport failures after which the request certainly never reached Telegram.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class DeliveryFailed(Exception):
-    """Telegram did not accept a message. `permanent` when trying again cannot help (the
-    user blocked the bot, the chat does not exist)."""
+    """Telegram did not accept a message. `permanent`: trying again cannot help (the user
+    blocked the bot, the chat does not exist). `uncertain`: the request went out and no
+    answer came, so the message may have arrived. `retry_after`: Telegram asked to wait."""
 
-    def __init__(self, reason: str, *, permanent: bool) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool = False,
+        uncertain: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(reason)
         self.permanent = permanent
+        self.uncertain = uncertain
+        self.retry_after = retry_after
+
+
+# Called as the request of the message being sent leaves for Telegram (once).
+_GOING: ContextVar[Callable[[], None] | None] = ContextVar("tierline_going", default=None)
+
+
+def _going() -> None:
+    going = _GOING.get()
+    if going is not None:
+        _GOING.set(None)
+        going()
+
+
+class RecordingRequest(HTTPXRequest):
+    """python-telegram-bot's HTTP transport, which tells the sender the moment a message's
+    request leaves, so that "it is on its way" is recorded as late as possible.
+
+    Its connections write each request in one piece and call the hook just before: from
+    there to the kernel's write no other task runs, so a process killed after the record
+    was written has also handed the whole request over. Where that cannot be arranged (a
+    proxy from the environment, an httpx of another shape) the hook is called when the
+    request starts, after the rate limiter (`at_socket` is False then)."""
+
+    def __init__(self, *, connection_pool_size: int, read_timeout: float) -> None:
+        transport = _recording_transport(connection_pool_size)
+        super().__init__(
+            connection_pool_size=connection_pool_size,
+            read_timeout=read_timeout,
+            httpx_kwargs={"transport": transport} if transport is not None else None,
+        )
+        self.at_socket = transport is not None
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        if not self.at_socket:
+            _going()
+        return await super().do_request(*args, **kwargs)
+
+
+def _recording_transport(pool_size: int) -> httpx.AsyncHTTPTransport | None:
+    proxies = urllib.request.getproxies()
+    if any(proxies.get(scheme) for scheme in ("http", "https", "all")):
+        return None  # httpx would send through a transport of its own
+    transport = httpx.AsyncHTTPTransport(
+        limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
+    )
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if not isinstance(pool, httpcore.AsyncConnectionPool) or backend is None:
+        return None
+    pool._network_backend = _RecordingBackend(backend)
+    return transport
+
+
+class _RecordingBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        return _RecordingStream(await self._inner.connect_tcp(*args, **kwargs))
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        return _RecordingStream(await self._inner.connect_unix_socket(*args, **kwargs))
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _RecordingStream(httpcore.AsyncNetworkStream):
+    """A connection that writes a request in one piece, when the response is first read
+    (httpcore writes the head and the body separately, and lets other tasks run in
+    between), calling the hook just before that write."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self._pending: list[bytes] = []
+        self._write_timeout: float | None = None
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        if buffer:
+            self._pending.append(buffer)
+            self._write_timeout = timeout
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        if self._pending:
+            request, self._pending = b"".join(self._pending), []
+            _going()  # from here to the socket's write, no other task runs
+            await self._inner.write(request, self._write_timeout)
+        return await self._inner.read(max_bytes, timeout)
+
+    async def aclose(self) -> None:
+        self._pending = []  # never written: never sent
+        await self._inner.aclose()
+
+    async def start_tls(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        return _RecordingStream(await self._inner.start_tls(*args, **kwargs))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
 
 
 def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
@@ -58,42 +188,62 @@ def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
     return pieces
 
 
+def failure(exc: TelegramError) -> DeliveryFailed:
+    """What a python-telegram-bot error says about the message that was being sent."""
+    if isinstance(exc, RetryAfter):
+        return DeliveryFailed(
+            "flood control: Telegram asked to wait", retry_after=_retry_after_seconds(exc)
+        )
+    if isinstance(exc, BadRequest | Forbidden | ChatMigrated | InvalidToken):
+        return DeliveryFailed(f"Telegram refused the message: {exc.message}", permanent=True)
+    if isinstance(exc, NetworkError):  # includes TimedOut
+        cause = exc.__cause__
+        if isinstance(cause, httpx.HTTPError) and not isinstance(cause, _NEVER_SENT):
+            return DeliveryFailed(
+                f"no answer from Telegram ({type(cause).__name__})", uncertain=True
+            )
+        return DeliveryFailed(f"network error: {exc.message}")
+    return DeliveryFailed(f"Telegram error: {exc.message}")
+
+
 class Sender:
-    def __init__(
-        self,
-        bot: Bot,
-        *,
-        per_chat_interval: float,
-        attempts: int,
-        backoff: float,
-        backoff_max: float,
-    ) -> None:
+    def __init__(self, bot: Bot, *, per_chat_interval: float) -> None:
         self.bot = bot
         self.per_chat_interval = per_chat_interval
-        self.attempts = attempts
-        self.backoff = backoff
-        self.backoff_max = backoff_max
         self._next_slot: dict[int, float] = {}
 
-    # ---- what the handlers call ---------------------------------------------------------
+    # ---- messages -----------------------------------------------------------------------
 
-    async def send_replies(self, chat_id: int, replies: Sequence[Reply]) -> list[Message]:
-        """Send a turn's replies in order; a reply's buttons go with its last piece."""
-        sent = []
+    async def send_reply(
+        self, chat_id: int, reply: Reply, *, going: Callable[[], None] | None = None
+    ) -> None:
+        """Send one reply (in pieces if it is long; its buttons go with the last piece),
+        each piece once; `going` is called as the first request leaves (see
+        `RecordingRequest`). A failure after
+        a piece went out is reported as uncertain: the reply cannot be sent again without
+        repeating that piece."""
+        pieces = split_text(reply.text)
+        for number, piece in enumerate(pieces, start=1):
+            markup = keyboard(reply.buttons) if number == len(pieces) else None
+            await self._pace(chat_id)
+            token = _GOING.set(going if number == 1 else None)
+            try:
+                await self.bot.send_message(chat_id, piece, reply_markup=markup)
+            except TelegramError as exc:
+                failed = failure(exc)
+                if number > 1:
+                    failed.uncertain = True
+                raise failed from exc
+            finally:
+                _GOING.reset(token)
+
+    async def send_replies(self, chat_id: int, replies: Sequence[Reply]) -> None:
+        """Send replies in order, each once (see `send_reply`)."""
         for reply in replies:
-            pieces = split_text(reply.text)
-            for number, piece in enumerate(pieces, start=1):
-                markup = keyboard(reply.buttons) if number == len(pieces) else None
-                sent.append(await self.send_text(chat_id, piece, markup))
-        return sent
+            await self.send_reply(chat_id, reply)
 
-    async def send_text(
-        self, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
-    ) -> Message:
-        await self._pace(chat_id)
-        return await self._deliver(
-            lambda: self.bot.send_message(chat_id, text, reply_markup=markup)
-        )
+    async def send_text(self, chat_id: int, text: str) -> None:
+        await self.send_replies(chat_id, (Reply(text),))
 
     async def answer_button(self, query: CallbackQuery) -> None:
         """Stop the client's progress indicator at once. Not retried: an answer that
@@ -109,15 +259,22 @@ class Sender:
         if message.reply_markup is None:
             return
         try:
-            await self._deliver(lambda: message.edit_reply_markup(reply_markup=None))
-        except DeliveryFailed as exc:
-            log.info("could not remove a used keyboard: %s", exc)
+            await message.edit_reply_markup(reply_markup=None)
+        except TelegramError as exc:
+            log.info("could not remove a used keyboard: %s", failure(exc))
 
-    # ---- pacing and retries -------------------------------------------------------------
+    # ---- pacing -------------------------------------------------------------------------
+
+    def wait_before(self, chat_id: int) -> float:
+        """Seconds until this chat's next sending slot (0: a message may go now)."""
+        if self.per_chat_interval <= 0:
+            return 0.0
+        now = asyncio.get_running_loop().time()
+        return max(0.0, self._next_slot.get(chat_id, 0.0) - now)
 
     async def _pace(self, chat_id: int) -> None:
         """Wait for this chat's next sending slot. The slot is reserved before waiting, so
-        concurrent senders to one chat (a turn and a notice) queue up behind each other."""
+        concurrent senders to one chat queue up behind each other."""
         if self.per_chat_interval <= 0:
             return
         now = asyncio.get_running_loop().time()
@@ -127,45 +284,6 @@ class Sender:
             self._next_slot = {c: t for c, t in self._next_slot.items() if t > now}
         if slot > now:
             await asyncio.sleep(slot - now)
-
-    async def _deliver(self, call: Callable[[], Awaitable[T]]) -> T:
-        delay = self.backoff
-        for attempt in range(1, self.attempts + 1):
-            last = attempt == self.attempts
-            try:
-                return await call()
-            except RetryAfter as exc:
-                # The rate limiter already waited and retried; this is what is left over.
-                if last:
-                    raise DeliveryFailed(
-                        "flood control: too many 429 answers", permanent=False
-                    ) from exc
-                wait = _retry_after_seconds(exc)
-                log.warning("Telegram asked to wait %.1f s (429); retrying", wait)
-                await asyncio.sleep(wait)
-            except BadRequest as exc:  # a NetworkError subclass, but never worth retrying
-                if "not modified" in exc.message.lower():
-                    raise DeliveryFailed("message not modified", permanent=True) from exc
-                raise DeliveryFailed(
-                    f"Telegram refused the request: {exc.message}", permanent=True
-                ) from exc
-            except NetworkError as exc:  # includes TimedOut and 5xx answers
-                if last:
-                    raise DeliveryFailed(f"network error: {exc.message}", permanent=False) from exc
-                log.warning(
-                    "sending failed (%s: %s); retry %d in %.1f s",
-                    type(exc).__name__,
-                    exc.message,
-                    attempt,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.backoff_max)
-            except Forbidden as exc:
-                raise DeliveryFailed(
-                    f"Telegram refused the chat: {exc.message}", permanent=True
-                ) from exc
-        raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _retry_after_seconds(exc: RetryAfter) -> float:
