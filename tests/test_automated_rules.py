@@ -19,6 +19,7 @@ from flows.business_days import holiday_name
 from flows.case_records import BadRow, parse_row
 from flows.identifiers import check_identifier, normalise_a_number
 from flows.receipts import PREFIXES, check_receipt, looks_like_receipt, parse_receipt
+from tests.domain_titles import DOMAIN_TITLES
 
 TZ = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
@@ -127,52 +128,6 @@ def test_identifier_accepts_receipt_or_a_number() -> None:
 
 
 # ---- case statuses ---------------------------------------------------------------------
-
-DOMAIN_TITLES = {
-    "received": [
-        "Case Was Received",
-        "Case Was Received And A Receipt Notice Was Sent",
-        "Fees Were Waived",
-        "Fingerprint Fee Was Received",
-    ],
-    "rejected": [
-        "Case Was Rejected Because It Was Improperly Filed",
-        "Case Rejected Because I Sent An Incorrect Fee",
-    ],
-    "biometrics": [
-        "Biometrics Appointment Was Scheduled",
-        "Case Was Updated To Show Fingerprints Were Taken",
-    ],
-    "review": [
-        "Case Is Being Actively Reviewed By USCIS",
-        "Case Remains Pending",
-        "Case Was Transferred And A New Office Has Jurisdiction",
-    ],
-    "evidence": [
-        "Request for Evidence Was Sent",
-        "Response To USCIS' Request For Evidence Was Received",
-        "Notice Of Intent To Deny Was Sent",
-    ],
-    "interview": [
-        "Interview Was Scheduled",
-        "Interview Was Rescheduled",
-        "Interview Was Completed And My Case Must Be Reviewed",
-        "Oath Ceremony Notice Was Mailed",
-    ],
-    "decision": [
-        "Case Was Approved",
-        "Case Was Denied",
-        "Case Was Sent To The Department of State",
-        "Withdrawal Acknowledgement Notice Was Sent",
-    ],
-    "card": [
-        "New Card Is Being Produced",
-        "Card Was Mailed To Me",
-        "Card Was Delivered To Me By The Post Office",
-        "Card Was Returned To USCIS",
-        "Document Was Mailed To Me",
-    ],
-}
 
 
 @pytest.mark.parametrize(

@@ -89,32 +89,24 @@ class StaffCommands:
         await self._reply(update, "\n\n".join(lines))
 
     async def on_take_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        desk, staff_id = await self._admit(update, "take")
-        if desk is None:
+        found = await self._one_reference(update, context, "take")
+        if found is None:
             return
-        args = await self._bounded_args(update, context)
-        if args is None:
-            return
-        if len(args) != 1:
-            return await self._reply(update, self._t("take_usage"))
+        desk, staff_id, reference = found
         try:
-            view = await desk.take(args[0], staff_id, self.engine.now())
+            view = await desk.take(reference, staff_id, self.engine.now())
         except self._desk_error as exc:
             return await self._reply(update, str(exc))
         fields = self._item_fields(view.item)
         await self._reply(update, self._t("taken", **fields, view=self._lines.view(view)))
 
     async def on_show_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        desk, staff_id = await self._admit(update, "show")
-        if desk is None:
+        found = await self._one_reference(update, context, "show")
+        if found is None:
             return
-        args = await self._bounded_args(update, context)
-        if args is None:
-            return
-        if len(args) != 1:
-            return await self._reply(update, self._t("show_usage"))
+        desk, staff_id, reference = found
         try:
-            view = await desk.show(args[0], staff_id, self.engine.now())
+            view = await desk.show(reference, staff_id, self.engine.now())
         except self._desk_error as exc:
             return await self._reply(update, str(exc))
         await self._reply(update, self._t("shown", view=self._lines.view(view)))
@@ -143,16 +135,12 @@ class StaffCommands:
         )
 
     async def on_release_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        desk, staff_id = await self._admit(update, "release")
-        if desk is None:
+        found = await self._one_reference(update, context, "release")
+        if found is None:
             return
-        args = await self._bounded_args(update, context)
-        if args is None:
-            return
-        if len(args) != 1:
-            return await self._reply(update, self._t("release_usage"))
+        desk, staff_id, reference = found
         try:
-            done = await desk.release(args[0], staff_id, self.engine.now())
+            done = await desk.release(reference, staff_id, self.engine.now())
         except self._desk_error as exc:
             return await self._reply(update, str(exc))
         await self._reply(update, self._t("moved", summary=done.summary))
@@ -176,6 +164,22 @@ class StaffCommands:
         except self._desk_error as exc:
             return await self._reply(update, str(exc))
         await self._reply(update, self._t("moved", summary=done.summary))
+
+    async def _one_reference(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, command: str
+    ) -> tuple[Desk, str, str] | None:
+        """For `/<command> REF`: the desk, the staff id and the reference, once the sender
+        is admitted and the arguments are bounded and complete; None after saying why not."""
+        desk, staff_id = await self._admit(update, command)
+        if desk is None:
+            return None
+        args = await self._bounded_args(update, context)
+        if args is None:
+            return None
+        if len(args) != 1:
+            await self._reply(update, self._t(f"{command}_usage"))
+            return None
+        return desk, staff_id, args[0]
 
     async def _bounded_args(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, *, note_from: int | None = None
