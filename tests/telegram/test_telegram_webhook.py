@@ -132,9 +132,11 @@ async def test_a_webhook_update_that_cannot_be_read_is_answered_200_and_skipped(
     async with running(tg_engine, hooked), httpx.AsyncClient() as client:
         answers = [await client.post(url, json=u, headers=headers) for u in (bad, good)]
         nested = await client.post(url, content=b"[" * 100_000, headers=headers | _JSON)
+        # Well-formed JSON, but nested deeper than `limits.json_depth` (32): refused too.
+        deep = await client.post(url, content=b"[" * 40 + b"]" * 40, headers=headers | _JSON)
         await wait_until(lambda: fake_api.texts(5502), what="the reply to the good update")
     assert [a.status_code for a in answers] == [200, 200]
-    assert nested.status_code == 400
+    assert nested.status_code == 400 and deep.status_code == 400
     assert fake_api.texts(5502) == [tg_engine.text("help.text")]
     about_it = [r for r in caplog.records if f"update {bad['update_id']} " in r.getMessage()]
     assert [r.levelname for r in about_it] == ["WARNING"]

@@ -73,6 +73,7 @@ class TelegramBot:
     ) -> None:
         self.engine = engine
         self.config: TelegramSettings = settings.telegram
+        self.limits = settings.limits
         self.application = self._build(token)
         self.sender = QueuingSender(
             self.application.bot, engine, per_chat_interval=self.config.per_chat_interval_seconds
@@ -238,6 +239,8 @@ class TelegramBot:
             port=self.config.webhook_port,
             secret=secret.get_secret_value(),
             allowed_updates=ALLOWED_UPDATES,
+            max_body_bytes=self.limits.webhook_body_bytes,
+            max_depth=self.limits.json_depth,
         )
 
     # ---- the work of a chat -------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -23,6 +22,7 @@ from telegram import Bot
 
 from bot.adapters.telegram.inbox import UpdateInbox
 from bot.config import ConfigError
+from bot.inputs import InputRejected, parse_json
 from bot.storage.database import StorageError
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,12 @@ class WebhookServer:
         port: int,
         secret: str,
         allowed_updates: Sequence[str],
+        max_body_bytes: int = MAX_BODY_BYTES,
+        max_depth: int = 32,
     ) -> None:
         self.bot = bot
+        self.max_body_bytes = max_body_bytes
+        self.max_depth = max_depth
         self.inbox = inbox
         self.url = url
         self.path = "/" + path.strip("/")
@@ -56,7 +60,7 @@ class WebhookServer:
 
     async def start(self) -> None:
         app = tornado.web.Application([(self.path, _UpdateHandler, {"server": self})])
-        server = tornado.httpserver.HTTPServer(app, max_body_size=MAX_BODY_BYTES)
+        server = tornado.httpserver.HTTPServer(app, max_body_size=self.max_body_bytes)
         try:
             server.listen(self.port, address=self.listen)
         except OSError as exc:
@@ -99,10 +103,15 @@ class _UpdateHandler(tornado.web.RequestHandler):
         content_type = self.request.headers.get("Content-Type", "").split(";")[0].strip()
         if content_type != "application/json":
             return self._answer(403)
-        try:
-            update: Any = json.loads(self.request.body)
-        except (ValueError, RecursionError):
-            return self._answer(400)
+        try:  # bounded in size and depth (`[limits]`), strings made valid text
+            update: Any = parse_json(
+                self.request.body,
+                max_bytes=self.server.max_body_bytes,
+                max_depth=self.server.max_depth,
+            )
+        except InputRejected as exc:
+            log.info("webhook body refused: %s", exc.key)
+            return self._answer(413 if exc.key == "error.input_too_large" else 400)
         if not isinstance(update, dict):
             return self._answer(400)
         try:
