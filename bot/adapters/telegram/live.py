@@ -20,9 +20,8 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.adapters.telegram.handlers import ApplicantHandlers, user_ref
-from bot.adapters.telegram.sender import DeliveryFailed, Sender
+from bot.adapters.telegram.sender import Sender, reply_to
 from bot.engine.engine import Engine, TurnNotSaved
-from bot.model import Reply
 from bot.staff.live import LiveChatError, LiveDesk
 
 log = logging.getLogger(__name__)
@@ -197,13 +196,7 @@ class LiveChatCommands:
         return str(exc)
 
     async def _reply(self, update: Update, text: str) -> None:
-        message = update.effective_message
-        if message is None:
-            return
-        try:
-            await self.sender.send_replies(message.chat_id, (Reply(text),))
-        except DeliveryFailed as exc:
-            log.warning("staff reply not delivered: %s", exc)
+        await reply_to(self.sender, update, text)
 
 
 def _staff_id(user_id: int) -> str:

@@ -291,3 +291,15 @@ def _retry_after_seconds(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore")
         value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def reply_to(sender: Sender, update: Any, text: str) -> None:
+    """Answer a staff member's command in their chat; a failed send is logged, not raised
+    (the command's work is already saved)."""
+    message = update.effective_message
+    if message is None:
+        return
+    try:
+        await sender.send_replies(message.chat_id, (Reply(text),))
+    except DeliveryFailed as exc:
+        log.warning("staff reply not delivered: %s", exc)

@@ -20,10 +20,9 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.adapters.telegram.handlers import user_ref
-from bot.adapters.telegram.sender import DeliveryFailed, Sender
+from bot.adapters.telegram.sender import Sender, reply_to
 from bot.engine.engine import Engine
 from bot.inputs import InputRejected, bounded_text
-from bot.model import Reply
 from bot.staff.desk import OUTCOMES, DeskError, StaffDesk, parse_when
 from bot.staff.lines import StaffLines
 
@@ -225,13 +224,7 @@ class StaffCommands:
         return self._lines.chat_item_fields(item)
 
     async def _reply(self, update: Update, text: str) -> None:
-        message = update.effective_message
-        if message is None:
-            return
-        try:
-            await self.sender.send_replies(message.chat_id, (Reply(text),))
-        except DeliveryFailed as exc:
-            log.warning("staff reply not delivered: %s", exc)
+        await reply_to(self.sender, update, text)
 
 
 def _leading_when(words: list[str]) -> tuple[date | datetime | None, list[str]]:
