@@ -174,6 +174,9 @@ def _check_another(f: Facts) -> Decision | None:
     return decide(StatusRule.CHECK_ANOTHER) if f.answer.pressed(AGAIN) else None
 
 
+# Asked again after something answered in place (the status itself was the route's answer).
+_WHAT_NEXT = shown(say("reask.next", choice(AGAIN, "status.buttons.again"), *WAY_OUT))
+
 STATUS_COMMAND = Command(
     "status",
     (
@@ -195,7 +198,7 @@ STEPS = (
     Step(
         STATUS_ASK,
         "Waiting for a receipt number to look up.",
-        show=lambda f: shown(say("status.ask_receipt", MENU_BUTTON)),
+        show=shown(say("status.ask_receipt", MENU_BUTTON)),
         parse=typed_unless_person,
         routes=(DIDNT_HELP_ROUTE, *receipt_routes(anywhere=False)),
         kinds=(DIDNT_HELP,),
@@ -203,6 +206,7 @@ STEPS = (
     Step(
         STATUS_ANSWERED,
         "A case status was shown with its meaning and next step.",
+        ask=_WHAT_NEXT,
         routes=(
             DIDNT_HELP_ROUTE,
             route("status", STATUS_ASK, _check_another, "The applicant checks another case."),

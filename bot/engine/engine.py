@@ -27,7 +27,7 @@ from bot.engine.services import Services
 from bot.engine.turn import Turn
 from bot.locks import KeyedLocks
 from bot.messages import Catalogue
-from bot.model import ConversationKey, Reply, TurnInput, TurnResult
+from bot.model import ConversationKey, Reply, TurnInput, TurnResult, joined
 from bot.storage.conversations import StoredConversation
 from bot.storage.database import Conflict, StorageError, Write
 from bot.storage.outbox import Notice
@@ -117,10 +117,14 @@ class Engine:
                 return TurnResult(
                     state=turn.current if not turn.rejected else stored.state,
                     tier=tier_of(turn.current if not turn.rejected else stored.state),
-                    replies=(
-                        *(n.reply for n in notices),
-                        *turn.replies,
-                        *(n.reply for n in turn.notices_now if pulled_now),
+                    # One answer, one message: what the turn says is joined (within the
+                    # message limit), with the keyboard on the last message.
+                    replies=joined(
+                        (
+                            *(n.reply for n in notices),
+                            *turn.replies,
+                            *(n.reply for n in turn.notices_now if pulled_now),
+                        )
                     ),
                     transitions=() if turn.rejected else tuple(turn.transitions),
                     notices_to_push=bool(turn.notices_now) and not turn.rejected and not pulled_now,
@@ -149,6 +153,16 @@ class Engine:
         """Where `key`'s conversation stands, without running a turn."""
         return (await self._stored(key)).state
 
+    async def question(self, key: ConversationKey) -> TurnResult:
+        """The question `key`'s conversation is waiting on, with its choices (for a channel
+        that reopens a conversation, like the console). Read only: nothing is kept."""
+        async with self._locks.hold(key):
+            stored = await self._stored(key)
+            inp = TurnInput(key, self.services.clock.now(), text="")
+            turn = Turn(self.services, stored, inp, ConversationState.restore(stored.answers))
+            await self._interpreter.ask_again(turn)
+            return TurnResult(stored.state, tier_of(stored.state), joined(tuple(turn.replies)))
+
     async def has_conversation(self, key: ConversationKey) -> bool:
         """Whether `key` has a stored conversation to resume."""
         return (await self._stored(key)).version > 0
@@ -176,11 +190,15 @@ class Engine:
         pulled_now = self._pulls(turn)
         shown = [n.reply for n in notices] + [n.reply for n in turn.notices_now if pulled_now]
         offered = turn.offered() + [b.data for r in shown for b in r.buttons]
+        if turn.keep_offered:  # answered in place: what the step offered stays live
+            offered.extend(d for d in turn.stored.offered if d not in offered)
         key, inp = turn.key, turn.input
         unchanged = turn.state is ConversationState.restore(turn.stored.answers)
         answers = turn.stored.answers if unchanged else turn.state.dump()
         writes.append(
-            ports.conversations.save(turn.stored, turn.current, answers, offered, turn.now)
+            ports.conversations.save(
+                turn.stored, turn.current, answers, offered, turn.now, turn.trail
+            )
         )
         writes.append(ports.transcript.turn(key, turn.now, inp.kind, inp.value, turn.current))
         writes.extend(

@@ -178,6 +178,13 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX inquiry_attempts_by_reference ON inquiry_attempts (reference, id);
         """,
     ),
+    Migration(
+        4,
+        "conversations: the steps Back returns to",
+        """
+        ALTER TABLE conversations ADD COLUMN trail TEXT NOT NULL DEFAULT '';
+        """,
+    ),
 ]
 
 

@@ -22,6 +22,7 @@ from bot.storage.outbox import Notice
 from bot.storage.requests import AppointmentRequest
 from flows.callbacks import CallbackRecord
 from flows.case_records import CaseRecord
+from flows.my_requests import MyItem
 
 
 class Conversations(Protocol):
@@ -34,6 +35,7 @@ class Conversations(Protocol):
         answers: str,
         offered: list[str],
         now: datetime,
+        trail: tuple[str, ...] = (),
     ) -> Write: ...
 
 
@@ -216,6 +218,12 @@ class StaffLog(Protocol):
     async def no_answers(self, reference: str) -> int: ...
 
 
+class Mine(Protocol):
+    """What one applicant has in flight or had (read only): "My requests"."""
+
+    async def of(self, key: ConversationKey) -> list[MyItem]: ...
+
+
 @dataclass(frozen=True)
 class Ports:
     """Every port, built once per process over one database."""
@@ -231,6 +239,7 @@ class Ports:
     service_requests: ServiceRequests
     field_appointments: FieldAppointments
     staff_log: StaffLog
+    mine: Mine
 
 
 def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
@@ -240,6 +249,7 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
     from bot.storage.cases import SqliteCases
     from bot.storage.conversations import SqliteConversations, SqliteTranscript
     from bot.storage.field_appointments import SqliteFieldAppointments
+    from bot.storage.mine import SqliteMine
     from bot.storage.requests import SqliteAppointmentRequests
     from bot.storage.service_requests import SqliteServiceRequests
     from bot.storage.staff_log import SqliteStaffLog
@@ -256,4 +266,5 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
         service_requests=SqliteServiceRequests(),
         field_appointments=SqliteFieldAppointments(db, tz),
         staff_log=SqliteStaffLog(db),
+        mine=SqliteMine(db, tz),
     )

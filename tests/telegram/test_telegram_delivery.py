@@ -52,7 +52,8 @@ async def test_one_chat_gets_about_one_message_per_interval(
         update={"telegram": fast_telegram(fake_api.base_url, per_chat_interval_seconds=0.4)}
     )
     async with running(tg_engine, paced):
-        fake_api.user_sends(2003, "/start")  # two replies: greeting and menu
+        fake_api.user_sends(2003, "/start")  # two turns in one chat: two messages
+        fake_api.user_sends(2003, "/help")
         fake_api.user_sends(2004, "/help")
         await wait_until(
             lambda: len(fake_api.texts(2003)) == 2 and fake_api.texts(2004),

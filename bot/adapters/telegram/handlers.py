@@ -75,10 +75,11 @@ class ApplicantHandlers:
         if not isinstance(data, str) or len(data.encode("utf-8", "surrogatepass")) > (
             MAX_BUTTON_DATA_BYTES
         ):
+            # Never ours: the engine refuses it like any stale button and asks its question
+            # again, so the applicant is shown the way on.
             log.info("button press with unusable callback data from %s", user_ref(user.id))
-            replies: tuple[Reply, ...] = (Reply(self.engine.text("error.stale_button")),)
-        else:
-            replies = await self._turn(user.id, button=data)
+            data = ""
+        replies = await self._turn(user.id, button=data)
         await self._send(message.chat_id if message is not None else user.id, replies)
 
     async def on_unsupported_media(
