@@ -52,6 +52,7 @@ from flows.steps import (
     shown,
     stay,
 )
+from flows.understanding import a_number_in, receipt_in
 
 TYPE, DOCS_YES, DOCS_NO, SKIP_DATE = "apr:type", "apr:docs:yes", "apr:docs:no", "apr:date:skip"
 SUBMIT = "submit_appointment_request"  # the effect that stores the request
@@ -111,6 +112,9 @@ def _read_identifier(text: str, f: Facts) -> Answer | Decision | None:
     if typed_unless_person(text, f) is None:
         return None
     check = check_identifier(text)
+    if not check.ok:  # a receipt or an A-number inside a sentence ("my A-number is ...")
+        found = receipt_in(text) or a_number_in(text)
+        check = check_identifier(found) if found else check
     if check.ok:
         return Answer("text", value=check, text=text)
     if check.rule == IdentifierRule.UNREADABLE:

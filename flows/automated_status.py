@@ -24,7 +24,7 @@ from flows.automated_common import (
 )
 from flows.case_records import CaseRecord
 from flows.facts import Facts
-from flows.receipts import ReceiptCheck, ReceiptNumber, check_receipt, looks_like_receipt
+from flows.receipts import ReceiptCheck, ReceiptNumber, check_receipt
 from flows.state import ConversationState
 from flows.steps import MENU as MENU_BUTTON
 from flows.steps import (
@@ -43,6 +43,7 @@ from flows.steps import (
     shown,
     stay,
 )
+from flows.understanding import receipt_in
 
 AGAIN = "status:again"
 CASE = "case"  # the facts loaded for a receipt: `Loaded.case`
@@ -62,20 +63,23 @@ def receipt_wanted(answer: Answer, state: ConversationState) -> str | None:
     """The receipt whose case a turn needs (what the `case` loader looks up): the one typed
     or given with a command, else the one the conversation is about."""
     if answer.kind == "text" or answer.kind.startswith("/"):
-        check = check_receipt(answer.text) if answer.text else None
+        typed = receipt_in(answer.text) if answer.text else None
+        check = check_receipt(typed) if typed else None
         return check.receipt.value if check is not None and check.receipt else None
     return state.receipt
 
 
 def _typed_receipt(f: Facts, anywhere: bool) -> ReceiptCheck | None:
-    """The receipt in the typed text (or a command's words); None when there is none to
-    read. `anywhere`: only text meant as a receipt counts (typed in another step)."""
+    """The receipt in the typed text (or a command's words), also inside a sentence or
+    quotes; None when there is none to read. `anywhere`: only text that holds a receipt
+    counts (typed in another step); else the whole text is read as one."""
     answer = f.answer
     if not answer.text or not (answer.kind == "text" or answer.kind.startswith("/")):
         return None
-    if anywhere and not looks_like_receipt(answer.text):
+    typed = receipt_in(answer.text)
+    if anywhere and typed is None:
         return None
-    return check_receipt(answer.text)
+    return check_receipt(typed or answer.text)
 
 
 def _origin(receipt: ReceiptNumber) -> Say:
@@ -159,6 +163,17 @@ def receipt_routes(*, anywhere: bool) -> tuple[Route, ...]:
             " conversation cannot move is answered in place.",
             needs=(CASE,),
         ),
+    )
+
+
+def receipt_in_place() -> Route:
+    """A receipt typed where the conversation does not move to the status (the staff
+    tiers, which say "type your receipt number here at any time"): answered in place, and
+    the step's question asked again."""
+    return stay(
+        _answered_in_place(anywhere=True),
+        "A receipt typed in the middle of triage or booking is answered in place.",
+        needs=(CASE,),
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 
+from flows.automated_status import receipt_in_place
 from flows.callback_slots import candidate_slots, is_offerable, offer
 from flows.callbacks import Tier2Rule, slot_code, slot_from_code, zip5
 from flows.entry import MENU as MAIN_MENU
@@ -497,6 +498,7 @@ MINE_STEP = Step(
 TIER = Tier(
     name="tier2",
     steps=(SLOTS_STEP, PHONE_STEP, ZIP_STEP, CONFIRM_STEP, BOOKED_STEP, MINE_STEP),
+    intercepts=(receipt_in_place(),),
     intercept_prefix="tier2.",
     commands=(MINE_COMMAND,),
     menu=(

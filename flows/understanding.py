@@ -117,8 +117,7 @@ def receipt_in(text: str) -> str | None:
     found = [m for m in _RECEIPT_IN_SENTENCE.finditer(text) if _digits(m.group(2)) >= 5]
     if len(found) != 1:
         return None  # none, or several: not guessed
-    match = found[0]
-    return (match.group(1) + match.group(2)).strip(" -_./")
+    return found[0].group(0).strip(" -_./")
 
 
 def a_number_in(text: str) -> str | None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from bot.adapters.telegram.app import TelegramBot
 from bot.config import Settings
 from bot.engine import Engine
@@ -63,3 +66,37 @@ async def test_one_chat_gets_about_one_message_per_interval(
     (other,) = fake_api.messages(2004)
     assert second.at - first.at >= 0.35
     assert other.at < second.at  # another chat is not held up by this chat's pacing
+
+
+async def test_every_answer_is_one_message_and_its_keyboard_comes_within_one_interval(
+    fake_api: FakeBotApi, settings: Settings, tg_engine: Engine
+) -> None:
+    """With about one message per second per chat, an answer of five paragraphs (the
+    escalation to Tier 2) used to put its times on the fifth message, four intervals late.
+    Now each answer is one message, and the keyboard the applicant waits for arrives
+    within one pacing interval of their press, even pressing the moment it appears."""
+    interval = 0.5
+    paced = settings.model_copy(
+        update={"telegram": fast_telegram(fake_api.base_url, per_chat_interval_seconds=interval)}
+    )
+    user = TelegramUser(fake_api, 2005)
+    async with running(tg_engine, paced):
+        waits = []
+        sent_at = time.monotonic()
+        (menu,) = await user.send("/start")
+        waits.append(menu.at - sent_at)
+        for label in (
+            "Talk to a person",
+            "I am the applicant",
+            "I need an in-person visit",
+            "Proof of status",
+            "Yes, I have them",
+        ):
+            sent_at = time.monotonic()
+            (answer,) = await user.tap(label)  # exactly one message per answer
+            assert answer.buttons, label
+            waits.append(answer.at - sent_at)
+        await asyncio.sleep(interval)  # nothing more was on its way
+    assert len(fake_api.messages(user.id)) == 6
+    assert "Pick a time" in answer.text and answer.buttons[0][1].startswith("slot:")
+    assert max(waits) < interval + 0.25, waits

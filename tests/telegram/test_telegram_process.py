@@ -81,6 +81,7 @@ async def test_a_conversation_survives_a_restart_and_sigterm_finishes_the_turn_i
             "start",
             "menu",
             "status",
+            "mine",
             "help",
             "cancel",
             "agent",
