@@ -58,7 +58,8 @@ async def test_updates_that_cannot_be_stored_are_not_confirmed_and_come_again(
             conn.execute("ALTER TABLE inbox_elsewhere RENAME TO telegram_inbox")
         await user.received(0, 1)
         await wait_until(lambda: fake_api.confirmed_offset > update["update_id"], what="ok")
-    assert fake_api.texts(user.id) == [tg_engine.text("help.text")]  # once
+    (answer,) = fake_api.texts(user.id)  # once
+    assert answer.startswith(tg_engine.text("help.text"))
 
 
 async def test_updates_stored_before_a_stop_are_handled_first_in_order_and_once(

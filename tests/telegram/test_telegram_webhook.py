@@ -62,7 +62,8 @@ async def test_a_webhook_request_without_the_secret_token_is_refused(
         await wait_until(lambda: fake_api.texts(5001), what="the reply to the real request")
     assert [r.status_code for r in refused] == [403, 403]
     assert accepted.status_code == 200
-    assert fake_api.texts(5001) == [tg_engine.text("help.text")]
+    (helped,) = fake_api.texts(5001)
+    assert helped.startswith(tg_engine.text("help.text"))
     assert fake_api.calls("getUpdates") == []  # no long polling in webhook mode
 
 
