@@ -41,26 +41,26 @@ def test_help_and_typed_button_labels_keep_the_callback_times_live(tmp_path: Pat
         lines=[
             *TO_TIMES,
             {"button": "issue:something_else"},
+            {"button": "day:20261123"},
             "/help",
             {"button": "slot:20261123T1100"},  # a time shown before /help
         ],
     )
-    times, helped, picked = outs[3], outs[4], outs[5]
-    assert times["state"] == "tier2.slots"
-    assert helped["state"] == "tier2.slots"
+    days, times, helped, picked = outs[3], outs[4], outs[5], outs[6]
+    assert days["state"] == "tier2.slots" and times["state"] == "tier2.times"
+    assert helped["state"] == "tier2.times"
     assert "Here is what I can do" in _text(helped)
-    assert "Pick a time for the officer's call" in _text(helped)  # the question again
+    assert "Pick a time" in _text(helped)  # the question again
     assert "slot:20261123T1100" in _data(helped)
     assert picked["state"] == "tier2.phone"
 
     later = jsonl(
-        *_db(tmp_path), "--user", "b", *NOW, lines=[*TO_TIMES, "Something else", "Later times"]
+        *_db(tmp_path), "--user", "b", *NOW, lines=[*TO_TIMES, "Something else", "Mon Nov 23"]
     )
-    # "Something else" typed presses that issue; "Later times" typed pages on.
+    # "Something else" typed presses that issue; a day's label typed picks that day.
     assert later[3]["state"] == "tier2.slots"
-    assert later[4]["state"] == "tier2.slots"
-    assert "slot:20261123T1100" not in _data(later[4])
-    assert "slot:20261123T1300" in _data(later[4])
+    assert later[4]["state"] == "tier2.times"
+    assert "slot:20261123T1100" in _data(later[4])
 
 
 def test_status_at_tier1_intake_answers_and_keeps_the_role_buttons(tmp_path: Path) -> None:
@@ -171,7 +171,7 @@ def test_one_answer_is_one_message_with_the_keyboard_on_it(tmp_path: Path) -> No
     assert start["replies"][0]["text"].startswith("Hello, I'm Tierline")
     assert "go:status" in _data(start)
     paragraphs = escalated["replies"][0]["text"].split("\n\n")
-    assert len(paragraphs) == 5 and paragraphs[-1].startswith("Pick a time")
+    assert len(paragraphs) == 5 and paragraphs[-1].startswith("Pick a day")
     assert escalated["state"] == "tier2.slots"
 
 
@@ -192,6 +192,8 @@ def test_back_returns_with_the_answers_kept_and_main_menu_is_everywhere(
             "A87654321",
             "I need proof of status for a new job that starts soon",
             {"button": "apr:docs:yes"},
+            "(315) 555-0143",
+            "13202",
             {"button": "apr:date:skip"},
         ],
     )
@@ -202,8 +204,8 @@ def test_back_returns_with_the_answers_kept_and_main_menu_is_everywhere(
     assert outs[5]["state"] == "automated.appointment.ask_reason"
     assert outs[6]["state"] == "automated.appointment.ask_identifier"
     assert "ADIT" in _text(outs[6])  # the type chosen is kept
-    assert outs[10]["state"] == "automated.appointment.submitted"
-    assert "nav:back" not in _data(outs[10])  # never back into a finished request
+    assert outs[12]["state"] == "automated.appointment.submitted"
+    assert "nav:back" not in _data(outs[12])  # never back into a finished request
 
 
 async def test_my_requests_shows_every_callback_and_a_past_one_as_past(
@@ -234,11 +236,11 @@ async def test_my_requests_shows_every_callback_and_a_past_one_as_past(
 
 async def test_my_requests_lists_every_kind_with_its_status(chat: Chat, engine: Any) -> None:
     from bot.staff.desk import StaffDesk
-    from tests.automated_paths import to_biometrics_slots
+    from tests.automated_paths import to_biometrics_times
 
     # A biometrics booking, an in-person request, a service request and a callback that
     # an officer turned into a field-office appointment.
-    await to_biometrics_slots(chat)
+    await to_biometrics_times(chat)
     await chat.press(next(b for b in chat.buttons if b.startswith("bio:slot:")))
     await chat.send("/menu")
     await chat.press("go:appointment")
@@ -246,6 +248,8 @@ async def test_my_requests_lists_every_kind_with_its_status(chat: Chat, engine: 
     await chat.send("A12345678")
     await chat.send("I need proof of status for a new job that starts soon")
     await chat.press("apr:docs:yes")
+    await chat.send("(315) 555-0143")
+    await chat.send("13202")
     await chat.press("apr:date:skip")
     request = next(w for w in chat.text.replace(".", " ").split() if w.startswith("APR-"))
     await chat.send("/menu")
