@@ -113,7 +113,8 @@ async def test_the_answer_200_comes_only_once_the_update_is_stored(
     assert refused.status_code == 503
     assert [r.status_code for r in again] == [200, 200]
     menu = (await Chat(tg_engine, "w1").send("/menu")).replies[0].text
-    assert fake_api.texts(5501) == [tg_engine.text("help.text"), menu]  # each once
+    helped, menu_shown = fake_api.texts(5501)  # each once
+    assert helped.startswith(tg_engine.text("help.text")) and menu_shown == menu
 
 
 async def test_a_webhook_update_that_cannot_be_read_is_answered_200_and_skipped(
@@ -136,7 +137,8 @@ async def test_a_webhook_update_that_cannot_be_read_is_answered_200_and_skipped(
         await wait_until(lambda: fake_api.texts(5502), what="the reply to the good update")
     assert [a.status_code for a in answers] == [200, 200]
     assert nested.status_code == 400
-    assert fake_api.texts(5502) == [tg_engine.text("help.text")]
+    (helped,) = fake_api.texts(5502)
+    assert helped.startswith(tg_engine.text("help.text"))
     about_it = [r for r in caplog.records if f"update {bad['update_id']} " in r.getMessage()]
     assert [r.levelname for r in about_it] == ["WARNING"]
     assert "Zebulon" not in caplog.text
