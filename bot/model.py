@@ -11,6 +11,9 @@ from typing import Any
 from bot.inputs import MAX_BUTTON_DATA_BYTES as MAX_BUTTON_DATA_BYTES  # re-exported
 from bot.inputs import valid_text
 
+MAX_MESSAGE_CHARS = 4096  # Telegram's limit on one message's text; the same for every channel
+
+
 CONSOLE = "console"  # the channels Tierline speaks on
 TELEGRAM = "telegram"
 
@@ -49,6 +52,35 @@ class Reply:
 
     def as_json(self) -> dict[str, Any]:
         return {"text": self.text, "buttons": [b.as_json() for b in self.buttons]}
+
+
+def joined(replies: tuple[Reply, ...], limit: int = MAX_MESSAGE_CHARS) -> tuple[Reply, ...]:
+    """One answer, one message: `replies` joined into as few messages as `limit` allows,
+    paragraphs kept apart by a blank line, with every button on the last message (the
+    last reply's buttons first, then earlier ones not already there, and the buttons that
+    work everywhere at the end)."""
+    if len(replies) < 2:
+        return replies
+    texts: list[str] = []
+    for reply in replies:
+        if not reply.text:
+            continue
+        if texts and len(texts[-1]) + 2 + len(reply.text) <= limit:
+            texts[-1] = f"{texts[-1]}\n\n{reply.text}"
+        else:
+            texts.append(reply.text)
+    buttons = {b.data: b for b in replies[-1].buttons}
+    for reply in replies[:-1]:
+        for button in reply.buttons:
+            buttons.setdefault(button.data, button)
+    keyboard = tuple(buttons.values())
+    if len(buttons) > len(replies[-1].buttons):
+        # Commands that work everywhere (Back, Main menu...) stay at the end of the keyboard.
+        keyboard = tuple(sorted(keyboard, key=lambda b: b.data.startswith("nav:")))
+    if not texts:
+        texts.append("")
+    *first, last = texts
+    return (*(Reply(t) for t in first), Reply(last, keyboard))
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,7 @@ from flows.steps import (
     shown,
     stay,
 )
+from flows.understanding import a_number_in, receipt_in
 from flows.zip_codes import check_zip, refuse_zip
 
 TYPE, DOCS_YES, DOCS_NO, SKIP_DATE = "apr:type", "apr:docs:yes", "apr:docs:no", "apr:date:skip"
@@ -123,6 +124,9 @@ def _read_identifier(text: str, f: Facts) -> Answer | Decision | None:
     if typed_unless_person(text, f) is None:
         return None
     check = check_identifier(text)
+    if not check.ok:  # a receipt or an A-number inside a sentence ("my A-number is ...")
+        found = receipt_in(text) or a_number_in(text)
+        check = check_identifier(found) if found else check
     if check.ok:
         return Answer("text", value=check, text=text)
     if check.rule == IdentifierRule.UNREADABLE:

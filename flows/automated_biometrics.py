@@ -460,6 +460,7 @@ STEPS = (
     Step(
         BIO_BOOKED,
         "The biometrics appointment was moved; confirmation shown.",
+        ask=shown(say("reask.next", *WAY_OUT)),
         routes=(DIDNT_HELP_ROUTE,),
         kinds=(DIDNT_HELP,),
     ),

@@ -35,22 +35,16 @@ APR_DATE = "automated.appointment.ask_date"
 APR_SUBMITTED = "automated.appointment.submitted"
 INFO = "automated.info"
 
-# States where a receipt typed out of the blue is looked up (`lookup`): all but those that
-# read a receipt (or free text) as their own answer.
+# States where a receipt typed out of the blue is looked up and shown as the answer
+# (`lookup`): the menu, the status steps, self-service and the end of a flow. In the middle
+# of a flow (a biometrics reschedule or an in-person request under way) the status is
+# answered in place and the step's question asked again, so nothing typed so far is lost;
+# the steps that read a receipt (or free text) as their own answer take it first.
 LOOKUP_FROM: tuple[str, ...] = (
     MENU,
     STATUS_ASK,
     STATUS_ANSWERED,
-    BIO_REASON,
-    BIO_SLOT,
-    BIO_TIME,
-    BIO_SITE,
     BIO_BOOKED,
-    APR_TYPE,
-    APR_CHECKLIST,
-    APR_PHONE,
-    APR_ZIP,
-    APR_DATE,
     APR_SUBMITTED,
     INFO,
 )

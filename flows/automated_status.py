@@ -24,7 +24,7 @@ from flows.automated_common import (
 )
 from flows.case_records import CaseRecord
 from flows.facts import Facts
-from flows.receipts import ReceiptCheck, ReceiptNumber, check_receipt, looks_like_receipt
+from flows.receipts import ReceiptCheck, ReceiptNumber, check_receipt
 from flows.state import ConversationState
 from flows.steps import MENU as MENU_BUTTON
 from flows.steps import (
@@ -43,6 +43,7 @@ from flows.steps import (
     shown,
     stay,
 )
+from flows.understanding import receipt_in
 
 AGAIN = "status:again"
 CASE = "case"  # the facts loaded for a receipt: `Loaded.case`
@@ -62,20 +63,23 @@ def receipt_wanted(answer: Answer, state: ConversationState) -> str | None:
     """The receipt whose case a turn needs (what the `case` loader looks up): the one typed
     or given with a command, else the one the conversation is about."""
     if answer.kind == "text" or answer.kind.startswith("/"):
-        check = check_receipt(answer.text) if answer.text else None
+        typed = receipt_in(answer.text) if answer.text else None
+        check = check_receipt(typed) if typed else None
         return check.receipt.value if check is not None and check.receipt else None
     return state.receipt
 
 
 def _typed_receipt(f: Facts, anywhere: bool) -> ReceiptCheck | None:
-    """The receipt in the typed text (or a command's words); None when there is none to
-    read. `anywhere`: only text meant as a receipt counts (typed in another step)."""
+    """The receipt in the typed text (or a command's words), also inside a sentence or
+    quotes; None when there is none to read. `anywhere`: only text that holds a receipt
+    counts (typed in another step); else the whole text is read as one."""
     answer = f.answer
     if not answer.text or not (answer.kind == "text" or answer.kind.startswith("/")):
         return None
-    if anywhere and not looks_like_receipt(answer.text):
+    typed = receipt_in(answer.text)
+    if anywhere and typed is None:
         return None
-    return check_receipt(answer.text)
+    return check_receipt(typed or answer.text)
 
 
 def _origin(receipt: ReceiptNumber) -> Say:
@@ -184,6 +188,17 @@ def receipt_routes(*, anywhere: bool) -> tuple[Route, ...]:
     )
 
 
+def receipt_in_place() -> Route:
+    """A receipt typed where the conversation does not move to the status (the staff
+    tiers, which say "type your receipt number here at any time"): answered in place, and
+    the step's question asked again."""
+    return stay(
+        _answered_in_place(anywhere=True),
+        "A receipt typed in the middle of triage or booking is answered in place.",
+        needs=(CASE,),
+    )
+
+
 def _asked(f: Facts) -> Decision | None:
     return None if f.answer.text else decide(StatusRule.ASKED)
 
@@ -195,6 +210,9 @@ def _usage(f: Facts) -> Decision | None:
 def _check_another(f: Facts) -> Decision | None:
     return decide(StatusRule.CHECK_ANOTHER) if f.answer.pressed(AGAIN) else None
 
+
+# Asked again after something answered in place (the status itself was the route's answer).
+_WHAT_NEXT = shown(say("reask.next", choice(AGAIN, "status.buttons.again"), *WAY_OUT))
 
 STATUS_COMMAND = Command(
     "status",
@@ -217,7 +235,7 @@ STEPS = (
     Step(
         STATUS_ASK,
         "Waiting for a receipt number to look up.",
-        show=lambda f: shown(say("status.ask_receipt", MENU_BUTTON)),
+        show=shown(say("status.ask_receipt", MENU_BUTTON)),
         parse=typed_unless_person,
         routes=(DIDNT_HELP_ROUTE, *receipt_routes(anywhere=False)),
         kinds=(DIDNT_HELP,),
@@ -225,6 +243,7 @@ STEPS = (
     Step(
         STATUS_ANSWERED,
         "A case status was shown with its meaning and next step.",
+        ask=_WHAT_NEXT,
         routes=(
             DIDNT_HELP_ROUTE,
             route("status", STATUS_ASK, _check_another, "The applicant checks another case."),

@@ -53,6 +53,7 @@ class EntryRule(StrEnum):
     MENU_ITEM = "entry.menu_item"
     CAME_BACK = "entry.came_back"
     NOT_UNDERSTOOD = "entry.not_understood"
+    LANGUAGE_OFFERED = "entry.language_offered"
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ def _started(f: Facts) -> Decision:
 
 
 def _help(f: Facts) -> Decision:
-    return decide(EntryRule.HELP, say("help.text", MENU_BUTTON))
+    """Help answers in place: the engine asks the step's question again after it."""
+    return decide(EntryRule.HELP, say("help.text"))
 
 
 def _nothing_to_cancel(f: Facts) -> Decision | None:
@@ -107,6 +109,10 @@ def _already_closed(f: Facts) -> Decision | None:
 
 def _finished(f: Facts) -> Decision:
     return decide(EntryRule.FINISHED, state=EMPTY)
+
+
+def _language_offer(f: Facts) -> Decision:
+    return decide(EntryRule.LANGUAGE_OFFERED, say("language.offer"))
 
 
 COMMANDS = (
@@ -151,6 +157,11 @@ COMMANDS = (
         "Ask for a person.",
     ),
     Command(
+        "language",
+        (stay(_language_offer, "Which languages the assistant speaks."),),
+        "Spanish: what is on offer (a Spanish greeting is read as this).",
+    ),
+    Command(
         "finish",
         (
             stay(_already_closed, "The conversation has already ended."),
@@ -187,7 +198,7 @@ def _menu_step(items: tuple[MenuItem, ...]) -> Step:
     return Step(
         MENU,
         "Main menu of the automated tier, available at all hours.",
-        show=lambda f: menu,
+        show=menu,
         routes=tuple(chose(i) for i in items),
         kinds=(GO,),
     )
@@ -202,19 +213,18 @@ def _came_back(f: Facts) -> Decision | None:
 CLOSED_STEP = Step(
     CLOSED,
     "The conversation is over; any message starts a new one.",
-    show=lambda f: shown(say("closed.goodbye"), choices=[MENU_BUTTON]),
+    show=shown(say("closed.goodbye"), choices=[MENU_BUTTON]),
     parse=lambda text, f: f.answer,
     routes=(route("start", MENU, _came_back, "A new message after the end starts again."),),
 )
 
 
 def _not_understood(f: Facts) -> Decision:
+    """Text nothing could read: said so; the engine asks the step's question again with
+    its choices, so the way on is right there."""
     if f.current.startswith("automated."):
-        return refuse(
-            EntryRule.NOT_UNDERSTOOD, "fallback.not_understood", choices=(MENU_BUTTON, AGENT)
-        )
-    # With staff already: the buttons of the last message are still the way on.
-    return refuse(EntryRule.NOT_UNDERSTOOD, "fallback.use_buttons", choices=(MENU_BUTTON,))
+        return refuse(EntryRule.NOT_UNDERSTOOD, "fallback.not_understood")
+    return refuse(EntryRule.NOT_UNDERSTOOD, "fallback.use_buttons")
 
 
 TIER = Tier(
@@ -224,6 +234,11 @@ TIER = Tier(
     commands=COMMANDS,
     fallback=_not_understood,
 )
+
+
+def with_commands(entry: Tier, *commands: Command) -> Tier:
+    """The entry tier with `commands` added (those derived from all tiers: /back)."""
+    return replace(entry, commands=(*entry.commands, *commands))
 
 
 def with_menu(entry: Tier, items: tuple[MenuItem, ...]) -> Tier:

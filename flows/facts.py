@@ -24,6 +24,7 @@ from flows.handoff import Handoff, LiveChatPolicy
 from flows.inperson_decision import InPersonPolicy
 from flows.knowledge import Knowledge
 from flows.live_hours import LiveHours
+from flows.my_requests import MyItem
 from flows.self_service import SelfService
 from flows.state import ConversationState
 from flows.steps import Answer
@@ -72,7 +73,7 @@ class Loaded:
     case_on_file: CaseRecord | None = None  # "case_on_file": the case of `state.receipt`
     slot_counts: Mapping[datetime, int] | None = None  # "callback_counts": booked per slot
     slot_booked: int | None = None  # "slot_room": callbacks at the draft's slot
-    my_callbacks: tuple[CallbackRecord, ...] = ()  # "my_callbacks": open, newest first
+    my_requests: tuple[MyItem, ...] = ()  # "my_requests": everything the applicant has
     picked_callback: CallbackRecord | None = None  # "picked_callback": by the answer's ref
     # Live operator chat (bot/actions/live_chat.py)
     handoff: Handoff | None = None  # "handoff": the queue entry of `state.live_chat`
@@ -92,6 +93,9 @@ class Facts:
     loaded: Loaded = field(default_factory=Loaded)
     # Whether the shared machine allows `trigger` from the current state.
     allows: Callable[[str], bool] = lambda _trigger: False
+    # The steps this flow went through before the current one, oldest first: where Back
+    # returns (kept by the engine with `flows.machine.MachineDefinition.trail_after`).
+    trail: tuple[str, ...] = ()
 
     def but(self, **changes: Any) -> Facts:
         return replace(self, **changes)

@@ -13,15 +13,19 @@ raised ``KeyError``) while the dotted prefix still lets the diagram group states
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from functools import cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from transitions import Machine
 
-from flows.steps import ANY
+from flows.steps import ANY, Command, Decision, Route, decide, refuse, route, stay
 from flows.steps import Tier as TierDeclaration
+
+if TYPE_CHECKING:
+    from flows.facts import Facts
 
 Tier = Literal["automated", "tier1", "tier2", "closed"]
 TIERS: tuple[Tier, ...] = ("automated", "tier1", "tier2", "closed")
@@ -83,6 +87,7 @@ class MachineDefinition:
     _by_edge: dict[tuple[str, str], TransitionSpec] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _wildcards: set[str] = field(default_factory=set, compare=False, repr=False)
 
     @classmethod
     def from_tiers(cls, tiers: Iterable[TierDeclaration], initial: str) -> MachineDefinition:
@@ -92,6 +97,7 @@ class MachineDefinition:
     def compose(cls, flows: Iterable[Flow], initial: str) -> MachineDefinition:
         states: list[StateSpec] = []
         transitions: list[TransitionSpec] = []
+        seen: set[tuple[str, str]] = set()
         for flow in flows:
             states.extend(flow.states)
             transitions.extend(flow.transitions)
@@ -105,6 +111,25 @@ class MachineDefinition:
                     f" and may not go to {t.dest!r} from {t.source!r}"
                 )
         transitions = [t for t in transitions if ANY in t.sources or t.trigger not in wildcard]
+        # Two tiers may name the same edge (a menu item, and the command that opens the
+        # same step from the menu): declared once, as long as both go to the same state.
+        edges: dict[tuple[str, str], str] = {}
+        unique: list[TransitionSpec] = []
+        for t in transitions:
+            fresh = []
+            for source in t.sources:
+                if source != ANY and edges.setdefault((t.trigger, source), t.dest) != t.dest:
+                    raise DefinitionError(
+                        f"trigger {t.trigger!r} is declared twice from {source!r}, to two states"
+                    )
+                if source == ANY or (t.trigger, source) not in seen:
+                    fresh.append(source)
+                    seen.add((t.trigger, source))
+            if fresh:
+                unique.append(
+                    t if len(fresh) == len(t.sources) else replace(t, source=tuple(fresh))
+                )
+        transitions = unique
         definition = cls(tuple(states), tuple(transitions), initial)
         definition._validate()
         return definition
@@ -118,6 +143,7 @@ class MachineDefinition:
         if self.initial not in self._by_name:
             raise DefinitionError(f"initial state {self.initial!r} is not declared")
         wildcard_triggers = {t.trigger for t in self.transitions if ANY in t.sources}
+        self._wildcards.update(wildcard_triggers)
         for t in self.transitions:
             if t.trigger in wildcard_triggers and ANY not in t.sources:
                 raise DefinitionError(
@@ -151,6 +177,130 @@ class MachineDefinition:
     def transition_for(self, trigger: str, source: str) -> TransitionSpec | None:
         """The declared transition `trigger` fires from `source` (a specific one wins)."""
         return self._by_edge.get((trigger, source)) or self._by_edge.get((trigger, ANY))
+
+    def trail_after(
+        self, trail: tuple[str, ...], trigger: str, source: str, dest: str, *, committed: bool
+    ) -> tuple[str, ...]:
+        """Where Back leads after `trigger` moved a conversation from `source` to `dest`.
+
+        Back pops the last step; a command that may fire anywhere (menu, cancel, a person),
+        the main menu and a route that committed something (a booking, a request) start
+        afresh, since Back must never lead into a finished form; any other step route
+        remembers the step it left."""
+        if is_back(trigger):
+            return trail[:-1]
+        if committed or trigger in self._wildcards or dest == self.initial:
+            return ()
+        if source == dest:
+            return trail
+        return (*trail, source)[-MAX_TRAIL:]
+
+    def back_to(self, trail: tuple[str, ...], current: str) -> str | None:
+        """The step Back leads to from `current`, or None when there is none to offer
+        (nothing before, or only the main menu, which has its own button)."""
+        if not trail or trail[-1] == self.initial:
+            return None
+        target = trail[-1]
+        return target if self.transition_for(back_trigger(target), current) else None
+
+
+# ---- going back ----------------------------------------------------------------------------
+
+BACK_PREFIX = "back_"  # a back trigger per step it returns to: back_tier2_phone
+MAX_TRAIL = 12  # steps remembered for Back
+
+
+class BackRule(StrEnum):
+    WENT_BACK = "entry.went_back"
+    BACK_TO_MENU = "entry.back_to_menu"
+    NOTHING_BEFORE = "entry.nothing_to_go_back_to"
+
+
+def back_trigger(state: str) -> str:
+    return BACK_PREFIX + state.replace(".", "_")
+
+
+def is_back(trigger: str) -> bool:
+    return trigger.startswith(BACK_PREFIX)
+
+
+def back_edges(tiers: Iterable[TierDeclaration], initial: str) -> dict[str, tuple[str, ...]]:
+    """Where Back may lead, derived from the declared routes: for every route from a step P
+    to another step D that fires only from named states and commits nothing, Back leads
+    from D to P. Returned as {P: the states D it is reached back from}. Routes from the
+    main menu are left out: Main menu is a button of its own."""
+    tiers = tuple(tiers)
+    wildcards = {
+        r.trigger
+        for t in tiers
+        for r in (*(r for c in t.commands for r in c.routes), *t.intercepts)
+        if r.trigger is not None and (r.sources is None or ANY in r.sources)
+    }
+    edges: dict[str, set[str]] = {}
+
+    def add(r: Route, sources: tuple[str, ...]) -> None:
+        if r.trigger is None or r.dest is None or r.effect is not None:
+            return
+        if r.trigger in wildcards or is_back(r.trigger):
+            return
+        for source in sources:
+            if source not in (ANY, initial, r.dest):
+                edges.setdefault(source, set()).add(r.dest)
+
+    for t in tiers:
+        for step in t.steps:
+            for r in step.routes:
+                add(r, r.sources or (step.state,))
+        for r in (*(r for c in t.commands for r in c.routes), *t.intercepts):
+            if r.sources is not None:
+                add(r, r.sources)
+    return {p: tuple(sorted(ds)) for p, ds in sorted(edges.items())}
+
+
+def _went_back_to(target: str) -> Callable[[Facts], Decision | None]:
+    def when(f: Facts) -> Decision | None:
+        trail = f.trail
+        return decide(BackRule.WENT_BACK) if trail and trail[-1] == target else None
+
+    return when
+
+
+def _back_to_menu(initial: str) -> Callable[[Facts], Decision | None]:
+    def when(f: Facts) -> Decision | None:
+        trail = f.trail
+        return decide(BackRule.BACK_TO_MENU) if trail and trail[-1] == initial else None
+
+    return when
+
+
+def _nothing_before(f: Facts) -> Decision:
+    return refuse(BackRule.NOTHING_BEFORE, "back.nothing")
+
+
+def back_command(tiers: Iterable[TierDeclaration], initial: str) -> Command:
+    """/back (and the Back button): one route per step Back may return to, derived from
+    the routes of `tiers`; from the first step of a flow, the main menu."""
+    routes = [
+        route(
+            back_trigger(target),
+            target,
+            _went_back_to(target),
+            "Back to the step before, with the answers given so far.",
+            sources=sources,
+            asks=True,
+        )
+        for target, sources in back_edges(tiers, initial).items()
+    ]
+    routes.append(
+        route(
+            "menu",
+            initial,
+            _back_to_menu(initial),
+            "Back from the first step of a flow: the main menu.",
+        )
+    )
+    routes.append(stay(_nothing_before, "There is no step to go back to from here."))
+    return Command("back", tuple(routes), "Go back to the step before.")
 
 
 def tier_of(state: str) -> Tier:

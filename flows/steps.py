@@ -109,6 +109,9 @@ def labelled(kind: str, text: str, *args: str) -> Choice:
 MENU = Choice("nav:menu", "buttons.menu")
 AGENT = Choice("nav:agent", "buttons.agent")
 FINISH = Choice("nav:finish", "buttons.finish")
+# Every step but the main menu offers Back (to the step before, answers kept) and Main
+# menu: the engine adds them to what a step shows, so no step declares them by hand.
+BACK = Choice("nav:back", "buttons.back")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +212,9 @@ class Route:
     # Where the transition may fire from, when not the step's own state: commands and
     # intercepts name theirs (default: any state).
     sources: tuple[str, ...] | None = None
+    # Arrive by asking the step's question again (`Step.ask`), not by showing it as on a
+    # first visit: Back returns this way, answers kept and nothing recorded twice.
+    asks: bool = False
 
 
 def route(
@@ -220,8 +226,9 @@ def route(
     effect: str | None = None,
     needs: tuple[str, ...] = (),
     sources: tuple[str, ...] | None = None,
+    asks: bool = False,
 ) -> Route:
-    return Route(trigger, dest, when, doc, effect, needs, sources)
+    return Route(trigger, dest, when, doc, effect, needs, sources, asks)
 
 
 def stay(
@@ -237,7 +244,9 @@ class Step:
 
     state: str
     doc: str
-    show: Render | None = None
+    # What the step shows on arrival: a function of the facts, or a `Shown` that never
+    # changes (rendered once by the engine).
+    show: Render | Shown | None = None
     routes: tuple[Route, ...] = ()
     parse: Parser | None = None
     needs: tuple[str, ...] = ()  # facts loaded before `show` and the guards
@@ -249,6 +258,10 @@ class Step:
     # Text typed here is the applicant's own words (a reason): the transcript keeps only
     # its length (`flows.privacy.transcript_text`).
     private_text: bool = False
+    # The step's question, asked again after something answered in place (a command, a
+    # receipt typed mid-flow, text not understood) and when Back returns here. It must not
+    # change the state or queue notices. None: the last sentence of `show` and its choices.
+    ask: Render | Shown | None = None
 
 
 @dataclass(frozen=True, slots=True)

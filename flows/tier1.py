@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from flows.automated_status import receipt_in_place
 from flows.entry import TIER1_INTAKE
 from flows.facts import Facts
 from flows.inperson_decision import (
@@ -465,5 +466,6 @@ def _refer(
 TIER = Tier(
     name="tier1",
     steps=(INTAKE, GENERAL_STEP, ISSUE_STEP, INPERSON_STEP, EVIDENCE_STEP, RESOLVED_STEP),
+    intercepts=(receipt_in_place(),),
     intercept_prefix="tier1.",
 )

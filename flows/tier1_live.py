@@ -129,7 +129,16 @@ def _offered(f: Facts) -> bool:
     )
 
 
-def _with_offer(show: Render) -> Render:
+def _rendered(show: Render | Shown) -> Render:
+    """A step's `show` as a function (a step may declare a fixed `Shown`)."""
+    if isinstance(show, Shown):
+        return lambda f: show
+    return show
+
+
+def _with_offer(declared: Render | Shown) -> Render:
+    show = _rendered(declared)
+
     def offering(f: Facts) -> Shown:
         out = show(f)
         if not _offered(f.but(state=out.state or f.state)):
@@ -139,7 +148,9 @@ def _with_offer(show: Render) -> Render:
     return offering
 
 
-def _fresh_inquiry(show: Render) -> Render:
+def _fresh_inquiry(declared: Render | Shown) -> Render:
+    show = _rendered(declared)
+
     def fresh(f: Facts) -> Shown:
         out = show(f)
         return replace(out, state=(out.state or f.state).but(live_chat=None))

@@ -17,22 +17,26 @@ from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
 
+from flows.automated_status import receipt_in_place
 from flows.callback_slots import CallbackOffer, callback_offer, is_offerable
 from flows.callbacks import CallbackRecord, Tier2Rule, slot_code, slot_from_code, zip5
 from flows.entry import MENU as MAIN_MENU
 from flows.entry import MenuItem
 from flows.facts import Facts
+from flows.my_requests import MineRule, MyItem, allows, in_order, is_past, status_key
 from flows.phone import parse_us_phone
 from flows.receipts import check_receipt
 from flows.state import CallbackDraft, ConversationState
 from flows.steps import (
-    AGENT,
     FINISH,
     MENU,
     Answer,
+    Choice,
+    Command,
     DayName,
     Decision,
     Notice,
+    Say,
     ShortDay,
     Shown,
     Step,
@@ -62,10 +66,10 @@ CONFIRM_KIND, MOVE, CANCEL = "confirm", "mine:move", "mine:cancel"
 DAY_CODE = "%Y%m%d"
 
 # Loaders (bot/actions/tier2.py) and the case loader of Tier 1.
-CALLBACK_COUNTS, SLOT_ROOM, MY_CALLBACKS, PICKED_CALLBACK = (
+CALLBACK_COUNTS, SLOT_ROOM, MY_REQUESTS, PICKED_CALLBACK = (
     "callback_counts",
     "slot_room",
-    "my_callbacks",
+    "my_requests",
     "picked_callback",
 )
 CASE_ON_FILE = "case_on_file"
@@ -378,7 +382,9 @@ def _other_time(f: Facts) -> Decision | None:
     """Another time: the phone number and ZIP code are kept, only the time is asked."""
     if f.answer.kind != CONFIRM_KIND or f.answer.arg != "other":
         return None
-    return decide(Tier2Rule.OTHER_TIME, state=_with_draft(f, day=None, slot=None))
+    return decide(
+        Tier2Rule.OTHER_TIME, state=_with_draft(f, day=None)
+    )  # the time stays until another is picked (Back)
 
 
 def _other_phone(f: Facts) -> Decision | None:
@@ -469,40 +475,94 @@ BOOKED_STEP = Step(
 )
 
 
-# ---- my callback: see, move, cancel ------------------------------------------------------------
+# ---- my requests: see everything, move or cancel a callback ---------------------------------
+
+
+def _about(f: Facts, item: MyItem) -> Say | str:
+    """What an item is about, in words: the issue, the request type, the office, the site."""
+    policy = f.policy
+    if item.kind in ("callback", "service"):
+        issue = policy.knowledge.issue(item.detail)
+        return Say(issue.label) if issue is not None else Say("mine.about.other")
+    if item.kind == "request":
+        request_type = policy.requests.get(item.detail)
+        return request_type.label if request_type is not None else item.detail
+    if item.kind == "visit":
+        office = policy.offices.by_id(item.detail)
+        return office.name if office is not None else item.detail
+    site = policy.biometrics.site(item.detail)
+    return site.name if site is not None else item.detail
+
+
+def _item_say(f: Facts, item: MyItem) -> Say:
+    past = is_past(item, f.now)
+    return say(
+        f"mine.item.{item.kind}",
+        past=Say("mine.past") if past else "",
+        reference=item.reference,
+        about=_about(f, item),
+        when=item.at.astimezone(f.now.tzinfo) if item.at else "",
+        created=item.created_at.astimezone(f.now.tzinfo).date(),
+        phone=_phone_shown(item.phone),
+        status=Say(status_key(item, f.now), {"status": item.status}),
+    )
+
+
+def my_requests(f: Facts) -> tuple[list[Say], list[Choice]]:
+    """The listing of everything the applicant has, and the buttons of what it allows."""
+    items = in_order(f.loaded.my_requests, f.now)
+    says = [say("mine.heading"), *(_item_say(f, i) for i in items)]
+    choices: list[Choice] = []
+    for item in items:
+        if "move" in allows(item, f.now):
+            choices.append(choice(MOVE, "mine.move", item.reference, reference=item.reference))
+        if "cancel" in allows(item, f.now):
+            choices.append(choice(CANCEL, "mine.cancel", item.reference, reference=item.reference))
+    return says, choices
 
 
 def _show_mine(f: Facts) -> Shown:
-    if not f.loaded.my_callbacks:
-        return shown(say("tier2.mine.none"), choices=[MENU, AGENT])
-    mine = f.loaded.my_callbacks[0]
-    if mine.status != "booked":
-        return shown(say("tier2.mine.in_hand", reference=mine.reference), choices=[MENU])
-    if _is_past(mine, f.now):
-        # Its time has passed without the call being made: it can't be moved, only
-        # cancelled; the officer still has it.
-        return shown(
-            say(
-                "tier2.mine.past",
-                reference=mine.reference,
-                phone=_phone_shown(mine.phone),
-                when=mine.slot_at.astimezone(f.now.tzinfo),
-            ),
-            choices=[choice(CANCEL, "tier2.mine.cancel", mine.reference), MENU],
-        )
-    return shown(
-        say(
-            "tier2.mine.show",
-            reference=mine.reference,
-            phone=_phone_shown(mine.phone),
-            when=mine.slot_at.astimezone(f.now.tzinfo),
+    if not f.loaded.my_requests:
+        return shown(say("mine.none"))
+    says, choices = my_requests(f)
+    return Shown(tuple(says), tuple(choices))
+
+
+def _mine_here(f: Facts) -> Decision | None:
+    """/mine on "My requests" itself: shown again, afresh."""
+    return decide(MineRule.SHOWN, again=True) if f.current == MINE else None
+
+
+def _mine_in_place(f: Facts) -> Decision:
+    """/mine in the middle of something: the listing is said in place (the engine asks the
+    step's question again after it); moving or cancelling is done from the main menu."""
+    if not f.loaded.my_requests:
+        return decide(MineRule.SHOWN_IN_PLACE, say("mine.none"))
+    says, choices = my_requests(f)
+    if choices:
+        says.append(say("mine.change_from_menu"))
+    return decide(MineRule.SHOWN_IN_PLACE, *says)
+
+
+MINE_COMMAND = Command(
+    "mine",
+    (
+        route(
+            "callback",
+            MINE,
+            lambda f: decide(MineRule.SHOWN),
+            "The applicant asked about their requests.",
+            sources=(MAIN_MENU,),
         ),
-        choices=[
-            choice(MOVE, "tier2.mine.move", mine.reference),
-            choice(CANCEL, "tier2.mine.cancel", mine.reference),
-            MENU,
-        ],
-    )
+        stay(_mine_here, "My requests, shown again."),
+        stay(
+            _mine_in_place,
+            "My requests, said in the middle of something else.",
+            needs=(MY_REQUESTS,),
+        ),
+    ),
+    "Everything you have with us: callbacks, appointments, requests.",
+)
 
 
 def _in_hand(f: Facts) -> Decision | None:
@@ -554,9 +614,11 @@ def _cancel(f: Facts) -> Decision | None:
 
 MINE_STEP = Step(
     MINE,
-    "The applicant looks at their booked callback.",
+    "The applicant looks at everything they have: callbacks (to move or cancel), appointment"
+    " requests, field-office appointments, service requests, biometrics bookings.",
     show=_show_mine,
-    needs=(MY_CALLBACKS,),
+    ask=_show_mine,  # asked again: the whole listing, with its buttons
+    needs=(MY_REQUESTS,),
     kinds=(MOVE, CANCEL),
     routes=(
         stay(
@@ -580,10 +642,12 @@ MINE_STEP = Step(
 TIER = Tier(
     name="tier2",
     steps=(SLOTS_STEP, TIMES_STEP, PHONE_STEP, ZIP_STEP, CONFIRM_STEP, BOOKED_STEP, MINE_STEP),
+    intercepts=(receipt_in_place(),),
     intercept_prefix="tier2.",
+    commands=(MINE_COMMAND,),
     menu=(
         MenuItem(
-            "callback", MINE, "menu.item_callback", "The applicant asked about their callback."
+            "callback", MINE, "menu.item_callback", "The applicant asked about their requests."
         ),
     ),
 )

@@ -8,7 +8,7 @@ from functools import cache
 from transitions import Machine
 
 from flows import automated, entry, tier1, tier1_live, tier2
-from flows.machine import MachineDefinition, build_machine
+from flows.machine import MachineDefinition, back_command, build_machine
 from flows.steps import Tier
 
 # The main menu's order, by trigger (items a tier adds that are not listed come last).
@@ -20,7 +20,10 @@ def _compose(*tiers: Tier) -> tuple[Tier, ...]:
         (item for t in tiers for item in t.menu),
         key=lambda i: MENU_ORDER.index(i.trigger) if i.trigger in MENU_ORDER else len(MENU_ORDER),
     )
-    return (*tiers, entry.with_menu(entry.TIER, tuple(items)))
+    composed = (*tiers, entry.with_menu(entry.TIER, tuple(items)))
+    # Back is derived from every tier's routes, once, and is a command of the way in.
+    back = back_command(composed, entry.INITIAL)
+    return (*tiers, entry.with_commands(composed[-1], back))
 
 
 DECLARATIONS: tuple[Tier, ...] = _compose(

@@ -134,5 +134,24 @@ def test_the_interactive_console_resumes_a_conversation_instead_of_restarting(
     assert "1) Check a case status" in first.stdout.decode()
     second = run_cli("console", "--db", db, input="/quit\n")
     out = second.stdout.decode()
-    assert "continues where you left it (tier1, tier1.intake)" in out
+    assert "continues where you left it" in out
+    # The question it was waiting on, with its choices numbered; no internal state names.
+    assert "First, who are you in this case?" in out
+    assert "1) I am the applicant" in out
+    assert "tier1.intake" not in out and "automated" not in out
     assert "Check a case status" not in out
+    # The numbers of that list work at once.
+    third = run_cli("console", "--db", db, input="1\n/quit\n")
+    assert "What do you need help with?" in third.stdout.decode()
+
+
+def test_a_typo_in_a_numbered_list_keeps_its_numbers(tmp_path: Path) -> None:
+    db = str(tmp_path / "t.db")
+    # 6) Talk to a person; a typo; then 1) still means "I am the applicant".
+    proc = run_cli("console", "--db", db, input="6\nblah\n1\n/quit\n")
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, proc.stderr.decode()
+    typo = out[out.index("can't take that as an answer") :]
+    assert "1) I am the applicant" in typo  # the list is shown with the same numbers
+    assert "1) Main menu" not in out
+    assert "What do you need help with?" in typo

@@ -267,8 +267,8 @@ async def test_a_notice_due_now_is_delivered_exactly_once_by_its_channel(
     result = await engine.handle(
         TurnInput(ConversationKey(channel, "n1"), clock.now(), text="/confirmme")
     )
-    texts = [r.text for r in result.replies]
-    assert ("Booked: reference CB-TEST01." in texts) is shown_now
+    said = "\n\n".join(r.text for r in result.replies)  # one answer, one message
+    assert ("Booked: reference CB-TEST01." in said) is shown_now
     assert result.notices_to_push is (not shown_now)
     pending = await outbox.due(db, channel, clock.now())
     assert [n.reply.text for n in pending] == (

@@ -138,7 +138,8 @@ def test_operators_off_comes_first_with_the_next_opening(
     tmp_path: Path, now: str, words: list[str]
 ) -> None:
     [out] = jsonl("--db", str(tmp_path / "t.db"), "--now", now, lines=["/agent"])
-    first, *rest = [r["text"] for r in out["replies"]]
+    # One message: its paragraphs, in the order they are said.
+    first, *rest = texts(out).split("\n\n")
     for expected in words:
         assert expected in first
     assert "Birthday of Martin Luther King" not in texts(out)
@@ -148,7 +149,7 @@ def test_operators_off_comes_first_with_the_next_opening(
 
 def test_inside_live_hours_the_hand_over_is_said_and_nothing_about_hours(tmp_path: Path) -> None:
     [out] = jsonl("--db", str(tmp_path / "t.db"), "--now", "2026-11-23T10:00", lines=["/agent"])
-    assert out["replies"][0]["text"] == "I'm passing you to a Tier 1 operator."
+    assert texts(out).split("\n\n")[0] == "I'm passing you to a Tier 1 operator."
     assert "available again" not in texts(out)
 
 
@@ -297,7 +298,8 @@ def test_a_callback_in_the_past_is_shown_as_past_and_not_offered_move(tmp_path: 
     # The "Move it" shown before the time passed no longer moves it.
     assert pressed["state"] == "tier2.mine" and "can no longer be moved" in texts(pressed)
     assert not data(pressed, "mine:move:")
-    # Looked at afresh: shown as past, with what it still allows (cancelling).
-    assert fresh["state"] == "tier2.mine" and "that time has passed" in texts(fresh)
+    # Looked at afresh ("My requests"): shown as past, and no longer offered a move.
+    assert fresh["state"] == "tier2.mine" and "Past: Officer callback" in texts(fresh)
+    assert "The time has passed" in texts(fresh)
     assert "Monday, November 23, 2026, 11:00 a.m." in texts(fresh)
-    assert not data(fresh, "mine:move:") and data(fresh, "mine:cancel:")
+    assert not data(fresh, "mine:move:")

@@ -48,7 +48,8 @@ class Applicant:
 
 
 def texts(result: dict[str, Any]) -> list[str]:
-    return [r["text"] for r in result["replies"]]
+    """What was said, paragraph by paragraph (a turn's replies come as one message)."""
+    return [p for r in result["replies"] for p in r["text"].split("\n\n")]
 
 
 def buttons(result: dict[str, Any]) -> list[str]:

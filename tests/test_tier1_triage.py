@@ -145,10 +145,15 @@ async def test_visit_without_evidence_is_likely_handled_by_phone(chat: Chat) -> 
     assert result.transitions[0].rule == "inperson.proof_of_status.no_evidence"
 
 
-async def test_typing_instead_of_choosing_changes_nothing(chat: Chat) -> None:
+async def test_text_that_is_no_answer_changes_nothing_and_a_typed_label_is_pressed(
+    chat: Chat,
+) -> None:
     await chat.send("/agent")
-    result = await chat.send("I am the applicant")
+    result = await chat.send("blue sky")
     assert result.state == "tier1.intake"
-    assert "choose one of the options" in chat.text
-    # The role buttons offered before are still the ones that count.
-    assert (await chat.press("role:applicant")).state == "tier1.issue"
+    assert "can't take that as an answer" in chat.text
+    # The question comes again with its role buttons, still live.
+    assert "who are you in this case" in chat.text
+    assert "role:applicant" in chat.buttons
+    # Typing a button's label (any case) is pressing it.
+    assert (await chat.send("i am the applicant")).state == "tier1.issue"

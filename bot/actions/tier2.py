@@ -24,7 +24,7 @@ from flows.callbacks import CallbackRecord, reminder_due
 from flows.phone import parse_us_phone
 from flows.state import CallbackDraft
 from flows.steps import Say
-from flows.tier2 import CALLBACK_COUNTS, MY_CALLBACKS, PICKED_CALLBACK, SLOT_ROOM, Tier2Effect
+from flows.tier2 import CALLBACK_COUNTS, MY_REQUESTS, PICKED_CALLBACK, SLOT_ROOM, Tier2Effect
 
 
 def _draft(turn: Turn) -> CallbackDraft:
@@ -53,8 +53,9 @@ async def load_slot_room(turn: Turn) -> None:
         turn.loaded.slot_booked = await turn.ports.callbacks.count_at(draft.slot)
 
 
-async def load_my_callbacks(turn: Turn) -> None:
-    turn.loaded.my_callbacks = tuple(await turn.ports.callbacks.open_of(turn.key))
+async def load_my_requests(turn: Turn) -> None:
+    """Everything the applicant has: callbacks, requests, visits, biometrics bookings."""
+    turn.loaded.my_requests = tuple(await turn.ports.mine.of(turn.key))
 
 
 async def load_picked_callback(turn: Turn) -> None:
@@ -135,7 +136,7 @@ ACTIONS = Actions(
     loaders={
         CALLBACK_COUNTS: load_callback_counts,
         SLOT_ROOM: load_slot_room,
-        MY_CALLBACKS: load_my_callbacks,
+        MY_REQUESTS: load_my_requests,
         PICKED_CALLBACK: load_picked_callback,
     },
     effects={

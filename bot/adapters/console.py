@@ -152,9 +152,14 @@ class ConsoleSession(Session):
         _enable_line_editing()
         print(self.engine.text("console.intro"))
         if await self.engine.has_conversation(self.key):
-            # Never reset a conversation under way: say where it stands instead.
-            state = await self.engine.state_of(self.key)
-            print(self.engine.text("console.resume", state=state, tier=_tier(state)))
+            # Never reset a conversation under way: ask its current question again.
+            print(self.engine.text("console.resume"))
+            question = await self.engine.question(self.key)
+            self.remember(question)
+            if question.replies:
+                self._show(question)
+            else:
+                print(self.engine.text("console.resume_hint"))
         else:
             self._show(await self.turn(text="/start"))
         loop = asyncio.get_running_loop()
@@ -179,12 +184,10 @@ class ConsoleSession(Session):
         _save_history()
 
     def _show(self, result: TurnResult) -> None:
-        number = 0
         for reply in result.replies:
             print(f"\n[{result.tier}] {reply.text}")
             for button in reply.buttons:
-                number += 1
-                print(f"   {number}) {button.label}")
+                print(f"   {self.number_of(button)}) {button.label}")
         print()
 
 
@@ -192,6 +195,16 @@ def _tier(state: str) -> str:
     from flows.machine import tier_of
 
     return tier_of(state)
+
+
+def _parse_json_object(line: str) -> dict[str, Any] | None:
+    if not line.lstrip().startswith("{"):
+        return None
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _enable_line_editing() -> None:

@@ -34,7 +34,7 @@ from bot.engine.turn import Turn
 from bot.inputs import valid_text
 from bot.locks import KeyedLocks
 from bot.messages import Catalogue
-from bot.model import ConversationKey, Reply, Signal, TurnInput, TurnResult
+from bot.model import ConversationKey, Reply, Signal, TurnInput, TurnResult, joined
 from bot.storage.conversations import StoredConversation
 from bot.storage.database import Conflict, StorageError, Write
 from bot.storage.outbox import Notice
@@ -137,10 +137,14 @@ class Engine:
                     log.exception("turn failed in state %s; nothing was changed", stored.state)
                     turn.reject(Say("error.internal"))
                 pulled_now = self._pulls(turn) and not turn.rejected
-                replies = (
-                    *(n.reply for n in notices),
-                    *turn.replies,
-                    *(n.reply for n in turn.notices_now if pulled_now),
+                # One answer, one message: what the turn says is joined (within the message
+                # limit), with the keyboard on the last message.
+                replies = joined(
+                    (
+                        *(n.reply for n in notices),
+                        *turn.replies,
+                        *(n.reply for n in turn.notices_now if pulled_now),
+                    )
                 )
                 kept = receipt(replies) if receipt is not None else ()
                 writes = self._writes_for(turn, notices, kept)
@@ -203,6 +207,16 @@ class Engine:
         """Where `key`'s conversation stands, without running a turn."""
         return (await self._stored(key)).state
 
+    async def question(self, key: ConversationKey) -> TurnResult:
+        """The question `key`'s conversation is waiting on, with its choices (for a channel
+        that reopens a conversation, like the console). Read only: nothing is kept."""
+        async with self._locks.hold(key):
+            stored = await self._stored(key)
+            inp = TurnInput(key, self.services.clock.now(), text="")
+            turn = Turn(self.services, stored, inp, ConversationState.restore(stored.answers))
+            await self._interpreter.ask_again(turn)
+            return TurnResult(stored.state, tier_of(stored.state), joined(tuple(turn.replies)))
+
     async def has_conversation(self, key: ConversationKey) -> bool:
         """Whether `key` has a stored conversation to resume."""
         return (await self._stored(key)).version > 0
@@ -258,11 +272,15 @@ class Engine:
         pulled_now = self._pulls(turn)
         shown = [n.reply for n in notices] + [n.reply for n in turn.notices_now if pulled_now]
         offered = turn.offered() + [b.data for r in shown for b in r.buttons]
+        if turn.keep_offered:  # answered in place: what the step offered stays live
+            offered.extend(d for d in turn.stored.offered if d not in offered)
         key, inp = turn.key, turn.input
         unchanged = turn.state is ConversationState.restore(turn.stored.answers)
         answers = turn.stored.answers if unchanged else turn.state.dump()
         writes.append(
-            ports.conversations.save(turn.stored, turn.current, answers, offered, turn.now)
+            ports.conversations.save(
+                turn.stored, turn.current, answers, offered, turn.now, turn.trail
+            )
         )
         if inp.signal is not None:
             # What a signal says is for the user, who did not ask: it waits in the outbox.

@@ -1,15 +1,30 @@
 """Runs the declarations of `flows/` for one turn.
 
 For the input of a turn: a ``nav:`` button or a slash command runs that command's routes; a
-button is decoded by the codec against what the last step offered; typed text is parsed by
-the step's own parser; text no step took goes to the tier's intercepts, then its fallback.
+button is decoded by the codec against what the last step offered; typed text is read in
+this order:
+
+1. the step's own parser and routes (a refusal waits until the readings below had their
+   say, so ``help`` typed where a phone number is asked is help, not a bad number);
+2. the tier's intercepts (a receipt number typed anywhere, a wish for a person);
+3. the label of a button of the step's question ("Later times"), as if it were pressed;
+4. the words understood by `flows.understanding` (``help``, ``menu``, ``staus``, a
+   Spanish greeting, ``reschedule`` for the menu item that says it);
+5. the step's refusal, if it had one; else the tier's fallback.
+
 A signal (news from staff or the clock) is offered to the current step's routes only, as an
 answer of kind `signal_kind(name)`; when none takes it, nothing of the turn is kept.
+
 Routes are tried in order: a route is skipped when the shared machine does not allow its
 trigger from here, or when its guard returns None. The first decision is applied: its
 sentences said, its state kept, its effect run (and the `leave` effect of a step the
 transition leaves), its trigger fired with the decision's rule id recorded, and the step it
 arrives in shown.
+
+What is answered in place (a command, an intercept, text not understood, a stale button)
+never kills the step: its question is asked again with its buttons, and the buttons it
+offered before stay live. Every step but the main menu ends with Back (when there is a
+step to go back to) and Main menu; they are added here, so no step declares them.
 """
 
 from __future__ import annotations
@@ -21,18 +36,29 @@ from collections.abc import Iterable, Sequence
 from bot.engine import codec
 from bot.engine.services import Services
 from bot.engine.turn import Turn
-from flows.steps import Answer, Choice, Decision, Route, Say, Step, signal_kind
+from bot.model import Button, Reply
+from flows import understanding
+from flows.steps import BACK, MENU, Answer, Choice, Decision, Route, Say, Shown, Step, signal_kind
 
 log = logging.getLogger(__name__)
+
+Taken = tuple[Route | None, Decision]
 
 
 class Interpreter:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.program = services.program
+        self.definition = services.definition
+        # Rendered once: what a step shows or asks when it never changes (the main menu),
+        # by the identity of its declared `Shown`.
+        self._rendered: dict[int, tuple[Reply, ...]] = {}
+        text = services.messages.text
+        menu = Button(text(MENU.label), MENU.kind)
+        self._way_out = ((menu,), (Button(text(BACK.label), BACK.kind), menu))
 
     async def run(self, turn: Turn) -> None:
-        definition = self.services.definition
+        definition = self.definition
         if not definition.has_state(turn.current) or self.program.step(turn.current) is None:
             # A state removed by a newer release: start again at the menu rather than fail.
             log.warning("conversation was in unknown state %s; reset", turn.current)
@@ -44,70 +70,121 @@ class Interpreter:
         if turn.input.signal is not None:
             signal = turn.input.signal
             news = Answer(signal_kind(signal[0]), signal[1:])
-            if not await self._take(turn, step.routes, news, step):
+            taken = await self._decide(turn, step.routes, news, step)
+            if taken is None:
                 turn.reject()  # no step here expects it: nothing is said or kept
-            return
-
-        data = turn.input.button
-        if data is not None:
-            command = codec.nav_command(data)
-            if command is not None and codec.fits(data):
-                await self._command(turn, command, "")
                 return
-            answer = codec.decode(data, step.kinds, turn.stored.offered)
-            if answer is None or not await self._take(turn, step.routes, answer, step):
-                turn.reject(Say("error.stale_button"))
+            await self._apply(turn, *taken, step)
             return
+        if turn.input.button is not None:
+            await self._pressed(turn, step, turn.input.button)
+        else:
+            await self._typed(turn, step)
+        self._add_way_out(turn)
 
+    async def ask_again(self, turn: Turn) -> None:
+        """Only the current step's question, with Back and Main menu (a reopened chat)."""
+        step = self.program.step(turn.current)
+        if step is not None:
+            await self.ask(turn, step)
+            self._add_way_out(turn)
+
+    # ---- what came in ---------------------------------------------------------------------
+
+    async def _pressed(self, turn: Turn, step: Step, data: str) -> None:
+        command = codec.nav_command(data)
+        if command is not None and codec.fits(data):
+            await self._command(turn, step, command, "")
+            return
+        answer = codec.decode(data, step.kinds, turn.stored.offered)
+        taken = await self._decide(turn, step.routes, answer, step) if answer else None
+        if taken is None:
+            await self._refuse(turn, step, Say("error.stale_button"))
+            return
+        await self._apply(turn, *taken, step)
+
+    async def _typed(self, turn: Turn, step: Step) -> None:
         raw = turn.input.text or ""
         limit = self.services.settings.limits.text_chars
         if len(raw) > 2 * limit:  # far too long: refused before any work on it
-            turn.reject(Say("error.too_long", {"limit": limit}))
+            await self._refuse(turn, step, Say("error.too_long", {"limit": limit}))
             return
         text = _clean_text(raw)
         if not text:
-            turn.reject(Say("error.empty"))
+            await self._refuse(turn, step, Say("error.empty"))
             return
         if len(text) > limit:
-            turn.reject(Say("error.too_long", {"limit": limit}))
+            await self._refuse(turn, step, Say("error.too_long", {"limit": limit}))
             return
         if text.startswith("/"):
             name, _, args = text[1:].partition(" ")
             name = name.split("@", 1)[0].lower()  # "/start@TierlineBot" in groups
-            await self._command(turn, name, args.strip())
+            await self._command(turn, step, name, args.strip())
             return
 
         typed = Answer("text", text=text)
+        refusal: Taken | None = None
         if step.parse is not None:
             turn.answer = typed
             if step.needs:
                 await self._load(turn, step.needs)
             parsed = step.parse(text, turn.facts())
             if isinstance(parsed, Decision):
-                await self._apply(turn, None, parsed, step)
-                return
-            if parsed is not None and await self._take(turn, step.routes, parsed, step):
-                return
-        if await self._take(turn, self.program.intercepts(turn.current), typed, step):
+                if not parsed.reject:
+                    await self._apply(turn, None, parsed, step)
+                    return
+                refusal = (None, parsed)
+            elif parsed is not None:
+                taken = await self._decide(turn, step.routes, parsed, step)
+                if taken is not None and not taken[1].reject:
+                    await self._apply(turn, *taken, step)
+                    return
+                refusal = taken
+        taken = await self._decide(turn, self.program.intercepts(turn.current), typed, step)
+        # An intercept that would only refuse (a receipt number mistyped) does not override
+        # the step's own refusal: "Nov 28 2026" where a date is asked is a date on a weekend.
+        if taken is not None and not (refusal is not None and taken[1].reject):
+            await self._apply(turn, *taken, step, in_place=True)
+            return
+        # Nothing read it as an answer: a button's label, or words that name something.
+        labels = {b.data: b.label for r in await self._question(turn, step) for b in r.buttons}
+        pressed = understanding.label_for(text, labels)
+        if pressed is not None:
+            await self._pressed(turn, step, pressed)
+            return
+        reading = understanding.read(text, labels)
+        if reading is not None and reading.command is not None:
+            await self._command(turn, step, reading.command, reading.args)
+            return
+        if reading is not None and reading.button is not None:
+            await self._pressed(turn, step, reading.button)
+            return
+        if refusal is not None:
+            await self._apply(turn, *refusal, step)
             return
         for tier in self.program.tiers:
             if tier.fallback is not None and turn.current.startswith(tier.intercept_prefix):
                 turn.answer = typed
                 decision = tier.fallback(turn.facts())
                 if decision is not None:
-                    await self._apply(turn, None, decision, step)
+                    await self._apply(turn, None, decision, step, in_place=True)
                     return
 
-    async def _command(self, turn: Turn, name: str, args: str) -> None:
+    async def _command(self, turn: Turn, step: Step, name: str, args: str) -> None:
         command = self.program.command(name)
         answer = Answer("/" + name, tuple(args.split()) if args else (), text=args)
-        if command is None or not await self._take(turn, command.routes, answer, None):
+        taken = await self._decide(turn, command.routes, answer, None) if command else None
+        if taken is None:
             commands = ", ".join("/" + c for c in self.program.commands())
-            turn.reject(Say("error.unknown_command", {"commands": commands}))
+            await self._refuse(turn, step, Say("error.unknown_command", {"commands": commands}))
+            return
+        await self._apply(turn, *taken, step, in_place=True)
 
-    async def _take(
+    # ---- deciding and applying ------------------------------------------------------------
+
+    async def _decide(
         self, turn: Turn, routes: Sequence[Route], answer: Answer, step: Step | None
-    ) -> bool:
+    ) -> Taken | None:
         turn.answer = answer
         if step is not None and step.needs:
             await self._load(turn, step.needs)
@@ -117,17 +194,26 @@ class Interpreter:
             if route.needs:
                 await self._load(turn, route.needs)
             decision = route.when(turn.facts())
-            if decision is None:
-                continue
-            await self._apply(turn, route, decision, step)
-            return True
-        return False
+            if decision is not None:
+                return route, decision
+        return None
 
     async def _apply(
-        self, turn: Turn, route: Route | None, decision: Decision, step: Step | None
+        self,
+        turn: Turn,
+        route: Route | None,
+        decision: Decision,
+        step: Step,
+        *,
+        in_place: bool = False,
     ) -> None:
+        """Apply `decision`. `in_place`: it answers something other than the step's own
+        question (a command, an intercept, the fallback); when the conversation stays, the
+        step's question is asked again and its buttons stay live."""
         if decision.reject:
             turn.reject(*decision.says, choices=decision.choices)
+            if in_place:
+                await self.ask(turn, step)
             return
         turn.rule = decision.rule
         if decision.state is not None:
@@ -141,11 +227,17 @@ class Interpreter:
             await self._leave(turn, route.trigger)
             if turn.rejected:
                 return
-            turn.fire(route.trigger, decision.rule)
+            turn.fire(route.trigger, decision.rule, committed=route.effect is not None)
             turn.loaded_names.clear()  # the next step loads what it needs afresh
-            await self.enter(turn)
-        elif decision.again and step is not None:
+            turn.question = None
+            arrived = self.program.step(turn.current)
+            if arrived is not None:
+                await (self.ask(turn, arrived) if route.asks else self.show(turn, arrived))
+        elif decision.again:
             await self.show(turn, step)
+        elif in_place:
+            turn.keep_offered = True
+            await self.ask(turn, step)
 
     async def _leave(self, turn: Turn, trigger: str) -> None:
         """Stage the `leave` effect of the step `trigger` takes the conversation out of,
@@ -159,19 +251,24 @@ class Interpreter:
             return
         await self.program.actions.effects[here.leave](turn)
 
-    async def enter(self, turn: Turn) -> None:
-        """Show the step the conversation has just arrived in."""
-        step = self.program.step(turn.current)
-        if step is not None:
-            await self.show(turn, step)
+    async def _refuse(self, turn: Turn, step: Step, said: Say) -> None:
+        """Input that cannot be taken at all: say why, and ask the step's question again."""
+        turn.reject(said)
+        await self.ask(turn, step)
+
+    # ---- showing --------------------------------------------------------------------------
 
     async def show(self, turn: Turn, step: Step) -> None:
-        if step.show is None:
+        show = step.show
+        if show is None:
+            return
+        if isinstance(show, Shown):
+            turn.replies.extend(self._constant(turn, step, show))
             return
         turn.answer = Answer("")
         if step.needs:
             await self._load(turn, step.needs)
-        shown = step.show(turn.facts())
+        shown = show(turn.facts())
         if shown.state is not None:
             turn.state = shown.state
         _check_kinds(step, shown.choices, *(s.choices for s in shown.says))
@@ -179,12 +276,68 @@ class Interpreter:
         for notice in shown.notices:
             turn.notify(turn.reply(notice.say, notice.choices), kind=notice.kind)
 
+    async def ask(self, turn: Turn, step: Step) -> None:
+        """Ask the step's question again: what it asks and its choices, nothing recorded."""
+        turn.replies.extend(await self._question(turn, step))
+
+    async def _question(self, turn: Turn, step: Step) -> tuple[Reply, ...]:
+        """The step's question as replies, worked out once per turn."""
+        if turn.question is not None:
+            return turn.question
+        prompt = self.program.prompt(step.state)
+        if prompt is None:
+            replies: tuple[Reply, ...] = ()
+        elif isinstance(prompt, Shown):
+            replies = self._constant(turn, step, prompt)
+        else:
+            turn.answer = Answer("")
+            if step.needs:
+                await self._load(turn, step.needs)
+            shown = prompt(turn.facts())
+            _check_kinds(step, shown.choices, *(s.choices for s in shown.says))
+            replies = turn.render(*shown.says, choices=shown.choices)
+        turn.question = replies
+        return replies
+
+    def _constant(self, turn: Turn, step: Step, shown: Shown) -> tuple[Reply, ...]:
+        replies = self._rendered.get(id(shown))
+        if replies is None:
+            _check_kinds(step, shown.choices, *(s.choices for s in shown.says))
+            replies = self._rendered[id(shown)] = turn.render(*shown.says, choices=shown.choices)
+        return replies
+
+    def _add_way_out(self, turn: Turn) -> None:
+        """Back (when there is a step to go back to) and Main menu at the end of the last
+        reply's buttons, on every step but the main menu."""
+        replies = turn.replies
+        if not replies:
+            return
+        stored = turn.stored
+        current, trail = (
+            (stored.state, stored.trail) if turn.rejected else (turn.current, turn.trail)
+        )
+        if current == self.definition.initial:
+            return
+        last = replies[-1]
+        buttons = last.buttons
+        kept = tuple(b for b in buttons if b.data not in _WAY_OUT_DATA)
+        # A step that offers its own Back (from a day's times to the days) keeps it alone.
+        own_back = any(b.label == self._way_out[1][0].label for b in kept)
+        back = bool(trail) and self.definition.back_to(trail, current) is not None
+        way_out = self._way_out[back and not own_back]
+        if buttons[-len(way_out) :] == way_out and len(kept) + len(way_out) == len(buttons):
+            return
+        replies[-1] = Reply(last.text, kept + way_out)
+
     async def _load(self, turn: Turn, needs: Iterable[str]) -> None:
         loaders = self.program.actions.loaders
         for name in needs:  # most steps and routes need nothing: the loop is then empty
             if name not in turn.loaded_names:
                 turn.loaded_names.add(name)
                 await loaders[name](turn)
+
+
+_WAY_OUT_DATA = frozenset({BACK.kind, MENU.kind})
 
 
 def _check_kinds(step: Step, *groups: tuple[Choice, ...]) -> None:

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from flows.steps import Command, Route, Step, Tier
+from flows.steps import Command, Render, Route, Shown, Step, Tier
 
 if TYPE_CHECKING:
     from bot.engine.services import Services
     from bot.engine.turn import Turn
     from bot.model import Signal
+    from flows.facts import Facts
 
 Loader = Callable[["Turn"], Awaitable[None]]
 Effect = Callable[["Turn"], Awaitable[None]]
@@ -72,6 +73,12 @@ class Program:
                 if command.name in self._commands:
                     raise ProgramError(f"command /{command.name} is declared twice")
                 self._commands[command.name] = command
+        # Each step's question, worked out once: its own `ask`, else the last sentence of
+        # what it shows, with the choices.
+        self._prompts: dict[str, Render | Shown | None] = {
+            state: _prompt_of(step) for state, step in self._steps.items()
+        }
+        self._intercepts: dict[str, list[Route]] = {}
         self._check()
 
     def _check(self) -> None:
@@ -92,6 +99,9 @@ class Program:
                 raise ProgramError(f"no action carries out effect {r.effect!r}")
         for name in sorted(needs - self.actions.loaders.keys()):
             raise ProgramError(f"no loader for the facts named {name!r}")
+        for r in routes:  # a step Back returns to asks its question again: it needs one
+            if r.asks and r.dest is not None and self._prompts.get(r.dest) is None:
+                raise ProgramError(f"{r.dest!r} is returned to but has no question to ask")
 
     def step(self, state: str) -> Step | None:
         return self._steps.get(state)
@@ -102,10 +112,33 @@ class Program:
     def commands(self) -> list[str]:
         return sorted(self._commands)
 
+    def prompt(self, state: str) -> Render | Shown | None:
+        """How the step of `state` asks its question again (None: it has none)."""
+        return self._prompts.get(state)
+
     def intercepts(self, state: str) -> list[Route]:
-        return [
-            r
-            for tier in self.tiers
-            if tier.intercept_prefix and state.startswith(tier.intercept_prefix)
-            for r in tier.intercepts
-        ]
+        found = self._intercepts.get(state)
+        if found is None:
+            found = self._intercepts[state] = [
+                r
+                for tier in self.tiers
+                if tier.intercept_prefix and state.startswith(tier.intercept_prefix)
+                for r in tier.intercepts
+            ]
+        return found
+
+
+def _prompt_of(step: Step) -> Render | Shown | None:
+    if step.ask is not None:
+        return step.ask
+    show = step.show
+    if show is None:
+        return None
+    if isinstance(show, Shown):
+        return Shown(show.says[-1:], show.choices)
+
+    def last_question(f: Facts) -> Shown:
+        shown = show(f)
+        return Shown(shown.says[-1:], shown.choices)
+
+    return last_question

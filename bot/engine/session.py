@@ -3,7 +3,7 @@
 A `Session` runs the clock-driven work, then the turn, and turns a turn that could not be
 saved into the catalogue's apology (with the state the conversation is still in), so a
 caller never sees a traceback. It also remembers the buttons on screen, so a numbered
-choice can be pressed.
+choice can be pressed; the numbers of a list stay valid until a new list replaces it.
 """
 
 from __future__ import annotations
@@ -26,9 +26,26 @@ class Session:
             result = await self.engine.handle(inp)
         except TurnNotSaved:
             result = await self.answer("error.not_saved")
-        if result.replies:
-            self.last_buttons = tuple(b for r in result.replies for b in r.buttons)
+        self.remember(result)
         return result
+
+    def remember(self, result: TurnResult) -> None:
+        """Keep the buttons on screen: a new list replaces the old one, but buttons that are
+        all already listed (a refusal that offers Main menu, a question asked again) keep
+        the list as it was, so its numbers stay valid."""
+        shown = tuple(b for r in result.replies for b in r.buttons)
+        if not shown:
+            return
+        listed = {b.data for b in self.last_buttons}
+        if not all(b.data in listed for b in shown):
+            self.last_buttons = shown
+
+    def number_of(self, button: Button) -> int:
+        """The number `button` has in the list on screen (from 1)."""
+        for number, listed in enumerate(self.last_buttons, start=1):
+            if listed.data == button.data:
+                return number
+        raise ValueError(f"{button.data!r} is not on screen")
 
     async def answer(self, key: str, **params: object) -> TurnResult:
         """A reply from the catalogue that changes nothing (where the conversation stands)."""

@@ -82,6 +82,10 @@ class Turn:
         self.push_now = False  # queued a notice due at once for another conversation
         self.rule = ""  # the rule id of the decision being applied (effects may read it)
         self.rejected = False
+        # Answered in place: the buttons offered before this turn stay live beside its own.
+        self.keep_offered = False
+        self.question: tuple[Reply, ...] | None = None  # the step's question, once rendered
+        self.trail = stored.trail  # the steps Back returns to
         self._model = _Model(stored.state)
 
     # ---- where the conversation is --------------------------------------------------------
@@ -103,6 +107,7 @@ class Turn:
             answer=self.answer,
             loaded=self.loaded,
             allows=self.allows,
+            trail=self.trail,
         )
 
     def allows(self, trigger: str) -> bool:
@@ -127,9 +132,13 @@ class Turn:
 
     def say(self, *says: Say, choices: Iterable[Choice] = ()) -> None:
         """Say `says` in order; `choices` go under the last one."""
+        self.replies.extend(self.render(*says, choices=choices))
+
+    def render(self, *says: Say, choices: Iterable[Choice] = ()) -> tuple[Reply, ...]:
+        """The replies `says` make, `choices` under the last one."""
         extra = tuple(choices)
-        for i, said in enumerate(says):
-            self.replies.append(self.reply(said, extra if i == len(says) - 1 else ()))
+        last = len(says) - 1
+        return tuple(self.reply(said, extra if i == last else ()) for i, said in enumerate(says))
 
     def reject(self, *says: Say, choices: Iterable[Choice] = ()) -> None:
         """Answer input that cannot be taken: the reply is said, and nothing else of this
@@ -140,9 +149,12 @@ class Turn:
 
     # ---- moving -----------------------------------------------------------------------------
 
-    def fire(self, trigger: str, rule: str) -> str:
-        """Fire `trigger` on the shared machine and record it with its rule id."""
-        spec = self.services.definition.transition_for(trigger, self.current)
+    def fire(self, trigger: str, rule: str, *, committed: bool = False) -> str:
+        """Fire `trigger` on the shared machine and record it with its rule id; the trail
+        Back follows is kept (`committed`: the route wrote something, so Back must not
+        lead into the finished form)."""
+        definition = self.services.definition
+        spec = definition.transition_for(trigger, self.current)
         if spec is None:
             raise InvalidTrigger(f"{trigger!r} is not allowed from {self.current!r}")
         source = self.current
@@ -151,6 +163,9 @@ class Turn:
             raise InvalidTrigger(f"{trigger!r} from {source!r} did not reach {spec.dest!r}")
         self.transitions.append(
             TransitionRecord(self.now, trigger, source, spec.dest, rule, spec.rule)
+        )
+        self.trail = definition.trail_after(
+            self.trail, trigger, source, spec.dest, committed=committed
         )
         return spec.dest
 

@@ -15,14 +15,19 @@ from bot.storage.timefmt import to_db
 @dataclass(frozen=True, slots=True)
 class StoredConversation:
     """A conversation as stored: its state name, its collected answers (JSON, read by
-    `flows.state.ConversationState.restore`), the button data it last offered, and a
-    version for optimistic concurrency (0: never stored)."""
+    `flows.state.ConversationState.restore`), the button data it last offered, a version
+    for optimistic concurrency (0: never stored) and its trail: the steps Back returns
+    to, oldest first (`flows.machine.MachineDefinition.trail_after`)."""
 
     key: ConversationKey
     state: str
     answers: str = ""
     offered: tuple[str, ...] = ()
     version: int = 0
+    trail: tuple[str, ...] = ()
+
+
+_TRAIL_SEP = " "  # state names hold no spaces
 
 
 class SqliteConversations:
@@ -31,14 +36,20 @@ class SqliteConversations:
 
     async def load(self, key: ConversationKey, initial: str) -> StoredConversation:
         row = await self._db.fetchone(
-            "SELECT state, slots, offered, version FROM conversations"
+            "SELECT state, slots, offered, version, trail FROM conversations"
             " WHERE channel = ? AND user_id = ?",
             (key.channel, key.user_id),
         )
         if row is None:
             return StoredConversation(key, initial)
+        trail = row["trail"]
         return StoredConversation(
-            key, row["state"], row["slots"], tuple(json.loads(row["offered"])), row["version"]
+            key,
+            row["state"],
+            row["slots"],
+            tuple(json.loads(row["offered"])),
+            row["version"],
+            tuple(trail.split(_TRAIL_SEP)) if trail else (),
         )
 
     def save(
@@ -48,26 +59,29 @@ class SqliteConversations:
         answers: str,
         offered: list[str],
         now: datetime,
+        trail: tuple[str, ...] = (),
     ) -> Write:
         """The write that stores the new state; it conflicts when another turn stored one
         since `before` was loaded."""
         key, at, shown = before.key, to_db(now), json.dumps(offered)
+        steps = _TRAIL_SEP.join(trail)
         if before.version == 0:
             return Write(
                 "INSERT INTO conversations (channel, user_id, state, slots, offered, version,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, 1, ?) ON CONFLICT DO NOTHING",
-                (key.channel, key.user_id, state, answers or "{}", shown, at),
+                " updated_at, trail) VALUES (?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT DO NOTHING",
+                (key.channel, key.user_id, state, answers or "{}", shown, at, steps),
                 expect_rows=1,
             )
         return Write(
             "UPDATE conversations SET state = ?, slots = ?, offered = ?, version = ?,"
-            " updated_at = ? WHERE channel = ? AND user_id = ? AND version = ?",
+            " updated_at = ?, trail = ? WHERE channel = ? AND user_id = ? AND version = ?",
             (
                 state,
                 answers or "{}",
                 shown,
                 before.version + 1,
                 at,
+                steps,
                 key.channel,
                 key.user_id,
                 before.version,

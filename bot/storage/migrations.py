@@ -282,6 +282,13 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE outbox ADD COLUMN attempted_at TEXT
         """,
     ),
+    Migration(
+        9,
+        "conversations: the steps Back returns to",
+        """
+        ALTER TABLE conversations ADD COLUMN trail TEXT NOT NULL DEFAULT '';
+        """,
+    ),
 ]
 
 

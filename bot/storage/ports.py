@@ -28,6 +28,7 @@ from bot.storage.staff_log import Attempt, View
 from flows.callbacks import CallbackRecord
 from flows.case_records import CaseRecord
 from flows.handoff import Handoff, RelayedMessage
+from flows.my_requests import MyItem
 
 
 class Conversations(Protocol):
@@ -40,6 +41,7 @@ class Conversations(Protocol):
         answers: str,
         offered: list[str],
         now: datetime,
+        trail: tuple[str, ...] = (),
     ) -> Write: ...
 
 
@@ -348,6 +350,12 @@ class TelegramInbox(Protocol):
     async def open_updates(self) -> list[InboxUpdate]: ...
 
 
+class Mine(Protocol):
+    """What one applicant has in flight or had (read only): "My requests"."""
+
+    async def of(self, key: ConversationKey) -> list[MyItem]: ...
+
+
 @dataclass(frozen=True)
 class Ports:
     """Every port, built once per process over one database."""
@@ -367,6 +375,7 @@ class Ports:
     handoffs: Handoffs
     retention: Retention
     telegram_inbox: TelegramInbox
+    mine: Mine
 
 
 def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
@@ -378,6 +387,7 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
     from bot.storage.field_appointments import SqliteFieldAppointments
     from bot.storage.handoffs import SqliteHandoffs
     from bot.storage.inbox import SqliteTelegramInbox
+    from bot.storage.mine import SqliteMine
     from bot.storage.requests import SqliteAppointmentRequests
     from bot.storage.retention import SqliteRetention
     from bot.storage.service_requests import SqliteServiceRequests
@@ -399,4 +409,5 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
         handoffs=SqliteHandoffs(db, tz),
         retention=SqliteRetention(db),
         telegram_inbox=SqliteTelegramInbox(db),
+        mine=SqliteMine(db, tz),
     )

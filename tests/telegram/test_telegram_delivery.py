@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import httpx
 import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
@@ -73,7 +76,8 @@ async def test_one_chat_gets_about_one_message_per_interval(
         update={"telegram": fast_telegram(fake_api.base_url, per_chat_interval_seconds=0.4)}
     )
     async with running(tg_engine, paced):
-        fake_api.user_sends(2003, "/start")  # two replies: greeting and menu
+        fake_api.user_sends(2003, "/start")  # two turns in one chat: two messages
+        fake_api.user_sends(2003, "/help")
         fake_api.user_sends(2004, "/help")
         await wait_until(
             lambda: len(fake_api.texts(2003)) == 2 and fake_api.texts(2004),
@@ -117,3 +121,37 @@ def test_a_message_is_recorded_as_sent_at_the_socket(tg_bot: TelegramBot) -> Non
     """Where nothing can run between the record and the write to the socket (see
     sender.RecordingRequest): with this httpx, and no proxy, that is where it happens."""
     assert tg_bot.request.at_socket
+
+
+async def test_every_answer_is_one_message_and_its_keyboard_comes_within_one_interval(
+    fake_api: FakeBotApi, settings: Settings, tg_engine: Engine
+) -> None:
+    """With about one message per second per chat, an answer of five paragraphs (the
+    escalation to Tier 2) used to put its times on the fifth message, four intervals late.
+    Now each answer is one message, and the keyboard the applicant waits for arrives
+    within one pacing interval of their press, even pressing the moment it appears."""
+    interval = 0.5
+    paced = settings.model_copy(
+        update={"telegram": fast_telegram(fake_api.base_url, per_chat_interval_seconds=interval)}
+    )
+    user = TelegramUser(fake_api, 2005)
+    async with running(tg_engine, paced):
+        waits = []
+        sent_at = time.monotonic()
+        (menu,) = await user.send("/start")
+        waits.append(menu.at - sent_at)
+        for label in (
+            "Talk to a person",
+            "I am the applicant",
+            "I need an in-person visit",
+            "Proof of status",
+            "Yes, I have them",
+        ):
+            sent_at = time.monotonic()
+            (answer,) = await user.tap(label)  # exactly one message per answer
+            assert answer.buttons, label
+            waits.append(answer.at - sent_at)
+        await asyncio.sleep(interval)  # nothing more was on its way
+    assert len(fake_api.messages(user.id)) == 6
+    assert answer.buttons[0][1].startswith("day:")  # the days with room: what comes next
+    assert max(waits) < interval + 0.25, waits

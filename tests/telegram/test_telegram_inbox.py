@@ -58,7 +58,8 @@ async def test_updates_that_cannot_be_stored_are_not_confirmed_and_come_again(
             conn.execute("ALTER TABLE inbox_elsewhere RENAME TO telegram_inbox")
         await user.received(0, 1)
         await wait_until(lambda: fake_api.confirmed_offset > update["update_id"], what="ok")
-    assert fake_api.texts(user.id) == [tg_engine.text("help.text")]  # once
+    (answer,) = fake_api.texts(user.id)  # once
+    assert answer.startswith(tg_engine.text("help.text"))
 
 
 async def test_updates_stored_before_a_stop_are_handled_first_in_order_and_once(
@@ -100,7 +101,7 @@ async def test_an_update_that_cannot_be_read_is_skipped_with_one_masked_warning(
         (reply,) = await user.send("/help")  # the same person is answered right after
         await wait_until(lambda: fake_api.confirmed_offset > bad["update_id"], what="confirmed")
         polls = len(fake_api.calls("getUpdates")) - polls
-    assert reply.text == tg_engine.text("help.text")
+    assert reply.text.startswith(tg_engine.text("help.text"))
     about_it = [r for r in caplog.records if f"update {bad['update_id']} " in r.getMessage()]
     assert [r.levelname for r in about_it] == ["WARNING"]
     assert "could not be read" in about_it[0].getMessage()

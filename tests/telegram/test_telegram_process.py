@@ -81,15 +81,14 @@ async def test_a_conversation_survives_a_restart_and_sigterm_finishes_the_turn_i
             "start",
             "menu",
             "status",
+            "mine",
             "help",
             "cancel",
             "agent",
         ]
-        _, menu = await user.send("/start", expect=2)
-        assert menu.text == texts.text("menu.prompt")
-        # To Tier 1, the middle of a conversation (two replies: wait for both, so the
-        # slow answer below is the one to /help).
-        await user.press(menu, "nav:agent", expect=2)
+        (menu,) = await user.send("/start")
+        assert menu.text.endswith(texts.text("menu.prompt"))  # greeting and menu, one message
+        await user.press(menu, "nav:agent")  # to Tier 1: the middle of a conversation
         # A reply still on its way when SIGTERM comes is delivered before the exit.
         fake_api.fail("sendMessage", "slow", delay=1.0)
         fake_api.user_sends(user.id, "/help")
@@ -99,7 +98,7 @@ async def test_a_conversation_survives_a_restart_and_sigterm_finishes_the_turn_i
         )
     finally:
         await _terminate(first)
-    assert fake_api.texts(user.id)[-1] == texts.text("help.text")
+    assert fake_api.texts(user.id)[-1].startswith(texts.text("help.text"))
 
     second = _spawn(fake_api, db)
     try:
@@ -107,8 +106,9 @@ async def test_a_conversation_survives_a_restart_and_sigterm_finishes_the_turn_i
         (reply,) = await user.send("/agent")
     finally:
         await _terminate(second)
-    assert reply.text == texts.text("agent.already_with_person")  # still with Tier 1
-    assert fake_api.texts(user.id).count(texts.text("help.text")) == 1  # not handled twice
+    assert reply.text.startswith(texts.text("agent.already_with_person"))  # still with Tier 1
+    helped = [t for t in fake_api.texts(user.id) if t.startswith(texts.text("help.text"))]
+    assert len(helped) == 1  # not handled twice
 
 
 def test_without_a_token_it_says_how_to_get_one() -> None:

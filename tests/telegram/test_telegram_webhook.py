@@ -62,7 +62,8 @@ async def test_a_webhook_request_without_the_secret_token_is_refused(
         await wait_until(lambda: fake_api.texts(5001), what="the reply to the real request")
     assert [r.status_code for r in refused] == [403, 403]
     assert accepted.status_code == 200
-    assert fake_api.texts(5001) == [tg_engine.text("help.text")]
+    (helped,) = fake_api.texts(5001)
+    assert helped.startswith(tg_engine.text("help.text"))
     assert fake_api.calls("getUpdates") == []  # no long polling in webhook mode
 
 
@@ -112,7 +113,8 @@ async def test_the_answer_200_comes_only_once_the_update_is_stored(
     assert refused.status_code == 503
     assert [r.status_code for r in again] == [200, 200]
     menu = (await Chat(tg_engine, "w1").send("/menu")).replies[0].text
-    assert fake_api.texts(5501) == [tg_engine.text("help.text"), menu]  # each once
+    helped, menu_shown = fake_api.texts(5501)  # each once
+    assert helped.startswith(tg_engine.text("help.text")) and menu_shown == menu
 
 
 async def test_a_webhook_update_that_cannot_be_read_is_answered_200_and_skipped(
@@ -137,7 +139,8 @@ async def test_a_webhook_update_that_cannot_be_read_is_answered_200_and_skipped(
         await wait_until(lambda: fake_api.texts(5502), what="the reply to the good update")
     assert [a.status_code for a in answers] == [200, 200]
     assert nested.status_code == 400 and deep.status_code == 400
-    assert fake_api.texts(5502) == [tg_engine.text("help.text")]
+    (helped,) = fake_api.texts(5502)
+    assert helped.startswith(tg_engine.text("help.text"))
     about_it = [r for r in caplog.records if f"update {bad['update_id']} " in r.getMessage()]
     assert [r.levelname for r in about_it] == ["WARNING"]
     assert "Zebulon" not in caplog.text

@@ -82,10 +82,11 @@ class ApplicantHandlers:
             await self.sender.remove_keyboard(message)
         data = query.data
         if not isinstance(data, str) or not button_data_fits(data):
+            # Never ours: the engine refuses it like any stale button and asks its question
+            # again, so the applicant is shown the way on.
             log.info("button press with unusable callback data from %s", user_ref(user.id))
-            replies: tuple[Reply, ...] = (Reply(self.engine.text("error.stale_button")),)
-        else:
-            replies = await self._turn(user.id, button=data)
+            data = ""
+        replies = await self._turn(user.id, button=data)
         await self._send(message.chat_id if message is not None else user.id, replies)
 
     async def on_unsupported_media(
