@@ -9,10 +9,11 @@ as a whole.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from bot.engine import codec
 from bot.messages import Catalogue
@@ -33,8 +34,7 @@ class InvalidTrigger(RuntimeError):
     """A route fired a trigger the machine does not allow from the current state (a bug)."""
 
 
-@dataclass(frozen=True, slots=True)
-class QueuedNotice:
+class QueuedNotice(Struct, frozen=True):
     kind: str
     reply: Reply
 
