@@ -82,7 +82,8 @@ class Board:
     events: list[dict[str, Any]] = field(default_factory=list)
     keyboards: dict[str, tuple[Button, ...]] = field(default_factory=dict)
     played: list[Played] = field(default_factory=list)
-    fired: list[dict[str, str]] = field(default_factory=list)
+    fired: list[dict[str, str]] = field(default_factory=list)  # the latest that fired
+    fresh: bool = False  # they fired in the last move
     refused: dict[str, str] | None = None
     last_transition: int = 0
     focus: str = DEFAULT_USER
@@ -262,7 +263,7 @@ class Classroom:
 
     async def _play(self, move: dict[str, Any]) -> None:
         s = self.s
-        s.fired, s.refused = [], None
+        s.fresh, s.refused = False, None
         played: Played
         try:
             if "say" in move or "press" in move or "press_data" in move:
@@ -333,6 +334,7 @@ class Classroom:
             self.clock.advance(step.advance)
         else:
             at = datetime.fromisoformat(move["at"])
+            at = at.replace(tzinfo=self.settings.tz) if at.tzinfo is None else at
             if at > self.clock.now():
                 self.clock.set(at)
         self._event("clock", None, f"The clock moves to {long_when(self.clock.now())}")
@@ -404,6 +406,8 @@ class Classroom:
     async def _read_transitions(self) -> None:
         rows = await self.engine.services.ports.transcript.transitions_since(self.s.last_transition)
         d = self.engine.services.definition
+        if rows:
+            self.s.fired, self.s.fresh = [], True
         for row in rows:
             self.s.last_transition = int(str(row["id"]))
             trigger, source, dest = str(row["trigger"]), str(row["source"]), str(row["dest"])
@@ -487,6 +491,7 @@ class Classroom:
                 if s.tier == tier
             ],
             "fired": self.s.fired,
+            "fresh": self.s.fresh,
             "refused": self.s.refused,
             "possible": here,
             "anywhere": anywhere,

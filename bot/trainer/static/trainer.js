@@ -74,7 +74,8 @@
     $("state").dataset.state = m.state;
     const fired = $("fired");
     if (m.fired.length) {
-      fired.replaceChildren(el("div", { class: "label" }, "Just fired"), ...m.fired.map((f) => el("div", { class: "transition", "data-trigger": f.trigger },
+      fired.classList.toggle("stale", !m.fresh);
+      fired.replaceChildren(el("div", { class: "label" }, m.fresh ? "Just fired" : "Last transition (no transition in the last step)"), ...m.fired.map((f) => el("div", { class: "transition", "data-trigger": f.trigger },
         el("div", {}, f.source_title, " ", el("span", { class: "arrow" }, `──${f.trigger}──▶`), " ", f.dest_title),
         el("div", {}, el("b", {}, "rule "), el("code", {}, f.rule)),
         f.why ? el("div", { class: "muted" }, f.why) : "")));
@@ -97,7 +98,7 @@
 
     $("moments").replaceChildren(...v.moments.map((mo) => el("li", {},
       el("button", { type: "button", class: "moment", "data-kind": mo.kind, "data-at": mo.at, onclick: () => act({ do: "clock", to: mo.at }) },
-        `⏩ ${mo.label} — ${mo.when}`))));
+        `» ${mo.label} — ${mo.when}`))));
 
     const tbody = $("queue").tBodies[0];
     tbody.replaceChildren(...v.officer.queue.map((q) => el("tr", { "data-reference": q.reference },
