@@ -328,3 +328,31 @@ def test_the_trainer_command_refuses_a_port_it_cannot_use() -> None:
     assert "not a port" in proc.stderr.decode()
     assert b"Traceback" not in proc.stderr
     assert (ROOT / "bot" / "trainer" / "static" / "index.html").is_file()
+
+
+async def test_every_shipped_scenario_steps_forward_and_its_recording_replays_green(
+    tmp_path: Path,
+) -> None:
+    """Forward plays each shipped scenario through the classroom to every state it
+    expects; the session saved with placeholders then replays green on its own."""
+    from bot.trainer.classroom import record_session
+    from bot.trainer.scenario import load_scenario
+
+    room = Classroom(load_settings(), tmp_path / "trainer.db", MONDAY_10AM)
+    await room.open()
+    try:
+        names = room.scenario_names()
+        assert len(names) >= 20
+        for name in names:
+            await room.act({"do": "load", "scenario": name})
+            scenario = load_scenario(room.scenarios_dir / f"{name}.yaml")
+            while room.cursor < len(room.moves):
+                step = scenario.steps[room.cursor]
+                await room.act({"do": "forward"})
+                if step.expect is not None and step.expect.state is not None:
+                    assert room.s.played[-1].state == step.expect.state, (name, step.describe())
+            assert not [e for e in room.s.events if e["kind"] == "problem"], name
+            recorded = await record_session(room, name, keep=False)
+            assert recorded.passed, (name, recorded.warnings)
+    finally:
+        await room.close()

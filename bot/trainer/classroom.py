@@ -88,6 +88,7 @@ class Board:
     last_transition: int = 0
     focus: str = DEFAULT_USER
     taken: str | None = None  # the reference the trainer holds as officer
+    cases: dict[str, dict[str, Any]] = field(default_factory=dict)  # as first typed
 
 
 class Classroom:
@@ -292,6 +293,7 @@ class Classroom:
         session = Session(self.engine, key_for(user))
         before = await self.engine.state_of(key_for(user))
         if "say" in move:
+            await self._note_cases(move["say"])
             self._event("applicant", user, move["say"])
             result = await session.turn(text=move["say"])
         else:
@@ -326,6 +328,20 @@ class Classroom:
                 "kept": "yes" if result.kept else "no",
             }
         return Played(user, None, result, before)
+
+    async def _note_cases(self, text: str) -> None:
+        """Keep the case records a typed receipt names as they are before the turn (an
+        officer may change one later): a recording lists them as the replay needs them."""
+        from bot.trainer.placeholders import Placeholders
+        from flows.case_records import COLUMNS
+
+        for receipt in Placeholders().receipts_in([text]):
+            if receipt in self.s.cases:
+                continue
+            record = await self.engine.services.ports.cases.lookup(receipt)
+            if record is not None:
+                stored = zip(COLUMNS, record.db_params(), strict=True)
+                self.s.cases[receipt] = {k: v for k, v in stored if v is not None}
 
     async def _clock(self, move: dict[str, Any]) -> Played:
         if "advance" in move:
@@ -665,7 +681,6 @@ async def record_session(room: Classroom, name: str, *, keep: bool) -> Recorded:
 
     from bot.trainer.placeholders import Placeholders
     from bot.trainer.runner import run_scenario
-    from flows.case_records import COLUMNS
     from flows.privacy import transcript_text
 
     async with room.lock:
@@ -682,6 +697,14 @@ async def record_session(room: Classroom, name: str, *, keep: bool) -> Recorded:
                 typed.append(text)
                 spec = engine.services.program.step(played.before or "")
                 if not keep and spec is not None and spec.private_text and not text.startswith("/"):
+                    if played.result is not None and not played.result.kept:
+                        # Refused, so it changed nothing: left out rather than replaced
+                        # by a placeholder the step would take.
+                        warnings.append(
+                            f"an answer in the applicant's own words that was refused "
+                            f"(before step {len(steps) + 1}) is left out"
+                        )
+                        continue
                     step = {"say": transcript_text(text, free_text=True)}
                 else:
                     step = {"say": p.text(text)}
@@ -727,12 +750,8 @@ async def record_session(room: Classroom, name: str, *, keep: bool) -> Recorded:
             raise MoveRefused("nothing to save yet: play a step first")
         cases = []
         for receipt in p.receipts_in(typed):
-            record = await engine.services.ports.cases.lookup(receipt)
-            if record is None:
-                continue
-            row = {k: v for k, v in zip(COLUMNS, record.db_params(), strict=True) if v is not None}
-            row["receipt_number"] = p.receipt(receipt)
-            cases.append(row)
+            if receipt in room.s.cases:
+                cases.append({**room.s.cases[receipt], "receipt_number": p.receipt(receipt)})
         start = room.scenario.now if room.scenario is not None else room.start
         data: dict[str, Any] = {
             "name": name,
