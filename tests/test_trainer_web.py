@@ -267,6 +267,12 @@ async def test_forged_requests_get_a_clear_400_and_change_nothing(
     assert r.status_code == 400
 
 
+async def test_the_view_is_not_served_to_another_host_name(room: Room) -> None:
+    r = await room.http.get("/api/view", headers={"Host": "rebound.example:8765"})
+    assert r.status_code == 400 and "not this local server" in r.json()["error"]
+    assert (await room.http.get("/api/view", headers={"Host": "localhost:8765"})).status_code == 200
+
+
 async def test_a_recorded_session_replays_green_with_placeholders(
     room: Room, tmp_path: Path
 ) -> None:

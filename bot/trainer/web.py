@@ -136,6 +136,11 @@ def make_app(
             ctype = self.request.headers.get("Content-Type", "").split(";")[0].strip()
             if ctype != "application/json":
                 return "the body must be JSON (Content-Type: application/json)"
+            return self.foreign()
+
+        def foreign(self) -> str | None:
+            """Why this request is not for this local server (a page elsewhere, a
+            rebound host name), or None."""
             bound_host = self.application.settings.get("host", "127.0.0.1")
             if bound_host in LOOPBACK:
                 host = self.request.host.rsplit(":", 1)[0].strip("[]")
@@ -171,6 +176,10 @@ def make_app(
 
     class View(Base):
         async def get(self) -> None:
+            problem = self.foreign()
+            if problem is not None:
+                self.refuse(400, problem)
+                return
             self.write(await room.view())
 
     class Act(Base):
