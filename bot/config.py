@@ -246,6 +246,17 @@ class RetentionSettings(Section):
     purge_batch_rows: int = Field(default=1000, ge=10, le=50000)
 
 
+class TrainerSettings(Section):
+    """The trainer's classroom (`tierline trainer`): a local web page with its own database.
+    Bound to 127.0.0.1 unless `host` says otherwise: the page drives the engine and the
+    staff desk, so it is for the trainer's own machine."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=1, le=65535)
+    # Its own database file, rebuilt whenever the trainer steps back or restarts.
+    db_path: Path = Path("tierline-trainer.db")
+
+
 class Settings(BaseModel):
     """Everything a deployer sets: `settings.toml`, then `TIERLINE_*` variables (see
     `environment()`), then command-line options."""
@@ -267,6 +278,7 @@ class Settings(BaseModel):
     telegram: TelegramSettings = TelegramSettings()
     limits: Limits = Field(default_factory=Limits)
     retention: RetentionSettings = RetentionSettings()
+    trainer: TrainerSettings = Field(default_factory=TrainerSettings)
 
     @field_validator("timezone")
     @classmethod

@@ -144,6 +144,10 @@ class TurnResult(Struct, frozen=True):
     notices_to_push: bool = False
     # False when nothing of the turn was kept (bad input, a signal no step took).
     kept: bool = True
+    # The rule id of the decision the turn applied (a refusal's too) and what its route
+    # is for: the trainer's classroom shows why a guard said no.
+    rule: str = ""
+    why: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {

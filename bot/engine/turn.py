@@ -81,6 +81,7 @@ class Turn:
         self.notices_now: list[QueuedNotice] = []  # due at once, for this conversation
         self.push_now = False  # queued a notice due at once for another conversation
         self.rule = ""  # the rule id of the decision being applied (effects may read it)
+        self.why = ""  # what the route of that decision is for, as declared (trainer)
         self.rejected = False
         # Answered in place: the buttons offered before this turn stay live beside its own.
         self.keep_offered = False
