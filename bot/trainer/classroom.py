@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from msgspec import Struct, field
 from pydantic import ValidationError
 
 from bot.assembly import create_engine
@@ -65,8 +65,7 @@ def key_for(user: str) -> ConversationKey:
     return ConversationKey.of(CONSOLE, user)
 
 
-@dataclass
-class Played:
+class Played(Struct):
     """What one played move left behind, for the page and for recording."""
 
     user: str | None  # whose conversation it was about (None: the clock)
@@ -75,8 +74,7 @@ class Played:
     before: str | None = None  # input moves: the state the input was typed in
 
 
-@dataclass
-class Board:
+class Board(Struct):
     """Mutable state of the session between moves (rebuilt with the database)."""
 
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -689,8 +687,7 @@ def _first(exc: ValidationError) -> str:
 # ---- recording ------------------------------------------------------------------------------
 
 
-@dataclass
-class Recorded:
+class Recorded(Struct):
     yaml_text: str
     warnings: list[str]
     passed: bool
