@@ -19,9 +19,9 @@ from flows.case_live import MAX_WATCHED, NOT_ONLINE, clean_label
 from flows.facts import Facts
 from flows.receipts import ReceiptCheck, check_receipt
 from flows.steps import Command, Decision, Say, decide, refuse, say, stay
-from flows.understanding import receipt_in
 
 WATCH_LIST = "watch_list"  # the facts loaded: `Loaded.watch_list`, `Loaded.alerts_paused`
+WATCH_CASE = "watch_case"  # the case of `/watch RECEIPT`, into `Loaded.case` (when well formed)
 WATCH = "watch.add"  # effects
 UNWATCH = "watch.remove"
 PAUSE = "watch.pause"
@@ -52,20 +52,21 @@ class WatchRequest:
 
 def watch_request(text: str) -> WatchRequest | None:
     """The receipt and label of `/watch RECEIPT [label]` (the command's words); None when
-    no receipt was given. The label is what follows the receipt."""
+    no receipt was given. The receipt is the first word, or the first two when they make
+    one (``IOE 0912345678``); the label is what follows."""
     words = text.split()
     if not words:
         return None
-    typed = receipt_in(text)
-    if typed is not None and text.lstrip().upper().startswith(typed.upper()):
-        rest = text.lstrip()[len(typed) :]
-    else:
-        typed, rest = words[0], text.lstrip()[len(words[0]) :]
-    return WatchRequest(check_receipt(typed), clean_label(rest))
+    if len(words) > 1:
+        two = check_receipt(f"{words[0]} {words[1]}")
+        if two.receipt is not None:
+            return WatchRequest(two, clean_label(" ".join(words[2:])))
+    return WatchRequest(check_receipt(words[0]), clean_label(" ".join(words[1:])))
 
 
 def watched_receipt(f: Facts) -> str | None:
-    """The normalised receipt of a well-formed `/watch` or `/unwatch` (for the effects)."""
+    """The normalised receipt of a well-formed `/watch` or `/unwatch` (for the loader and
+    the effects); None when there is none, so nothing is asked of any source."""
     request = watch_request(f.answer.text)
     return request.check.receipt.value if request and request.check.receipt else None
 
@@ -160,16 +161,16 @@ WATCH_COMMAND = Command(
         stay(
             lambda f: _watch(f) if _watch(f).rule == WatchRule.ADDED else None,
             "A case was added to the applicant's watch list.",
-            needs=("case", WATCH_LIST),
+            needs=(WATCH_CASE, WATCH_LIST),
             effect=WATCH,
         ),
         stay(
             lambda f: _watch(f) if _watch(f).rule == WatchRule.RELABELLED else None,
             "A watched case was given a new label.",
-            needs=("case", WATCH_LIST),
+            needs=(WATCH_CASE, WATCH_LIST),
             effect=WATCH,
         ),
-        stay(_watch, "A /watch that adds nothing: why.", needs=("case", WATCH_LIST)),
+        stay(_watch, "A /watch that adds nothing: why.", needs=(WATCH_CASE, WATCH_LIST)),
     ),
     "Watch a case and get an alert when it changes: /watch RECEIPT [label].",
 )

@@ -14,6 +14,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.actions.cases import find_case
 from bot.engine.program import Actions
 from bot.engine.turn import Turn
 from bot.model import Reply
@@ -35,6 +36,7 @@ from flows.watch_list import (
     RESUME,
     UNWATCH,
     WATCH,
+    WATCH_CASE,
     WATCH_LIST,
     watch_request,
     watched_receipt,
@@ -51,6 +53,12 @@ ALERT_KIND = "case_alert"  # the outbox kind of an alert
 async def load_watch_list(turn: Turn) -> None:
     turn.loaded.watch_list = tuple(await turn.ports.watches.of(turn.key))
     turn.loaded.alerts_paused = await turn.ports.watches.paused(turn.key)
+
+
+async def load_watched_case(turn: Turn) -> None:
+    receipt = watched_receipt(turn.facts())
+    if receipt is not None:
+        turn.loaded.case = await find_case(turn, receipt)
 
 
 async def watch(turn: Turn) -> None:
@@ -122,7 +130,7 @@ async def watch_cases(services: Services, now: datetime) -> None:
 
 
 ACTIONS = Actions(
-    loaders={WATCH_LIST: load_watch_list},
+    loaders={WATCH_LIST: load_watch_list, WATCH_CASE: load_watched_case},
     effects={WATCH: watch, UNWATCH: unwatch, PAUSE: pause, RESUME: resume},
     tickers=(watch_cases,),
 )
