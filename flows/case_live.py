@@ -174,7 +174,9 @@ def what_changed(before: Seen | None, now: CaseRecord) -> str | None:
         return None
     if " ".join(before.title.split()).casefold() != " ".join(now.status_title.split()).casefold():
         return CHANGE_STATUS
-    if now.modified_at is not None and now.modified_at != before.modified:
+    # A modified date seen for the first time (a case first seen without one, as imported
+    # cases and online filings come) is a baseline, not an update.
+    if None not in (now.modified_at, before.modified) and now.modified_at != before.modified:
         return CHANGE_UPDATED
     return None
 

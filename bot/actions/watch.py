@@ -18,6 +18,8 @@ from bot.actions.cases import find_case
 from bot.engine.program import Actions
 from bot.engine.turn import Turn
 from bot.model import Reply
+from bot.storage.cases import CaseLookupFailed
+from bot.storage.database import Conflict, StorageError
 from bot.text import text
 from flows.case_live import (
     CHANGE_STATUS,
@@ -85,7 +87,15 @@ async def resume(turn: Turn) -> None:
 
 
 async def watch_cases(services: Services, now: datetime) -> None:
-    """Poll the watched cases that are due (see `flows.case_live.due_polls`)."""
+    """Poll the watched cases that are due (see `flows.case_live.due_polls`). A database
+    or case-source failure is logged and left to the next run: nothing was told."""
+    try:
+        await _poll_due(services, now)
+    except (StorageError, Conflict, CaseLookupFailed) as exc:
+        log.warning("the watch list could not be polled now: %s", exc)
+
+
+async def _poll_due(services: Services, now: datetime) -> None:
     ports, uscis = services.ports, services.settings.uscis
     watched = await ports.watches.watched()
     if not watched:
