@@ -156,8 +156,14 @@ async def test_a_second_401_is_an_operator_error_once_and_the_applicant_gets_the
         await chat.send("/status EAC9999103403")
         assert "last known status, checked on" in chat.text
         assert "Case Was Received" in chat.text
+        calls = len(fake.case_calls)
         await chat.send("/status SRC9999102777")  # never seen: nothing known
         assert "can't reach the case records" in chat.text
+        assert len(fake.case_calls) == calls  # stopped: no call until the pause is over
+        live.clock.set(live.clock.now() + timedelta(minutes=11))
+        fake.set(reject_all_tokens=False)
+        await chat.send("/status SRC9999102777")
+        assert "Checked with USCIS just now" in chat.text
     refused = [r for r in caplog.records if "HTTP 401" in r.getMessage()]
     assert len(refused) == 1 and refused[0].levelno == logging.ERROR
     everything = "\n".join(r.getMessage() for r in caplog.records)

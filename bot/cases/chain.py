@@ -61,7 +61,7 @@ class CaseChain:
             and cached.checked_at
             and self._now() - cached.checked_at < self._fresh
         ):
-            return Lookup(await self._with_imported(cached), FOUND)
+            return Lookup(cached, FOUND)  # the imported case's fields come with it
         return await self._ask(receipt, cached)
 
     async def refresh(self, receipt: str) -> Lookup:
@@ -85,7 +85,7 @@ class CaseChain:
         except UscisUnavailable as exc:
             if cached is not None:
                 last = dataclasses.replace(cached, source=SOURCE_LAST_KNOWN)
-                return Lookup(await self._with_imported(last), FOUND, exc.message)
+                return Lookup(last, FOUND, exc.message)
             imported = await self._imported(receipt)
             if imported is not None:
                 return Lookup(imported, FOUND, exc.message)

@@ -36,6 +36,9 @@ from flows.privacy import mask_personal_data
 log = logging.getLogger(__name__)
 
 TOKEN_MARGIN = timedelta(seconds=60)  # a token is renewed this long before it expires
+# After the credentials were refused (a second 401, or the token URL refusing them), no
+# call is made for this long: the operator has to fix them, and USCIS is not hammered.
+STOPPED_FOR = timedelta(minutes=10)
 
 
 class UscisError(Exception):
@@ -109,6 +112,7 @@ class UscisClient:
         self._token_until: datetime | None = None
         self._token_lock = asyncio.Lock()
         self._told: set[str] = set()  # operator errors logged once (per kind and day)
+        self._stopped_until: datetime | None = None  # credentials refused: no calls till then
         self.calls = 0  # case-status requests sent (for tests and the benchmark)
         self.token_calls = 0
 
@@ -196,6 +200,16 @@ class UscisClient:
 
     async def case_status(self, receipt: str) -> CaseRecord:
         """The case of the normalised `receipt`, or a `UscisError` saying why not."""
+        s = self._settings
+        if self._stopped_until is not None and self._now() < self._stopped_until:
+            raise UscisOperatorError("credentials refused lately")
+        try:
+            return await self._case_status(receipt)
+        except UscisOperatorError:
+            self._stopped_until = self._now() + STOPPED_FOR
+            raise
+
+    async def _case_status(self, receipt: str) -> CaseRecord:
         s = self._settings
         url = f"{s.base_url}/case-status/{receipt}"
         renewed = False

@@ -34,8 +34,14 @@ class SqliteLiveCases:
         self._tz = tz
 
     async def cached(self, receipt: str) -> CaseRecord | None:
+        """The last answer kept for `receipt`, with what only the imported case knows (ZIP
+        code, biometrics appointment) when it was imported too; one read."""
         row = await self._db.fetchone(
-            "SELECT * FROM case_live WHERE receipt_number = ?", (receipt,)
+            "SELECT l.*, c.zip_code, c.biometrics_at, c.biometrics_site,"
+            " COALESCE(c.biometrics_reschedules, 0) AS biometrics_reschedules"
+            " FROM case_live l LEFT JOIN cases c ON c.receipt_number = l.receipt_number"
+            " WHERE l.receipt_number = ?",
+            (receipt,),
         )
         return None if row is None else self._record(row)
 
@@ -88,6 +94,12 @@ class SqliteLiveCases:
             ),
             source=SOURCE_CACHE,
             checked_at=from_db(row["checked_at"]).astimezone(self._tz),
+            zip_code=row["zip_code"],
+            biometrics_at=(
+                from_db(row["biometrics_at"]).astimezone(self._tz) if row["biometrics_at"] else None
+            ),
+            biometrics_site=row["biometrics_site"],
+            biometrics_reschedules=row["biometrics_reschedules"],
         )
 
     # ---- the daily quota -----------------------------------------------------------------
