@@ -200,7 +200,6 @@ class UscisClient:
 
     async def case_status(self, receipt: str) -> CaseRecord:
         """The case of the normalised `receipt`, or a `UscisError` saying why not."""
-        s = self._settings
         if self._stopped_until is not None and self._now() < self._stopped_until:
             raise UscisOperatorError("credentials refused lately")
         try:
