@@ -23,7 +23,7 @@ from flows.automated_common import (
     typed_unless_person,
 )
 from flows.case_live import MALFORMED, NOT_ONLINE, recent_history
-from flows.case_records import SOURCE_IMPORTED, CaseRecord
+from flows.case_records import CaseRecord
 from flows.facts import Facts
 from flows.receipts import ReceiptCheck, ReceiptNumber, check_receipt
 from flows.state import ConversationState
@@ -120,9 +120,10 @@ def _next_step(f: Facts, record: CaseRecord, next_step: str) -> str | Say:
 
 
 def _where_from(record: CaseRecord) -> Say | None:
-    """Where the answer came from and when it was checked (live data only; an imported
-    case says nothing new)."""
-    if record.source == SOURCE_IMPORTED or record.checked_at is None:
+    """Where the answer came from and when it was checked. With the local source an
+    imported case has no `checked_at` and says nothing new; given by the chain of live
+    sources instead of USCIS (which could not answer), it says so."""
+    if record.checked_at is None:
         return None
     return say(f"case.source.{record.source}", checked=record.checked_at)
 

@@ -97,10 +97,13 @@ class CaseChain:
         return Lookup(await self._with_imported(record), FOUND)
 
     async def _imported(self, receipt: str) -> CaseRecord | None:
+        """The imported case, marked as checked now: the answer then says it is from the
+        records on file, not from USCIS."""
         try:
-            return await self.imported.lookup(receipt)
+            record = await self.imported.lookup(receipt)
         except CaseLookupFailed:
             return None
+        return None if record is None else dataclasses.replace(record, checked_at=self._now())
 
     async def _with_imported(self, record: CaseRecord) -> CaseRecord:
         """The live record, with what only the local file knows (ZIP code, biometrics
