@@ -256,18 +256,21 @@ def _usage(f: Facts) -> Decision | None:
     return None if f.answer.text else refuse(StatusRule.USAGE, "status.usage")
 
 
+_AFTER_HISTORY = (choice(AGAIN, "status.buttons.again"), *WAY_OUT)
+
+
 def _full_history(f: Facts) -> Decision | None:
     """The case's whole dated history, newest first (the button under a status)."""
     if not f.answer.pressed(HISTORY):
         return None
     record = f.loaded.case
     if record is None or not record.history:
-        return decide(StatusRule.HISTORY, say("case.history.none"), again=True)
+        return decide(StatusRule.HISTORY, say("case.history.none"), choices=_AFTER_HISTORY)
     return decide(
         StatusRule.HISTORY,
         say("case.history.head", receipt=record.receipt_number),
         *(say("case.history.entry", on=h.on, text=h.text_en) for h in reversed(record.history)),
-        again=True,
+        choices=_AFTER_HISTORY,
     )
 
 

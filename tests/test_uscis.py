@@ -103,6 +103,8 @@ async def test_full_history_on_request(live: Live) -> None:
     for day in ("September 14, 2023", "September 20, 2023", "January 8, 2024"):
         assert day in text
     assert text.index("January 8, 2024") < text.index("September 14, 2023")
+    result = await chat.press_label("Check another")  # the step's buttons are still there
+    assert "receipt number" in chat.text and result.state.endswith("status.ask_receipt")
 
 
 async def test_case_without_history_offers_no_history_button(live: Live) -> None:

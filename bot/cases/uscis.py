@@ -39,6 +39,7 @@ TOKEN_MARGIN = timedelta(seconds=60)  # a token is renewed this long before it e
 # After the credentials were refused (a second 401, or the token URL refusing them), no
 # call is made for this long: the operator has to fix them, and USCIS is not hammered.
 STOPPED_FOR = timedelta(minutes=10)
+MAX_RETRY_AFTER = 10.0  # seconds a 429's Retry-After is waited at most
 
 
 class UscisError(Exception):
@@ -281,10 +282,11 @@ def _json(response: httpx.Response) -> object:
 
 
 def _wait(response: httpx.Response | None, backoff: float) -> float:
-    """How long to wait before trying again: a 429's Retry-After (bounded), else backoff."""
+    """How long to wait before trying again: a 429's Retry-After (at most
+    `MAX_RETRY_AFTER`: an applicant is waiting), else backoff."""
     if response is not None and response.status_code == 429:
         try:
-            return min(float(response.headers.get("Retry-After", "")), 60.0)
+            return max(0.0, min(float(response.headers.get("Retry-After", "")), MAX_RETRY_AFTER))
         except ValueError:
             pass
     return backoff
