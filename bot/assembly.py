@@ -34,6 +34,17 @@ async def create_engine(
     )
     policy = load_policy(settings, messages)
     ports = sqlite_ports(db, settings.tz)
+    if settings.case_source == "uscis":
+        # Live data: a recent answer, then the USCIS Case Status API, then the imported
+        # cases, behind the same case port (bot/cases/chain.py).
+        from msgspec.structs import replace
+
+        from bot.cases.chain import SqliteCases, uscis_chain
+
+        assert isinstance(ports.cases, SqliteCases)
+        ports = replace(
+            ports, cases=uscis_chain(ports.cases, ports.live_cases, db, settings, clock.now)
+        )
     if settings.load_demo_cases:
         from bot.cases.importer import load_demo_cases
 

@@ -257,6 +257,50 @@ class TrainerSettings(Section):
     db_path: Path = Path("tierline-trainer.db")
 
 
+class UscisSettings(Section):
+    """The USCIS Case Status API (`case_source = "uscis"`); see docs/uscis.md. The client
+    secret is read from `TIERLINE_USCIS__CLIENT_SECRET` only, never from the file."""
+
+    base_url: str = "https://api-int.uscis.gov"  # "/case-status/{receipt}" is appended
+    token_url: str = "https://api-int.uscis.gov/oauth/accesstoken"
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    # Local pacing: the sandbox allows 5 requests a second, production 10.
+    requests_per_second: float = Field(default=5.0, gt=0, le=1000)
+    # Calls a day, counted in the database before each call; the day starts at
+    # `quota_resets_at` in `quota_timezone` (USCIS states both differently in places).
+    daily_quota: int = Field(default=1000, ge=0, le=10_000_000)
+    quota_resets_at: time = time(0, 0)
+    quota_timezone: str = "UTC"
+    # An answer this recent is given again without asking USCIS.
+    cache_minutes: int = Field(default=60, ge=0, le=10_080)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Extra attempts after a 5xx, a timeout or a 429 (each waits, doubling from the backoff).
+    retries: int = Field(default=2, ge=0, le=10)
+    retry_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
+    # The watch list: the share of the daily quota its polls may use, at most this many
+    # polls of one case a day, and at most this many polls per run of the watcher.
+    watch_share: float = Field(default=0.5, ge=0, le=1)
+    watch_max_polls_per_day: int = Field(default=4, ge=1, le=96)
+    watch_batch: int = Field(default=20, ge=1, le=1000)
+
+    @field_validator("base_url", "token_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("quota_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+
 class Settings(BaseModel):
     """Everything a deployer sets: `settings.toml`, then `TIERLINE_*` variables (see
     `environment()`), then command-line options."""
@@ -279,6 +323,19 @@ class Settings(BaseModel):
     limits: Limits = Field(default_factory=Limits)
     retention: RetentionSettings = RetentionSettings()
     trainer: TrainerSettings = Field(default_factory=TrainerSettings)
+    # Where case statuses come from: "local" (the imported CSV) or "uscis" (the USCIS Case
+    # Status API, with the imported cases behind it); see `[uscis]`.
+    case_source: Literal["local", "uscis"] = "local"
+    uscis: UscisSettings = Field(default_factory=UscisSettings)
+
+    @model_validator(mode="after")
+    def _uscis_credentials(self) -> Settings:
+        if self.case_source == "uscis" and not (self.uscis.client_id and self.uscis.client_secret):
+            raise ValueError(
+                'case_source = "uscis" needs TIERLINE_USCIS__CLIENT_ID and'
+                " TIERLINE_USCIS__CLIENT_SECRET (from the USCIS developer portal)"
+            )
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -438,6 +495,10 @@ def load_settings(directory: Path | None = None, **overrides: Any) -> Settings:
     directory = directory or config_dir()
     path = directory / "settings.toml"
     data = read_toml(path)
+    if isinstance(data.get("uscis"), dict) and "client_secret" in data["uscis"]:
+        raise ConfigError(
+            str(path), "uscis.client_secret", "set it in TIERLINE_USCIS__CLIENT_SECRET only"
+        )
     data.setdefault("config_dir", directory)
     try:
         settings = Settings.model_validate(_merged(data, environment()))

@@ -10,7 +10,7 @@ receipt or free text as their own answer take it first.
 
 from __future__ import annotations
 
-from flows import automated_appointment, automated_biometrics, automated_status
+from flows import automated_appointment, automated_biometrics, automated_status, watch_list
 from flows.automated_common import (
     APR_CHECKLIST,
     APR_DATE,
@@ -107,7 +107,7 @@ STEPS = (
 TIER = Tier(
     name="automated",
     steps=STEPS,
-    commands=(automated_status.STATUS_COMMAND,),
+    commands=(automated_status.STATUS_COMMAND, *watch_list.COMMANDS),
     intercepts=(
         route(
             "escalate",

@@ -22,13 +22,16 @@ from flows.automated_common import (
     refuse_receipt,
     typed_unless_person,
 )
+from flows.case_live import MALFORMED, NOT_ONLINE, recent_history
 from flows.case_records import CaseRecord
 from flows.facts import Facts
 from flows.receipts import ReceiptCheck, ReceiptNumber, check_receipt
 from flows.state import ConversationState
+from flows.steps import AGENT as AGENT_BUTTON
 from flows.steps import MENU as MENU_BUTTON
 from flows.steps import (
     Answer,
+    Choice,
     Command,
     Decision,
     Guard,
@@ -46,6 +49,7 @@ from flows.steps import (
 from flows.understanding import receipt_in
 
 AGAIN = "status:again"
+HISTORY = "status:history"  # the full dated history of the case shown (state.receipt)
 CASE = "case"  # the facts loaded for a receipt: `Loaded.case`
 
 
@@ -57,6 +61,9 @@ class StatusRule(StrEnum):
     NOT_FOUND = "status.case_not_found"
     SOURCE_UNAVAILABLE = "status.source_unavailable"
     USAGE = "status.command_usage"
+    NOT_ONLINE = "status.not_shown_online"  # USCIS 404: mistyped, or not shown online
+    MALFORMED = "status.refused_by_uscis"  # USCIS 422: the receipt is badly formed
+    HISTORY = "status.history"
 
 
 def receipt_wanted(answer: Answer, state: ConversationState) -> str | None:
@@ -112,12 +119,43 @@ def _next_step(f: Facts, record: CaseRecord, next_step: str) -> str | Say:
     )
 
 
+def _where_from(record: CaseRecord) -> Say | None:
+    """Where the answer came from and when it was checked. With the local source an
+    imported case has no `checked_at` and says nothing new; given by the chain of live
+    sources instead of USCIS (which could not answer), it says so."""
+    if record.checked_at is None:
+        return None
+    return say(f"case.source.{record.source}", checked=record.checked_at)
+
+
+def _what_changed(record: CaseRecord) -> tuple[Say, ...]:
+    """The short "what changed": the latest dated steps of the history."""
+    recent = recent_history(record)
+    if not recent:
+        return ()
+    return (
+        say("case.changes.head"),
+        *(say("case.history.entry", on=h.on, text=h.text_en) for h in recent),
+    )
+
+
 def status_answer(f: Facts, receipt: ReceiptNumber, record: CaseRecord, moving: bool) -> Decision:
     explanation = f.policy.statuses.explain(record.status_title)
     next_step: str | Say = explanation.next_step
     if explanation.shows_biometrics_appointment:
         next_step = _next_step(f, record, explanation.next_step)
-    buttons = (choice(AGAIN, "status.buttons.again"), *WAY_OUT) if moving else (MENU_BUTTON,)
+    buttons: tuple[Choice, ...] = (
+        (choice(AGAIN, "status.buttons.again"), *WAY_OUT) if moving else (MENU_BUTTON,)
+    )
+    if moving and record.history:
+        buttons = (choice(HISTORY, "case.buttons.history"), *buttons)
+    extra: list[Say] = []
+    if record.status_description:
+        extra.append(say("case.description", text=record.status_description))
+    extra.extend(_what_changed(record))
+    source = _where_from(record)
+    if source is not None:
+        extra.append(source)
     return decide(
         explanation.rule,
         say(
@@ -132,6 +170,7 @@ def status_answer(f: Facts, receipt: ReceiptNumber, record: CaseRecord, moving: 
             next_step=next_step,
             origin=_origin(receipt),
         ),
+        *extra,
         state=f.state.but(receipt=record.receipt_number),
     )
 
@@ -155,6 +194,16 @@ def _answered_in_place(anywhere: bool) -> Guard:
             return refuse_receipt(check)
         if f.loaded.case_unavailable:
             return decide(StatusRule.SOURCE_UNAVAILABLE, say("status.unavailable", *WAY_OUT))
+        if f.loaded.case is None and f.loaded.case_outcome == NOT_ONLINE:
+            return decide(
+                StatusRule.NOT_ONLINE,
+                say("case.not_online", AGENT_BUTTON, *WAY_OUT, receipt=check.receipt.value),
+            )
+        if f.loaded.case is None and f.loaded.case_outcome == MALFORMED:
+            return decide(
+                StatusRule.MALFORMED,
+                say("case.malformed", *WAY_OUT, receipt=check.receipt.value),
+            )
         if f.loaded.case is None:
             return decide(
                 StatusRule.NOT_FOUND,
@@ -207,6 +256,24 @@ def _usage(f: Facts) -> Decision | None:
     return None if f.answer.text else refuse(StatusRule.USAGE, "status.usage")
 
 
+_AFTER_HISTORY = (choice(AGAIN, "status.buttons.again"), *WAY_OUT)
+
+
+def _full_history(f: Facts) -> Decision | None:
+    """The case's whole dated history, newest first (the button under a status)."""
+    if not f.answer.pressed(HISTORY):
+        return None
+    record = f.loaded.case
+    if record is None or not record.history:
+        return decide(StatusRule.HISTORY, say("case.history.none"), choices=_AFTER_HISTORY)
+    return decide(
+        StatusRule.HISTORY,
+        say("case.history.head", receipt=record.receipt_number),
+        *(say("case.history.entry", on=h.on, text=h.text_en) for h in reversed(record.history)),
+        choices=_AFTER_HISTORY,
+    )
+
+
 def _check_another(f: Facts) -> Decision | None:
     return decide(StatusRule.CHECK_ANOTHER) if f.answer.pressed(AGAIN) else None
 
@@ -247,7 +314,8 @@ STEPS = (
         routes=(
             DIDNT_HELP_ROUTE,
             route("status", STATUS_ASK, _check_another, "The applicant checks another case."),
+            stay(_full_history, "The case's full dated history was shown.", needs=(CASE,)),
         ),
-        kinds=(DIDNT_HELP, AGAIN),
+        kinds=(DIDNT_HELP, AGAIN, HISTORY),
     ),
 )

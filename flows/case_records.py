@@ -26,6 +26,21 @@ class BadRow(ValueError):
     """A row that cannot be imported; the message says which column and why."""
 
 
+class HistoryEntry(Struct, frozen=True):
+    """One dated step of a case's history (the USCIS Case Status API's `hist_case_status`)."""
+
+    on: date
+    text_en: str
+    text_es: str = ""
+
+
+# Where an answer came from (`CaseRecord.source`).
+SOURCE_IMPORTED = "imported"  # the local CSV import
+SOURCE_LIVE = "uscis"  # the USCIS Case Status API, just now
+SOURCE_CACHE = "cache"  # the API's answer, checked recently (within `cache_minutes`)
+SOURCE_LAST_KNOWN = "last_known"  # the API's last answer: it cannot be asked now
+
+
 class CaseRecord(Struct, frozen=True):
     receipt_number: str
     form_type: str
@@ -35,6 +50,15 @@ class CaseRecord(Struct, frozen=True):
     biometrics_at: datetime | None = None  # aware
     biometrics_site: str | None = None
     biometrics_reschedules: int = 0
+    # From the USCIS Case Status API (empty for an imported case).
+    status_description: str = ""  # plain text (the API's HTML rendered)
+    status_title_es: str = ""
+    status_description_es: str = ""
+    submitted_at: datetime | None = None  # naive, as USCIS gives it
+    modified_at: datetime | None = None
+    history: tuple[HistoryEntry, ...] = ()
+    source: str = SOURCE_IMPORTED
+    checked_at: datetime | None = None  # aware; when the source was asked
 
     def db_params(self) -> tuple[object, ...]:
         """Values in `COLUMNS` order, as stored (date-times in UTC ISO form)."""

@@ -19,6 +19,7 @@ from flows.appointment_request import RequestTypes
 from flows.biometrics import BiometricsRules
 from flows.callback_slots import CallbackPolicy
 from flows.callbacks import CallbackRecord
+from flows.case_live import WatchItem
 from flows.case_records import CaseRecord
 from flows.case_status import StatusCatalogue
 from flows.field_appointment import FieldOffices
@@ -65,6 +66,10 @@ class Loaded(Struct):
 
     case: CaseRecord | None = None  # "case": the case of the receipt in the answer or state
     case_unavailable: bool = False  # the case source could not answer
+    case_outcome: str = ""  # "case": how the lookup went (`flows.case_live` outcomes)
+    # "watch_list": the applicant's watched cases, and whether their alerts are paused
+    watch_list: tuple[WatchItem, ...] = ()
+    alerts_paused: bool = False
     # "biometrics_bookings": bookings per slot time at the conversation's chosen support
     # center, from now on (what is free is decided in `flows.biometrics`).
     biometrics_booked: dict[datetime, int] | None = None

@@ -6,6 +6,8 @@ from bot.engine.program import Actions
 
 
 def all_actions() -> Actions:
-    from bot.actions import automated, live_chat, tier1, tier2
+    from bot.actions import automated, live_chat, tier1, tier2, watch
 
-    return Actions.merge([automated.ACTIONS, tier1.ACTIONS, tier2.ACTIONS, live_chat.ACTIONS])
+    return Actions.merge(
+        [automated.ACTIONS, tier1.ACTIONS, tier2.ACTIONS, live_chat.ACTIONS, watch.ACTIONS]
+    )

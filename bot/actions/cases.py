@@ -7,6 +7,7 @@ import logging
 
 from bot.engine.turn import Turn
 from bot.storage.cases import CaseLookupFailed
+from flows.case_live import UNAVAILABLE
 from flows.case_records import CaseRecord
 from flows.privacy import mask_personal_data
 
@@ -17,10 +18,14 @@ async def find_case(turn: Turn, receipt: str) -> CaseRecord | None:
     """The case on file for `receipt`; None when there is none or the source is down (then
     `turn.loaded.case_unavailable` is set, so a step can say so)."""
     try:
-        record = await turn.ports.cases.lookup(receipt)
+        found = await turn.ports.cases.find(receipt)
     except CaseLookupFailed:
         turn.loaded.case_unavailable = True
         return None
+    turn.loaded.case_outcome = found.outcome
+    if found.outcome == UNAVAILABLE:
+        turn.loaded.case_unavailable = True
+    record = found.record
     if record is None:
         log.info("no case on file for %s", mask_personal_data(receipt))
     return record

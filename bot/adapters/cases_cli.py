@@ -15,8 +15,10 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 MAX_REPORTED_ERRORS = 50
 
@@ -44,6 +46,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--limit", type=int, default=0, metavar="N", help="show at most N cases (default: all)"
     )
     add_common_options(lst, clock=False)
+    plan = sub.add_parser(
+        "watch-plan",
+        help="how the watch list spends the USCIS daily quota",
+        description="The watched cases, polls per case per day and the quota they use "
+        "(settings: [uscis] daily_quota, watch_share, watch_max_polls_per_day).",
+    )
+    plan.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    add_common_options(plan, clock=False)
 
 
 def _chunk_rows(text: str) -> int:
@@ -62,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if args.cases_command == "import":
         return _import(args.file, settings, args.chunk_rows)
+    if args.cases_command == "watch-plan":
+        return asyncio.run(_watch_plan(settings, as_json=args.json))
     return asyncio.run(_list(settings, as_json=args.json, limit=args.limit))
 
 
@@ -133,6 +145,69 @@ async def _import_async(path: Path, settings: object, chunk_rows: int, bar: Prog
         )
         return 1
     print(f"imported {result.saved} case(s) from {path} into {settings.db_path}")
+    return 0
+
+
+async def _watch_plan(settings: object, *, as_json: bool) -> int:
+    from datetime import datetime
+
+    from bot.config import Settings
+    from bot.storage.database import Database
+    from bot.storage.ports import sqlite_ports
+    from flows.case_live import watch_plan
+
+    assert isinstance(settings, Settings)
+    uscis = settings.uscis
+    db = await Database.open(settings.db_path)
+    try:
+        ports = sqlite_ports(db, settings.tz)
+        watched = await ports.watches.watched()
+        tz = ZoneInfo(uscis.quota_timezone)
+        now = datetime.now(tz)
+        day = (
+            now - timedelta(hours=uscis.quota_resets_at.hour, minutes=uscis.quota_resets_at.minute)
+        ).date()
+        used = await ports.live_cases.used(day.isoformat())
+    finally:
+        await db.close()
+    plan = watch_plan(
+        len(watched), uscis.daily_quota, uscis.watch_share, uscis.watch_max_polls_per_day
+    )
+    hours = plan.interval.total_seconds() / 3600 if plan.interval else None
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "case_source": settings.case_source,
+                    "watched_cases": plan.cases,
+                    "daily_quota": plan.daily_quota,
+                    "watch_budget": plan.watch_budget,
+                    "polls_per_case_per_day": plan.polls_per_case,
+                    "polls_per_day": plan.polls_a_day,
+                    "hours_between_polls": hours,
+                    "quota_used_today": used,
+                    "quota_day": day.isoformat(),
+                }
+            )
+        )
+        return 0
+    print(f"case source: {settings.case_source}")
+    print(f"watched cases: {plan.cases}")
+    print(
+        f"daily quota: {plan.daily_quota} calls (resets at "
+        f"{uscis.quota_resets_at.strftime('%H:%M')} {uscis.quota_timezone}); "
+        f"used today: {used}"
+    )
+    print(f"the watch list may use: {plan.watch_budget} a day (watch_share {uscis.watch_share})")
+    if plan.cases == 0:
+        print("polls per case per day: - (nothing watched)")
+    elif plan.polls_per_case == 0:
+        print("polls per case per day: 0 (too many cases for the quota: none is polled)")
+    else:
+        print(
+            f"polls per case per day: {plan.polls_per_case} (every {hours:g} hours), "
+            f"{plan.polls_a_day} calls a day in all"
+        )
     return 0
 
 

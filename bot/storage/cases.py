@@ -14,6 +14,7 @@ from datetime import date, datetime, tzinfo
 from functools import lru_cache
 
 from bot.storage.database import Database, StorageError, Write
+from flows.case_live import FOUND, NOT_FOUND, Lookup
 from flows.case_records import COLUMNS, CaseRecord
 from flows.privacy import mask_personal_data
 
@@ -56,6 +57,14 @@ class SqliteCases:
             log.error("case lookup failed for %s: %s", mask_personal_data(receipt), exc)
             raise CaseLookupFailed(str(exc)) from exc
         return None if row is None else record_from_row(row, self._tz)
+
+    async def find(self, receipt: str) -> Lookup:
+        """`lookup` with its outcome; `CaseLookupFailed` when the file cannot be read."""
+        record = await self.lookup(receipt)
+        return Lookup(record, FOUND if record else NOT_FOUND)
+
+    async def refresh(self, receipt: str) -> Lookup:
+        return await self.find(receipt)
 
     async def any(self) -> bool:
         row = await self._db.fetchone("SELECT EXISTS (SELECT 1 FROM cases) AS any_case")

@@ -288,6 +288,51 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE conversations ADD COLUMN trail TEXT NOT NULL DEFAULT '';
         """,
     ),
+    Migration(
+        10,
+        "USCIS Case Status API: cached answers, the daily quota, the watch list",
+        """
+        CREATE TABLE case_live (
+            receipt_number         TEXT PRIMARY KEY,
+            form_type              TEXT NOT NULL,
+            status_title           TEXT NOT NULL,
+            status_date            TEXT NOT NULL,
+            status_description     TEXT NOT NULL DEFAULT '',
+            status_title_es        TEXT NOT NULL DEFAULT '',
+            status_description_es  TEXT NOT NULL DEFAULT '',
+            submitted_at           TEXT,
+            modified_at            TEXT,
+            history                TEXT NOT NULL DEFAULT '[]',
+            checked_at             TEXT NOT NULL
+        );
+        CREATE TABLE uscis_quota (
+            day   TEXT PRIMARY KEY,
+            used  INTEGER NOT NULL
+        );
+        CREATE TABLE watches (
+            channel         TEXT NOT NULL,
+            user_id         TEXT NOT NULL,
+            receipt_number  TEXT NOT NULL,
+            label           TEXT NOT NULL DEFAULT '',
+            created_at      TEXT NOT NULL,
+            seen_title      TEXT,
+            seen_modified   TEXT,
+            PRIMARY KEY (channel, user_id, receipt_number)
+        );
+        CREATE INDEX watches_by_receipt ON watches (receipt_number);
+        CREATE TABLE watch_polls (
+            receipt_number  TEXT PRIMARY KEY,
+            polled_at       TEXT,
+            changed_at      TEXT
+        );
+        CREATE TABLE watch_paused (
+            channel    TEXT NOT NULL,
+            user_id    TEXT NOT NULL,
+            paused_at  TEXT NOT NULL,
+            PRIMARY KEY (channel, user_id)
+        )
+        """,
+    ),
 ]
 
 

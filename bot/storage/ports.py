@@ -18,6 +18,7 @@ from typing import Protocol
 from msgspec import Struct
 
 from bot.model import ConversationKey, Reply
+from bot.storage.case_live import Watcher
 from bot.storage.conversations import StoredConversation
 from bot.storage.database import Database, Write
 from bot.storage.inbox import InboxUpdate
@@ -27,6 +28,7 @@ from bot.storage.retention import Expiring
 from bot.storage.service_requests import ServiceRequest
 from bot.storage.staff_log import Attempt, View
 from flows.callbacks import CallbackRecord
+from flows.case_live import Lookup, Seen, Watched, WatchItem
 from flows.case_records import CaseRecord
 from flows.handoff import Handoff, RelayedMessage
 from flows.my_requests import MyItem
@@ -92,6 +94,15 @@ class Cases(Protocol):
     """The case source: lookups by normalised receipt number, and import writes."""
 
     async def lookup(self, receipt: str) -> CaseRecord | None: ...
+
+    async def find(self, receipt: str) -> Lookup:
+        """The case with its outcome (found, not found, not shown online, refused as
+        malformed, unavailable) and, on the record, where it came from and when."""
+        ...
+
+    async def refresh(self, receipt: str) -> Lookup:
+        """As `find`, past any recent cached answer (the watcher's poll)."""
+        ...
 
     async def any(self) -> bool: ...
 
@@ -351,6 +362,44 @@ class TelegramInbox(Protocol):
     async def open_updates(self) -> list[InboxUpdate]: ...
 
 
+class LiveCases(Protocol):
+    """The USCIS Case Status API's last answers (the cache) and the daily quota."""
+
+    async def cached(self, receipt: str) -> CaseRecord | None: ...
+
+    def store(self, record: CaseRecord) -> Write: ...
+
+    def spend(self, day: str, quota: int) -> Write: ...
+
+    async def used(self, day: str) -> int: ...
+
+
+class Watches(Protocol):
+    """The watch list: cases per applicant with labels, what each was last told, polls."""
+
+    def watch(
+        self, key: ConversationKey, receipt: str, label: str, seen: Seen | None, now: datetime
+    ) -> Write: ...
+
+    def unwatch(self, key: ConversationKey, receipt: str) -> Write: ...
+
+    def seen(self, key: ConversationKey, receipt: str, seen: Seen) -> Write: ...
+
+    def polled(self, receipt: str, now: datetime, changed: datetime | None) -> Write: ...
+
+    def pause(self, key: ConversationKey, now: datetime) -> Write: ...
+
+    def resume(self, key: ConversationKey) -> Write: ...
+
+    async def paused(self, key: ConversationKey) -> bool: ...
+
+    async def of(self, key: ConversationKey) -> list[WatchItem]: ...
+
+    async def watched(self) -> list[Watched]: ...
+
+    async def watchers(self, receipt: str) -> list[Watcher]: ...
+
+
 class Mine(Protocol):
     """What one applicant has in flight or had (read only): "My requests"."""
 
@@ -376,12 +425,15 @@ class Ports(Struct, frozen=True):
     retention: Retention
     telegram_inbox: TelegramInbox
     mine: Mine
+    live_cases: LiveCases
+    watches: Watches
 
 
 def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
     from bot.storage import outbox
     from bot.storage.biometrics import SqliteBiometricsBookings
     from bot.storage.callbacks import SqliteCallbacks
+    from bot.storage.case_live import SqliteLiveCases, SqliteWatches
     from bot.storage.cases import SqliteCases
     from bot.storage.conversations import SqliteConversations, SqliteTranscript
     from bot.storage.field_appointments import SqliteFieldAppointments
@@ -410,4 +462,6 @@ def sqlite_ports(db: Database, tz: tzinfo) -> Ports:
         retention=SqliteRetention(db),
         telegram_inbox=SqliteTelegramInbox(db),
         mine=SqliteMine(db, tz),
+        live_cases=SqliteLiveCases(db, tz),
+        watches=SqliteWatches(db, tz),
     )

@@ -85,6 +85,10 @@ async def test_a_conversation_survives_a_restart_and_sigterm_finishes_the_turn_i
             "help",
             "cancel",
             "agent",
+            "watch",
+            "cases",
+            "unwatch",
+            "alerts",
         ]
         (menu,) = await user.send("/start")
         assert menu.text.endswith(texts.text("menu.prompt"))  # greeting and menu, one message

@@ -51,7 +51,10 @@ from bot.storage.sending import SendingJournal
 log = logging.getLogger(__name__)
 
 # The commands in Telegram's menu, in that order; all but the staff ones are the engine's.
-APPLICANT_COMMANDS = ("start", "menu", "status", "mine", "help", "cancel", "agent")
+APPLICANT_COMMANDS = (
+    *("start", "menu", "status", "mine", "help", "cancel", "agent"),
+    *("watch", "cases", "unwatch", "alerts"),  # the watch list (flows/watch_list.py)
+)
 # Edited messages are not even asked for; the handlers ignore them too.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
