@@ -96,6 +96,9 @@ class TurnInput:
     # The channel's own id of this input (a Telegram chat and message id), so that an input
     # delivered twice can be recognised by an effect that must not act twice.
     source: str | None = None
+    # What the channel says of the user's language (Telegram's language_code, the console's
+    # --lang): used when the applicant has not chosen one (bot/languages.py).
+    language: str | None = None
 
     @property
     def kind(self) -> str:

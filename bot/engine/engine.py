@@ -275,11 +275,21 @@ class Engine:
         if turn.keep_offered:  # answered in place: what the step offered stays live
             offered.extend(d for d in turn.stored.offered if d not in offered)
         key, inp = turn.key, turn.input
-        unchanged = turn.state is ConversationState.restore(turn.stored.answers)
+        before = ConversationState.restore(turn.stored.answers)
+        if turn.state.language is None and before.language is not None:
+            # A fresh start (/cancel, the end) keeps the language the applicant chose.
+            turn.state = turn.state.but(language=before.language)
+        unchanged = turn.state is before
         answers = turn.stored.answers if unchanged else turn.state.dump()
         writes.append(
             ports.conversations.save(
-                turn.stored, turn.current, answers, offered, turn.now, turn.trail
+                turn.stored,
+                turn.current,
+                answers,
+                offered,
+                turn.now,
+                turn.trail,
+                language=turn.language,
             )
         )
         if inp.signal is not None:

@@ -289,6 +289,13 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE conversations ADD COLUMN trail TEXT NOT NULL DEFAULT '';
         """,
     ),
+    Migration(
+        10,
+        "conversations: the language the applicant was last spoken to in",
+        """
+        ALTER TABLE conversations ADD COLUMN language TEXT NOT NULL DEFAULT '';
+        """,
+    ),
 ]
 
 

@@ -42,6 +42,7 @@ class Conversations(Protocol):
         offered: list[str],
         now: datetime,
         trail: tuple[str, ...] = (),
+        language: str = "",
     ) -> Write: ...
 
 

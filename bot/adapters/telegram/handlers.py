@@ -65,7 +65,9 @@ class ApplicantHandlers:
             return
         # The message's own id goes with it, so one delivered twice is recognised.
         source = f"telegram:{message.chat_id}:{message.message_id}"
-        replies = await self._turn(user.id, text=message.text, source=source)
+        replies = await self._turn(
+            user.id, text=message.text, source=source, language=user.language_code
+        )
         await self._send(message.chat_id, replies)
 
     async def on_button_pressed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -86,7 +88,7 @@ class ApplicantHandlers:
             # again, so the applicant is shown the way on.
             log.info("button press with unusable callback data from %s", user_ref(user.id))
             data = ""
-        replies = await self._turn(user.id, button=data)
+        replies = await self._turn(user.id, button=data, language=user.language_code)
         await self._send(message.chat_id if message is not None else user.id, replies)
 
     async def on_unsupported_media(
@@ -150,11 +152,19 @@ class ApplicantHandlers:
         text: str | None = None,
         button: str | None = None,
         source: str | None = None,
+        language: str | None = None,
     ) -> tuple[Reply, ...]:
         key = ConversationKey.of(CHANNEL, user_id)
         try:
             result = await self.engine.handle(
-                TurnInput(key, self.engine.now(), text=text, button=button, source=source),
+                TurnInput(
+                    key,
+                    self.engine.now(),
+                    text=text,
+                    button=button,
+                    source=source,
+                    language=language,
+                ),
                 receipt=self.receipt(key),
             )
         except TurnNotSaved:

@@ -1,0 +1,124 @@
+"""English and Spanish: both catalogues complete, the language picked as aiogram/grammY do,
+and a Spanish journey that never falls back to English."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import ConfigError, config_dir
+from bot.languages import LANGUAGES, STAFF_ONLY, language_of, pick, staff_only
+from bot.messages import Catalogue, placeholders
+from flows import entry
+from tests.conftest import jsonl
+
+MESSAGES = config_dir() / "messages"
+NOW = ("--now", "2026-11-23T10:00")  # Monday, inside live hours
+
+
+def test_every_applicant_key_is_in_both_catalogues_with_the_same_placeholders() -> None:
+    english = Catalogue.load(MESSAGES)
+    spanish_files: dict[str, str] = {}
+    for path in sorted((MESSAGES / "es").glob("*.toml")):
+        spanish_files.update(Catalogue.load_flat(path))
+    exempt = {k for k in sorted(english.keys()) if staff_only(k)}
+    assert exempt, "the staff-only exemptions name real keys"
+    assert set(spanish_files) == english.keys() - exempt | (set(spanish_files) & exempt)
+    for key in english.keys() - exempt:
+        assert key in spanish_files, f"{key} has no Spanish text"
+        assert placeholders(spanish_files[key]) == placeholders(english.text_of(key)), key
+    # the exemptions, in one place: staff, operator and trainer text only
+    assert STAFF_ONLY and all(
+        p.startswith(("tier2.staff.", "tier1.live_chat.staff.", "field_office.staff.", "telegram."))
+        for p in STAFF_ONLY
+    )
+
+
+def test_a_missing_spanish_key_or_placeholder_is_refused_at_start(tmp_path: Path) -> None:
+    (tmp_path / "messages" / "es").mkdir(parents=True)
+    (tmp_path / "messages" / "m.toml").write_text('[a]\nb = "Hello {name}"\nc = "Bye"\n')
+    (tmp_path / "messages" / "es" / "m.toml").write_text('[a]\nb = "Hola {nombre}"\nc = "Adiós"\n')
+    with pytest.raises(ConfigError, match="placeholders differ"):
+        Catalogue.load(tmp_path / "messages")
+    (tmp_path / "messages" / "es" / "m.toml").write_text('[a]\nb = "Hola {name}"\n')
+    with pytest.raises(ConfigError, match="missing"):
+        Catalogue.load(tmp_path / "messages")
+
+
+def test_language_is_the_choice_then_telegram_code_then_the_default() -> None:
+    assert [language_of(c) for c in ("es", "es-MX", "es-419", "es_US", "en-US", "fr", None)] == [
+        "es",
+        "es",
+        "es",
+        "es",
+        "en",
+        None,
+        None,
+    ]
+    assert pick("en", "es-MX", "es") == "en"
+    assert pick(None, "es-MX", "en") == "es"
+    assert pick(None, "fr", "es") == "es"
+    assert set(entry.LANGUAGES) == set(LANGUAGES)
+
+
+def _said(out: dict[str, Any]) -> str:
+    return "\n\n".join(
+        r["text"] + " " + " ".join(b["label"] for b in r["buttons"]) for r in out["replies"]
+    )
+
+
+def _english_sentences() -> list[str]:
+    """Pieces of every English applicant text long enough to be telling."""
+    english = Catalogue.load(MESSAGES)
+    pieces = []
+    for key in sorted(english.keys()):
+        if staff_only(key):
+            continue
+        for piece in re.split(r"\{[^}]*\}|\n", english.text_of(key)):
+            if len(piece.strip()) >= 24:
+                pieces.append(piece.strip())
+    return pieces
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # case status, typed in Spanish words
+        ["hola", "estado de mi caso", "EAC2190000001", "menú"],
+        # self-service answers and the biometrics reschedule start
+        ["/start", {"button": "go:info"}, {"button": "topic:hours"}, "/menu", "reprogramar"],
+        # a person: Tier 1 triage
+        ["/start", "hablar con una persona", {"button": "role:applicant"}],
+    ],
+)
+def test_a_spanish_journey_never_falls_back_to_english(tmp_path: Path, lines: list[Any]) -> None:
+    outs = jsonl("--db", str(tmp_path / "es.db"), *NOW, "--lang", "es-MX", lines=lines)
+    english = _english_sentences()
+    for out in outs:
+        said = _said(out)
+        assert said.strip()
+        leaked = [e for e in english if e in said]
+        assert not leaked, (said, leaked)
+
+
+def test_language_switches_mid_flow_and_asks_the_question_again(tmp_path: Path) -> None:
+    outs = jsonl(
+        "--db",
+        str(tmp_path / "sw.db"),
+        *NOW,
+        lines=[
+            "/start",
+            {"button": "go:status"},
+            "/language es",
+            "/language",
+            {"button": "nav:language:en"},
+        ],
+    )
+    assert "Please type the receipt number" in _said(outs[1])
+    assert "Escriba el número de recibo" in _said(outs[2])
+    assert "English" in _said(outs[3]) and "Español" in _said(outs[3])
+    assert "Please type the receipt number" in _said(outs[4])
+    assert all(o["state"] == "automated.status.ask_receipt" for o in outs[1:])
