@@ -49,6 +49,9 @@ class Button:
 class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
+    # A notice's text in every other language (code, reply): the outbox sends the one of
+    # the applicant's language when it is sent (bot/storage/outbox.py). Empty for replies.
+    translations: tuple[tuple[str, Reply], ...] = field(default=(), compare=False)
 
     def as_json(self) -> dict[str, Any]:
         return {"text": self.text, "buttons": [b.as_json() for b in self.buttons]}

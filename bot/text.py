@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 from bot.messages import Catalogue
+from bot.model import Reply
 from flows.steps import DayName, Say, Short, ShortDay
 
 # The CLDR patterns of each style, by language (bot/languages.py). A language not listed
@@ -117,6 +118,17 @@ def formatted(params: Mapping[str, Any], locale: str = "en") -> dict[str, Any]:
             value = clock_time(value, locale)
         out[name] = value
     return out
+
+
+def in_every_language(messages: Catalogue, said: Say) -> Reply:
+    """A notice without buttons in `messages`' language, with its text in every other one:
+    the outbox sends the one of the applicant's language when it goes out."""
+    others = tuple(
+        (code, Reply(render(messages.in_language(code), said)))
+        for code in messages.languages
+        if code != messages.language
+    )
+    return Reply(render(messages, said), (), others)
 
 
 def render(messages: Catalogue, said: Say) -> str:

@@ -122,3 +122,35 @@ def test_language_switches_mid_flow_and_asks_the_question_again(tmp_path: Path) 
     assert "English" in _said(outs[3]) and "Español" in _said(outs[3])
     assert "Please type the receipt number" in _said(outs[4])
     assert all(o["state"] == "automated.status.ask_receipt" for o in outs[1:])
+
+
+async def test_a_reminder_booked_in_english_is_sent_in_spanish_after_a_switch(
+    tmp_path: Path,
+) -> None:
+    from datetime import datetime
+
+    from tests.conftest import Chat
+    from tests.tier_journeys import PHONE, engine_with, to_officer
+
+    async with engine_with(
+        tmp_path,
+        at=datetime(2026, 11, 25, 17, 0),
+        callback_opens="17:00",
+        callback_closes="18:30",
+    ) as (engine, clock):
+        chat = Chat(engine)
+        await to_officer(chat)
+        await chat.press("day:20261130")
+        await chat.press("slot:20261130T1700")
+        await chat.send(PHONE)
+        await chat.send("10278")
+        await chat.press("confirm:yes")
+        assert "send you a reminder the business day before" in chat.text
+        await chat.send("hablo español")
+        assert "le atiendo en español" in chat.text
+        clock.set(datetime(2026, 11, 27, 17, 0))  # one business day before the call
+        await chat.send("/menu")
+        assert "Recordatorio: un oficial llamará al (202) 555-0143 el lunes, 30 de noviembre" in (
+            chat.text
+        ), chat.text
+        assert "Reminder" not in chat.text

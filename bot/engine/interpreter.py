@@ -286,7 +286,7 @@ class Interpreter:
         _check_kinds(step, shown.choices, *(s.choices for s in shown.says))
         turn.say(*shown.says, choices=shown.choices)
         for notice in shown.notices:
-            turn.notify(turn.reply(notice.say, notice.choices), kind=notice.kind)
+            turn.notify(turn.notice(notice.say, notice.choices), kind=notice.kind)
 
     async def ask(self, turn: Turn, step: Step) -> None:
         """Ask the step's question again: what it asks and its choices, nothing recorded."""

@@ -49,6 +49,12 @@ def _plain_button(
     return Button(text, codec.encode(choice))
 
 
+def _button(messages: Catalogue, choice: Choice) -> Button:
+    if not choice.params:
+        return _plain_button(messages, choice.kind, choice.label, choice.args, choice.literal)
+    return Button(text(messages, choice.label, choice.params), codec.encode(choice))
+
+
 class _Model:
     """The object the shared machine moves: nothing but a state."""
 
@@ -138,13 +144,30 @@ class Turn:
         return render(self.messages, said)
 
     def button(self, choice: Choice) -> Button:
-        messages = self.messages
-        if not choice.params:  # most buttons: the same every time they are shown
-            return _plain_button(messages, choice.kind, choice.label, choice.args, choice.literal)
-        return Button(text(messages, choice.label, choice.params), codec.encode(choice))
+        return _button(self.messages, choice)  # most are cached: the same every time
 
     def reply(self, said: Say, choices: Iterable[Choice] = ()) -> Reply:
         return Reply(self.text(said), tuple(self.button(c) for c in (*said.choices, *choices)))
+
+    def notice(self, said: Say, choices: Iterable[Choice] = ()) -> Reply:
+        """A notice for the outbox: in this turn's language, with its text in every other
+        language, so that it goes out in the applicant's language when it is sent."""
+        extra = tuple(choices)
+        here = self.reply(said, extra)
+        others = []
+        for code in self.services.messages.languages:
+            if code != self.language:
+                messages = self.services.messages.in_language(code)
+                others.append(
+                    (
+                        code,
+                        Reply(
+                            render(messages, said),
+                            tuple(_button(messages, c) for c in (*said.choices, *extra)),
+                        ),
+                    )
+                )
+        return Reply(here.text, here.buttons, tuple(others))
 
     def say(self, *says: Say, choices: Iterable[Choice] = ()) -> None:
         """Say `says` in order; `choices` go under the last one."""

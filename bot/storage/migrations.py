@@ -291,9 +291,10 @@ MIGRATIONS: list[Migration] = [
     ),
     Migration(
         10,
-        "conversations: the language the applicant was last spoken to in",
+        "conversations: the applicant's language; outbox: a notice in every language",
         """
         ALTER TABLE conversations ADD COLUMN language TEXT NOT NULL DEFAULT '';
+        ALTER TABLE outbox ADD COLUMN translations TEXT;
         """,
     ),
 ]
