@@ -54,7 +54,7 @@ def _pattern(locale: str, style: str) -> str:
 def _day(day: date, locale: str, style: str) -> str:
     from babel.dates import format_date  # imported on first use: see the module's doc
 
-    return str(format_date(day, _pattern(locale, style), locale=locale))
+    return _plain(format_date(day, _pattern(locale, style), locale=locale))
 
 
 def clock_time(at: datetime | time, locale: str = "en") -> str:
@@ -70,7 +70,13 @@ def clock_time(at: datetime | time, locale: str = "en") -> str:
 def _time(hour: int, minute: int, locale: str, pattern: str) -> str:
     from babel.dates import format_time
 
-    return str(format_time(time(hour, minute), pattern, locale=locale))
+    return _plain(format_time(time(hour, minute), pattern, locale=locale))
+
+
+def _plain(written: str) -> str:
+    """CLDR's no-break spaces ("10:30 a.\u202fm.") as plain spaces: what people type to
+    name a button, and what every channel shows alike."""
+    return str(written).replace("\u202f", " ").replace("\u00a0", " ")
 
 
 def long_date(day: date, locale: str = "en") -> str:

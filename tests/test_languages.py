@@ -70,6 +70,19 @@ def _said(out: dict[str, Any]) -> str:
     )
 
 
+def _english_labels() -> set[str]:
+    """Whole English texts without placeholders (button labels) that Spanish says otherwise."""
+    english = Catalogue.load(MESSAGES)
+    spanish = english.in_language("es")
+    return {
+        english.text_of(k)
+        for k in sorted(english.keys())
+        if not staff_only(k)
+        and "{" not in english.text_of(k)
+        and english.text_of(k) != spanish.text_of(k)
+    }
+
+
 def _english_sentences() -> list[str]:
     """Pieces of every English applicant text long enough to be telling."""
     english = Catalogue.load(MESSAGES)
@@ -96,11 +109,12 @@ def _english_sentences() -> list[str]:
 )
 def test_a_spanish_journey_never_falls_back_to_english(tmp_path: Path, lines: list[Any]) -> None:
     outs = jsonl("--db", str(tmp_path / "es.db"), *NOW, "--lang", "es-MX", lines=lines)
-    english = _english_sentences()
+    english, labels = _english_sentences(), _english_labels()
     for out in outs:
         said = _said(out)
         assert said.strip()
         leaked = [e for e in english if e in said]
+        leaked += [b["label"] for r in out["replies"] for b in r["buttons"] if b["label"] in labels]
         assert not leaked, (said, leaked)
 
 
@@ -154,3 +168,40 @@ async def test_a_reminder_booked_in_english_is_sent_in_spanish_after_a_switch(
             chat.text
         ), chat.text
         assert "Reminder" not in chat.text
+
+
+def _spanish_scenarios() -> list[Path]:
+    from bot.trainer.scenario import load_scenario
+
+    files = sorted((config_dir() / "scenarios").glob("*.yaml"))
+    return [p for p in files if load_scenario(p).language == "es"]
+
+
+def test_the_main_journeys_ship_as_spanish_scenarios() -> None:
+    names = {p.name for p in _spanish_scenarios()}
+    assert {
+        "es-automated-case-status.yaml",
+        "es-automated-biometrics-reschedule.yaml",
+        "es-tier1-escalation-to-officer-callback.yaml",
+        "es-tier2-officer-books-field-visit.yaml",
+    } <= names
+
+
+@pytest.mark.parametrize("path", _spanish_scenarios(), ids=lambda p: p.stem)
+async def test_no_spanish_reply_of_a_shipped_scenario_falls_back_to_english(path: Path) -> None:
+    from bot.trainer.runner import run_scenario
+    from bot.trainer.scenario import load_scenario
+
+    report = await run_scenario(load_scenario(path))
+    assert report.error is None, report.error
+    english, labels = _english_sentences(), _english_labels()
+    assert "Talk to a person" in labels and "Main menu" in labels
+    for step in report.steps:
+        assert step.passed, (step.step.describe(), step.failures)
+        if step.result is None:
+            continue  # a clock or staff step: staff read English
+        for reply in step.result.replies:
+            said = reply.text + " " + " ".join(b.label for b in reply.buttons)
+            leaked = [e for e in english if e in said]
+            leaked += [b.label for b in reply.buttons if b.label in labels]
+            assert not leaked, (step.step.describe(), said, leaked)
