@@ -32,6 +32,7 @@ from bot.engine.program import Program
 from bot.engine.services import Services
 from bot.engine.turn import Turn
 from bot.inputs import valid_text
+from bot.languages import language_of
 from bot.locks import KeyedLocks
 from bot.messages import Catalogue
 from bot.model import ConversationKey, Reply, Signal, TurnInput, TurnResult, joined
@@ -202,6 +203,11 @@ class Engine:
     def text(self, key: str, **params: object) -> str:
         """A catalogue text, for adapters that must speak outside a turn."""
         return self.services.messages.text(key, **params)
+
+    def text_in(self, language: str | None, key: str, **params: object) -> str:
+        """`text` in the language the channel names for the user (Telegram's
+        language_code), when it is one we speak."""
+        return self.services.messages.in_language(language_of(language)).text(key, **params)
 
     async def state_of(self, key: ConversationKey) -> str:
         """Where `key`'s conversation stands, without running a turn."""

@@ -98,7 +98,10 @@ class ApplicantHandlers:
         message = update.effective_message
         if message is None:
             return
-        await self._send(message.chat_id, (Reply(self.engine.text("telegram.text_only")),))
+        user = update.effective_user
+        code = user.language_code if user is not None else None
+        said = self.engine.text_in(code, "telegram.text_only")
+        await self._send(message.chat_id, (Reply(said),))
 
     # ---- groups -------------------------------------------------------------------------
 
@@ -169,7 +172,7 @@ class ApplicantHandlers:
             )
         except TurnNotSaved:
             log.error("a turn of %s could not be saved", user_ref(user_id))
-            return (Reply(self.engine.text("error.not_saved")),)
+            return (Reply(self.engine.text_in(language, "error.not_saved")),)
         if result.notices_to_push:
             self.push_notices()
         return result.replies
