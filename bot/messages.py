@@ -74,8 +74,6 @@ class Catalogue:
         found = table.get(english)
         if found is not None:
             return found
-        if "\n" not in english:
-            return english
         lines = []
         for line in english.split("\n"):
             body = line.lstrip("•-* ")

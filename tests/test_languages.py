@@ -103,8 +103,21 @@ def _english_sentences() -> list[str]:
         ["hola", "estado de mi caso", "EAC2190000001", "menú"],
         # self-service answers and the biometrics reschedule start
         ["/start", {"button": "go:info"}, {"button": "topic:hours"}, "/menu", "reprogramar"],
-        # a person: Tier 1 triage
+        # a person: Tier 1 triage, and general information for someone else
         ["/start", "hablar con una persona", {"button": "role:applicant"}],
+        ["/start", "hablar con una persona", {"button": "role:other"}],
+        # the in-person request: its type, checklist (optional items too) and a Spanish date
+        [
+            "/start",
+            {"button": "go:appointment"},
+            "Permiso adelantado de emergencia",
+            "A123456789",
+            "Necesito viajar por la cirugía de mi madre la próxima semana",
+            "Sí, los tengo",
+            "(202) 555-0143",
+            "10278",
+            "30 de noviembre de 2026",
+        ],
     ],
 )
 def test_a_spanish_journey_never_falls_back_to_english(tmp_path: Path, lines: list[Any]) -> None:
@@ -116,6 +129,14 @@ def test_a_spanish_journey_never_falls_back_to_english(tmp_path: Path, lines: li
         leaked = [e for e in english if e in said]
         leaked += [b["label"] for r in out["replies"] for b in r["buttons"] if b["label"] in labels]
         assert not leaked, (said, leaked)
+    # each journey got where it was going (no refusal on the way)
+    assert outs[-1]["state"] in {
+        "automated.menu",
+        "automated.biometrics.ask_receipt",
+        "tier1.issue",
+        "tier1.general",
+        "automated.appointment.submitted",
+    }, outs[-1]
 
 
 def test_language_switches_mid_flow_and_asks_the_question_again(tmp_path: Path) -> None:
@@ -205,3 +226,14 @@ async def test_no_spanish_reply_of_a_shipped_scenario_falls_back_to_english(path
             leaked = [e for e in english if e in said]
             leaked += [b.label for b in reply.buttons if b.label in labels]
             assert not leaked, (step.step.describe(), said, leaked)
+
+
+def test_a_preferred_date_is_read_in_spanish_too() -> None:
+    from datetime import date
+
+    from flows.appointment_request import read_date
+
+    today = date(2026, 11, 23)
+    assert read_date("30 de noviembre de 2026", today) == date(2026, 11, 30)
+    assert read_date("15 de enero", today) == date(2027, 1, 15)
+    assert read_date("November 30, 2026", today) == date(2026, 11, 30)
