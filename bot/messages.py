@@ -193,6 +193,15 @@ def _rule_texts(rules: Path, translated: Path) -> dict[str, str]:
     """English text -> translated text, from `translated/<file>.toml` beside `rules/<file>`."""
     out: dict[str, str] = {}
     for path in sorted(translated.glob("*.toml")):
+        if not (rules / path.name).exists():
+            # Names from outside config/ (holidays.toml): English name -> translation.
+            names = read_toml(path).get("names", {})
+            if not isinstance(names, Mapping) or not all(
+                isinstance(v, str) for v in names.values()
+            ):
+                raise ConfigError(str(path), "names", "must be a table of texts")
+            out.update(names)
+            continue
         english = read_toml(rules / path.name)
         pairs: list[tuple[str, str]] = []
         _pair(english, read_toml(path), path, "", pairs)

@@ -237,3 +237,18 @@ def test_a_preferred_date_is_read_in_spanish_too() -> None:
     assert read_date("30 de noviembre de 2026", today) == date(2026, 11, 30)
     assert read_date("15 de enero", today) == date(2027, 1, 15)
     assert read_date("November 30, 2026", today) == date(2026, 11, 30)
+
+
+def test_a_federal_holiday_is_named_in_spanish(tmp_path: Path) -> None:
+    thanksgiving = ("--now", "2026-11-26T10:00")
+    outs = jsonl(
+        "--db",
+        str(tmp_path / "h.db"),
+        *thanksgiving,
+        "--lang",
+        "es",
+        lines=["/start", "hablar con una persona"],
+    )
+    said = _said(outs[-1])
+    assert "Hoy es feriado federal (Día de Acción de Gracias)" in said, said
+    assert "Thanksgiving" not in said
