@@ -21,6 +21,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("diagram", "bot.trainer.diagram", "draw the state machine (Mermaid, DOT, SVG, PNG)"),
     ("scenarios", "bot.trainer.scenarios_cli", "replay or record scenario files"),
     ("demo", "bot.trainer.demo", "narrate a scenario for a class"),
+    ("trainer", "bot.trainer.web", "the trainer's classroom: a local web page beside the machine"),
     ("cases", "bot.adapters.cases_cli", "import and list case records (automated tier)"),
     ("staff", "bot.staff.cli", "work the Tier 2 officer callback queue"),
     ("purge", "bot.adapters.purge_cli", "delete data older than the retention policy allows"),

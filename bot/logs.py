@@ -24,8 +24,9 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TextIO
+
+from msgspec import Struct
 
 from flows.privacy import mask_personal_data
 
@@ -96,8 +97,7 @@ class MaskingFormatter(logging.Formatter):
         return mask(super().format(record))
 
 
-@dataclass(slots=True)
-class _Seen:
+class _Seen(Struct):
     started: float
     count: int = 0
     suppressed: int = 0

@@ -4,9 +4,10 @@ nothing), so every layer may use them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from bot.inputs import MAX_BUTTON_DATA_BYTES as MAX_BUTTON_DATA_BYTES  # re-exported
 from bot.inputs import valid_text
@@ -18,8 +19,7 @@ CONSOLE = "console"  # the channels Tierline speaks on
 TELEGRAM = "telegram"
 
 
-@dataclass(frozen=True, slots=True)
-class ConversationKey:
+class ConversationKey(Struct, frozen=True):
     """Identifies one conversation: the channel it runs on and the user's id there."""
 
     channel: str
@@ -36,8 +36,7 @@ class ConversationKey:
         return f"{self.channel}:{self.user_id}"
 
 
-@dataclass(frozen=True, slots=True)
-class Button:
+class Button(Struct, frozen=True):
     label: str
     data: str
 
@@ -45,13 +44,12 @@ class Button:
         return {"label": self.label, "data": self.data}
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(Struct, frozen=True):
     text: str
     buttons: tuple[Button, ...] = ()
     # A notice's text in every other language (code, reply): the outbox sends the one of
     # the applicant's language when it is sent (bot/storage/outbox.py). Empty for replies.
-    translations: tuple[tuple[str, Reply], ...] = field(default=(), compare=False)
+    translations: tuple[tuple[str, Reply], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {"text": self.text, "buttons": [b.as_json() for b in self.buttons]}
@@ -86,8 +84,7 @@ def joined(replies: tuple[Reply, ...], limit: int = MAX_MESSAGE_CHARS) -> tuple[
     return (*(Reply(t) for t in first), Reply(last, keyboard))
 
 
-@dataclass(frozen=True, slots=True)
-class TurnInput:
+class TurnInput(Struct, frozen=True):
     """One thing the user did: typed `text` or pressed a button carrying `button` data;
     or a `signal` for the conversation from outside it (see `Signal`)."""
 
@@ -114,8 +111,7 @@ class TurnInput:
         return self.button if self.button is not None else (self.text or "")
 
 
-@dataclass(frozen=True, slots=True)
-class Signal:
+class Signal(Struct, frozen=True):
     """News for one conversation from outside it: a staff member's action or the clock
     (`Engine.signal`, or returned by a ticker). The conversation's current step takes it
     by name, like an answer; what it says to the user waits in the outbox."""
@@ -125,8 +121,7 @@ class Signal:
     args: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class TransitionRecord:
+class TransitionRecord(Struct, frozen=True):
     """A transition that fired, and the rule or reason that fired it."""
 
     at: datetime
@@ -146,16 +141,19 @@ class TransitionRecord:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class TurnResult:
+class TurnResult(Struct, frozen=True):
     state: str
     tier: str
     replies: tuple[Reply, ...]
-    transitions: tuple[TransitionRecord, ...] = field(default=())
+    transitions: tuple[TransitionRecord, ...] = ()
     # The turn queued notices due now that its channel pushes (Telegram): push them now.
     notices_to_push: bool = False
     # False when nothing of the turn was kept (bad input, a signal no step took).
     kept: bool = True
+    # The rule id of the decision the turn applied (a refusal's too) and what its route
+    # is for: the trainer's classroom shows why a guard said no.
+    rule: str = ""
+    why: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {

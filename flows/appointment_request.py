@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from msgspec import Struct
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MIN_REASON_CHARS = 10
@@ -101,8 +101,7 @@ class RequestTypes(BaseModel):
         return next((t for t in self.types if t.id == type_id), None)
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(Struct, frozen=True):
     """An accepted or refused answer, with the rule that decided."""
 
     ok: bool

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
+from msgspec import Struct
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from flows.business_days import federal_calendar
@@ -113,15 +113,13 @@ class BiometricsRules(_Strict):
         return any(_form_key(f) == wanted for f in self.excluded_forms)
 
 
-@dataclass(frozen=True)
-class BiometricsAppointment:
+class BiometricsAppointment(Struct, frozen=True):
     form_type: str
     at: datetime  # aware
     reschedules: int
 
 
-@dataclass(frozen=True)
-class BiometricsDecision:
+class BiometricsDecision(Struct, frozen=True):
     """Whether the appointment can be rescheduled here, and the rule that decided."""
 
     allowed: bool
@@ -143,8 +141,7 @@ def decide_reschedule(
     return BiometricsDecision(True, BiometricsRule.ELIGIBLE)
 
 
-@dataclass(frozen=True)
-class BiometricsSlot:
+class BiometricsSlot(Struct, frozen=True):
     site_id: str
     at: datetime  # aware, in the service's time zone
     free: int
@@ -170,8 +167,7 @@ def slot_times(
         )
 
 
-@dataclass(frozen=True)
-class BiometricsDay:
+class BiometricsDay(Struct, frozen=True):
     """A day with free slots at a site, earliest first (never empty)."""
 
     day: date

@@ -11,13 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, timedelta
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
-import holidays
+if TYPE_CHECKING:
+    import holidays
+
+# `holidays` is imported when a calendar is first needed, not with this module: importing
+# it costs more than the rest of the console's start-up, and a first answer seldom needs it.
 
 
 @cache
 def federal_calendar() -> holidays.HolidayBase:
     """The shared federal calendar (years are filled in lazily as dates are looked up)."""
+    import holidays
+
     return holidays.US(categories=(holidays.PUBLIC, holidays.GOVERNMENT))
 
 
@@ -30,6 +37,8 @@ def is_business_day(day: date) -> bool:
 
 @cache
 def _public_calendar() -> holidays.HolidayBase:
+    import holidays
+
     return holidays.US(categories=(holidays.PUBLIC,))
 
 

@@ -17,16 +17,16 @@ then a time on it (`CallbackOffer.days`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+
+from msgspec import Struct
 
 from flows.business_days import business_days_after, business_days_from, is_business_day
 from flows.timeslots import day_slots
 
 
-@dataclass(frozen=True)
-class CallbackPolicy:
+class CallbackPolicy(Struct, frozen=True):
     opens: time = time(7, 0)
     closes: time = time(18, 30)
     slot_minutes: int = 30
@@ -36,8 +36,7 @@ class CallbackPolicy:
     min_notice_minutes: int = 60
 
 
-@dataclass(frozen=True)
-class CallbackSlot:
+class CallbackSlot(Struct, frozen=True):
     start: datetime
     booked: int
     capacity: int
@@ -47,8 +46,7 @@ class CallbackSlot:
         return max(self.capacity - self.booked, 0)
 
 
-@dataclass(frozen=True)
-class DayRoom:
+class DayRoom(Struct, frozen=True):
     """A business day that has room, with its free slots, earliest first (never empty)."""
 
     day: date
@@ -59,8 +57,7 @@ class DayRoom:
         return self.slots[0].start
 
 
-@dataclass(frozen=True)
-class CallbackOffer:
+class CallbackOffer(Struct, frozen=True):
     """What a request is offered: the days with room, earliest first.
 
     `late`: the request is urgent but nothing is free within `urgent_hours`, so these are

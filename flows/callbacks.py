@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
+
+from msgspec import Struct
 
 from flows.business_days import business_days_before
 from flows.callback_slots import CallbackPolicy, candidate_slots
@@ -49,8 +50,7 @@ class Tier2Rule(StrEnum):
     CALLBACK_CANCELLED = "tier2.callback_cancelled"
 
 
-@dataclass(frozen=True)
-class CallbackRecord:
+class CallbackRecord(Struct, frozen=True):
     """A callback as stored."""
 
     reference: str

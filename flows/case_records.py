@@ -8,8 +8,9 @@ offset), biometrics_site and biometrics_reschedules (integer, default 0) are opt
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
+
+from msgspec import Struct
 
 from flows.receipts import check_receipt
 
@@ -25,8 +26,7 @@ class BadRow(ValueError):
     """A row that cannot be imported; the message says which column and why."""
 
 
-@dataclass(frozen=True)
-class CaseRecord:
+class CaseRecord(Struct, frozen=True):
     receipt_number: str
     form_type: str
     status_title: str

@@ -9,9 +9,9 @@ for any status: the generic meaning and next step of the catalogue.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cached_property
 
+from msgspec import Struct
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -88,8 +88,7 @@ class StatusCatalogue(_Strict):
         )
 
 
-@dataclass(frozen=True)
-class StatusExplanation:
+class StatusExplanation(Struct, frozen=True):
     rule: str
     group: str | None
     group_name: str

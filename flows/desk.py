@@ -10,9 +10,10 @@ call these functions directly.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+
+from msgspec import Struct
 
 from flows.business_days import business_days_after, is_business_day
 from flows.callback_slots import CallbackPolicy, horizon
@@ -113,8 +114,7 @@ class VisitRule(StrEnum):
     FULL = "visit.full"
 
 
-@dataclass(frozen=True)
-class VisitChoice:
+class VisitChoice(Struct, frozen=True):
     slot: datetime | None  # None: refused, `rule` says why
     rule: VisitRule
 

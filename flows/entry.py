@@ -9,8 +9,10 @@ its entries to the main menu (`MenuItem`); `with_menu` puts them on the menu ste
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from enum import StrEnum
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from flows.facts import Facts
 from flows.state import EMPTY
@@ -75,8 +77,7 @@ LANGUAGE_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class MenuItem:
+class MenuItem(Struct, frozen=True):
     """An entry a tier adds to the main menu: its button and where it leads."""
 
     trigger: str

@@ -9,9 +9,11 @@ puts them together with the clock, the conversation's typed state and the answer
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from flows.appointment_request import RequestTypes
 from flows.biometrics import BiometricsRules
@@ -30,8 +32,7 @@ from flows.state import ConversationState
 from flows.steps import Answer
 
 
-@dataclass(frozen=True)
-class Tier2Numbers:
+class Tier2Numbers(Struct, frozen=True):
     """Tier 2 numbers that are not slot rules: reminders, attempts, the visit lead."""
 
     slots_per_page: int = 4  # no longer used: times are chosen by day (kept for settings)
@@ -40,8 +41,7 @@ class Tier2Numbers:
     appointment_lead_business_days: int = 5
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(Struct, frozen=True):
     """Every rule set from `config/`, as validated models."""
 
     statuses: StatusCatalogue
@@ -57,8 +57,7 @@ class Policy:
     live_chat: LiveChatPolicy = field(default_factory=LiveChatPolicy)
 
 
-@dataclass
-class Loaded:
+class Loaded(Struct):
     """Data the bot layer loads for a step, by the name a step gives in `needs`.
 
     A field is None until loaded. Each loader fills exactly its own field(s).
@@ -83,8 +82,7 @@ class Loaded:
 NO_ANSWER = Answer("")
 
 
-@dataclass
-class Facts:
+class Facts(Struct):
     now: datetime
     state: ConversationState
     policy: Policy

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
+
+from msgspec import Struct
 
 # Statuses of a queue entry: waiting for an operator, live with one, or ended (how).
 WAITING, LIVE = "waiting", "live"
@@ -41,8 +42,7 @@ class HandoffRule(StrEnum):
     OPERATOR_URGENT = "urgency.operator"  # the operator rated the callback urgent
 
 
-@dataclass(frozen=True)
-class Handoff:
+class Handoff(Struct, frozen=True):
     """A queue entry and, once picked up, its assignment to an operator."""
 
     reference: str
@@ -63,8 +63,7 @@ class Handoff:
         return self.status in OPEN
 
 
-@dataclass(frozen=True)
-class RelayedMessage:
+class RelayedMessage(Struct, frozen=True):
     id: int
     reference: str
     at: datetime
@@ -73,8 +72,7 @@ class RelayedMessage:
     staff_id: str | None = None
 
 
-@dataclass(frozen=True)
-class OperatorName:
+class OperatorName(Struct, frozen=True):
     """How one operator is named to applicants (`tier1.operators` in the settings)."""
 
     staff: str
@@ -82,8 +80,7 @@ class OperatorName:
     number: int | None = None
 
 
-@dataclass(frozen=True)
-class LiveChatPolicy:
+class LiveChatPolicy(Struct, frozen=True):
     wait_minutes: int = 10  # nobody picked it up by then: back to the assistant
     minutes_per_person: int = 4  # the expected wait per person ahead, and oneself
     naming: Literal["number", "first_name"] = "number"

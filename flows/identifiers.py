@@ -7,9 +7,10 @@ An A-number (alien registration number) has 7 to 9 digits and is usually written
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
+
+from msgspec import Struct
 
 from flows.receipts import ReceiptRule, check_receipt, looks_like_receipt
 
@@ -24,8 +25,7 @@ class IdentifierRule(StrEnum):
     UNREADABLE = "identifier.unreadable"
 
 
-@dataclass(frozen=True)
-class IdentifierCheck:
+class IdentifierCheck(Struct, frozen=True):
     """What the applicant gave, normalised, with the rule that decided.
 
     ``rule``: a receipt or an A-number read, or the receipt rule that a malformed receipt

@@ -11,9 +11,9 @@ answered by phone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
+from msgspec import Struct
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 CASE_STATUS = "case_status"  # never justifies a visit
@@ -80,15 +80,13 @@ class InPersonPolicy(BaseModel):
         return self.request_types.get(key, OTHER)
 
 
-@dataclass(frozen=True)
-class InPersonRequest:
+class InPersonRequest(Struct, frozen=True):
     category: str
     emergency: bool
     has_evidence: bool
 
 
-@dataclass(frozen=True)
-class InPersonDecision:
+class InPersonDecision(Struct, frozen=True):
     justified: bool
     rule_id: str
     explanation: str  # message key

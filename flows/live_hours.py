@@ -5,9 +5,10 @@ when they are available again."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
+
+from msgspec import Struct
 
 from flows.business_days import business_days_from, holiday_name
 
@@ -29,14 +30,12 @@ OFF_DUTY_TEXT: Mapping[LiveHoursRule, str] = {
 }
 
 
-@dataclass(frozen=True)
-class LiveHours:
+class LiveHours(Struct, frozen=True):
     opens: time
     closes: time
 
 
-@dataclass(frozen=True)
-class LiveHoursDecision:
+class LiveHoursDecision(Struct, frozen=True):
     open: bool
     rule: LiveHoursRule
     holiday: str | None = None  # named once

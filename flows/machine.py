@@ -14,11 +14,13 @@ raised ``KeyError``) while the dotted prefix still lets the diagram group states
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from typing import TYPE_CHECKING, Literal
 
+from msgspec import Struct
+from msgspec.structs import replace
 from transitions import Machine
 
 from flows.steps import ANY, Command, Decision, Route, decide, refuse, route, stay
@@ -31,8 +33,7 @@ Tier = Literal["automated", "tier1", "tier2", "closed"]
 TIERS: tuple[Tier, ...] = ("automated", "tier1", "tier2", "closed")
 
 
-@dataclass(frozen=True)
-class StateSpec:
+class StateSpec(Struct, frozen=True):
     """A state: its dotted name and what it is for (shown in diagrams and traces)."""
 
     name: str
@@ -43,8 +44,7 @@ class StateSpec:
         return tier_of(self.name)
 
 
-@dataclass(frozen=True)
-class TransitionSpec:
+class TransitionSpec(Struct, frozen=True):
     """A transition: the trigger, where it may fire from, where it goes, and the rule.
 
     ``rule`` names the reason in plain words; the engine records it in the transition log
@@ -62,8 +62,7 @@ class TransitionSpec:
         return (self.source,) if isinstance(self.source, str) else self.source
 
 
-@dataclass(frozen=True)
-class Flow:
+class Flow(Struct, frozen=True):
     """The states and transitions one tier contributes to the machine."""
 
     name: str

@@ -9,10 +9,11 @@ through one storage port (`bot.storage.mine`) and shown by the `tier2.mine` step
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
+
+from msgspec import Struct
 
 Kind = Literal["callback", "request", "visit", "service", "biometrics"]
 KINDS: tuple[Kind, ...] = ("callback", "request", "visit", "service", "biometrics")
@@ -23,8 +24,7 @@ class MineRule(StrEnum):
     SHOWN_IN_PLACE = "mine.shown_in_place"
 
 
-@dataclass(frozen=True)
-class MyItem:
+class MyItem(Struct, frozen=True):
     """One thing the applicant has in flight, or had.
 
     `at`: when it happens (the call, the visit, the biometrics appointment), None for what

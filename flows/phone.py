@@ -8,15 +8,15 @@ numbering plan), which also refuses most typos. Anything else is refused, never 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 _SHAPE = re.compile(
     r"^(?:\+?1[\s.\-]?)?\(?(?P<area>\d{3})\)?[\s.\-]?(?P<exchange>\d{3})[\s.\-]?(?P<line>\d{4})$"
 )
 
 
-@dataclass(frozen=True)
-class PhoneNumber:
+class PhoneNumber(Struct, frozen=True):
     e164: str  # "+12025550143"
 
     @property

@@ -12,9 +12,10 @@ sequence (5). Online filings (IOE) follow no such pattern and are never decoded.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+
+from msgspec import Struct
 
 RECEIPT_LENGTH = 13
 PREFIX_LENGTH = 3
@@ -49,8 +50,7 @@ class ReceiptRule(StrEnum):
     LETTERS_IN_DIGITS = "receipt.letters_in_digits"
 
 
-@dataclass(frozen=True)
-class FiscalDecoding:
+class FiscalDecoding(Struct, frozen=True):
     """What a service-center receipt's digits say about when it was received."""
 
     fiscal_year: int
@@ -58,8 +58,7 @@ class FiscalDecoding:
     sequence: str
 
 
-@dataclass(frozen=True)
-class ReceiptNumber:
+class ReceiptNumber(Struct, frozen=True):
     """A well-formed receipt number, normalised (``EAC2190000001``)."""
 
     prefix: str
@@ -92,8 +91,7 @@ class ReceiptNumber:
         return self.value
 
 
-@dataclass(frozen=True)
-class ReceiptCheck:
+class ReceiptCheck(Struct, frozen=True):
     """The outcome of reading a receipt number, with the rule that decided it."""
 
     rule: ReceiptRule

@@ -19,9 +19,10 @@ chat.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct, field
 
 if TYPE_CHECKING:
     from flows.facts import Facts
@@ -38,8 +39,7 @@ def signal_kind(name: str) -> str:
     return SIGNAL + name
 
 
-@dataclass(frozen=True, slots=True)
-class Say:
+class Say(Struct, frozen=True):
     """One sentence from the catalogue, by key, with its placeholders.
 
     Values are plain data: a `datetime` is shown in the long date-and-time style, a `date`
@@ -58,30 +58,26 @@ def say(key: str, *choices: Choice, **params: Any) -> Say:
     return Say(key, params, choices)
 
 
-@dataclass(frozen=True, slots=True)
-class Short:
+class Short(Struct, frozen=True):
     """A date and time in the short style of a button label ('Tue Nov 24, 10:30 a.m.')."""
 
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class ShortDay:
+class ShortDay(Struct, frozen=True):
     """A day in the short style of a button label ('Tue Nov 24')."""
 
     day: date
 
 
-@dataclass(frozen=True, slots=True)
-class DayName:
+class DayName(Struct, frozen=True):
     """A day named with its weekday, without the year ('Monday, January 4'): a day that is
     at most a few weeks away."""
 
     day: date
 
 
-@dataclass(frozen=True, slots=True)
-class Choice:
+class Choice(Struct, frozen=True):
     """A button a step offers: its kind (declared by the step), the arguments it carries,
     and its label (a catalogue key, or a text taken as it is from configuration).
 
@@ -114,8 +110,7 @@ FINISH = Choice("nav:finish", "buttons.finish")
 BACK = Choice("nav:back", "buttons.back")
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
+class Notice(Struct, frozen=True):
     """A message queued in the durable outbox for this conversation (a confirmation)."""
 
     kind: str
@@ -123,8 +118,7 @@ class Notice:
     choices: tuple[Choice, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Shown:
+class Shown(Struct, frozen=True):
     """What a step shows: sentences, then choices on the last one; optionally a new state
     (a step that records something as it is shown) and notices for the outbox."""
 
@@ -138,8 +132,7 @@ def shown(*says: Say, choices: tuple[Choice, ...] | list[Choice] = ()) -> Shown:
     return Shown(tuple(says), tuple(choices))
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
+class Answer(Struct, frozen=True):
     """What the applicant did in a step: pressed a choice, typed text, or a command.
 
     `kind` is the choice's kind, ``"text"`` for typed text or ``"/name"`` for a command;
@@ -159,8 +152,7 @@ class Answer:
         return self.args[0] if self.args else ""
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(Struct, frozen=True):
     """A guard's answer: the rule that decided, what to say, and the state afterwards.
 
     `reject`: the input cannot be taken; the sentences are said and nothing else of the
@@ -197,8 +189,7 @@ Render = Callable[["Facts"], Shown]
 Parser = Callable[[str, "Facts"], "Answer | Decision | None"]
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
+class Route(Struct, frozen=True):
     """A guarded transition. When `when` returns a decision, the route is taken: its
     `effect` (named writes the bot layer stages) runs, `trigger` fires on the shared
     machine (None: stay in the step) and the decision's rule id is recorded."""
@@ -238,8 +229,7 @@ def stay(
     return Route(None, None, when, doc, effect, needs)
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(Struct, frozen=True):
     """One state of the machine, declared with everything the engine needs to run it."""
 
     state: str
@@ -264,8 +254,7 @@ class Step:
     ask: Render | Shown | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Command:
+class Command(Struct, frozen=True):
     """A slash command, available in every state (and as a ``nav:`` button)."""
 
     name: str
@@ -273,8 +262,7 @@ class Command:
     doc: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Tier:
+class Tier(Struct, frozen=True):
     """What one tier contributes: its steps, commands, and the routes for text that no
     step of the tier took (for example a receipt number typed anywhere)."""
 

@@ -21,8 +21,9 @@ effect closes the queue entry and, when the applicant walked away, tells the ope
 
 from __future__ import annotations
 
-from dataclasses import replace
 from enum import StrEnum
+
+from msgspec.structs import replace
 
 from flows.callback_slots import callback_offer
 from flows.entry import TIER1_INTAKE

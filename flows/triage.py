@@ -9,9 +9,10 @@ deployer's choice and live in `config/tier1_knowledge.toml` (`flows.knowledge.Is
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
+
+from msgspec import Struct
 
 from flows.inperson_decision import InPersonDecision
 
@@ -60,8 +61,7 @@ def qualified(rule: StrEnum, detail: str) -> str:
     return f"{rule}.{detail}"
 
 
-@dataclass(frozen=True)
-class RoleDecision:
+class RoleDecision(Struct, frozen=True):
     may_discuss_case: bool
     rule: RoleRule
 
@@ -80,8 +80,7 @@ def decide_role(role: str) -> RoleDecision:
     return RoleDecision(False, RoleRule.THIRD_PARTY)
 
 
-@dataclass(frozen=True)
-class Urgency:
+class Urgency(Struct, frozen=True):
     urgent: bool
     rule: str
 
@@ -101,8 +100,7 @@ def rate_urgency(
     return Urgency(False, UrgencyRule.REGULAR)
 
 
-@dataclass(frozen=True)
-class TriageDecision:
+class TriageDecision(Struct, frozen=True):
     outcome: Outcome
     rule: str
     topic: str | None = None  # the knowledge-base topic that resolves it

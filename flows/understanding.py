@@ -23,8 +23,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
+
+from msgspec import Struct
 
 from flows.receipts import PREFIXES, looks_like_receipt
 
@@ -175,8 +176,7 @@ _A_NUMBER_IN_SENTENCE = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(Struct, frozen=True):
     """What typed words name: a command (with its arguments) or an offered button."""
 
     command: str | None = None

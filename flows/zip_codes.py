@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
 import zipcodes
+from msgspec import Struct
 
 from flows.steps import Decision, refuse
 
@@ -33,8 +33,7 @@ OUTSIDE_US = frozenset({"AA", "AE", "AP", "FM", "MH", "PW"})
 EARTH_RADIUS_KM = 6371.0
 
 
-@dataclass(frozen=True, slots=True)
-class ZipPlace:
+class ZipPlace(Struct, frozen=True):
     """Where a ZIP code is, by the package's data."""
 
     zip: str
@@ -103,8 +102,7 @@ class ZipRule(StrEnum):
     OUTSIDE_US = "zip.outside_us"  # a military post code or a freely associated state
 
 
-@dataclass(frozen=True, slots=True)
-class ZipCheck:
+class ZipCheck(Struct, frozen=True):
     rule: ZipRule
     zip: str | None = None  # the five digits, when there were five
     place: ZipPlace | None = None

@@ -4,11 +4,11 @@ route skipped when the machine does not allow its trigger)."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from msgspec.structs import replace
 
 from bot.config import load_settings
 from bot.messages import Catalogue
@@ -76,7 +76,7 @@ def _decide(routes: tuple[Route, ...], f: Facts) -> tuple[Route, Decision]:
 
 def test_too_soon_refusal_names_the_notice_from_configuration() -> None:
     rules = POLICY.biometrics.model_copy(update={"min_notice_hours": 24})
-    policy = dataclasses.replace(POLICY, biometrics=rules)
+    policy = replace(POLICY, biometrics=rules)
     f = _facts(
         flow.BIO_ASK,
         Answer("text", text=RECEIPT),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, config_dir, load_settings
+from bot.config import ConfigError, config_dir, load_settings, read_toml
 from bot.messages import Catalogue
 
 
@@ -116,3 +116,67 @@ def test_every_message_key_used_in_code_exists() -> None:
             if key not in catalogue:
                 missing.add(f"{path.relative_to(root)}: {key}")
     assert not missing, "message keys missing from config/messages: " + ", ".join(sorted(missing))
+
+
+# The parsed-file cache (read_toml): it saves the TOML parse, never a check.
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("TIERLINE_CACHE_DIR", str(folder))
+    return folder
+
+
+def test_a_parsed_file_is_kept_and_served_again_unchanged(cache: Path, tmp_path: Path) -> None:
+    path = tmp_path / "a.toml"
+    path.write_text('name = "x"\n[section]\nhours = [8, 17]\n')
+    first = read_toml(path)
+    assert len(list(cache.iterdir())) == 1
+    assert read_toml(path) == first == {"name": "x", "section": {"hours": [8, 17]}}
+
+
+def test_an_edited_file_is_parsed_again_not_served_stale(cache: Path, tmp_path: Path) -> None:
+    path = tmp_path / "a.toml"
+    path.write_text("limit = 12\n")
+    assert read_toml(path) == {"limit": 12}
+    path.write_text("limit = 24\n")
+    assert read_toml(path) == {"limit": 24}
+
+
+def test_an_edited_file_with_an_error_is_refused_even_after_a_good_parse(
+    cache: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "a.toml"
+    path.write_text("limit = 12\n")
+    read_toml(path)
+    path.write_text("limit = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        read_toml(path)
+
+
+def test_a_damaged_cache_entry_is_passed_over(cache: Path, tmp_path: Path) -> None:
+    path = tmp_path / "a.toml"
+    path.write_text("limit = 12\n")
+    read_toml(path)
+    (entry,) = cache.iterdir()
+    entry.write_bytes(b"\x00garbage")
+    assert read_toml(path) == {"limit": 12}
+
+
+def test_a_cache_that_cannot_be_written_costs_nothing_but_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("TIERLINE_CACHE_DIR", str(blocker / "cache"))
+    path = tmp_path / "a.toml"
+    path.write_text("when = 2026-11-23\n")  # a date, which marshal cannot hold either
+    assert str(read_toml(path)["when"]) == "2026-11-23"
+
+
+def test_the_shipped_configuration_loads_the_same_from_the_cache(cache: Path) -> None:
+    files = sorted((config_dir() / "messages").glob("*.toml"))
+    parsed = [read_toml(path) for path in files]
+    assert len(list(cache.iterdir())) == len(files)
+    assert [read_toml(path) for path in files] == parsed

@@ -250,5 +250,5 @@ async def test_a_biometrics_callback_without_a_receipt_needs_one(
 
 
 def test_callback_record_carries_who_is_asking() -> None:
-    fields = CallbackRecord.__dataclass_fields__
+    fields = CallbackRecord.__struct_fields__
     assert {"role", "triage_rule", "escalation_reason", "evidence"} <= set(fields)

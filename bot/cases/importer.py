@@ -29,10 +29,11 @@ import logging
 import random
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TextIO
+
+from msgspec import Struct, field
 
 from bot.config import ConfigError
 from bot.storage.case_staging import CaseStaging
@@ -71,8 +72,7 @@ class ImportStopped(Exception):
         super().__init__(f"{reason} (saved {saved} of {total} rows)")
 
 
-@dataclass
-class CaseScan:
+class CaseScan(Struct):
     """The result of the check pass: how many rows are staged, the bad rows (the first
     `MAX_KEPT_ERRORS` by line, and how many in all) and warnings."""
 
@@ -95,8 +95,7 @@ class CaseScan:
         self.errors = sorted(self.errors)[:MAX_KEPT_ERRORS]
 
 
-@dataclass
-class CaseFile:
+class CaseFile(Struct):
     """A small validated file held in memory (the demo cases): records and bad rows."""
 
     records: list[CaseRecord] = field(default_factory=list)
@@ -276,8 +275,7 @@ async def save_staged(
     return saved
 
 
-@dataclass
-class ImportResult:
+class ImportResult(Struct):
     scan: CaseScan
     saved: int = 0
 

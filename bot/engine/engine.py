@@ -166,6 +166,8 @@ class Engine:
                     notices_to_push=((bool(turn.notices_now) and not pulled_now) or turn.push_now)
                     and not turn.rejected,
                     kept=not turn.rejected,
+                    rule=turn.rule,
+                    why=turn.why,
                 )
             log.warning("turn gave up after %d conflicting attempts", MAX_ATTEMPTS)
             busy = (Reply(self.text("error.busy")),)

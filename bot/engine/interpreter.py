@@ -222,12 +222,13 @@ class Interpreter:
         """Apply `decision`. `in_place`: it answers something other than the step's own
         question (a command, an intercept, the fallback); when the conversation stays, the
         step's question is asked again and its buttons stay live."""
+        turn.rule = decision.rule
+        turn.why = route.doc if route is not None else ""
         if decision.reject:
             turn.reject(*decision.says, choices=decision.choices)
             if in_place:
                 await self.ask(turn, step)
             return
-        turn.rule = decision.rule
         if decision.state is not None:
             turn.state = decision.state
         turn.say(*decision.says, choices=decision.choices)

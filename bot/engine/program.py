@@ -9,9 +9,10 @@ plus clock-driven work (tickers) and start-up hooks.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
 
 from flows.steps import Command, Render, Route, Shown, Step, Tier
 
@@ -32,8 +33,7 @@ class ProgramError(ValueError):
     """The tiers and actions do not fit together (a bug, caught when the engine starts)."""
 
 
-@dataclass(frozen=True)
-class Actions:
+class Actions(Struct, frozen=True):
     """The bot layer's half of a tier: I/O named by the declarations."""
 
     loaders: Mapping[str, Loader] = field(default_factory=dict)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from msgspec import Struct
 from transitions import Machine
 
 from bot.clock import Clock
@@ -15,8 +14,7 @@ from flows.facts import Policy
 from flows.machine import MachineDefinition
 
 
-@dataclass(frozen=True)
-class Services:
+class Services(Struct, frozen=True):
     settings: Settings
     messages: Catalogue
     ports: Ports

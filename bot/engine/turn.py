@@ -9,10 +9,11 @@ as a whole.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from bot.engine import codec
 from bot.languages import language_of
@@ -34,8 +35,7 @@ class InvalidTrigger(RuntimeError):
     """A route fired a trigger the machine does not allow from the current state (a bug)."""
 
 
-@dataclass(frozen=True, slots=True)
-class QueuedNotice:
+class QueuedNotice(Struct, frozen=True):
     kind: str
     reply: Reply
 
@@ -89,6 +89,7 @@ class Turn:
         self.notices_now: list[QueuedNotice] = []  # due at once, for this conversation
         self.push_now = False  # queued a notice due at once for another conversation
         self.rule = ""  # the rule id of the decision being applied (effects may read it)
+        self.why = ""  # what the route of that decision is for, as declared (trainer)
         self.rejected = False
         # Answered in place: the buttons offered before this turn stay live beside its own.
         self.keep_offered = False

@@ -20,9 +20,11 @@ time it is, a row goes to the audit table (`staff_views`), never to the log.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from bot.messages import Catalogue
 from bot.model import ConversationKey, Reply
@@ -90,8 +92,7 @@ class DeskError(Exception):
     in one line. Nothing was changed."""
 
 
-@dataclass(frozen=True)
-class QueueItem:
+class QueueItem(Struct, frozen=True):
     """One line of the queue: nothing personal in full (phone and identifiers masked)."""
 
     reference: str
@@ -105,8 +106,7 @@ class QueueItem:
     taken_by: str | None = None
 
 
-@dataclass(frozen=True)
-class ItemView:
+class ItemView(Struct, frozen=True):
     """The full record of an item, for the officer who holds it."""
 
     item: QueueItem
@@ -134,15 +134,13 @@ class ItemView:
         return self.item.status
 
 
-@dataclass(frozen=True)
-class Completion:
+class Completion(Struct, frozen=True):
     reference: str
     outcome: str
     summary: str
 
 
-@dataclass(frozen=True)
-class _Inquiry:
+class _Inquiry(Struct, frozen=True):
     """One open item as loaded: a callback, an appointment request or a service request."""
 
     kind: ItemKind
@@ -157,7 +155,7 @@ class _Inquiry:
     callback: CallbackRecord | None = None
     request: AppointmentRequest | None = None
     service: ServiceRequest | None = None
-    rule: InPersonRule | None = field(default=None, repr=False)
+    rule: InPersonRule | None = None
 
     @property
     def category_rule(self) -> str | None:

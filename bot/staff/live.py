@@ -14,9 +14,10 @@ the chat is still live with that operator. Anything that cannot be done is a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from bot.engine.engine import Engine
 from bot.inputs import valid_text
@@ -40,8 +41,7 @@ class LiveChatError(Exception):
     handed back...); str() is one line that says what."""
 
 
-@dataclass(frozen=True)
-class WaitingChat:
+class WaitingChat(Struct, frozen=True):
     reference: str
     position: int
     waited_minutes: int
@@ -49,15 +49,13 @@ class WaitingChat:
     preview: str  # the applicant's first words, masked, or "" when none yet
 
 
-@dataclass(frozen=True)
-class PickedChat:
+class PickedChat(Struct, frozen=True):
     entry: Handoff
     name: str  # how the applicant sees the operator: "Operator 12", "Operator Dana"
     history: tuple[RelayedMessage, ...]
 
 
-@dataclass(frozen=True)
-class BookedCallback:
+class BookedCallback(Struct, frozen=True):
     reference: str
     slot_at: datetime
 

@@ -4,16 +4,16 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from bot.model import ConversationKey
 from bot.storage.database import Database, Write
 from bot.storage.timefmt import to_db
 
 
-@dataclass(frozen=True, slots=True)
-class StoredConversation:
+class StoredConversation(Struct, frozen=True):
     """A conversation as stored: its state name, its collected answers (JSON, read by
     `flows.state.ConversationState.restore`), the button data it last offered, a version
     for optimistic concurrency (0: never stored) and its trail: the steps Back returns

@@ -30,11 +30,11 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+from msgspec import Struct
 
 from bot.storage.migrations import MIGRATIONS, latest_version
 
@@ -56,8 +56,7 @@ class Conflict(Exception):
     Nothing of that caller's writes was kept; read again and decide again."""
 
 
-@dataclass(frozen=True, slots=True)
-class Write:
+class Write(Struct, frozen=True):
     """One SQL statement to run in the caller's atomic group of writes."""
 
     sql: str
@@ -65,14 +64,12 @@ class Write:
     expect_rows: int | None = None
 
 
-@dataclass(slots=True)
-class _Pending:
+class _Pending(Struct):
     writes: Sequence[Write]
     done: asyncio.Future[list[int]]
 
 
-@dataclass(slots=True)
-class _Read:
+class _Read(Struct):
     sql: str
     params: Params
     many: bool

@@ -10,15 +10,15 @@ done rows are pruned after a while (`prune`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from msgspec import Struct
 
 from bot.storage.database import Database, Write
 from bot.storage.timefmt import to_db
 
 
-@dataclass(frozen=True, slots=True)
-class InboxUpdate:
+class InboxUpdate(Struct, frozen=True):
     """An open update: its id, the chat it belongs to (None: no chat) and its JSON."""
 
     update_id: int

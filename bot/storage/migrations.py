@@ -7,11 +7,10 @@ Versions are reserved per area so the tiers can grow independently:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 
-@dataclass(frozen=True)
-class Migration:
+class Migration(Struct, frozen=True):
     version: int
     name: str
     sql: str

@@ -15,17 +15,17 @@ again, so it is never sent twice. `clear_attempt` makes one due again."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from bot.model import Button, ConversationKey, Reply
 from bot.storage.database import Database, Write
 from bot.storage.timefmt import to_db
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
+class Notice(Struct, frozen=True):
     id: int
     key: ConversationKey
     kind: str

@@ -12,9 +12,10 @@ not hold, and the caller decides again on fresh data.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Protocol
+
+from msgspec import Struct
 
 from bot.model import ConversationKey, Reply
 from bot.storage.conversations import StoredConversation
@@ -357,8 +358,7 @@ class Mine(Protocol):
     async def of(self, key: ConversationKey) -> list[MyItem]: ...
 
 
-@dataclass(frozen=True)
-class Ports:
+class Ports(Struct, frozen=True):
     """Every port, built once per process over one database."""
 
     db: Database

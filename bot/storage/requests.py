@@ -8,9 +8,10 @@ is run again with a fresh reference instead of failing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+
+from msgspec import Struct
 
 from bot.model import ConversationKey
 from bot.storage.database import Database, Write
@@ -21,8 +22,7 @@ IN_REVIEW = "in_review"
 OPEN = (PENDING_REVIEW, IN_REVIEW)
 
 
-@dataclass(frozen=True, slots=True)
-class AppointmentRequest:
+class AppointmentRequest(Struct, frozen=True):
     """A stored request, as staff see it."""
 
     reference: str

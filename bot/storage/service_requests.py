@@ -6,8 +6,9 @@ it; the answer reaches the applicant through the outbox."""
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
+
+from msgspec import Struct
 
 from bot.model import ConversationKey
 from bot.storage.database import Database, Write
@@ -18,8 +19,7 @@ TAKEN = "taken"
 _OPEN = f"status IN ('{OPEN}', '{TAKEN}')"
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceRequest:
+class ServiceRequest(Struct, frozen=True):
     """A stored service request, as staff see it."""
 
     number: str  # the service item number, SR and ten digits

@@ -8,15 +8,15 @@ never in the log file."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
+
+from msgspec import Struct
 
 from bot.storage.database import Database, Write
 from bot.storage.timefmt import from_db, to_db
 
 
-@dataclass(frozen=True, slots=True)
-class Attempt:
+class Attempt(Struct, frozen=True):
     """One line of an item's history."""
 
     at: datetime
@@ -25,8 +25,7 @@ class Attempt:
     note: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class View:
+class View(Struct, frozen=True):
     at: datetime
     staff_id: str
     reference: str

@@ -9,15 +9,15 @@ transitions fired by ticks or staff actions count as well as those of applicant 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from flows.machine import ANY, MachineDefinition
 
 Edge = tuple[str, str]  # (trigger, source); source may be "*"
 
 
-@dataclass
-class TransitionCoverage:
+class TransitionCoverage(Struct):
     declared: list[Edge]
     fired: set[Edge] = field(default_factory=set)
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from msgspec import Struct, field
 
 from bot.model import Button, ConversationKey
 from bot.storage.database import Database
@@ -53,8 +53,7 @@ class RecordError(Exception):
     """The conversation cannot be recorded (no database, no such conversation)."""
 
 
-@dataclass
-class Recording:
+class Recording(Struct):
     yaml_text: str
     warnings: list[str] = field(default_factory=list)
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
+
+from msgspec import Struct, field
 
 from bot.assembly import create_engine
 from bot.clock import FixedClock
@@ -31,8 +32,7 @@ from flows.machine import tier_of
 Via = Literal["engine", "jsonl"]
 
 
-@dataclass(frozen=True)
-class LoggedTransition:
+class LoggedTransition(Struct, frozen=True):
     """A row of the transition log."""
 
     user_id: str
@@ -42,8 +42,7 @@ class LoggedTransition:
     rule: str
 
 
-@dataclass
-class StepReport:
+class StepReport(Struct):
     index: int  # 0-based
     step: Step
     line: int | None
@@ -63,8 +62,7 @@ class StepReport:
         return f"step {self.index + 1}{where}: {self.step.describe()}"
 
 
-@dataclass
-class ScenarioReport:
+class ScenarioReport(Struct):
     scenario: Scenario
     steps: list[StepReport] = field(default_factory=list)
     fired: set[tuple[str, str]] = field(default_factory=set)

@@ -26,9 +26,9 @@ import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any
 
+from msgspec import Struct, field
 from telegram import Bot, Update
 from telegram.ext import Application
 
@@ -42,8 +42,7 @@ log = logging.getLogger(__name__)
 REPLY_KIND = "reply"  # the outbox kind of a turn's replies on Telegram
 
 
-@dataclass
-class Handling:
+class Handling(Struct):
     """The update being handled in this task, and what its handler did with it."""
 
     update_id: int
