@@ -314,6 +314,9 @@ class Settings(BaseModel):
     # A line in the greeting and every booking confirmation: a practice assistant, not
     # USCIS; nobody will actually call (config/messages/core.toml, `practice.note`).
     practice_mode: bool = True
+    # The language an applicant is spoken to in when they have not chosen one and their
+    # channel says nothing usable (Telegram's language_code): "en" or "es" (bot/languages.py).
+    default_language: str = "en"
     telegram_token: SecretStr | None = None
     config_dir: Path = Field(default_factory=config_dir)
     tier1: Tier1Settings = Field(default_factory=Tier1Settings)
@@ -344,6 +347,15 @@ class Settings(BaseModel):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        from bot.languages import LANGUAGES
+
+        if value not in LANGUAGES:
+            raise ValueError(f"unknown language {value!r} (one of: {', '.join(LANGUAGES)})")
         return value
 
     @field_validator("log_level", mode="before")

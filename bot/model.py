@@ -47,6 +47,9 @@ class Button(Struct, frozen=True):
 class Reply(Struct, frozen=True):
     text: str
     buttons: tuple[Button, ...] = ()
+    # A notice's text in every other language (code, reply): the outbox sends the one of
+    # the applicant's language when it is sent (bot/storage/outbox.py). Empty for replies.
+    translations: tuple[tuple[str, Reply], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {"text": self.text, "buttons": [b.as_json() for b in self.buttons]}
@@ -93,6 +96,9 @@ class TurnInput(Struct, frozen=True):
     # The channel's own id of this input (a Telegram chat and message id), so that an input
     # delivered twice can be recognised by an effect that must not act twice.
     source: str | None = None
+    # What the channel says of the user's language (Telegram's language_code, the console's
+    # --lang): used when the applicant has not chosen one (bot/languages.py).
+    language: str | None = None
 
     @property
     def kind(self) -> str:

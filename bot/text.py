@@ -8,67 +8,135 @@ screen): "Tuesday, November 24, 2026, 10:30 a.m." (long), "Tue Nov 24, 10:30 a.m
 "Monday, January 4" (a day named with its weekday) and "8:00 a.m." (a time of day, such as
 opening hours from configuration). A placeholder may itself be a `Say` (an explanation
 named by a rule), rendered first.
+
+Every formatter takes the locale of the catalogue it writes for (`Catalogue.language`):
+month and day names come from Babel's CLDR data ("martes, 24 de noviembre de 2026,
+10:30 a. m." in Spanish), never from hand-written lists. Babel is imported on the first date
+written, not when this module is imported, so starting a process costs nothing more.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, time
+from functools import lru_cache
 from typing import Any
 
 from bot.messages import Catalogue
-from flows.steps import DayName, Say, Short, ShortDay
+from bot.model import Reply
+from flows.steps import DayName, Say, Short, ShortDay, Supplied
+
+# The CLDR patterns of each style, by language (bot/languages.py). A language not listed
+# here is written with the English patterns and its own month and day names.
+_PATTERNS: dict[str, dict[str, str]] = {
+    "en": {
+        "long_date": "MMMM d, y",
+        "weekday": "EEEE",
+        "short_day": "EEE MMM d",
+        "day_name": "EEEE, MMMM d",
+        "time": "",  # "10:30 a.m.": the house style, written below
+    },
+    "es": {
+        "long_date": "d 'de' MMMM 'de' y",
+        "weekday": "EEEE",
+        "short_day": "EEE d MMM",
+        "day_name": "EEEE d 'de' MMMM",
+        "time": "h:mm a",  # "10:30 a. m."
+    },
+}
 
 
-def clock_time(at: datetime | time) -> str:
-    """'10:30 a.m.', '12:00 p.m.'"""
-    hour = at.hour % 12 or 12
-    return f"{hour}:{at:%M} {'a.m.' if at.hour < 12 else 'p.m.'}"
+def _pattern(locale: str, style: str) -> str:
+    return _PATTERNS.get(locale, _PATTERNS["en"])[style]
 
 
-def long_date(day: date) -> str:
-    """'November 24, 2026'"""
-    return f"{day:%B} {day.day}, {day.year}"
+@lru_cache(maxsize=4096)
+def _day(day: date, locale: str, style: str) -> str:
+    from babel.dates import format_date  # imported on first use: see the module's doc
+
+    return _plain(format_date(day, _pattern(locale, style), locale=locale))
 
 
-def long_when(at: datetime) -> str:
+def clock_time(at: datetime | time, locale: str = "en") -> str:
+    """'10:30 a.m.', '12:00 p.m.' ('10:30 a. m.' in Spanish)"""
+    pattern = _pattern(locale, "time")
+    if not pattern:
+        hour = at.hour % 12 or 12
+        return f"{hour}:{at:%M} {'a.m.' if at.hour < 12 else 'p.m.'}"
+    return _time(at.hour, at.minute, locale, pattern)
+
+
+@lru_cache(maxsize=2048)
+def _time(hour: int, minute: int, locale: str, pattern: str) -> str:
+    from babel.dates import format_time
+
+    return _plain(format_time(time(hour, minute), pattern, locale=locale))
+
+
+def _plain(written: str) -> str:
+    """CLDR's no-break spaces ("10:30 a.\u202fm.") as plain spaces: what people type to
+    name a button, and what every channel shows alike."""
+    return str(written).replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def long_date(day: date, locale: str = "en") -> str:
+    """'November 24, 2026' ('24 de noviembre de 2026')"""
+    return _day(day, locale, "long_date")
+
+
+def long_when(at: datetime, locale: str = "en") -> str:
     """'Tuesday, November 24, 2026, 10:30 a.m.'"""
-    return f"{at:%A}, {long_date(at.date())}, {clock_time(at)}"
+    day = at.date()
+    weekday = _day(day, locale, "weekday")
+    return f"{weekday}, {long_date(day, locale)}, {clock_time(at, locale)}"
 
 
-def short_when(at: datetime) -> str:
+def short_when(at: datetime, locale: str = "en") -> str:
     """'Tue Nov 24, 10:30 a.m.' (a button label)"""
-    return f"{at:%a} {at:%b} {at.day}, {clock_time(at)}"
+    return f"{short_day(at.date(), locale)}, {clock_time(at, locale)}"
 
 
-def short_day(day: date) -> str:
+def short_day(day: date, locale: str = "en") -> str:
     """'Tue Nov 24' (a day on a button label)"""
-    return f"{day:%a} {day:%b} {day.day}"
+    return _day(day, locale, "short_day")
 
 
-def day_name(day: date) -> str:
+def day_name(day: date, locale: str = "en") -> str:
     """'Monday, January 4' (a day a few weeks away at most)"""
-    return f"{day:%A}, {day:%B} {day.day}"
+    return _day(day, locale, "day_name")
 
 
-def formatted(params: Mapping[str, Any]) -> dict[str, Any]:
+def formatted(params: Mapping[str, Any], locale: str = "en") -> dict[str, Any]:
     """Placeholder values as they are written: dates and times in the house style."""
     out: dict[str, Any] = {}
     for name, value in params.items():
         if isinstance(value, datetime):
-            value = long_when(value)
+            value = long_when(value, locale)
         elif isinstance(value, Short):
-            value = short_when(value.at)
+            value = short_when(value.at, locale)
         elif isinstance(value, ShortDay):
-            value = short_day(value.day)
+            value = short_day(value.day, locale)
         elif isinstance(value, DayName):
-            value = day_name(value.day)
+            value = day_name(value.day, locale)
         elif isinstance(value, date):
-            value = long_date(value)
+            value = long_date(value, locale)
         elif isinstance(value, time):
-            value = clock_time(value)
+            value = clock_time(value, locale)
+        elif isinstance(value, Supplied):
+            value = value.in_language(locale.split("_")[0])
         out[name] = value
     return out
+
+
+def in_every_language(messages: Catalogue, said: Say) -> Reply:
+    """A notice without buttons in `messages`' language, with its text in every other one:
+    the outbox sends the one of the applicant's language when it goes out."""
+    others = tuple(
+        (code, Reply(render(messages.in_language(code), said)))
+        for code in messages.languages
+        if code != messages.language
+    )
+    return Reply(render(messages, said), (), others)
 
 
 def render(messages: Catalogue, said: Say) -> str:
@@ -76,8 +144,16 @@ def render(messages: Catalogue, said: Say) -> str:
 
 
 def text(messages: Catalogue, key: str, params: Mapping[str, Any]) -> str:
-    """The catalogue text `key` with `params` written in the house style."""
+    """The catalogue text `key` with `params` written in the house style of its language."""
     if not params:
         return messages.text(key)
-    values = {k: render(messages, v) if isinstance(v, Say) else v for k, v in params.items()}
-    return messages.text(key, **formatted(values))
+    # A text handed over from config/'s rule files is written in the catalogue's language.
+    values = {
+        k: render(messages, v)
+        if isinstance(v, Say)
+        else messages.literal(v)
+        if isinstance(v, str)
+        else v
+        for k, v in params.items()
+    }
+    return messages.text(key, **formatted(values, messages.language))

@@ -139,6 +139,31 @@ _MONTHS = {
     )
     for name in names
 }
+# Spanish month names (the day first: "30 de noviembre de 2026", "30 nov 2026").
+_MONTHS.update(
+    {
+        name: number
+        for number, names in enumerate(
+            (
+                ("ene", "enero"),
+                ("febrero",),
+                ("marzo",),
+                ("abr", "abril"),
+                ("mayo",),
+                ("junio",),
+                ("julio",),
+                ("ago", "agosto"),
+                ("septiembre", "setiembre", "set"),
+                ("octubre",),
+                ("noviembre",),
+                ("dic", "diciembre"),
+            ),
+            start=1,
+        )
+        for name in names
+    }
+)
+_SPANISH_DE = re.compile(r"\s+del?\s+")  # "30 de noviembre de 2026" -> "30 noviembre 2026"
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _US_NUMERIC = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?$")  # 11/30/2026
 _MONTH_FIRST = re.compile(r"^([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?$")
@@ -149,9 +174,11 @@ def read_date(text: str, today: date) -> date | None:
     """A date as an American applicant types it, or None when it cannot be read.
 
     ISO (2026-11-30), month first with slashes, dots or dashes (11/30/2026, 11/30/26) and
-    the month in words (Nov 30 2026, November 30, 2026, 30 November 2026). Without a year,
-    the next such day after `today`. A two-digit year is this century's."""
+    the month in words (Nov 30 2026, November 30, 2026, 30 November 2026), also in Spanish
+    (30 de noviembre de 2026). Without a year, the next such day after `today`. A two-digit
+    year is this century's."""
     cleaned = " ".join(text.strip().lower().replace(",", ", ").split()).replace(" ,", ",")
+    cleaned = _SPANISH_DE.sub(" ", cleaned)
     year: int | None
     if m := _ISO.match(cleaned):
         year, month, day = int(m[1]), int(m[2]), int(m[3])

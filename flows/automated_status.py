@@ -38,6 +38,7 @@ from flows.steps import (
     Route,
     Say,
     Step,
+    Supplied,
     choice,
     decide,
     refuse,
@@ -135,7 +136,7 @@ def _what_changed(record: CaseRecord) -> tuple[Say, ...]:
         return ()
     return (
         say("case.changes.head"),
-        *(say("case.history.entry", on=h.on, text=h.text_en) for h in recent),
+        *(say("case.history.entry", on=h.on, text=Supplied(h.text_en, h.text_es)) for h in recent),
     )
 
 
@@ -151,7 +152,12 @@ def status_answer(f: Facts, receipt: ReceiptNumber, record: CaseRecord, moving: 
         buttons = (choice(HISTORY, "case.buttons.history"), *buttons)
     extra: list[Say] = []
     if record.status_description:
-        extra.append(say("case.description", text=record.status_description))
+        extra.append(
+            say(
+                "case.description",
+                text=Supplied(record.status_description, record.status_description_es),
+            )
+        )
     extra.extend(_what_changed(record))
     source = _where_from(record)
     if source is not None:
@@ -162,7 +168,7 @@ def status_answer(f: Facts, receipt: ReceiptNumber, record: CaseRecord, moving: 
             "status.answer",
             *buttons,
             receipt=record.receipt_number,
-            title=record.status_title,
+            title=Supplied(record.status_title, record.status_title_es),
             date=record.status_date,
             form=record.form_type,
             group=explanation.group_name,
@@ -269,7 +275,10 @@ def _full_history(f: Facts) -> Decision | None:
     return decide(
         StatusRule.HISTORY,
         say("case.history.head", receipt=record.receipt_number),
-        *(say("case.history.entry", on=h.on, text=h.text_en) for h in reversed(record.history)),
+        *(
+            say("case.history.entry", on=h.on, text=Supplied(h.text_en, h.text_es))
+            for h in reversed(record.history)
+        ),
         choices=_AFTER_HISTORY,
     )
 

@@ -56,6 +56,25 @@ class EntryRule(StrEnum):
     CAME_BACK = "entry.came_back"
     NOT_UNDERSTOOD = "entry.not_understood"
     LANGUAGE_OFFERED = "entry.language_offered"
+    LANGUAGE_CHOSEN = "entry.language_chosen"
+
+
+# The languages offered by /language and the menu's Language item, by code; the button of
+# each is `language.choice.<code>` in the catalogue. bot/languages.py LANGUAGES must name
+# the same codes (tests/test_languages.py checks it).
+LANGUAGES = ("en", "es")
+LANGUAGE = "nav:language"  # a language button: nav:language:<code>
+# What may follow /language, by the code it names.
+LANGUAGE_NAMES = {
+    "en": "en",
+    "english": "en",
+    "ingles": "en",
+    "inglés": "en",
+    "es": "es",
+    "spanish": "es",
+    "espanol": "es",
+    "español": "es",
+}
 
 
 class MenuItem(Struct, frozen=True):
@@ -112,8 +131,20 @@ def _finished(f: Facts) -> Decision:
     return decide(EntryRule.FINISHED, state=EMPTY)
 
 
-def _language_offer(f: Facts) -> Decision:
-    return decide(EntryRule.LANGUAGE_OFFERED, say("language.offer"))
+def _language(f: Facts) -> Decision:
+    """/language CODE switches (the step's question is then asked again in the new
+    language); /language alone offers the languages as buttons."""
+    code = LANGUAGE_NAMES.get(f.answer.arg.lower()) if f.answer.args else None
+    if code is None:
+        return decide(
+            EntryRule.LANGUAGE_OFFERED,
+            say(
+                "language.offer", *(choice(LANGUAGE, f"language.choice.{c}", c) for c in LANGUAGES)
+            ),
+        )
+    return decide(
+        EntryRule.LANGUAGE_CHOSEN, say("language.switched"), state=f.state.but(language=code)
+    )
 
 
 COMMANDS = (
@@ -159,8 +190,8 @@ COMMANDS = (
     ),
     Command(
         "language",
-        (stay(_language_offer, "Which languages the assistant speaks."),),
-        "Spanish: what is on offer (a Spanish greeting is read as this).",
+        (stay(_language, "Switch the language, or offer the languages spoken."),),
+        'Change the language: /language es, /language en ("hablo español" is read as this).',
     ),
     Command(
         "finish",
@@ -183,6 +214,7 @@ def _menu_step(items: tuple[MenuItem, ...]) -> Step:
         choices=[
             *(choice(GO, i.label, i.trigger) for i in items),
             choice(AGENT.kind, "menu.item_agent"),
+            choice(LANGUAGE, "menu.item_language"),
         ],
     )
 

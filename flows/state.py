@@ -96,6 +96,9 @@ class ConversationState(_Answers):
     triage: TriageAnswers | None = None
     callback: CallbackDraft | None = None
     live_chat: LiveChatAnswers | None = None
+    # The language the applicant chose (/language, "hablo español"): bot/languages.py. Kept
+    # when the rest of the state starts afresh (the engine carries it over).
+    language: str | None = None
 
     @classmethod
     def restore(cls, stored: str | None) -> ConversationState:

@@ -77,6 +77,18 @@ class DayName(Struct, frozen=True):
     day: date
 
 
+class Supplied(Struct, frozen=True):
+    """A text an outside source supplies in its own words, in each language it has (USCIS
+    gives a case's status title, description and history in English and Spanish): shown
+    as it is in the reader's language, else in English."""
+
+    en: str
+    es: str = ""
+
+    def in_language(self, code: str) -> str:
+        return (self.es if code == "es" else "") or self.en
+
+
 class Choice(Struct, frozen=True):
     """A button a step offers: its kind (declared by the step), the arguments it carries,
     and its label (a catalogue key, or a text taken as it is from configuration).

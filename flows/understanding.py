@@ -33,10 +33,63 @@ from flows.receipts import PREFIXES, looks_like_receipt
 # of the entry tier; the phrases are compared after `normal` (lower case, no accents, no
 # punctuation).
 COMMAND_WORDS: dict[str, tuple[str, ...]] = {
-    "help": ("help", "help me", "what can you do", "commands", "how does this work"),
-    "menu": ("menu", "main menu", "home", "start over", "options", "show menu"),
-    "agent": ("agent", "person", "human", "operator", "representative", "real person"),
-    "back": ("back", "go back", "previous", "previous step", "return"),
+    "help": (
+        "help",
+        "help me",
+        "what can you do",
+        "commands",
+        "how does this work",
+        # Spanish
+        "ayuda",
+        "ayudeme",
+        "ayudame",
+        "necesito ayuda",
+        "que puede hacer",
+        "como funciona",
+    ),
+    "menu": (
+        "menu",
+        "main menu",
+        "home",
+        "start over",
+        "options",
+        "show menu",
+        # Spanish ("menú" is "menu" once accents are dropped)
+        "menu principal",
+        "inicio",
+        "opciones",
+        "empezar de nuevo",
+        "volver al menu",
+    ),
+    "agent": (
+        "agent",
+        "person",
+        "human",
+        "operator",
+        "representative",
+        "real person",
+        # Spanish
+        "hablar con una persona",
+        "una persona",
+        "persona",
+        "agente",
+        "operador",
+        "representante",
+        "hablar con alguien",
+        "persona real",
+    ),
+    "back": (
+        "back",
+        "go back",
+        "previous",
+        "previous step",
+        "return",
+        # Spanish
+        "atras",
+        "volver",
+        "regresar",
+        "paso anterior",
+    ),
     "mine": (
         "mine",
         "my requests",
@@ -46,24 +99,54 @@ COMMAND_WORDS: dict[str, tuple[str, ...]] = {
         "my appointment",
         "my appointments",
         "my bookings",
-    ),
-    "language": (
-        "hola",
-        "espanol",
-        "en espanol",
-        "hablo espanol",
-        "habla espanol",
-        "spanish",
-        "buenos dias",
-        "buenas tardes",
-        "buenas noches",
-        "ayuda",
+        # Spanish
+        "mis solicitudes",
+        "mi solicitud",
+        "mi llamada",
+        "mis llamadas",
+        "mi cita",
+        "mis citas",
     ),
 }
+
+# Words that choose a language, said as the whole message: /language <code>. A Spanish
+# greeting is taken as a wish to be answered in Spanish.
+LANGUAGE_WORDS: dict[str, str] = {
+    "espanol": "es",
+    "en espanol": "es",
+    "hablo espanol": "es",
+    "habla espanol": "es",
+    "spanish": "es",
+    "in spanish": "es",
+    "hola": "es",
+    "buenos dias": "es",
+    "buenas tardes": "es",
+    "buenas noches": "es",
+    "english": "en",
+    "in english": "en",
+    "ingles": "en",
+    "en ingles": "en",
+    "i speak english": "en",
+    "hablo ingles": "en",
+}
+
 # Words that name a command only when no offered button is named by them: "status" on the
 # main menu is its "Check a case status" item; elsewhere it is /status.
 WEAK_COMMAND_WORDS: dict[str, tuple[str, ...]] = {
-    "status": ("status", "case status", "check status", "check my case", "my case", "check case"),
+    "status": (
+        "status",
+        "case status",
+        "check status",
+        "check my case",
+        "my case",
+        "check case",
+        # Spanish
+        "estado",
+        "estado de mi caso",
+        "estado del caso",
+        "mi caso",
+        "consultar mi caso",
+    ),
 }
 # Words people use for a menu item whose label says it differently.
 SYNONYMS: dict[str, str] = {
@@ -71,6 +154,13 @@ SYNONYMS: dict[str, str] = {
     "fingerprint": "biometrics",
     "reschedule appointment": "reschedule",
     "hours": "hours",
+    # Spanish words for English labels (a Spanish label holds them already)
+    "reprogramar": "reschedule",
+    "reprogramar cita": "reschedule",
+    "reprogramar biometricos": "reschedule",
+    "biometricos": "biometrics",
+    "huellas": "biometrics",
+    "horario": "hours",
 }
 
 _NOT_WORD = re.compile(r"[^a-z0-9 ]+")
@@ -148,11 +238,16 @@ def read(text: str, labels: Mapping[str, str]) -> Reading | None:
     words = normal(text)
     if not words or len(words) > 40:
         return None
-    words = SYNONYMS.get(words, words)
+    language = LANGUAGE_WORDS.get(words)
+    if language is not None:
+        return Reading(command="language", args=language)
+    typed, words = words, SYNONYMS.get(words, words)
     command = _COMMAND_BY_PHRASE.get(words)
     if command is not None:
         return Reading(command=command)
-    button = _button_named(words, labels)
+    # the words as typed first ("reprogramar" in a Spanish label), then their synonym
+    button = _button_named(typed, labels) if typed != words else None
+    button = button or _button_named(words, labels)
     if button is not None:
         return Reading(button=button)
     command = _WEAK_BY_PHRASE.get(words)

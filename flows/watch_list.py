@@ -19,7 +19,7 @@ from flows.automated_common import refuse_receipt
 from flows.case_live import MAX_WATCHED, NOT_ONLINE, clean_label
 from flows.facts import Facts
 from flows.receipts import ReceiptCheck, check_receipt
-from flows.steps import Command, Decision, Say, decide, refuse, say, stay
+from flows.steps import Command, Decision, Say, Supplied, decide, refuse, say, stay
 
 WATCH_LIST = "watch_list"  # the facts loaded: `Loaded.watch_list`, `Loaded.alerts_paused`
 WATCH_CASE = "watch_case"  # the case of `/watch RECEIPT`, into `Loaded.case` (when well formed)
@@ -95,7 +95,11 @@ def _watch(f: Facts) -> Decision:
     if case is None and not f.loaded.case_unavailable:
         return refuse(WatchRule.NOT_FOUND, "watch.not_found", receipt=receipt)
     status: Say = (
-        say("watch.status", title=case.status_title, date=case.status_date)
+        say(
+            "watch.status",
+            title=Supplied(case.status_title, case.status_title_es),
+            date=case.status_date,
+        )
         if case
         else say("watch.status_unknown")
     )

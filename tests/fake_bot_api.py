@@ -99,6 +99,8 @@ class FakeBotApi:
         self._lock = threading.Lock()
         self._state = _State()
         self._ids = itertools.count(1)  # update ids
+        # The language_code Telegram sends with each user's updates ("en" unless set).
+        self.language_codes: dict[int, str] = {}
         self._message_ids = itertools.count(1000)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -183,7 +185,7 @@ class FakeBotApi:
                 message["reply_markup"] = sent.reply_markup
         query = {
             "id": f"cq{next(self._ids)}",
-            "from": _user(user_id),
+            "from": _user(user_id, self.language_codes.get(user_id, "en")),
             "message": message,
             "chat_instance": f"ci{user_id}",
             "data": data,
@@ -207,7 +209,7 @@ class FakeBotApi:
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": chat,
-            "from": _user(user_id),
+            "from": _user(user_id, self.language_codes.get(user_id, "en")),
             **content,
         }
         text = content.get("text", "")
@@ -289,6 +291,17 @@ class FakeBotApi:
 
     def texts(self, chat_id: int) -> list[str]:
         return [m.text for m in self.messages(chat_id)]
+
+    def commands(self, language_code: str = "", scope: str = "default") -> dict[str, str]:
+        """The command menu last registered (setMyCommands) for `language_code` ("" for
+        every language without its own) and scope type: command -> description."""
+        found: dict[str, str] = {}
+        for call in self.calls("setMyCommands"):
+            p = call.params
+            kind = (p.get("scope") or {}).get("type", "default")
+            if p.get("language_code", "") == language_code and kind == scope:
+                found = {c["command"]: c["description"] for c in p["commands"]}
+        return found
 
     def calls(self, method: str | None = None) -> list[Call]:
         with self._lock:
@@ -458,6 +471,7 @@ class FakeBotApi:
         return True
 
     def _m_setMyCommands(self, params: dict[str, Any]) -> bool:
+        # Recorded as a call; `commands()` reads them back per scope and language_code.
         return True
 
     def _m_deleteWebhook(self, params: dict[str, Any]) -> bool:
@@ -481,8 +495,13 @@ class _ApiError(Exception):
         self.code, self.description = code, description
 
 
-def _user(user_id: int) -> dict[str, Any]:
-    return {"id": user_id, "is_bot": False, "first_name": f"User{user_id}", "language_code": "en"}
+def _user(user_id: int, language_code: str = "en") -> dict[str, Any]:
+    return {
+        "id": user_id,
+        "is_bot": False,
+        "first_name": f"User{user_id}",
+        "language_code": language_code,
+    }
 
 
 def _private_chat(user_id: int) -> dict[str, Any]:

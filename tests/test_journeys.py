@@ -130,9 +130,11 @@ def test_plain_words_receipts_in_sentences_and_spanish_are_understood(tmp_path: 
     assert "Here is what I can do" in _text(said[8])  # hlep
     assert said[9]["state"] == "automated.status.ask_receipt"  # staus
     spanish = _text(said[10])
-    assert "Spanish is coming" in spanish and "El asistente en español" in spanish
+    # "hablo español" switches to Spanish and asks the step's question again in Spanish
+    assert "a partir de ahora le atiendo en español" in spanish, spanish
+    assert "Escriba el número de recibo" in spanish and "Please type" not in spanish
     assert said[10]["state"] == "automated.status.ask_receipt"
-    assert spanish.endswith("Dashes and spaces are fine.")  # and the question again
+    assert spanish.endswith("Puede usar guiones y espacios.")  # and the question again
     assert said[12]["state"] == "tier1.intake"
     assert all("didn't understand" not in _text(o) for o in outs)
 

@@ -60,6 +60,17 @@ def test_a_new_issue_category_needs_its_label(config_copy: Path) -> None:
             1,
         )
     )
+    # Every applicant text needs its Spanish too (config/messages/es/), or start is refused.
+    with pytest.raises(ConfigError, match=r"messages/es: tier1\.issue\.button\.lost_card: missing"):
+        _load(config_copy)
+    spanish = config_copy / "messages" / "es" / "tiers.toml"
+    spanish.write_text(
+        spanish.read_text().replace(
+            'something_else = "Otro asunto"\n',
+            'something_else = "Otro asunto"\nlost_card = "Perdí mi tarjeta"\n',
+            1,
+        )
+    )
     _load(config_copy)
 
 

@@ -390,3 +390,22 @@ def test_the_client_secret_is_refused_in_the_settings_file(tmp_path: Path) -> No
     (tmp_path / "settings.toml").write_text('[uscis]\nclient_secret = "x"\n')
     with pytest.raises(ConfigError, match="TIERLINE_USCIS__CLIENT_SECRET"):
         load_settings(tmp_path)
+
+
+async def test_a_spanish_reader_sees_the_status_as_uscis_words_it_in_spanish(live: Live) -> None:
+    spanish, english = chat_on(live, "es1"), chat_on(live, "en1")
+    await spanish.send("/language es")
+    await spanish.send("LIN9999106498")
+    # USCIS's own Spanish title and description; our meaning and next step from es/.
+    assert "La Tarjeta Me Fue Enviada Por Correo" in spanish.text
+    assert "El 3 de febrero de 2026" in spanish.text
+    assert "Card Was Mailed To Me" not in spanish.text
+    assert "On February 3, 2026" not in spanish.text
+    await english.send("/start")
+    await english.send("LIN9999106498")
+    assert "Card Was Mailed To Me" in english.text and "On February 3, 2026" in english.text
+    assert "La Tarjeta" not in english.text
+    # The history, as USCIS gives it in Spanish.
+    await spanish.send("EAC9999103403")
+    await spanish.press_label("Historial completo")
+    assert "Se Recibió El Pago" in spanish.text

@@ -237,3 +237,30 @@ def test_watch_plan_command_shows_cases_and_polls(tmp_path: Path) -> None:
     assert "polls per case per day: 4 (every 6 hours), 8 calls a day in all" in text
     data = json.loads(run_cli("cases", "watch-plan", "--json", "--db", str(db), env=env).stdout)
     assert data["watched_cases"] == 2 and data["polls_per_case_per_day"] == 4
+
+
+async def test_an_alert_reaches_a_spanish_watcher_in_spanish_with_uscis_own_words(
+    live: Live, fake: FakeUscis
+) -> None:
+    abuela, son = chat_on(live, "abuela"), chat_on(live, "son")
+    await abuela.send("/language es")
+    await abuela.send("/watch EAC9999103403 Abuela")
+    await son.send("/watch EAC9999103403")
+    assert live.db is not None
+    await later(live, 0)
+    fake.update_case(
+        "EAC9999103403",
+        current_case_status_text_en="Case Was Approved",
+        current_case_status_text_es="Caso Fue Aprobado",
+        modifiedDate="11-23-2026 11:15:00",
+    )
+    await later(live, 7)
+    assert len(await alerts(live.db)) == 2
+    # Each alert goes out in its reader's language when it is delivered.
+    delivered = await abuela.send("/cases")
+    spanish = "\n".join(r.text for r in delivered.replies)
+    assert "tiene un nuevo estado" in spanish and '"Caso Fue Aprobado"' in spanish
+    assert "has a new status" not in spanish
+    delivered = await son.send("/cases")
+    english = "\n".join(r.text for r in delivered.replies)
+    assert "has a new status" in english and '"Case Was Approved"' in english

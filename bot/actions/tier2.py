@@ -126,7 +126,7 @@ def _remind(turn: Turn, reference: str, slot: datetime, phone: str) -> None:
             "tier2.notice.reminder",
             {"reference": reference, "when": slot, "phone": shown.display if shown else phone},
         )
-        turn.notify(turn.reply(notice), kind=reminder_kind(reference), due_at=due)
+        turn.notify(turn.notice(notice), kind=reminder_kind(reference), due_at=due)
     turn.state = turn.state.but(
         callback=_draft(turn).but(reference=reference, reminded=due is not None)
     )

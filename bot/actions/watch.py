@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING
 from bot.actions.cases import find_case
 from bot.engine.program import Actions
 from bot.engine.turn import Turn
-from bot.model import Reply
 from bot.storage.cases import CaseLookupFailed
 from bot.storage.database import Conflict, StorageError
-from bot.text import text
+from bot.text import in_every_language
 from flows.case_live import (
     CHANGE_STATUS,
     FOUND,
@@ -32,7 +31,7 @@ from flows.case_live import (
 )
 from flows.case_records import SOURCE_LAST_KNOWN
 from flows.privacy import mask_personal_data
-from flows.steps import Say
+from flows.steps import Say, Supplied
 from flows.watch_list import (
     PAUSE,
     RESUME,
@@ -125,15 +124,14 @@ async def _poll_due(services: Services, now: datetime) -> None:
                 params = {
                     "receipt": receipt,
                     "label": Say("watch.label", {"label": watcher.label}) if watcher.label else "",
-                    "title": record.status_title,
+                    "title": Supplied(record.status_title, record.status_title_es),
                     "before": watcher.seen.title if watcher.seen else "",
                     "date": record.status_date,
                     "form": record.form_type,
                 }
-                message = text(services.messages, key, params)
-                writes.append(
-                    ports.outbox.enqueue(watcher.key, ALERT_KIND, Reply(message), now=now)
-                )
+                # Written in every language: it goes out in the watcher's language then.
+                message = in_every_language(services.messages, Say(key, params))
+                writes.append(ports.outbox.enqueue(watcher.key, ALERT_KIND, message, now=now))
                 log.info("case alert queued for %s", mask_personal_data(receipt))
         writes.append(ports.watches.polled(receipt, now, changed))
         await ports.db.commit(writes)

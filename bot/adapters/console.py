@@ -43,6 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="conversation id (one conversation per user id; default: local)",
     )
     parser.add_argument(
+        "--lang",
+        default=None,
+        metavar="CODE",
+        help="the applicant's language until they choose one with /language: en or es"
+        " (default: the default_language setting)",
+    )
+    parser.add_argument(
         "--trace",
         action="store_true",
         help="print each transition and the rule that fired (to stderr)",
@@ -60,6 +67,7 @@ async def _run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     async with open_engine(settings, clock_from(args, settings)) as engine:
         session = ConsoleSession(engine, ConversationKey.of(CONSOLE, args.user), trace=args.trace)
+        session.language = args.lang
         if args.jsonl:
             await session.run_jsonl(sys.stdin.buffer, sys.stdout)
         else:
@@ -86,6 +94,13 @@ class ConsoleSession(Session):
                     flush=True,
                 )
         return result
+
+    def _text(self, key: str) -> str:
+        """A console text in the language given with --lang."""
+        from bot.languages import language_of
+
+        messages = self.engine.services.messages
+        return messages.in_language(language_of(self.language)).text(key)
 
     # ---- machine mode -----------------------------------------------------------------------
 
@@ -150,16 +165,16 @@ class ConsoleSession(Session):
 
     async def run_interactive(self) -> None:
         _enable_line_editing()
-        print(self.engine.text("console.intro"))
+        print(self._text("console.intro"))
         if await self.engine.has_conversation(self.key):
             # Never reset a conversation under way: ask its current question again.
-            print(self.engine.text("console.resume"))
+            print(self._text("console.resume"))
             question = await self.engine.question(self.key)
             self.remember(question)
             if question.replies:
                 self._show(question)
             else:
-                print(self.engine.text("console.resume_hint"))
+                print(self._text("console.resume_hint"))
         else:
             self._show(await self.turn(text="/start"))
         loop = asyncio.get_running_loop()

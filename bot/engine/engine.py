@@ -32,6 +32,7 @@ from bot.engine.program import Program
 from bot.engine.services import Services
 from bot.engine.turn import Turn
 from bot.inputs import valid_text
+from bot.languages import language_of
 from bot.locks import KeyedLocks
 from bot.messages import Catalogue
 from bot.model import ConversationKey, Reply, Signal, TurnInput, TurnResult, joined
@@ -205,6 +206,11 @@ class Engine:
         """A catalogue text, for adapters that must speak outside a turn."""
         return self.services.messages.text(key, **params)
 
+    def text_in(self, language: str | None, key: str, **params: object) -> str:
+        """`text` in the language the channel names for the user (Telegram's
+        language_code), when it is one we speak."""
+        return self.services.messages.in_language(language_of(language)).text(key, **params)
+
     async def state_of(self, key: ConversationKey) -> str:
         """Where `key`'s conversation stands, without running a turn."""
         return (await self._stored(key)).state
@@ -277,11 +283,21 @@ class Engine:
         if turn.keep_offered:  # answered in place: what the step offered stays live
             offered.extend(d for d in turn.stored.offered if d not in offered)
         key, inp = turn.key, turn.input
-        unchanged = turn.state is ConversationState.restore(turn.stored.answers)
+        before = ConversationState.restore(turn.stored.answers)
+        if turn.state.language is None and before.language is not None:
+            # A fresh start (/cancel, the end) keeps the language the applicant chose.
+            turn.state = turn.state.but(language=before.language)
+        unchanged = turn.state is before
         answers = turn.stored.answers if unchanged else turn.state.dump()
         writes.append(
             ports.conversations.save(
-                turn.stored, turn.current, answers, offered, turn.now, turn.trail
+                turn.stored,
+                turn.current,
+                answers,
+                offered,
+                turn.now,
+                turn.trail,
+                language=turn.language,
             )
         )
         if inp.signal is not None:

@@ -52,10 +52,20 @@ class Interpreter:
         self.definition = services.definition
         # Rendered once: what a step shows or asks when it never changes (the main menu),
         # by the identity of its declared `Shown`.
-        self._rendered: dict[int, tuple[Reply, ...]] = {}
-        text = services.messages.text
-        menu = Button(text(MENU.label), MENU.kind)
-        self._way_out = ((menu,), (Button(text(BACK.label), BACK.kind), menu))
+        self._rendered: dict[tuple[int, str], tuple[Reply, ...]] = {}
+        self._way_outs: dict[str, tuple[tuple[Button, ...], tuple[Button, ...]]] = {}
+
+    def _way_out(self, turn: Turn) -> tuple[tuple[Button, ...], tuple[Button, ...]]:
+        """(Main menu,) and (Back, Main menu) in the turn's language."""
+        found = self._way_outs.get(turn.language)
+        if found is None:
+            text = turn.messages.text
+            menu = Button(text(MENU.label), MENU.kind)
+            found = self._way_outs[turn.language] = (
+                (menu,),
+                (Button(text(BACK.label), BACK.kind), menu),
+            )
+        return found
 
     async def run(self, turn: Turn) -> None:
         definition = self.definition
@@ -94,7 +104,9 @@ class Interpreter:
     async def _pressed(self, turn: Turn, step: Step, data: str) -> None:
         command = codec.nav_command(data)
         if command is not None and codec.fits(data):
-            await self._command(turn, step, command, "")
+            # A nav button may carry its command's arguments: nav:language:es
+            name, _, args = command.partition(":")
+            await self._command(turn, step, name, args.replace(":", " "))
             return
         answer = codec.decode(data, step.kinds, turn.stored.offered)
         taken = await self._decide(turn, step.routes, answer, step) if answer else None
@@ -275,7 +287,7 @@ class Interpreter:
         _check_kinds(step, shown.choices, *(s.choices for s in shown.says))
         turn.say(*shown.says, choices=shown.choices)
         for notice in shown.notices:
-            turn.notify(turn.reply(notice.say, notice.choices), kind=notice.kind)
+            turn.notify(turn.notice(notice.say, notice.choices), kind=notice.kind)
 
     async def ask(self, turn: Turn, step: Step) -> None:
         """Ask the step's question again: what it asks and its choices, nothing recorded."""
@@ -283,7 +295,7 @@ class Interpreter:
 
     async def _question(self, turn: Turn, step: Step) -> tuple[Reply, ...]:
         """The step's question as replies, worked out once per turn."""
-        if turn.question is not None:
+        if turn.question is not None and turn.question_language == turn.language:
             return turn.question
         prompt = self.program.prompt(step.state)
         if prompt is None:
@@ -297,14 +309,15 @@ class Interpreter:
             shown = prompt(turn.facts())
             _check_kinds(step, shown.choices, *(s.choices for s in shown.says))
             replies = turn.render(*shown.says, choices=shown.choices)
-        turn.question = replies
+        turn.question, turn.question_language = replies, turn.language
         return replies
 
     def _constant(self, turn: Turn, step: Step, shown: Shown) -> tuple[Reply, ...]:
-        replies = self._rendered.get(id(shown))
+        key = (id(shown), turn.language)
+        replies = self._rendered.get(key)
         if replies is None:
             _check_kinds(step, shown.choices, *(s.choices for s in shown.says))
-            replies = self._rendered[id(shown)] = turn.render(*shown.says, choices=shown.choices)
+            replies = self._rendered[key] = turn.render(*shown.says, choices=shown.choices)
         return replies
 
     def _add_way_out(self, turn: Turn) -> None:
@@ -323,9 +336,10 @@ class Interpreter:
         buttons = last.buttons
         kept = tuple(b for b in buttons if b.data not in _WAY_OUT_DATA)
         # A step that offers its own Back (from a day's times to the days) keeps it alone.
-        own_back = any(b.label == self._way_out[1][0].label for b in kept)
+        way_outs = self._way_out(turn)
+        own_back = any(b.label == way_outs[1][0].label for b in kept)
         back = bool(trail) and self.definition.back_to(trail, current) is not None
-        way_out = self._way_out[back and not own_back]
+        way_out = way_outs[back and not own_back]
         if buttons[-len(way_out) :] == way_out and len(kept) + len(way_out) == len(buttons):
             return
         replies[-1] = Reply(last.text, kept + way_out)

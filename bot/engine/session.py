@@ -18,10 +18,15 @@ class Session:
         self.engine = engine
         self.key = key
         self.last_buttons: tuple[Button, ...] = ()
+        # The channel's word on the user's language (the console's --lang): used until the
+        # applicant chooses one (bot/languages.py).
+        self.language: str | None = None
 
     async def turn(self, *, text: str | None = None, button: str | None = None) -> TurnResult:
         await self.engine.tick()
-        inp = TurnInput(self.key, self.engine.now(), text=text, button=button)
+        inp = TurnInput(
+            self.key, self.engine.now(), text=text, button=button, language=self.language
+        )
         try:
             result = await self.engine.handle(inp)
         except TurnNotSaved:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from msgspec import Struct
 
 from bot.engine import codec
+from bot.languages import language_of
 from bot.messages import Catalogue
 from bot.model import Button, ConversationKey, Reply, TransitionRecord, TurnInput
 from bot.storage.conversations import StoredConversation
@@ -44,7 +45,14 @@ def _plain_button(
     messages: Catalogue, kind: str, label: str, args: tuple[str, ...], literal: bool
 ) -> Button:
     choice = Choice(kind, label, args, literal)
-    return Button(label if literal else messages.text(label), codec.encode(choice))
+    text = messages.literal(label) if literal else messages.text(label)
+    return Button(text, codec.encode(choice))
+
+
+def _button(messages: Catalogue, choice: Choice) -> Button:
+    if not choice.params:
+        return _plain_button(messages, choice.kind, choice.label, choice.args, choice.literal)
+    return Button(text(messages, choice.label, choice.params), codec.encode(choice))
 
 
 class _Model:
@@ -86,6 +94,7 @@ class Turn:
         # Answered in place: the buttons offered before this turn stay live beside its own.
         self.keep_offered = False
         self.question: tuple[Reply, ...] | None = None  # the step's question, once rendered
+        self.question_language = ""  # ... in this language (/language renders it anew)
         self.trail = stored.trail  # the steps Back returns to
         self._model = _Model(stored.state)
 
@@ -116,20 +125,50 @@ class Turn:
 
     # ---- talking --------------------------------------------------------------------------
 
+    @property
+    def language(self) -> str:
+        """The language this turn speaks (bot/languages.py): the applicant's choice, else
+        what the channel says (Telegram's language_code), else the language of the last
+        turn (a signal or a notice has no channel hint), else the default setting."""
+        return (
+            language_of(self.state.language)
+            or language_of(self.input.language)
+            or language_of(self.stored.language)
+            or self.settings.default_language
+        )
+
+    @property
+    def messages(self) -> Catalogue:
+        return self.services.messages.in_language(self.language)
+
     def text(self, said: Say) -> str:
-        return render(self.services.messages, said)
+        return render(self.messages, said)
 
     def button(self, choice: Choice) -> Button:
-        if not choice.params:  # most buttons: the same every time they are shown
-            return _plain_button(
-                self.services.messages, choice.kind, choice.label, choice.args, choice.literal
-            )
-        return Button(
-            text(self.services.messages, choice.label, choice.params), codec.encode(choice)
-        )
+        return _button(self.messages, choice)  # most are cached: the same every time
 
     def reply(self, said: Say, choices: Iterable[Choice] = ()) -> Reply:
         return Reply(self.text(said), tuple(self.button(c) for c in (*said.choices, *choices)))
+
+    def notice(self, said: Say, choices: Iterable[Choice] = ()) -> Reply:
+        """A notice for the outbox: in this turn's language, with its text in every other
+        language, so that it goes out in the applicant's language when it is sent."""
+        extra = tuple(choices)
+        here = self.reply(said, extra)
+        others = []
+        for code in self.services.messages.languages:
+            if code != self.language:
+                messages = self.services.messages.in_language(code)
+                others.append(
+                    (
+                        code,
+                        Reply(
+                            render(messages, said),
+                            tuple(_button(messages, c) for c in (*said.choices, *extra)),
+                        ),
+                    )
+                )
+        return Reply(here.text, here.buttons, tuple(others))
 
     def say(self, *says: Say, choices: Iterable[Choice] = ()) -> None:
         """Say `says` in order; `choices` go under the last one."""

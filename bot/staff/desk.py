@@ -19,13 +19,14 @@ time it is, a row goes to the audit table (`staff_views`), never to the log.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from msgspec import Struct
 from msgspec.structs import replace
 
+from bot.messages import Catalogue
 from bot.model import ConversationKey, Reply
 from bot.staff.lines import StaffLines
 from bot.storage.callbacks import reminder_kind
@@ -37,6 +38,7 @@ from bot.storage.requests import OPEN as OPEN_REQUEST
 from bot.storage.requests import AppointmentRequest
 from bot.storage.service_requests import ServiceRequest
 from bot.storage.staff_log import Attempt
+from bot.text import text
 from flows.automated_common import bullets
 from flows.biometrics import federal_closures, free_days, slot_times
 from flows.callbacks import CallbackRecord, reminder_due, retry_candidates, retry_slot
@@ -174,6 +176,8 @@ class StaffDesk:
         self.policy = policy
         self.lines = lines
         self.tz = tz
+        # The catalogue a notice is being composed in (`_in_every_language`), else None.
+        self._writing: Catalogue | None = None
 
     @classmethod
     def of(cls, services: Services) -> StaffDesk:
@@ -183,7 +187,24 @@ class StaffDesk:
         )
 
     def _t(self, key: str, **params: Any) -> str:
-        return self.lines.t(key, **params)
+        if self._writing is None:
+            return self.lines.t(key, **params)
+        return text(self._writing, key, params)
+
+    def _in_every_language(self, compose: Callable[[], str]) -> Reply:
+        """A notice for an applicant, composed in every language: the outbox sends the one
+        of the applicant's language when it goes out (bot/storage/outbox.py)."""
+        messages = self.lines.messages
+        base = compose()
+        others = []
+        for code in messages.languages:
+            if code != messages.language:
+                self._writing = messages.in_language(code)
+                try:
+                    others.append((code, Reply(compose())))
+                finally:
+                    self._writing = None
+        return Reply(base, (), tuple(others))
 
     # ---- the queue -----------------------------------------------------------------------------
 
@@ -648,9 +669,10 @@ class StaffDesk:
         status = "resolved" if outcome == "resolved" else outcome
         return [self.ports.service_requests.close(inquiry.service, status, now)]
 
-    def _notice(self, inquiry: _Inquiry, text: str, now: datetime) -> Write:
+    def _notice(self, inquiry: _Inquiry, compose: Callable[[], str], now: datetime) -> Write:
         kind = "callback.outcome" if inquiry.callback is not None else f"{inquiry.kind}.outcome"
-        return self.ports.outbox.enqueue(inquiry.key, kind, Reply(text), now=now)
+        reply = self._in_every_language(compose)
+        return self.ports.outbox.enqueue(inquiry.key, kind, reply, now=now)
 
     def _resolved(
         self, inquiry: _Inquiry, note: str | None, staff_id: str, now: datetime
@@ -663,7 +685,7 @@ class StaffDesk:
         writes = [
             *self._close(inquiry, "resolved", now),
             self.ports.staff_log.attempt(ref, now, "resolved", staff_id, note),
-            self._notice(inquiry, self._t(key, reference=ref, note=note or ""), now),
+            self._notice(inquiry, lambda: self._t(key, reference=ref, note=note or ""), now),
         ]
         done = self._t("tier2.staff.done.resolved", reference=ref)
         return writes, Completion(ref, "resolved", done)
@@ -680,7 +702,7 @@ class StaffDesk:
         writes = [
             *self._close(inquiry, "refused", now),
             self.ports.staff_log.attempt(ref, now, "refused", staff_id, reason),
-            self._notice(inquiry, self._t(key, reference=ref, reason=reason), now),
+            self._notice(inquiry, lambda: self._t(key, reference=ref, reason=reason), now),
         ]
         done = self._t("tier2.staff.done.refused", reference=ref)
         return writes, Completion(ref, "refused", done)
@@ -727,16 +749,19 @@ class StaffDesk:
                     )
                 )
             slot = choice.slot
-        text = self._t(
-            "tier2.notice.appointment",
-            reference=ref,
-            office=office.name,
-            address=office.address,
-            when=office_time(slot, office, self.tz),
-            bring=self._bring(inquiry, emergency),
-            common=self._t("tier2.bring.common"),
-            extra=self._extra(note, bring),
-        )
+
+        def notice() -> str:
+            return self._t(
+                "tier2.notice.appointment",
+                reference=ref,
+                office=office.name,
+                address=office.address,
+                when=office_time(slot, office, self.tz),
+                bring=self._bring(inquiry, emergency),
+                common=self._t("tier2.bring.common"),
+                extra=self._extra(note, bring),
+            )
+
         writes = [
             self.ports.field_appointments.book(
                 new_reference("FA"),
@@ -751,7 +776,7 @@ class StaffDesk:
             ),
             *self._close(inquiry, "appointment", now),
             self.ports.staff_log.attempt(ref, now, "appointment", staff_id, note),
-            self._notice(inquiry, text, now),
+            self._notice(inquiry, notice, now),
         ]
         done = self._t(
             "tier2.staff.done.appointment",
@@ -830,17 +855,20 @@ class StaffDesk:
         booked = await self.ports.biometrics.booked(site.id, now)
         slot = self._biometrics_slot(site, now, at, booked)
         count = case.biometrics_reschedules + 1
-        text = self._t(
-            "tier2.notice.biometrics",
-            reference=ref,
-            receipt=case.receipt_number,
-            site=site.name,
-            address=site.address,
-            when=slot,
-            bring=bullets(rules.what_to_bring),
-            count=count,
-            extra=self._extra(note),
-        )
+
+        def notice() -> str:
+            return self._t(
+                "tier2.notice.biometrics",
+                reference=ref,
+                receipt=case.receipt_number,
+                site=site.name,
+                address=site.address,
+                when=slot,
+                bring=bullets(rules.what_to_bring),
+                count=count,
+                extra=self._extra(note),
+            )
+
         writes = [
             *self.ports.biometrics.book(
                 case.receipt_number,
@@ -856,7 +884,7 @@ class StaffDesk:
             ),
             *self._close(inquiry, "biometrics", now),
             self.ports.staff_log.attempt(ref, now, "biometrics", staff_id, note),
-            self._notice(inquiry, text, now),
+            self._notice(inquiry, notice, now),
         ]
         done = self._t(
             "tier2.staff.done.biometrics", reference=ref, site=site.name, when=slot, count=count
@@ -931,7 +959,7 @@ class StaffDesk:
             writes = [
                 *self._close(inquiry, "closed", now),
                 attempt,
-                self._notice(inquiry, self._t("tier2.notice.closed", reference=ref), now),
+                self._notice(inquiry, lambda: self._t("tier2.notice.closed", reference=ref), now),
             ]
             done = self._t("tier2.staff.done.closed", reference=ref)
             return writes, Completion(ref, "no-answer", done)
@@ -941,7 +969,7 @@ class StaffDesk:
                 self.ports.requests.release(inquiry.request, staff_id, now),
                 attempt,
                 self._notice(
-                    inquiry, self._t("tier2.notice.retry_unscheduled", reference=ref), now
+                    inquiry, lambda: self._t("tier2.notice.retry_unscheduled", reference=ref), now
                 ),
             ]
             done = self._t("tier2.staff.done.retry_unscheduled", reference=ref)
@@ -955,20 +983,20 @@ class StaffDesk:
             callbacks.move(ref, retry, self.policy.callbacks.capacity, now, attempts=attempts),
             callbacks.drop_reminder(ref),
             attempt,
-            self._notice(inquiry, self._t("tier2.notice.retry", reference=ref, when=retry), now),
+            self._notice(
+                inquiry, lambda: self._t("tier2.notice.retry", reference=ref, when=retry), now
+            ),
         ]
         due = reminder_due(retry, self.policy.tier2.reminder_business_days, now)
         if due is not None:
             phone = parse_us_phone(callback.phone)
-            reminder = self._t(
-                "tier2.notice.reminder",
-                reference=ref,
-                when=retry,
-                phone=phone.display if phone else callback.phone,
+            shown = phone.display if phone else callback.phone
+            reminder = self._in_every_language(
+                lambda: self._t("tier2.notice.reminder", reference=ref, when=retry, phone=shown)
             )
             writes.append(
                 self.ports.outbox.enqueue(
-                    inquiry.key, reminder_kind(ref), Reply(reminder), now=now, due_at=due
+                    inquiry.key, reminder_kind(ref), reminder, now=now, due_at=due
                 )
             )
         done = self._t("tier2.staff.done.retry", reference=ref, when=retry)

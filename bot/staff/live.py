@@ -21,11 +21,11 @@ from msgspec import Struct
 
 from bot.engine.engine import Engine
 from bot.inputs import valid_text
-from bot.model import ConversationKey, Reply, Signal, TurnResult
+from bot.model import ConversationKey, Signal, TurnResult
 from bot.storage.database import Conflict
 from bot.storage.handoffs import handoff_kind, operator_inbox
 from bot.storage.references import new_service_item
-from bot.text import render, text
+from bot.text import in_every_language, render, text
 from flows.callbacks import zip5
 from flows.handoff import LIVE, WAITING, Handoff, RelayedMessage, operator_label
 from flows.phone import parse_us_phone
@@ -158,7 +158,7 @@ class LiveDesk:
             self.ports.outbox.enqueue(
                 _key(entry),
                 handoff_kind(entry.reference),
-                Reply(render(self.services.messages, said)),
+                in_every_language(self.services.messages, said),
                 now=now,
             ),
         ]

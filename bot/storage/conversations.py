@@ -25,6 +25,7 @@ class StoredConversation(Struct, frozen=True):
     offered: tuple[str, ...] = ()
     version: int = 0
     trail: tuple[str, ...] = ()
+    language: str = ""  # the language of its last turn ("" before the first)
 
 
 _TRAIL_SEP = " "  # state names hold no spaces
@@ -36,7 +37,7 @@ class SqliteConversations:
 
     async def load(self, key: ConversationKey, initial: str) -> StoredConversation:
         row = await self._db.fetchone(
-            "SELECT state, slots, offered, version, trail FROM conversations"
+            "SELECT state, slots, offered, version, trail, language FROM conversations"
             " WHERE channel = ? AND user_id = ?",
             (key.channel, key.user_id),
         )
@@ -50,6 +51,7 @@ class SqliteConversations:
             tuple(json.loads(row["offered"])),
             row["version"],
             tuple(trail.split(_TRAIL_SEP)) if trail else (),
+            row["language"],
         )
 
     def save(
@@ -60,6 +62,7 @@ class SqliteConversations:
         offered: list[str],
         now: datetime,
         trail: tuple[str, ...] = (),
+        language: str = "",
     ) -> Write:
         """The write that stores the new state; it conflicts when another turn stored one
         since `before` was loaded."""
@@ -68,13 +71,15 @@ class SqliteConversations:
         if before.version == 0:
             return Write(
                 "INSERT INTO conversations (channel, user_id, state, slots, offered, version,"
-                " updated_at, trail) VALUES (?, ?, ?, ?, ?, 1, ?, ?) ON CONFLICT DO NOTHING",
-                (key.channel, key.user_id, state, answers or "{}", shown, at, steps),
+                " updated_at, trail, language) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (key.channel, key.user_id, state, answers or "{}", shown, at, steps, language),
                 expect_rows=1,
             )
         return Write(
             "UPDATE conversations SET state = ?, slots = ?, offered = ?, version = ?,"
-            " updated_at = ?, trail = ? WHERE channel = ? AND user_id = ? AND version = ?",
+            " updated_at = ?, trail = ?, language = ?"
+            " WHERE channel = ? AND user_id = ? AND version = ?",
             (
                 state,
                 answers or "{}",
@@ -82,6 +87,7 @@ class SqliteConversations:
                 before.version + 1,
                 at,
                 steps,
+                language,
                 key.channel,
                 key.user_id,
                 before.version,

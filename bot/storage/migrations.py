@@ -333,6 +333,14 @@ MIGRATIONS: list[Migration] = [
         )
         """,
     ),
+    Migration(
+        11,
+        "conversations: the applicant's language; outbox: a notice in every language",
+        """
+        ALTER TABLE conversations ADD COLUMN language TEXT NOT NULL DEFAULT '';
+        ALTER TABLE outbox ADD COLUMN translations TEXT;
+        """,
+    ),
 ]
 
 

@@ -3,6 +3,10 @@ written in the same transaction as the change that caused them, and delivered by
 user's channel exactly once. The console pulls them at the user's next turn; Telegram
 pushes them and marks each delivered only after Telegram accepted it.
 
+A notice is written in every language (`Reply.translations`); `due` hands over the one of
+the language the applicant's conversation was last spoken to in at the time it is sent, so
+a reminder booked in English reaches someone who has since switched to Spanish in Spanish.
+
 A push channel marks a notice attempted (`mark_attempted`) when it may have reached the
 user without being confirmed (the answer never came, the process died while sending it;
 see `bot.storage.sending`) or when the channel refused it for good: `due` never offers it
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from msgspec import Struct
 
@@ -40,9 +45,14 @@ def enqueue(
     `delivered`: the notice is shown in the reply of the turn that writes it (console), so
     it is recorded as delivered in the same commit."""
     buttons = json.dumps([b.as_json() for b in reply.buttons])
+    translations = (
+        json.dumps({code: r.as_json() for code, r in reply.translations})
+        if reply.translations
+        else None
+    )
     return Write(
         "INSERT INTO outbox (channel, user_id, kind, text, buttons, due_at, created_at,"
-        " delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " delivered_at, translations) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             key.channel,
             key.user_id,
@@ -52,8 +62,19 @@ def enqueue(
             to_db(due_at or now),
             to_db(now),
             to_db(now) if delivered else None,
+            translations,
         ),
     )
+
+
+def _sent(row: Any) -> Reply:
+    """The notice in the language of the applicant now (its conversation's), else as
+    written."""
+    if row["translations"] and row["language"]:
+        found = json.loads(row["translations"]).get(row["language"])
+        if found is not None:
+            return Reply(found["text"], tuple(Button(**b) for b in found["buttons"]))
+    return Reply(row["text"], tuple(Button(**b) for b in json.loads(row["buttons"])))
 
 
 async def due(
@@ -62,14 +83,17 @@ async def due(
     """Undelivered notices of `channel` (optionally one user) that are due at `now`, oldest
     first."""
     sql = (
-        "SELECT id, channel, user_id, kind, text, buttons FROM outbox "
-        "WHERE channel = ? AND delivered_at IS NULL AND due_at <= ? AND attempted_at IS NULL"
+        "SELECT o.id, o.channel, o.user_id, o.kind, o.text, o.buttons, o.translations,"
+        " c.language FROM outbox o LEFT JOIN conversations c"
+        " ON c.channel = o.channel AND c.user_id = o.user_id"
+        " WHERE o.channel = ? AND o.delivered_at IS NULL AND o.due_at <= ?"
+        " AND o.attempted_at IS NULL"
     )
     params: list[object] = [channel, to_db(now)]
     if user_id is not None:
-        sql += " AND user_id = ?"
+        sql += " AND o.user_id = ?"
         params.append(user_id)
-    sql += " ORDER BY due_at, id LIMIT ?"
+    sql += " ORDER BY o.due_at, o.id LIMIT ?"
     params.append(limit)
     rows = await db.fetchall(sql, params)
     return [
@@ -77,7 +101,7 @@ async def due(
             row["id"],
             ConversationKey(row["channel"], row["user_id"]),
             row["kind"],
-            Reply(row["text"], tuple(Button(**b) for b in json.loads(row["buttons"]))),
+            _sent(row),
         )
         for row in rows
     ]

@@ -45,6 +45,7 @@ class Conversations(Protocol):
         offered: list[str],
         now: datetime,
         trail: tuple[str, ...] = (),
+        language: str = "",
     ) -> Write: ...
 
 

@@ -289,6 +289,8 @@ class Classroom:
         user = move.get("user", DEFAULT_USER)
         self.s.focus = user
         session = Session(self.engine, key_for(user))
+        # A scenario's language is what the applicant's channel says (bot/languages.py).
+        session.language = self.scenario.language if self.scenario is not None else None
         before = await self.engine.state_of(key_for(user))
         if "say" in move:
             await self._note_cases(move["say"])
@@ -782,6 +784,8 @@ async def record_session(room: Classroom, name: str, *, keep: bool) -> Recorded:
             + ("" if keep else " Receipts, phone numbers and own words are placeholders."),
             "now": start.isoformat(),
         }
+        if room.scenario is not None and room.scenario.language is not None:
+            data["language"] = room.scenario.language
         if cases:
             data["cases"] = cases
         data["steps"] = steps

@@ -46,14 +46,16 @@ def key_for(user: str) -> ConversationKey:
 
 
 class EngineDriver:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, language: str | None = None) -> None:
         self.engine = engine
+        self.language = language  # what the channel says of the applicants' language
         self._sessions: dict[str, Session] = {}
         self._buttons: dict[str, tuple[Button, ...]] = {}
 
     def _session(self, user: str) -> Session:
         if user not in self._sessions:
-            self._sessions[user] = Session(self.engine, key_for(user))
+            session = self._sessions[user] = Session(self.engine, key_for(user))
+            session.language = self.language
         return self._sessions[user]
 
     async def send(
@@ -79,8 +81,11 @@ class _Process:
 class JsonlDriver:
     """`tierline console --jsonl` in subprocesses, one per applicant and clock setting."""
 
-    def __init__(self, engine: Engine, db_path: Path, workdir: Path) -> None:
+    def __init__(
+        self, engine: Engine, db_path: Path, workdir: Path, language: str | None = None
+    ) -> None:
         self.engine = engine
+        self.language = language  # passed as --lang
         self.db_path = db_path
         self.workdir = workdir
         self._procs: dict[str, _Process] = {}
@@ -141,6 +146,7 @@ class JsonlDriver:
                 user,
                 "--now",
                 now.isoformat(),
+                *(("--lang", self.language) if self.language else ()),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=err,

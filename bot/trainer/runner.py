@@ -96,7 +96,9 @@ async def run_scenario(
             ports = engine.services.ports
             await db.commit(case_writes(ports.cases, scenario.cases, clock.now()))
             driver: Driver = (
-                JsonlDriver(engine, db_path, workdir) if via == "jsonl" else EngineDriver(engine)
+                JsonlDriver(engine, db_path, workdir, scenario.language)
+                if via == "jsonl"
+                else EngineDriver(engine, scenario.language)
             )
             try:
                 await _play(scenario, engine, clock, driver, report, on_step)

@@ -220,10 +220,23 @@ class Scenario(_Strict):
     name: str = Field(min_length=1)
     description: str = ""
     now: datetime
+    # The language of the applicants' channel (as Telegram's language_code would say):
+    # "es" plays the scenario in Spanish until an applicant chooses otherwise. Default: the
+    # default_language setting.
+    language: str | None = None
     cases: list[CaseRow] = Field(default_factory=list)
     steps: list[Step] = Field(min_length=1)
     source: str = Field(default="", exclude=True)  # the file it was read from
     step_lines: tuple[int, ...] = Field(default=(), exclude=True)  # line of each step
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None) -> str | None:
+        from bot.languages import LANGUAGES, language_of
+
+        if value is not None and language_of(value) is None:
+            raise ValueError(f"unknown language {value!r} (one of: {', '.join(LANGUAGES)})")
+        return value
 
     @field_validator("now", mode="before")
     @classmethod

@@ -76,7 +76,8 @@ async def test_a_conversation_survives_a_restart_and_sigterm_finishes_the_turn_i
     first = _spawn(fake_api, db)
     try:
         await _started(fake_api, first, 0)
-        (registered,) = fake_api.calls("setMyCommands")
+        # one menu for every language, and one per other language (language_code=es)
+        registered, spanish = fake_api.calls("setMyCommands")
         assert [c["command"] for c in registered.params["commands"]] == [
             "start",
             "menu",
@@ -85,11 +86,15 @@ async def test_a_conversation_survives_a_restart_and_sigterm_finishes_the_turn_i
             "help",
             "cancel",
             "agent",
+            "language",
             "watch",
             "cases",
             "unwatch",
             "alerts",
         ]
+        assert spanish.params["language_code"] == "es"
+        assert fake_api.commands("es")["menu"] == "Mostrar el menú principal"
+        assert fake_api.commands("")["menu"] == "Show the main menu"
         (menu,) = await user.send("/start")
         assert menu.text.endswith(texts.text("menu.prompt"))  # greeting and menu, one message
         await user.press(menu, "nav:agent")  # to Tier 1: the middle of a conversation

@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 
 # The commands in Telegram's menu, in that order; all but the staff ones are the engine's.
 APPLICANT_COMMANDS = (
-    *("start", "menu", "status", "mine", "help", "cancel", "agent"),
+    *("start", "menu", "status", "mine", "help", "cancel", "agent", "language"),
     *("watch", "cases", "unwatch", "alerts"),  # the watch list (flows/watch_list.py)
 )
 # Edited messages are not even asked for; the handlers ignore them too.
@@ -282,6 +282,15 @@ class TelegramBot:
         bot = self.application.bot
         applicant = [self._command(name) for name in APPLICANT_COMMANDS]
         await bot.set_my_commands(applicant)
+        # Each other language's descriptions, for users whose language_code is that one.
+        messages = self.engine.services.messages
+        for code in messages.languages:
+            if code != messages.language:
+                own = messages.in_language(code)
+                await bot.set_my_commands(
+                    [BotCommand(n, own.text(f"telegram.commands.{n}")) for n in APPLICANT_COMMANDS],
+                    language_code=code,
+                )
         # Staff see their commands too, in their own chat with the bot.
         staff = applicant + [self._command(name) for name in (*LIVE_COMMANDS, *STAFF_COMMANDS)]
         for user_id in self.config.staff_user_ids:

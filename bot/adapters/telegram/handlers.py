@@ -65,7 +65,9 @@ class ApplicantHandlers:
             return
         # The message's own id goes with it, so one delivered twice is recognised.
         source = f"telegram:{message.chat_id}:{message.message_id}"
-        replies = await self._turn(user.id, text=message.text, source=source)
+        replies = await self._turn(
+            user.id, text=message.text, source=source, language=user.language_code
+        )
         await self._send(message.chat_id, replies)
 
     async def on_button_pressed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -86,7 +88,7 @@ class ApplicantHandlers:
             # again, so the applicant is shown the way on.
             log.info("button press with unusable callback data from %s", user_ref(user.id))
             data = ""
-        replies = await self._turn(user.id, button=data)
+        replies = await self._turn(user.id, button=data, language=user.language_code)
         await self._send(message.chat_id if message is not None else user.id, replies)
 
     async def on_unsupported_media(
@@ -96,7 +98,10 @@ class ApplicantHandlers:
         message = update.effective_message
         if message is None:
             return
-        await self._send(message.chat_id, (Reply(self.engine.text("telegram.text_only")),))
+        user = update.effective_user
+        code = user.language_code if user is not None else None
+        said = self.engine.text_in(code, "telegram.text_only")
+        await self._send(message.chat_id, (Reply(said),))
 
     # ---- groups -------------------------------------------------------------------------
 
@@ -150,16 +155,24 @@ class ApplicantHandlers:
         text: str | None = None,
         button: str | None = None,
         source: str | None = None,
+        language: str | None = None,
     ) -> tuple[Reply, ...]:
         key = ConversationKey.of(CHANNEL, user_id)
         try:
             result = await self.engine.handle(
-                TurnInput(key, self.engine.now(), text=text, button=button, source=source),
+                TurnInput(
+                    key,
+                    self.engine.now(),
+                    text=text,
+                    button=button,
+                    source=source,
+                    language=language,
+                ),
                 receipt=self.receipt(key),
             )
         except TurnNotSaved:
             log.error("a turn of %s could not be saved", user_ref(user_id))
-            return (Reply(self.engine.text("error.not_saved")),)
+            return (Reply(self.engine.text_in(language, "error.not_saved")),)
         if result.notices_to_push:
             self.push_notices()
         return result.replies
