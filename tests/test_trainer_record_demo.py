@@ -62,9 +62,12 @@ def test_demo_narrates_messages_replies_state_changes_and_rules() -> None:
     assert proc.returncode == 0, out + proc.stderr.decode()
     assert "Scenario: asking for a person goes to Tier 1" in out
     assert "applicant ▸ [presses Talk to a person]" in out
-    assert "[TIER 1 OPERATOR] I'm passing you to a Tier 1 operator." in out
+    # The handover is said by both tiers, in one message.
+    assert "[AUTOMATED → TIER 1 OPERATOR] I'm passing you to a Tier 1 operator." in out
     assert "automated.menu --escalate--> tier1.intake" in out
-    assert "rule: entry.asked_for_person (The applicant asked to talk to a person" in out
+    # The rule in plain words, its id after.
+    assert "rule: The applicant asked to talk to a person" in out
+    assert "[entry.asked_for_person]" in out
     assert "\033[" not in out  # no colour when stdout is not a terminal
 
 
@@ -105,3 +108,60 @@ def test_demo_marks_the_change_of_tier() -> None:
     path = ROOT / "config" / "scenarios" / "entry-ask-for-a-person.yaml"
     out = run_cli("demo", str(path), "--pace", "0").stdout.decode()
     assert "tier: [AUTOMATED] → [TIER 1 OPERATOR]" in out
+
+
+def test_demo_lists_the_shipped_scenarios_and_finds_one_by_name() -> None:
+    listed = run_cli("demo", "--list")
+    assert listed.returncode == 0
+    lines = listed.stdout.decode().splitlines()
+    shipped = sorted((ROOT / "config" / "scenarios").glob("*.yaml"))
+    assert len(lines) == len(shipped)
+    assert any(
+        line.startswith("tier2-officer-books-field-visit ") and "[" not in line for line in lines
+    )
+    assert any(line.startswith("es-") and line.endswith("[es]") for line in lines)
+    by_name = run_cli("demo", "tier2-officer-books-field-visit", "--pace", "0")
+    assert by_name.returncode == 0, by_name.stderr.decode()
+    by_words = run_cli("demo", "two no answers", "--pace", "0")  # words of the title
+    assert by_words.returncode == 0, by_words.stderr.decode()
+    assert "Scenario: " in by_words.stdout.decode()
+
+
+def test_a_name_that_fits_no_scenario_or_several_is_one_clear_error() -> None:
+    unknown = run_cli("demo", "no-such-scenario")
+    assert unknown.returncode == 2
+    assert (
+        "no scenario file or shipped scenario named 'no-such-scenario'" in unknown.stderr.decode()
+    )
+    several = run_cli("demo", "officer books")  # English and Spanish
+    assert several.returncode == 2
+    assert "names 2 scenarios" in several.stderr.decode()
+    assert "Traceback" not in unknown.stderr.decode() + several.stderr.decode()
+
+
+def test_demo_steps_on_enter_and_stops_on_q() -> None:
+    path = ROOT / "config" / "scenarios" / "entry-help-and-cancel.yaml"
+    steps = len(load_scenario(path).steps)
+    whole = run_cli("demo", str(path), "--step", input="\n" * steps)
+    assert whole.returncode == 0, whole.stderr.decode()
+    assert whole.stdout.decode().count("(Enter: next step, q: stop)") == steps
+    assert "✓ the conversation went as the scenario says" in whole.stdout.decode()
+    stopped = run_cli("demo", str(path), "--step", input="\nq\n")
+    out = stopped.stdout.decode()
+    assert stopped.returncode == 0 and "(stopped)" in out
+    assert out.count("(Enter: next step, q: stop)") == 2  # two steps shown, then q
+    assert "✓" not in out
+
+
+def test_tier_1_explains_the_escalation_and_the_officer_works_in_steps() -> None:
+    escalation = run_cli(
+        "demo", "tier1-escalation-to-officer-callback", "--pace", "0"
+    ).stdout.decode()
+    # Tier 1's reasons for an officer's call are not said by the officer.
+    assert "[TIER 1 OPERATOR → TIER 2 OFFICER] This needs a Tier 2 officer" in escalation
+    assert "[TIER 2 OFFICER] This needs" not in escalation
+    visit = run_cli("demo", "tier2-officer-books-field-visit", "--pace", "0").stdout.decode()
+    assert "officer 1. takes the applicant's newest callback from the queue" in visit
+    assert "officer 2. calls the applicant at the time they chose" in visit
+    assert "officer 3. records the outcome: an in-person visit is justified" in visit
+    assert "officer 4. CB-" in visit and "Field Office" in visit

@@ -39,7 +39,9 @@ class LoggedTransition(Struct, frozen=True):
     trigger: str
     source: str
     dest: str
-    rule: str
+    rule: str  # the rule id, then what the route is for in brackets (checks may name either)
+    rule_id: str = ""
+    why: str = ""  # what the route is for, in plain words, as declared with it
 
 
 class StepReport(Struct):
@@ -166,8 +168,11 @@ def _logged(engine: Engine, row: dict[str, object]) -> LoggedTransition:
     declared with its route), so a trainer's `rule_contains` may name either."""
     trigger, source, rule = str(row["trigger"]), str(row["source"]), str(row["rule"])
     spec = engine.services.definition.transition_for(trigger, source)
-    why = f" ({spec.rule})" if spec is not None and spec.rule else ""
-    return LoggedTransition(str(row["user_id"]), trigger, source, str(row["dest"]), rule + why)
+    words = spec.rule if spec is not None and spec.rule else ""
+    why = f" ({words})" if words else ""
+    return LoggedTransition(
+        str(row["user_id"]), trigger, source, str(row["dest"]), rule + why, rule, words
+    )
 
 
 def _move_clock(step: Step, clock: FixedClock, sr: StepReport) -> None:
