@@ -56,7 +56,13 @@ class MoveRefused(Exception):
 
 
 def title_of(engine: Engine, state: str) -> str:
-    """The words a state is shown with: the one place the classroom looks titles up."""
+    """The words a state is shown with: the one place the classroom looks titles up (the
+    plain titles of config/trainer_titles.toml, else the state's declared description)."""
+    from bot.trainer.titles import shipped
+
+    titles = shipped()
+    if state in titles.states:
+        return titles.state(state)
     d = engine.services.definition
     return d.state(state).doc or state if d.has_state(state) else state
 

@@ -44,6 +44,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--highlight", metavar="STATE", help="mark this state, e.g. tier1.intake")
     parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="plain-language titles (config/trainer_titles.toml) instead of ids, top to "
+        "bottom, Back and repeated arrows collapsed, rules under the arrows, the officer's call",
+    )
+    parser.add_argument(
+        "--tier",
+        choices=[t for t in TIERS if t != "closed"],
+        help="one tier, with the states it leads to in other tiers (implies --plain)",
+    )
+    parser.add_argument(
+        "--overview",
+        action="store_true",
+        help="the tiers and the ways between them, on one screen (implies --plain)",
+    )
+    parser.add_argument(
+        "--coverage",
+        action="store_true",
+        help="dash the transitions the shipped scenarios never drive (plays them first)",
+    )
+    parser.add_argument(
         "--output", "-o", type=Path, metavar="FILE", help="write to FILE instead of standard output"
     )
 
@@ -52,7 +73,17 @@ def run(args: argparse.Namespace) -> int:
     from flows.tiers import definition
 
     try:
-        data = render(definition(), args.format, highlight=args.highlight)
+        if args.plain or args.tier or args.overview or args.coverage:
+            data = render_plain(
+                definition(),
+                args.format,
+                tier=args.tier,
+                overview=args.overview,
+                coverage=args.coverage,
+                highlight=args.highlight,
+            )
+        else:
+            data = render(definition(), args.format, highlight=args.highlight)
     except DiagramError as exc:
         print(f"tierline: error: {exc}", file=sys.stderr)
         return 2
@@ -76,6 +107,57 @@ def render(d: MachineDefinition, fmt: str, *, highlight: str | None = None) -> b
     if fmt in ("svg", "png"):
         return graphviz(dot(d, highlight=highlight), fmt)
     raise DiagramError(f"unknown format {fmt!r} (use one of {', '.join(FORMATS)})")
+
+
+def render_plain(
+    d: MachineDefinition,
+    fmt: str,
+    *,
+    tier: str | None = None,
+    overview: bool = False,
+    coverage: bool = False,
+    highlight: str | None = None,
+) -> bytes:
+    """A diagram a room can read (bot/trainer/plain_diagram.py), in `fmt`."""
+    from bot.trainer import plain_diagram
+    from bot.trainer.titles import Titles
+
+    if highlight is not None:
+        check_state(d, highlight)
+    titles = Titles.load(d)
+    if overview:
+        text = plain_diagram.overview(d, titles)
+        if fmt == "mermaid":
+            raise DiagramError("--overview is drawn in DOT (use --format dot, svg or png)")
+    elif fmt == "mermaid":
+        text = plain_diagram.mermaid(d, titles, tier=tier)
+    else:
+        uncovered = uncovered_edges(d) if coverage else None
+        text = plain_diagram.dot(d, titles, tier=tier, uncovered=uncovered, highlight=highlight)
+    if fmt in ("mermaid", "dot"):
+        return text.encode()
+    if fmt in ("svg", "png"):
+        return graphviz(text, fmt)
+    raise DiagramError(f"unknown format {fmt!r} (use one of {', '.join(FORMATS)})")
+
+
+def uncovered_edges(d: MachineDefinition) -> set[tuple[str, str]]:
+    """The declared transitions none of the shipped scenarios drives (they are played)."""
+    import asyncio
+
+    from bot.config import config_dir
+    from bot.trainer.coverage import TransitionCoverage
+    from bot.trainer.runner import run_scenario
+    from bot.trainer.scenario import load_scenario
+
+    coverage = TransitionCoverage.of(d)
+
+    async def play() -> None:
+        for path in sorted((config_dir() / "scenarios").glob("*.yaml")):
+            coverage.record((await run_scenario(load_scenario(path))).fired)
+
+    asyncio.run(play())
+    return {edge for edge in coverage.declared if not coverage.is_covered(edge)}
 
 
 def check_state(d: MachineDefinition, name: str) -> None:
