@@ -155,3 +155,48 @@ def test_a_typo_in_a_numbered_list_keeps_its_numbers(tmp_path: Path) -> None:
     assert "1) I am the applicant" in typo  # the list is shown with the same numbers
     assert "1) Main menu" not in out
     assert "What do you need help with?" in typo
+
+
+def test_one_process_serves_several_applicants_and_moves_its_clock(tmp_path: Path) -> None:
+    outs = jsonl(
+        "--db",
+        str(tmp_path / "t.db"),
+        "--now",
+        "2026-11-23T10:00",
+        lines=[
+            {"user": "ana", "text": "/agent"},  # Monday 10:00: operators are live
+            {"user": "ben", "now": "2026-11-23T23:30", "text": "/agent"},  # after hours
+            {"user": "ana", "button": "role:applicant"},
+            {"user": "ben", "now": "2026-11-23T09:00", "text": "/menu"},  # back in time
+        ],
+    )
+    for out in outs:
+        _check_shape(out)
+    first = outs[0]["replies"][0]["text"]
+    late = outs[1]["replies"][0]["text"]
+    assert "passing you to a Tier 1 operator" in first
+    assert "Operators have finished for today" in late and "Tuesday, November 24" in late
+    # Ana's conversation went on where she was; Ben's was his own.
+    assert outs[2]["state"] == "tier1.issue"
+    # The clock never goes back: refused, and nothing changed for Ben.
+    assert "clock cannot go back" in outs[3]["replies"][0]["text"]
+    assert outs[3]["state"] == outs[1]["state"]
+
+
+def test_a_clock_move_needs_a_fixed_clock_and_a_date(tmp_path: Path) -> None:
+    db = str(tmp_path / "t.db")
+    [not_fixed] = jsonl("--db", db, lines=[{"now": "2026-11-25T10:00", "text": "/menu"}])
+    assert "only a console started with --now" in not_fixed["replies"][0]["text"]
+    bad = jsonl(
+        "--db",
+        db,
+        "--now",
+        "2026-11-23T10:00",
+        lines=[
+            {"now": "next tuesday", "text": "/menu"},
+            {"user": "", "text": "/menu"},
+            {"user": "ana", "text": "/menu", "extra": 1},
+        ],
+    )
+    assert "not a date and time" in bad[0]["replies"][0]["text"]
+    assert all("neither" in out["replies"][0]["text"] for out in bad[1:])

@@ -3,7 +3,11 @@
 Interactive mode shows buttons as numbered choices (type the number to press one), with
 line editing and history; /quit leaves. With --jsonl it is a machine interface: one input
 per line on stdin (plain text, {"text": "..."} or {"button": "<data>"}) and exactly one JSON
-object per input on stdout: {"state": ..., "tier": ..., "replies": [...]}.
+object per input on stdout: {"state": ..., "tier": ..., "replies": [...]}. An object may
+also name the applicant it comes from ({"user": "bob", "text": "hi"}: one process serves
+several conversations) and, when the console was started with --now, move the clock
+forward before the turn ({"now": "2026-11-25T10:30", ...}), so a script or a scenario needs
+no new process per applicant or per clock change.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ import contextlib
 import json
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.clock import FixedClock
 from bot.engine.engine import Engine
 from bot.engine.session import Session
 from bot.inputs import InputRejected, ask_line, parse_json, read_line
@@ -65,14 +71,21 @@ async def _run(args: argparse.Namespace) -> int:
     from bot.runtime import clock_from, open_engine, settings_from
 
     settings = settings_from(args)
-    async with open_engine(settings, clock_from(args, settings)) as engine:
+    clock = clock_from(args, settings)
+    async with open_engine(settings, clock) as engine:
         session = ConsoleSession(engine, ConversationKey.of(CONSOLE, args.user), trace=args.trace)
         session.language = args.lang
+        session.clock = clock if isinstance(clock, FixedClock) else None
         if args.jsonl:
             await session.run_jsonl(sys.stdin.buffer, sys.stdout)
         else:
             await session.run_interactive()
     return 0
+
+
+def valid_user(user: str) -> bool:
+    """A user id a JSON line may name: short printable text."""
+    return 0 < len(user) <= 64 and user.isprintable()
 
 
 class ConsoleSession(Session):
@@ -82,6 +95,18 @@ class ConsoleSession(Session):
         super().__init__(engine, key)
         self.trace = trace
         self.last_state: str | None = None
+        self.clock: FixedClock | None = None  # --now: JSON lines may move it forward
+        self._others: dict[str, ConsoleSession] = {}  # {"user": ...} lines, by user id
+
+    def _for_user(self, user: str) -> ConsoleSession:
+        """The session of another applicant served by this process (JSON lines)."""
+        if user == self.key.user_id:
+            return self
+        if user not in self._others:
+            other = ConsoleSession(self.engine, ConversationKey.of(CONSOLE, user), trace=self.trace)
+            other.language = self.language
+            self._others[user] = other
+        return self._others[user]
 
     async def turn(self, *, text: str | None = None, button: str | None = None) -> TurnResult:
         result = await super().turn(text=text, button=button)
@@ -131,12 +156,38 @@ class ConsoleSession(Session):
         if parsed is None:
             return await self.turn(text=line)
         text, button = parsed.get("text"), parsed.get("button")
-        if isinstance(button, str) and text is None:
-            return await self.turn(button=button)
-        if isinstance(text, str) and button is None:
-            return await self.turn(text=text)
-        # A JSON object, but not one of the two input shapes: say so, change nothing.
-        return await self.answer("console.bad_json")
+        user, now = parsed.get("user", self.key.user_id), parsed.get("now")
+        session = self._for_user(user) if isinstance(user, str) and valid_user(user) else None
+        shape_ok = (isinstance(button, str) and text is None) or (
+            isinstance(text, str) and button is None
+        )
+        if session is None or not shape_ok or set(parsed) - {"text", "button", "user", "now"}:
+            # A JSON object, but not one of the input shapes: say so, change nothing.
+            return await self.answer("console.bad_json")
+        if now is not None:
+            refused = self._move_clock(now)
+            if refused is not None:
+                return await session.answer(refused)
+        if button is not None:
+            return await session.turn(button=button)
+        return await session.turn(text=text)
+
+    def _move_clock(self, now: object) -> str | None:
+        """Move the fixed clock to `now` (forward only); the message key of a refusal."""
+        if self.clock is None:
+            return "console.clock_not_fixed"
+        try:
+            at = datetime.fromisoformat(now) if isinstance(now, str) else None
+        except ValueError:
+            at = None
+        if at is None:
+            return "console.clock_bad"
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=self.engine.services.settings.tz)
+        if at < self.clock.now():
+            return "console.clock_back"
+        self.clock.set(at)
+        return None
 
     def _parse_json_object(self, line: str) -> dict[str, Any] | None:
         """The JSON object on `line`; None when the line is not one (it is then plain

@@ -1,10 +1,11 @@
 """How a scenario's applicant inputs reach the assistant.
 
 `EngineDriver` talks to the engine in this process through a `Session`, exactly as
-`tierline console` does. `JsonlDriver` runs the real `tierline console --jsonl` in a
-subprocess per applicant on the scenario's database, with `--now` set to the scenario
-clock (a new subprocess whenever the clock has moved), so the same scenario also pins the
-machine-mode contract. Both return a `TurnResult` and the buttons the applicant can press:
+`tierline console` does. `JsonlDriver` runs the real `tierline console --jsonl` in one
+subprocess per scenario on the scenario's database, started with `--now` at the
+scenario's clock: each line names its applicant ("user") and, when the scenario's clock
+has moved, the new time ("now"), so the same scenario also pins the machine-mode
+contract. Both return a `TurnResult` and the buttons the applicant can press:
 those of the latest replies that carried any, the keyboard still on the applicant's
 screen (a reply without buttons, such as a refusal, does not take that keyboard away).
 """
@@ -72,14 +73,8 @@ class EngineDriver:
         self._sessions.clear()
 
 
-class _Process:
-    def __init__(self, proc: asyncio.subprocess.Process, now: datetime) -> None:
-        self.proc = proc
-        self.now = now
-
-
 class JsonlDriver:
-    """`tierline console --jsonl` in subprocesses, one per applicant and clock setting."""
+    """`tierline console --jsonl` in one subprocess serving every applicant and clock move."""
 
     def __init__(
         self, engine: Engine, db_path: Path, workdir: Path, language: str | None = None
@@ -88,27 +83,34 @@ class JsonlDriver:
         self.language = language  # passed as --lang
         self.db_path = db_path
         self.workdir = workdir
-        self._procs: dict[str, _Process] = {}
+        self._proc: asyncio.subprocess.Process | None = None
+        self._now: datetime | None = None  # the console's clock, as last set
         self._buttons: dict[str, tuple[Button, ...]] = {}
 
     async def send(
         self, user: str, *, text: str | None = None, button: str | None = None
     ) -> TurnResult:
-        proc = await self._process(user)
-        line = json.dumps({"button": button} if button is not None else {"text": text})
+        proc = await self._process()
+        message: dict[str, str] = {"user": user}
+        now = self.engine.now()
+        if now != self._now:
+            message["now"] = now.isoformat()
+            self._now = now
+        if button is not None:
+            message["button"] = button
+        else:
+            message["text"] = text or ""
         assert proc.stdin is not None and proc.stdout is not None
         try:
-            proc.stdin.write(line.encode() + b"\n")
+            proc.stdin.write(json.dumps(message).encode() + b"\n")
             await proc.stdin.drain()
             raw = await asyncio.wait_for(proc.stdout.readline(), JSONL_TIMEOUT)
         except (OSError, TimeoutError) as exc:
             raise DriverError(
-                f"tierline console --jsonl did not answer: {exc!r}{self._stderr(user)}"
+                f"tierline console --jsonl did not answer: {exc!r}{self._stderr()}"
             ) from None
         if not raw:
-            raise DriverError(
-                f"tierline console --jsonl ended without answering{self._stderr(user)}"
-            )
+            raise DriverError(f"tierline console --jsonl ended without answering{self._stderr()}")
         try:
             result = _result_from_json(json.loads(raw))
         except (ValueError, KeyError, TypeError) as exc:
@@ -119,13 +121,10 @@ class JsonlDriver:
     def buttons(self, user: str) -> tuple[Button, ...]:
         return self._buttons.get(user, ())
 
-    async def _process(self, user: str) -> asyncio.subprocess.Process:
-        now = self.engine.now()
-        current = self._procs.get(user)
-        if current is not None and current.now == now:
-            return current.proc
-        if current is not None:
-            await _stop(current.proc)
+    async def _process(self) -> asyncio.subprocess.Process:
+        if self._proc is not None:
+            return self._proc
+        self._now = self.engine.now()
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(
@@ -133,8 +132,8 @@ class JsonlDriver:
             ),
             "TIERLINE_LOAD_DEMO_CASES": "false",
         }
-        with self._stderr_path(user).open("ab") as err:
-            proc = await asyncio.create_subprocess_exec(
+        with self._stderr_path().open("ab") as err:
+            self._proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
                 "bot",
@@ -142,10 +141,8 @@ class JsonlDriver:
                 "--jsonl",
                 "--db",
                 str(self.db_path),
-                "--user",
-                user,
                 "--now",
-                now.isoformat(),
+                self._now.isoformat(),
                 *(("--lang", self.language) if self.language else ()),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
@@ -153,23 +150,22 @@ class JsonlDriver:
                 env=env,
                 cwd=PROJECT_ROOT,
             )
-        self._procs[user] = _Process(proc, now)
-        return proc
+        return self._proc
 
-    def _stderr_path(self, user: str) -> Path:
-        return self.workdir / f"console-{len(user)}-{abs(hash(user))}.stderr"
+    def _stderr_path(self) -> Path:
+        return self.workdir / "console.stderr"
 
-    def _stderr(self, user: str) -> str:
+    def _stderr(self) -> str:
         try:
-            text = self._stderr_path(user).read_text(errors="replace").strip()
+            text = self._stderr_path().read_text(errors="replace").strip()
         except OSError:
             return ""
         return f"; its stderr: {text[-2000:]}" if text else ""
 
     async def close(self) -> None:
-        for entry in self._procs.values():
-            await _stop(entry.proc)
-        self._procs.clear()
+        if self._proc is not None:
+            await _stop(self._proc)
+            self._proc = None
 
 
 def _keep_keyboard(keyboards: dict[str, tuple[Button, ...]], user: str, result: TurnResult) -> None:
