@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests.loopback import LoopbackServer
+
 TOKEN = "123456:TEST-token_for-the-fake"
 BOT_USER = {
     "id": 123456,
@@ -93,8 +95,9 @@ class _State:
     confirmed_offset: int = 0
 
 
-class FakeBotApi:
+class FakeBotApi(LoopbackServer):
     def __init__(self, token: str = TOKEN) -> None:
+        super().__init__()
         self.token = token
         self._lock = threading.Lock()
         self._state = _State()
@@ -102,20 +105,14 @@ class FakeBotApi:
         # The language_code Telegram sends with each user's updates ("en" unless set).
         self.language_codes: dict[int, str] = {}
         self._message_ids = itertools.count(1000)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.AbstractServer | None = None
-        self.port = 0
         # Called (in the server's thread) with a getUpdates offset that confirms updates.
         self.on_confirm: Callable[[int], None] | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> FakeBotApi:
-        self._thread.start()
-        self._server = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._serve, "127.0.0.1", 0), self._loop
-        ).result(5)
+        self._server = self._on_loop(asyncio.start_server(self._serve, "127.0.0.1", 0))
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -127,19 +124,13 @@ class FakeBotApi:
                 if task is not asyncio.current_task():
                     task.cancel()
 
-        asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
+        self._end_loop(close())
 
     def __enter__(self) -> FakeBotApi:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     # ---- playing the users --------------------------------------------------------------
 

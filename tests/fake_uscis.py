@@ -26,6 +26,8 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
+from tests.loopback import LoopbackServer
+
 CLIENT_ID = "tierline-test-client"
 CLIENT_SECRET = "s3cret-never-logged"
 _RECEIPT = re.compile(r"^[A-Z]{3}[0-9]{10}$")
@@ -223,17 +225,13 @@ class _CaseStatus(tornado.web.RequestHandler):
         self.finish(json.dumps({"case_status": case, "message": "Query was successful"}))
 
 
-class FakeUscis:
+class FakeUscis(LoopbackServer):
     def __init__(self) -> None:
+        super().__init__()
         self.state = _State()
         self._lock = threading.Lock()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self.port = 0
 
     def start(self) -> FakeUscis:
-        self._thread.start()
-
         async def serve() -> tornado.httpserver.HTTPServer:
             args = {"state": self.state, "lock": self._lock}
             app = tornado.web.Application(
@@ -248,7 +246,7 @@ class FakeUscis:
             server.add_sockets(sockets)
             return server
 
-        self._server = asyncio.run_coroutine_threadsafe(serve(), self._loop).result(5)
+        self._server = self._on_loop(serve())
         return self
 
     def stop(self) -> None:
@@ -256,19 +254,13 @@ class FakeUscis:
             self._server.stop()
             await self._server.close_all_connections()
 
-        asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
+        self._end_loop(close())
 
     def __enter__(self) -> FakeUscis:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def token_url(self) -> str:

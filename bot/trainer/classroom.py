@@ -402,34 +402,13 @@ class Classroom:
     async def _operator(self, move: dict[str, Any]) -> Played:
         """A scenario's Tier 1 operator step, through the live desk (as `tierline
         scenarios run` and `tierline staff chat` do)."""
-        from bot.staff.live import LiveChatError, LiveDesk
+        from bot.staff.live import LiveChatError
+        from bot.trainer.runner import operator_acts
 
         step = Step.model_validate({"operator": move["operator"], "user": move["user"]})
-        action = step.operator
-        assert action is not None
-        desk, now, staff = LiveDesk(self.engine), self.engine.now(), action.staff_id
+        assert step.operator is not None
         try:
-            if action.pick is not None:
-                reference = action.pick
-                if reference == "last":
-                    waiting = await desk.waiting(now)
-                    if not waiting:
-                        raise LiveChatError("no live chat is waiting for an operator")
-                    reference = waiting[-1].reference
-                picked = await desk.pick(reference, staff, now)
-                said = f"{picked.entry.reference} picked up as {picked.name}"
-            else:
-                current = await desk.current(staff)
-                if current is None:
-                    raise LiveChatError(f"operator {staff!r} has no live chat")
-                if action.say is not None:
-                    await desk.say(current.reference, staff, action.say, now)
-                    said = f"says {action.say!r}"
-                elif action.back:
-                    said = await desk.hand_back(current.reference, staff, now)
-                else:
-                    note = action.resolve or ""
-                    said = await desk.resolve(current.reference, staff, note, now)
+            said = await operator_acts(self.engine, step.operator)
         except LiveChatError as exc:
             self._event("problem", step.user, f"The live desk refused: {exc}")
             return Played(step.user, None)

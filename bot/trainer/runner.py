@@ -26,7 +26,7 @@ from bot.model import Button, TurnResult
 from bot.storage.database import Database, Write
 from bot.storage.ports import Cases
 from bot.trainer.drivers import Driver, DriverError, EngineDriver, JsonlDriver, key_for
-from bot.trainer.scenario import CaseRow, Expect, Scenario, Step
+from bot.trainer.scenario import CaseRow, Expect, OperatorAction, Scenario, Step
 from flows.machine import tier_of
 
 Via = Literal["engine", "jsonl"]
@@ -251,36 +251,39 @@ async def _staff(step: Step, engine: Engine, sr: StepReport) -> None:
 
 async def _operator(step: Step, engine: Engine, sr: StepReport) -> None:
     """A Tier 1 operator's action in a live chat, through the live desk."""
-    from bot.staff.live import LiveChatError, LiveDesk
+    from bot.staff.live import LiveChatError
 
-    action = step.operator
-    assert action is not None
-    desk, now, staff = LiveDesk(engine), engine.now(), action.staff_id
+    assert step.operator is not None
     try:
-        if action.pick is not None:
-            reference = action.pick
-            if reference == "last":
-                waiting = await desk.waiting(now)
-                if not waiting:
-                    sr.failures.append("no live chat is waiting for an operator")
-                    return
-                reference = waiting[-1].reference
-            picked = await desk.pick(reference, staff, now)
-            sr.summary = f"{picked.entry.reference} picked up as {picked.name}"
-            return
-        current = await desk.current(staff)
-        if current is None:
-            sr.failures.append(f"operator {staff!r} has no live chat")
-            return
-        if action.say is not None:
-            await desk.say(current.reference, staff, action.say, now)
-            sr.summary = f"sent to {current.reference}"
-        elif action.back:
-            sr.summary = await desk.hand_back(current.reference, staff, now)
-        else:
-            sr.summary = await desk.resolve(current.reference, staff, action.resolve or "", now)
+        sr.summary = await operator_acts(engine, step.operator)
     except LiveChatError as exc:
         sr.failures.append(f"the live desk refused: {exc}")
+
+
+async def operator_acts(engine: Engine, action: OperatorAction) -> str:
+    """Play a scenario's operator action on the live desk (as `tierline staff chat` does):
+    what happened, in a few words; `LiveChatError` when the desk refuses."""
+    from bot.staff.live import LiveChatError, LiveDesk
+
+    desk, now, staff = LiveDesk(engine), engine.now(), action.staff_id
+    if action.pick is not None:
+        reference = action.pick
+        if reference == "last":
+            waiting = await desk.waiting(now)
+            if not waiting:
+                raise LiveChatError("no live chat is waiting for an operator")
+            reference = waiting[-1].reference
+        picked = await desk.pick(reference, staff, now)
+        return f"{picked.entry.reference} picked up as {picked.name}"
+    current = await desk.current(staff)
+    if current is None:
+        raise LiveChatError(f"operator {staff!r} has no live chat")
+    if action.say is not None:
+        await desk.say(current.reference, staff, action.say, now)
+        return f"sent to {current.reference}"
+    if action.back:
+        return str(await desk.hand_back(current.reference, staff, now))
+    return str(await desk.resolve(current.reference, staff, action.resolve or "", now))
 
 
 def check(expect: Expect, sr: StepReport) -> list[str]:
