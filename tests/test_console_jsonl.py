@@ -200,3 +200,34 @@ def test_a_clock_move_needs_a_fixed_clock_and_a_date(tmp_path: Path) -> None:
     )
     assert "not a date and time" in bad[0]["replies"][0]["text"]
     assert all("neither" in out["replies"][0]["text"] for out in bad[1:])
+
+
+def test_an_open_line_goes_on_with_another_database_and_a_bad_one_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    first, second = tmp_path / "first.db", tmp_path / "second.db"
+    (tmp_path / "a-file").write_text("not a folder")
+    outs = jsonl(
+        "--db",
+        str(first),
+        "--now",
+        "2026-11-23T10:00",
+        lines=[
+            {"text": "/agent"},
+            {"open": str(second), "now": "2026-11-23T23:30", "lang": "es"},
+            {"text": "/agent"},
+            {"open": str(tmp_path / "a-file" / "x.db")},
+            {"open": str(first), "now": "2026-11-23T10:05", "lang": ""},
+            {"text": "/menu"},
+        ],
+        env={"TIERLINE_LOAD_DEMO_CASES": "false"},
+    )
+    assert outs[1]["replies"][0]["text"] == f"Now on the database {second}."
+    # The new database has its own conversation, its own clock and language.
+    assert outs[2]["state"] == "tier1.intake"
+    assert "Los operadores" in outs[2]["replies"][0]["text"]
+    assert "could not be opened" in outs[3]["replies"][0]["text"]
+    assert outs[3]["state"] == "tier1.intake"  # still on the second database
+    assert outs[4]["replies"][0]["text"] == f"Now on the database {first}."
+    assert outs[4]["state"] == "tier1.intake"  # the first database's conversation, kept
+    assert outs[5]["state"] == "automated.menu"

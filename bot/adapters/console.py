@@ -22,7 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.clock import FixedClock
+from bot.clock import Clock, FixedClock
+from bot.config import Settings
 from bot.engine.engine import Engine
 from bot.engine.session import Session
 from bot.inputs import InputRejected, ask_line, parse_json, read_line
@@ -72,15 +73,56 @@ async def _run(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     clock = clock_from(args, settings)
-    async with open_engine(settings, clock) as engine:
-        session = ConsoleSession(engine, ConversationKey.of(CONSOLE, args.user), trace=args.trace)
-        session.language = args.lang
-        session.clock = clock if isinstance(clock, FixedClock) else None
-        if args.jsonl:
-            await session.run_jsonl(sys.stdin.buffer, sys.stdout)
-        else:
-            await session.run_interactive()
-    return 0
+    language = args.lang
+    pending: str | None = None  # the answer to an "open" line, given once reopened
+    previous: tuple[Settings, Clock] | None = None  # to go back to when an "open" fails
+    while True:
+        try:
+            opened = open_engine(settings, clock)
+            engine = await opened.__aenter__()
+        except StorageError as exc:
+            if previous is None:
+                raise
+            log.warning("the console could not open another database: %s", exc)
+            settings, clock = previous
+            previous, pending = None, "console.open_failed"
+            continue
+        try:
+            session = ConsoleSession(
+                engine, ConversationKey.of(CONSOLE, args.user), trace=args.trace
+            )
+            session.language = language
+            session.clock = clock if isinstance(clock, FixedClock) else None
+            if not args.jsonl:
+                await session.run_interactive()
+                return 0
+            if pending is not None:
+                _write(sys.stdout, await session.answer(pending, db=str(settings.db_path)))
+            reopen = await session.run_jsonl(sys.stdin.buffer, sys.stdout)
+            if reopen is None:
+                return 0
+        finally:
+            await opened.__aexit__(None, None, None)
+        previous = (settings, clock)
+        settings = settings.model_copy(update={"db_path": reopen.db})
+        if reopen.now is not None:
+            clock = FixedClock(reopen.now, settings.tz)
+        if reopen.lang is not None:  # "" is the default language
+            language = reopen.lang or None
+        pending = "console.opened"
+
+
+class Reopen(Exception):
+    """A JSON line asked the console to go on with another database (and clock)."""
+
+    def __init__(self, db: Path, now: datetime | None, lang: str | None) -> None:
+        super().__init__(str(db))
+        self.db, self.now, self.lang = db, now, lang
+
+
+def _write(stdout: TextIO, result: TurnResult) -> None:
+    stdout.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
+    stdout.flush()
 
 
 def valid_user(user: str) -> bool:
@@ -129,18 +171,22 @@ class ConsoleSession(Session):
 
     # ---- machine mode -----------------------------------------------------------------------
 
-    async def run_jsonl(self, stdin: Any, stdout: TextIO) -> None:
+    async def run_jsonl(self, stdin: Any, stdout: TextIO) -> Reopen | None:
         """One JSON object out for every line in, whatever the line holds: a line over
         `limits.line_bytes` or nested deeper than `limits.json_depth` is answered with a
-        clear reply and changes nothing, and the next line is read as usual."""
+        clear reply and changes nothing, and the next line is read as usual. A line that
+        asks for another database ends this engine's reading: it is returned, and answered
+        once the new one is open."""
         loop = asyncio.get_running_loop()
         limits = self.engine.services.settings.limits
         while True:
             try:
                 raw = await loop.run_in_executor(None, read_line, stdin, limits.line_bytes)
                 if raw is None:
-                    return
+                    return None
                 result = await self._jsonl_turn(raw.decode("utf-8", errors="replace"))
+            except Reopen as reopen:
+                return reopen
             except InputRejected as exc:
                 result = await self.answer(exc.key, **exc.params)
             except StorageError:
@@ -148,13 +194,14 @@ class ConsoleSession(Session):
             except Exception:
                 log.exception("a console turn failed; nothing was changed")
                 result = await self._apology("error.internal")
-            stdout.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
-            stdout.flush()
+            _write(stdout, result)
 
     async def _jsonl_turn(self, line: str) -> TurnResult:
         parsed = self._parse_json_object(line)
         if parsed is None:
             return await self.turn(text=line)
+        if "open" in parsed:
+            return await self._open(parsed)
         text, button = parsed.get("text"), parsed.get("button")
         user, now = parsed.get("user", self.key.user_id), parsed.get("now")
         session = self._for_user(user) if isinstance(user, str) and valid_user(user) else None
@@ -171,6 +218,28 @@ class ConsoleSession(Session):
         if button is not None:
             return await session.turn(button=button)
         return await session.turn(text=text)
+
+    async def _open(self, parsed: dict[str, Any]) -> TurnResult:
+        """{"open": DB, "now": ISO, "lang": CODE}: go on with another database (a test
+        driver plays many scenarios through one process). Raises `Reopen`, or answers why
+        not and changes nothing."""
+        db, now, lang = parsed.get("open"), parsed.get("now"), parsed.get("lang")
+        if (
+            set(parsed) - {"open", "now", "lang"}
+            or not isinstance(db, str)
+            or not db.strip()
+            or not (lang is None or isinstance(lang, str))
+        ):
+            return await self.answer("console.bad_json")
+        at = None
+        if now is not None:
+            try:
+                at = datetime.fromisoformat(now) if isinstance(now, str) else None
+            except ValueError:
+                at = None
+            if at is None:
+                return await self.answer("console.clock_bad")
+        raise Reopen(Path(db), at, lang)
 
     def _move_clock(self, now: object) -> str | None:
         """Move the fixed clock to `now` (forward only); the message key of a refusal."""

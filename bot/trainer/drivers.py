@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import sys
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -73,58 +74,26 @@ class EngineDriver:
         self._sessions.clear()
 
 
-class JsonlDriver:
-    """`tierline console --jsonl` in one subprocess serving every applicant and clock move."""
+class JsonlConsole:
+    """One `tierline console --jsonl` process that plays scenario after scenario: each
+    scenario's database is opened with an "open" line, so no process is started per
+    scenario, per applicant or per clock setting."""
 
-    def __init__(
-        self, engine: Engine, db_path: Path, workdir: Path, language: str | None = None
-    ) -> None:
-        self.engine = engine
-        self.language = language  # passed as --lang
-        self.db_path = db_path
-        self.workdir = workdir
+    def __init__(self) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="tierline-console-")
         self._proc: asyncio.subprocess.Process | None = None
-        self._now: datetime | None = None  # the console's clock, as last set
-        self._buttons: dict[str, tuple[Button, ...]] = {}
+        self.now: datetime | None = None  # the console's clock, as last set
 
-    async def send(
-        self, user: str, *, text: str | None = None, button: str | None = None
-    ) -> TurnResult:
-        proc = await self._process()
-        message: dict[str, str] = {"user": user}
-        now = self.engine.now()
-        if now != self._now:
-            message["now"] = now.isoformat()
-            self._now = now
-        if button is not None:
-            message["button"] = button
-        else:
-            message["text"] = text or ""
-        assert proc.stdin is not None and proc.stdout is not None
-        try:
-            proc.stdin.write(json.dumps(message).encode() + b"\n")
-            await proc.stdin.drain()
-            raw = await asyncio.wait_for(proc.stdout.readline(), JSONL_TIMEOUT)
-        except (OSError, TimeoutError) as exc:
-            raise DriverError(
-                f"tierline console --jsonl did not answer: {exc!r}{self._stderr()}"
-            ) from None
-        if not raw:
-            raise DriverError(f"tierline console --jsonl ended without answering{self._stderr()}")
-        try:
-            result = _result_from_json(json.loads(raw))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DriverError(f"tierline console --jsonl wrote {raw!r}: {exc}") from None
-        _keep_keyboard(self._buttons, user, result)
-        return result
+    async def attach(self, db_path: Path, now: datetime, language: str | None) -> None:
+        """Go on with `db_path`, the clock at `now`, speaking `language`."""
+        self.now = now
+        if self._proc is None or self._proc.returncode is not None:
+            await self._start(db_path, now, language)
+            return
+        line = {"open": str(db_path), "now": now.isoformat(), "lang": language or ""}
+        await self.exchange(line)
 
-    def buttons(self, user: str) -> tuple[Button, ...]:
-        return self._buttons.get(user, ())
-
-    async def _process(self) -> asyncio.subprocess.Process:
-        if self._proc is not None:
-            return self._proc
-        self._now = self.engine.now()
+    async def _start(self, db_path: Path, now: datetime, language: str | None) -> None:
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(
@@ -140,20 +109,41 @@ class JsonlDriver:
                 "console",
                 "--jsonl",
                 "--db",
-                str(self.db_path),
+                str(db_path),
                 "--now",
-                self._now.isoformat(),
-                *(("--lang", self.language) if self.language else ()),
+                now.isoformat(),
+                *(("--lang", language) if language else ()),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=err,
                 env=env,
                 cwd=PROJECT_ROOT,
             )
-        return self._proc
+
+    async def exchange(self, message: dict[str, str]) -> dict[str, Any]:
+        """Send one JSON line, read the one JSON object it is answered with."""
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(json.dumps(message).encode() + b"\n")
+            await proc.stdin.drain()
+            raw = await asyncio.wait_for(proc.stdout.readline(), JSONL_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            raise DriverError(
+                f"tierline console --jsonl did not answer: {exc!r}{self._stderr()}"
+            ) from None
+        if not raw:
+            raise DriverError(f"tierline console --jsonl ended without answering{self._stderr()}")
+        try:
+            answer = json.loads(raw)
+        except ValueError as exc:
+            raise DriverError(f"tierline console --jsonl wrote {raw!r}: {exc}") from None
+        if not isinstance(answer, dict):
+            raise DriverError(f"tierline console --jsonl wrote {raw!r}")
+        return answer
 
     def _stderr_path(self) -> Path:
-        return self.workdir / "console.stderr"
+        return Path(self._tmp.name) / "console.stderr"
 
     def _stderr(self) -> str:
         try:
@@ -166,6 +156,56 @@ class JsonlDriver:
         if self._proc is not None:
             await _stop(self._proc)
             self._proc = None
+        self._tmp.cleanup()
+
+
+class JsonlDriver:
+    """A scenario played through a `JsonlConsole` (its own, or one shared by a run)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        db_path: Path,
+        language: str | None = None,
+        console: JsonlConsole | None = None,
+    ) -> None:
+        self.engine = engine
+        self.language = language  # passed as --lang
+        self.db_path = db_path
+        self._own = console is None
+        self.console = console or JsonlConsole()
+        self._attached = False
+        self._buttons: dict[str, tuple[Button, ...]] = {}
+
+    async def send(
+        self, user: str, *, text: str | None = None, button: str | None = None
+    ) -> TurnResult:
+        now = self.engine.now()
+        if not self._attached:
+            await self.console.attach(self.db_path, now, self.language)
+            self._attached = True
+        message: dict[str, str] = {"user": user}
+        if now != self.console.now:
+            message["now"] = now.isoformat()
+            self.console.now = now
+        if button is not None:
+            message["button"] = button
+        else:
+            message["text"] = text or ""
+        answer = await self.console.exchange(message)
+        try:
+            result = _result_from_json(answer)
+        except (KeyError, TypeError) as exc:
+            raise DriverError(f"tierline console --jsonl wrote {answer!r}: {exc}") from None
+        _keep_keyboard(self._buttons, user, result)
+        return result
+
+    def buttons(self, user: str) -> tuple[Button, ...]:
+        return self._buttons.get(user, ())
+
+    async def close(self) -> None:
+        if self._own:
+            await self.console.close()
 
 
 def _keep_keyboard(keyboards: dict[str, tuple[Button, ...]], user: str, result: TurnResult) -> None:

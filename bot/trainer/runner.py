@@ -25,7 +25,14 @@ from bot.engine.engine import Engine
 from bot.model import Button, TurnResult
 from bot.storage.database import Database, Write
 from bot.storage.ports import Cases
-from bot.trainer.drivers import Driver, DriverError, EngineDriver, JsonlDriver, key_for
+from bot.trainer.drivers import (
+    Driver,
+    DriverError,
+    EngineDriver,
+    JsonlConsole,
+    JsonlDriver,
+    key_for,
+)
 from bot.trainer.scenario import CaseRow, Expect, OperatorAction, Scenario, Step
 from flows.machine import tier_of
 
@@ -83,9 +90,15 @@ OnStep = Callable[[StepReport], Awaitable[None]]
 
 
 async def run_scenario(
-    scenario: Scenario, *, via: Via = "engine", on_step: OnStep | None = None
+    scenario: Scenario,
+    *,
+    via: Via = "engine",
+    on_step: OnStep | None = None,
+    console: JsonlConsole | None = None,
 ) -> ScenarioReport:
-    """Play `scenario` on a fresh database; `on_step` sees each step as it completes."""
+    """Play `scenario` on a fresh database; `on_step` sees each step as it completes.
+    With `via="jsonl"`, `console` is a console process a run shares between scenarios
+    (one of its own otherwise)."""
     report = ScenarioReport(scenario)
     with tempfile.TemporaryDirectory(prefix="tierline-scenario-") as tmp:
         workdir = Path(tmp)
@@ -98,7 +111,7 @@ async def run_scenario(
             ports = engine.services.ports
             await db.commit(case_writes(ports.cases, scenario.cases, clock.now()))
             driver: Driver = (
-                JsonlDriver(engine, db_path, workdir, scenario.language)
+                JsonlDriver(engine, db_path, scenario.language, console)
                 if via == "jsonl"
                 else EngineDriver(engine, scenario.language)
             )

@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     from bot.trainer.coverage import TransitionCoverage, describe_edge
+    from bot.trainer.drivers import JsonlConsole
     from bot.trainer.runner import ScenarioReport, run_scenario
     from bot.trainer.scenario import ScenarioError, load_scenario, scenario_files
     from flows.tiers import definition
@@ -80,21 +81,29 @@ async def _run(args: argparse.Namespace) -> int:
     coverage = TransitionCoverage.of(definition())
     results: list[dict[str, Any]] = []
     failed = 0
-    for path in files:
-        try:
-            scenario = load_scenario(path)
-        except ScenarioError as exc:
-            failed += 1
-            results.append({"file": str(path), "name": None, "passed": False, "error": str(exc)})
+    # Through JSONL, one console process plays every file (each on its own database).
+    console = JsonlConsole() if args.via == "jsonl" else None
+    try:
+        for path in files:
+            try:
+                scenario = load_scenario(path)
+            except ScenarioError as exc:
+                failed += 1
+                results.append(
+                    {"file": str(path), "name": None, "passed": False, "error": str(exc)}
+                )
+                if not args.json:
+                    print(f"ERROR {exc}")
+                continue
+            report: ScenarioReport = await run_scenario(scenario, via=args.via, console=console)
+            coverage.record(report.fired)
+            failed += not report.passed
+            results.append(_report_json(report))
             if not args.json:
-                print(f"ERROR {exc}")
-            continue
-        report: ScenarioReport = await run_scenario(scenario, via=args.via)
-        coverage.record(report.fired)
-        failed += not report.passed
-        results.append(_report_json(report))
-        if not args.json:
-            _print_report(report)
+                _print_report(report)
+    finally:
+        if console is not None:
+            await console.close()
     below = args.min_coverage is not None and coverage.ratio * 100 < args.min_coverage
     if args.json:
         json.dump(
