@@ -3,6 +3,8 @@ layer's actions and the storage ports, handed to the engine (which imports none 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.clock import Clock
 from bot.config import Settings
 from bot.engine.engine import Engine
@@ -12,6 +14,9 @@ from bot.policy import load_policy
 from bot.storage.database import Database
 from bot.storage.ports import sqlite_ports
 from flows.steps import Tier
+
+if TYPE_CHECKING:
+    from bot.trainer.drivers import Driver
 
 
 async def create_engine(
@@ -70,3 +75,12 @@ async def create_engine(
         messages=messages,
         pull_notices=pull_notices,
     )
+
+
+def telegram_replay_driver(engine: Engine, settings: Settings, language: str | None) -> Driver:
+    """A scenario driver through the real Telegram adapter against a fake Bot API on
+    127.0.0.1 (`tierline scenarios run --via telegram`): put together here, where both
+    the trainer and the adapter are known."""
+    from bot.adapters.telegram.replay import TelegramDriver
+
+    return TelegramDriver(engine, settings, language)

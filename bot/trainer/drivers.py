@@ -40,6 +40,8 @@ class Driver(Protocol):
 
     def buttons(self, user: str) -> tuple[Button, ...]: ...
 
+    def key(self, user: str) -> ConversationKey: ...
+
     async def close(self) -> None: ...
 
 
@@ -69,6 +71,9 @@ class EngineDriver:
 
     def buttons(self, user: str) -> tuple[Button, ...]:
         return self._buttons.get(user, ())
+
+    def key(self, user: str) -> ConversationKey:
+        return key_for(user)
 
     async def close(self) -> None:
         self._sessions.clear()
@@ -202,6 +207,9 @@ class JsonlDriver:
 
     def buttons(self, user: str) -> tuple[Button, ...]:
         return self._buttons.get(user, ())
+
+    def key(self, user: str) -> ConversationKey:
+        return key_for(user)
 
     async def close(self) -> None:
         if self._own:

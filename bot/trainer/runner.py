@@ -31,12 +31,11 @@ from bot.trainer.drivers import (
     EngineDriver,
     JsonlConsole,
     JsonlDriver,
-    key_for,
 )
 from bot.trainer.scenario import CaseRow, Expect, OperatorAction, Scenario, Step
 from flows.machine import tier_of
 
-Via = Literal["engine", "jsonl"]
+Via = Literal["engine", "jsonl", "telegram"]
 
 
 class LoggedTransition(Struct, frozen=True):
@@ -110,11 +109,15 @@ async def run_scenario(
             engine = await create_engine(settings, db, clock)
             ports = engine.services.ports
             await db.commit(case_writes(ports.cases, scenario.cases, clock.now()))
-            driver: Driver = (
-                JsonlDriver(engine, db_path, scenario.language, console)
-                if via == "jsonl"
-                else EngineDriver(engine, scenario.language)
-            )
+            driver: Driver
+            if via == "jsonl":
+                driver = JsonlDriver(engine, db_path, scenario.language, console)
+            elif via == "telegram":
+                from bot.assembly import telegram_replay_driver
+
+                driver = telegram_replay_driver(engine, settings, scenario.language)
+            else:
+                driver = EngineDriver(engine, scenario.language)
             try:
                 await _play(scenario, engine, clock, driver, report, on_step)
             except DriverError as exc:
@@ -158,7 +161,10 @@ async def _play(
         if step.kind == "clock":
             _move_clock(step, clock, sr)
         elif step.kind == "staff":
-            await (_operator if step.operator is not None else _staff)(step, engine, sr)
+            if step.operator is not None:
+                await _operator(step, engine, sr)
+            else:
+                await _staff(step, engine, sr, driver)
         else:
             await _input(step, driver, sr)
         rows = await engine.services.ports.transcript.transitions_since(last_id)
@@ -167,7 +173,7 @@ async def _play(
         sr.transitions = [_logged(engine, r) for r in rows]
         if step.kind != "clock":
             if sr.state is None and not sr.failures:
-                sr.state = await engine.state_of(key_for(step.user))
+                sr.state = await engine.state_of(driver.key(step.user))
             if step.expect is not None and not sr.failures:
                 sr.failures.extend(check(step.expect, sr))
         if on_step is not None:
@@ -233,7 +239,7 @@ def find_button(offered: tuple[Button, ...], label: str) -> tuple[Button | None,
     return None, f"no button labelled {label!r} in the last replies; offered {labels}"
 
 
-async def _staff(step: Step, engine: Engine, sr: StepReport) -> None:
+async def _staff(step: Step, engine: Engine, sr: StepReport, driver: Driver) -> None:
     action = step.staff
     assert action is not None
     try:
@@ -247,7 +253,7 @@ async def _staff(step: Step, engine: Engine, sr: StepReport) -> None:
     desk = StaffDesk.of(engine.services)
     reference = action.complete
     if reference == "last":
-        references = await desk.references_for(key_for(step.user))
+        references = await desk.references_for(driver.key(step.user))
         if not references:
             sr.failures.append(f"applicant {step.user!r} has no open reference to complete")
             return

@@ -30,10 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run_p.add_argument("--json", action="store_true", help="one JSON report on stdout")
     run_p.add_argument(
         "--via",
-        choices=["engine", "jsonl"],
+        choices=["engine", "jsonl", "telegram"],
         default="engine",
-        help="drive the engine in-process (default) or through "
-        "`tierline console --jsonl` subprocesses",
+        help="drive the engine in-process (default), through one `tierline console --jsonl` "
+        "process, or through the real Telegram adapter against a fake Bot API on 127.0.0.1",
     )
     run_p.add_argument(
         "--min-coverage",
