@@ -1,12 +1,21 @@
-"""Benchmark: durable engine turns against raw SQLite commits, measured in one run.
+"""Benchmark: durable engine turns against the physical limit, measured in one run.
 
 (a) the raw rate of single-row upsert-and-commit through aiosqlite on a temporary WAL
-    database with the engine's own settings (synchronous=FULL), one commit at a time;
+    database with the engine's own settings (synchronous=FULL), one commit at a time
+    (context only: the engine commits many turns per transaction);
 (b) the engine's durable turns per second, and p50/p99 turn latency, with N concurrent
     conversations each running a realistic mix of turns;
-and the ratio (b)/(a). Usage:
+(c) the limit: the same durable work done by plain sqlite3 on the engine's own schema and
+    settings, in the engine's measured batch size: per turn one conversation read, the
+    case reads of the mix, a savepoint, the conversation update (version-checked), the
+    transcript row and the transitions the engine wrote per turn; one commit per batch;
+and the ratios (b)/(c) (the one that counts) and (b)/(a). Then, unless --no-open-loop,
+open-loop latency: turns arriving as a Poisson process at fixed offered rates, latency
+counted from each turn's scheduled arrival, with --stored conversations already in the
+database (seeded by one bulk INSERT). Usage:
 
     python bench/turns.py [--conversations 1000] [--seconds 5] [--rounds 3]
+                          [--rates 230,2000,4000] [--stored 1000] [--open-seconds 5]
 
 The machines this runs on are small and noisy: compare the ratio, not the raw figures,
 and only between numbers printed by the same run.
@@ -18,6 +27,8 @@ import argparse
 import asyncio
 import os
 import platform
+import random
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -73,11 +84,111 @@ async def raw_upserts(path: Path, seconds: float) -> float:
     return count / elapsed
 
 
+def serving() -> None:
+    """What a long-running server does after start-up (the Telegram bot does it), where the
+    tree being measured has it."""
+    try:
+        from bot.runtime import settle_for_serving
+    except ImportError:  # a tree from before issue 17
+        return
+    settle_for_serving()
+
+
+# Share of the mix's turns that look up a case (the receipts that are well formed).
+CASE_READS = 3 / len(MIX)
+
+
+async def migrated(path: Path) -> None:
+    """An empty database with the engine's schema (the limit runs on the same tables)."""
+    db = await Database.open(path)
+    await db.close()
+
+
+def sqlite_limit(path: Path, seconds: float, batch: int, writes_per_turn: float) -> float:
+    """Plain sqlite3, no event loop: the engine's durable work per turn, `batch` turns a
+    commit. Returns turns per second."""
+    reader = sqlite3.connect(path, isolation_level=None)
+    writer = sqlite3.connect(path, isolation_level=None)
+    for conn in (reader, writer):
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    at = "2026-11-23T10:00:00"
+    writer.executemany(
+        "INSERT INTO cases (receipt_number, form_type, status_title, status_date, updated_at)"
+        " VALUES (?, 'I-485', 'Case Was Received', '2026-01-01', ?)",
+        [(f"EAC2190{i:06d}", at) for i in range(1000)],
+    )
+    users = 1000
+    writer.executemany(
+        "INSERT INTO conversations (channel, user_id, state, slots, offered, version,"
+        " updated_at, trail) VALUES ('limit', ?, 'menu', '{}', '[]', 1, ?, '')",
+        [(f"user{i}", at) for i in range(users)],
+    )
+    versions = [1] * users
+    transitions = max(writes_per_turn - 2.0, 0.0)
+    slots = '{"receipt": "EAC2190000001", "form": "I-485"}'
+    offered = '["go:status", "go:info", "go:menu"]'
+    count, reads_owed, trans_owed = 0, 0.0, 0.0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        firsts = [(count + i) % users for i in range(batch)]
+        rows = []
+        for u in firsts:
+            rows.append(
+                reader.execute(
+                    "SELECT state, slots, offered, version, trail FROM conversations"
+                    " WHERE channel = 'limit' AND user_id = ?",
+                    (f"user{u}",),
+                ).fetchone()
+            )
+            reads_owed += CASE_READS
+            while reads_owed >= 1:
+                reads_owed -= 1
+                reader.execute(
+                    "SELECT * FROM cases WHERE receipt_number = ?", (f"EAC2190{u:06d}",)
+                ).fetchone()
+        writer.execute("BEGIN IMMEDIATE")
+        for u in firsts:
+            writer.execute("SAVEPOINT turn")
+            key = f"user{u}"
+            n = writer.execute(
+                "UPDATE conversations SET state = ?, slots = ?, offered = ?, version = ?,"
+                " updated_at = ?, trail = ? WHERE channel = 'limit' AND user_id = ?"
+                " AND version = ?",
+                ("status", slots, offered, versions[u] + 1, at, "menu status", key, versions[u]),
+            ).rowcount
+            assert n == 1
+            versions[u] += 1
+            writer.execute(
+                "INSERT INTO turns (channel, user_id, at, kind, value, state)"
+                " VALUES ('limit', ?, ?, 'text', 'EAC2190000001', 'status')",
+                (key, at),
+            )
+            trans_owed += transitions
+            while trans_owed >= 1:
+                trans_owed -= 1
+                writer.execute(
+                    "INSERT INTO transitions (channel, user_id, at, trigger, source, dest, rule)"
+                    " VALUES ('limit', ?, ?, 'text', 'menu', 'status', 'receipt')",
+                    (key, at),
+                )
+            writer.execute("RELEASE turn")
+        writer.execute("COMMIT")
+        count += batch
+    elapsed = time.perf_counter() - start
+    reader.close()
+    writer.close()
+    return count / elapsed
+
+
 async def engine_turns(path: Path, conversations: int, seconds: float) -> dict[str, float]:
     settings = load_settings(db_path=path, load_demo_cases=True)
     clock = FixedClock(datetime(2026, 11, 23, 10, 0), settings.tz)
     db = await Database.open(path)
     engine = await create_engine(settings, db, clock)
+    serving()
     latencies: list[float] = []
     commits_before = db.commits
     deadline = time.perf_counter() + seconds
@@ -104,6 +215,8 @@ async def engine_turns(path: Path, conversations: int, seconds: float) -> dict[s
     # `turns`); input refused as bad writes nothing and is not counted here.
     row = await db.fetchone("SELECT COUNT(*) FROM turns WHERE channel = 'bench'")
     durable = row[0] if row else 0
+    row = await db.fetchone("SELECT COUNT(*) FROM transitions WHERE channel = 'bench'")
+    moves = row[0] if row else 0
     await db.close()
     latencies.sort()
     return {
@@ -112,6 +225,75 @@ async def engine_turns(path: Path, conversations: int, seconds: float) -> dict[s
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
         "turns_per_commit": durable / max(commits, 1),
+        # conversation row + transcript row + transitions, per durable turn
+        "writes_per_turn": 2 + moves / max(durable, 1),
+    }
+
+
+async def seed(path: Path, stored: int) -> None:
+    """`stored` conversations in the database, by one bulk INSERT copying a real row."""
+    settings = load_settings(db_path=path, load_demo_cases=True)
+    clock = FixedClock(datetime(2026, 11, 23, 10, 0), settings.tz)
+    db = await Database.open(path)
+    engine = await create_engine(settings, db, clock)
+    await engine.handle(TurnInput(ConversationKey("bench", "template"), clock.now(), text="/start"))
+    await db.close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    conn.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?)"
+        " INSERT INTO conversations (channel, user_id, state, slots, offered, version,"
+        " updated_at, trail) SELECT channel, 'user' || i, state, slots, offered, version,"
+        " updated_at, trail FROM n, conversations WHERE channel = 'bench'"
+        " AND user_id = 'template'",
+        (stored,),
+    )
+    conn.execute("COMMIT")
+    conn.close()
+
+
+async def open_loop(path: Path, rate: float, seconds: float, stored: int) -> dict[str, float]:
+    """Poisson arrivals at `rate` turns/s on random stored conversations; latency from
+    each turn's scheduled arrival to its durable answer."""
+    settings = load_settings(db_path=path, load_demo_cases=True)
+    clock = FixedClock(datetime(2026, 11, 23, 10, 0), settings.tz)
+    db = await Database.open(path)
+    engine = await create_engine(settings, db, clock)
+    serving()
+    rng = random.Random(17)
+    steps: dict[int, int] = {}
+    latencies: list[float] = []
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def turn(user: int, scheduled: float) -> None:
+        step = steps.get(user, 1)
+        steps[user] = step + 1
+        kind, value = MIX[step % len(MIX)]
+        inp = TurnInput(ConversationKey("bench", f"user{user}"), clock.now(), **{kind: value})
+        await engine.handle(inp)
+        latencies.append(time.perf_counter() - scheduled)
+
+    start = time.perf_counter()
+    at = start
+    while True:
+        at += rng.expovariate(rate)
+        if at - start > seconds:
+            break
+        delay = at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(turn(rng.randrange(stored), at))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    while tasks:
+        await asyncio.gather(*list(tasks))
+    achieved = len(latencies) / (time.perf_counter() - start)
+    await db.close()
+    latencies.sort()
+    return {
+        "achieved": achieved,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
     }
 
 
@@ -123,36 +305,73 @@ async def main() -> None:
         "--rounds",
         type=int,
         default=3,
-        help="alternate (a) and (b) this many times; the medians are reported",
+        help="alternate (a), (b) and (c) this many times; the medians are reported",
     )
+    parser.add_argument("--rates", default="230,2000,4000", help="open-loop offered turns/s")
+    parser.add_argument(
+        "--stored",
+        default="1000",
+        help="stored conversations for the open loop, comma-separated (e.g. 1000,1000000)",
+    )
+    parser.add_argument("--open-seconds", type=float, default=5.0)
+    parser.add_argument("--no-open-loop", action="store_true")
+    parser.add_argument("--no-closed-loop", action="store_true")
     args = parser.parse_args()
     setup_logging("ERROR")
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, SQLite {aiosqlite.sqlite_version}"
     )
-    raws, engines = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for r in range(args.rounds):
-            raw = await raw_upserts(Path(tmp) / f"raw{r}.db", args.seconds)
-            eng = await engine_turns(Path(tmp) / f"engine{r}.db", args.conversations, args.seconds)
-            raws.append(raw)
-            engines.append(eng)
+        if not args.no_closed_loop:
+            raws, engines, limits = [], [], []
+            for r in range(args.rounds):
+                raw = await raw_upserts(Path(tmp) / f"raw{r}.db", args.seconds)
+                eng = await engine_turns(
+                    Path(tmp) / f"engine{r}.db", args.conversations, args.seconds
+                )
+                batch = max(1, round(eng["turns_per_commit"]))
+                limit_path = Path(tmp) / f"limit{r}.db"
+                await migrated(limit_path)
+                limit = sqlite_limit(limit_path, args.seconds, batch, eng["writes_per_turn"])
+                raws.append(raw)
+                engines.append(eng)
+                limits.append(limit)
+                print(
+                    f"round {r + 1}: (a) {raw:8.0f} upserts/s   (b) {eng['turns_per_s']:8.0f} "
+                    f"durable turns/s ({eng['all_turns_per_s']:.0f} with refused input)  "
+                    f"p50 {eng['p50_ms']:.1f} ms  p99 {eng['p99_ms']:.1f} ms  "
+                    f"{eng['turns_per_commit']:.1f} turns/commit  "
+                    f"{eng['writes_per_turn']:.2f} writes/turn   (c) {limit:8.0f} limit turns/s"
+                    f"  (b)/(c) {eng['turns_per_s'] / limit:.2f}  "
+                    f"(b)/(a) {eng['turns_per_s'] / raw:.2f}"
+                )
+            ratios = [e["turns_per_s"] / a for e, a in zip(engines, raws, strict=True)]
+            to_limit = [e["turns_per_s"] / c for e, c in zip(engines, limits, strict=True)]
             print(
-                f"round {r + 1}: (a) {raw:8.0f} upserts/s   (b) {eng['turns_per_s']:8.0f} "
-                f"durable turns/s ({eng['all_turns_per_s']:.0f} with refused input)  "
-                f"p50 {eng['p50_ms']:.1f} ms  p99 {eng['p99_ms']:.1f} ms  "
-                f"{eng['turns_per_commit']:.1f} turns/commit  ratio {eng['turns_per_s'] / raw:.2f}"
+                f"median: (a) {statistics.median(raws):.0f} upserts/s, (b) "
+                f"{statistics.median(e['turns_per_s'] for e in engines):.0f} durable turns/s, "
+                f"(c) {statistics.median(limits):.0f} limit turns/s, "
+                f"p50 {statistics.median(e['p50_ms'] for e in engines):.1f} ms, "
+                f"p99 {statistics.median(e['p99_ms'] for e in engines):.1f} ms, "
+                f"ratio (b)/(a) {statistics.median(ratios):.2f}, "
+                f"ratio to the batched limit (b)/(c) {statistics.median(to_limit):.2f}"
             )
-    raw = statistics.median(raws)
-    ratios = [e["turns_per_s"] / a for e, a in zip(engines, raws, strict=True)]
-    print(
-        f"median: (a) {raw:.0f} upserts/s, (b) "
-        f"{statistics.median(e['turns_per_s'] for e in engines):.0f} durable turns/s, "
-        f"p50 {statistics.median(e['p50_ms'] for e in engines):.1f} ms, "
-        f"p99 {statistics.median(e['p99_ms'] for e in engines):.1f} ms, "
-        f"ratio (b)/(a) {statistics.median(ratios):.2f}"
-    )
+        if not args.no_open_loop:
+            for stored in (int(x) for x in args.stored.split(",")):
+                path = Path(tmp) / f"open{stored}.db"
+                began = time.perf_counter()
+                await seed(path, stored)
+                print(
+                    f"open loop, {stored} stored conversations (seeded in "
+                    f"{time.perf_counter() - began:.1f} s):"
+                )
+                for rate in (float(x) for x in args.rates.split(",")):
+                    res = await open_loop(path, rate, args.open_seconds, stored)
+                    print(
+                        f"  offered {rate:6.0f}/s  achieved {res['achieved']:6.0f}/s  "
+                        f"p50 {res['p50_ms']:6.1f} ms  p99 {res['p99_ms']:6.1f} ms"
+                    )
 
 
 if __name__ == "__main__":

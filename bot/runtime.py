@@ -7,6 +7,7 @@ as `ConfigError` / `StorageError`; the CLI prints them as one clear line.
 from __future__ import annotations
 
 import argparse
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -80,3 +81,17 @@ async def open_engine(
         yield await create_engine(settings, db, clock, pull_notices=pull_notices)
     finally:
         await db.close()
+
+
+# Garbage collection for a long-running server (docs/performance.md, issue 17): what start-up
+# built (modules, models, the catalogue, the machine) lives as long as the process, so it is
+# moved out of the collector's sight once, and the youngest generation is collected less
+# often, so that full collections stop scanning the whole start-up heap on the turn path.
+GC_THRESHOLDS = (10_000, 20, 100)
+
+
+def settle_for_serving() -> None:
+    """Call once, after start-up, in a process that serves until it is stopped."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,12 @@ logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 Params = Sequence[Any] | Mapping[str, Any]
 MAX_BATCH = 512
+# WAL checkpoints run between batches (autocheckpoint is off on the writer): when the queue is
+# idle after CHECKPOINT_EVERY commits or CHECKPOINT_IDLE_SECONDS, and after
+# CHECKPOINT_FORCE_AFTER commits even when it is never idle.
+CHECKPOINT_EVERY = 64
+CHECKPOINT_IDLE_SECONDS = 1.0
+CHECKPOINT_FORCE_AFTER = 1000
 
 
 class StorageError(Exception):
@@ -89,6 +96,9 @@ class Database:
         self._read_tasks: set[asyncio.Task[None]] = set()  # held so they are not collected
         self._in_flight: list[_Pending] = []  # the batch being applied now
         self.commits = 0  # how many transactions were committed (for benchmarks)
+        self.checkpoints = 0  # how many WAL checkpoints the writer ran between batches
+        self._since_checkpoint = 0  # commits since the last checkpoint
+        self._checkpointed_at = time.monotonic()
 
     # ---- opening and closing ------------------------------------------------------------
 
@@ -105,6 +115,9 @@ class Database:
         writer = await _connect(path)
         try:
             await _migrate(writer, path)
+            # No checkpoint inside a turn's commit: the writer checkpoints between batches,
+            # when no turn is waiting (`_maybe_checkpoint`).
+            await writer.execute_fetchall("PRAGMA wal_autocheckpoint = 0")
             reader = await _connect(path)
         except BaseException:
             await writer.close()
@@ -206,8 +219,36 @@ class Database:
                 self._in_flight = []
                 if stop:
                     return
+                await self._maybe_checkpoint()
         finally:
             self._fail_waiting()
+
+    async def _maybe_checkpoint(self) -> None:
+        """Copy the WAL back into the database between batches, never inside a commit: when
+        no turn is waiting and enough has been committed since the last one, or in any case
+        after CHECKPOINT_FORCE_AFTER commits, so the WAL cannot grow without bound."""
+        due = self._since_checkpoint >= CHECKPOINT_FORCE_AFTER or (
+            self._queue.empty()
+            and self._since_checkpoint > 0
+            and (
+                self._since_checkpoint >= CHECKPOINT_EVERY
+                or time.monotonic() - self._checkpointed_at >= CHECKPOINT_IDLE_SECONDS
+            )
+        )
+        if due:
+            await self.checkpoint()
+
+    async def checkpoint(self) -> None:
+        """A PASSIVE checkpoint on the writer: it never waits for readers and never blocks
+        them; what it cannot copy yet is copied by the next one."""
+        try:
+            await self._writer.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:  # the WAL keeps the data; the next one tries again
+            log.warning("WAL checkpoint failed: %s", _describe(exc))
+            return
+        self.checkpoints += 1
+        self._since_checkpoint = 0
+        self._checkpointed_at = time.monotonic()
 
     def _fail_waiting(self) -> None:
         """The loop has ended: whoever still waits is told, not left waiting for ever."""
@@ -247,6 +288,7 @@ class Database:
             error = StorageError(f"the database could not commit: {_describe(exc)}")
             return [error] * len(batch), exc
         self.commits += 1
+        self._since_checkpoint += 1
         return outcomes, None
 
 

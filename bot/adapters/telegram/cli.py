@@ -86,7 +86,7 @@ async def _serve(args: argparse.Namespace, settings: Any) -> int:
 
     from bot.adapters.telegram.app import TelegramBot
     from bot.retention import RetentionJob
-    from bot.runtime import clock_from, open_engine
+    from bot.runtime import clock_from, open_engine, settle_for_serving
 
     stop = asyncio.Event()
     serving = asyncio.current_task()
@@ -103,6 +103,7 @@ async def _serve(args: argparse.Namespace, settings: Any) -> int:
     clock = clock_from(args, settings)
     async with open_engine(settings, clock, pull_notices=frozenset()) as engine:  # push
         bot = TelegramBot(engine, settings, settings.telegram_token.get_secret_value())
+        settle_for_serving()  # start-up is done: what it built lives as long as the process
         # The retention policy is applied inside the running bot (at start, then every
         # retention.purge_every_minutes), in batches that never keep a turn waiting.
         purging = RetentionJob(
