@@ -7,6 +7,7 @@ module keeps heavy imports inside `run`, so `tierline console` never loads Teleg
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -54,8 +55,14 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    # Importing the command's modules makes objects that live as long as the process:
+    # collecting while they are made only scans them again and again.
+    gc.disable()
+    try:
+        parser = build_parser(argv)
+        args = parser.parse_args(argv)
+    finally:
+        gc.enable()
     try:
         return int(args._run(args) or 0)
     except (ConfigError, StorageError) as exc:
