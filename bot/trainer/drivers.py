@@ -49,12 +49,26 @@ def key_for(user: str) -> ConversationKey:
     return ConversationKey.of(CONSOLE, user)
 
 
-class EngineDriver:
+class _ConsoleApplicants:
+    """What both console drivers keep per applicant: the keyboard on screen, and the
+    console conversation key."""
+
+    def __init__(self) -> None:
+        self._buttons: dict[str, tuple[Button, ...]] = {}
+
+    def buttons(self, user: str) -> tuple[Button, ...]:
+        return self._buttons.get(user, ())
+
+    def key(self, user: str) -> ConversationKey:
+        return key_for(user)
+
+
+class EngineDriver(_ConsoleApplicants):
     def __init__(self, engine: Engine, language: str | None = None) -> None:
+        super().__init__()
         self.engine = engine
         self.language = language  # what the channel says of the applicants' language
         self._sessions: dict[str, Session] = {}
-        self._buttons: dict[str, tuple[Button, ...]] = {}
 
     def _session(self, user: str) -> Session:
         if user not in self._sessions:
@@ -68,12 +82,6 @@ class EngineDriver:
         result = await self._session(user).turn(text=text, button=button)
         _keep_keyboard(self._buttons, user, result)
         return result
-
-    def buttons(self, user: str) -> tuple[Button, ...]:
-        return self._buttons.get(user, ())
-
-    def key(self, user: str) -> ConversationKey:
-        return key_for(user)
 
     async def close(self) -> None:
         self._sessions.clear()
@@ -164,7 +172,7 @@ class JsonlConsole:
         self._tmp.cleanup()
 
 
-class JsonlDriver:
+class JsonlDriver(_ConsoleApplicants):
     """A scenario played through a `JsonlConsole` (its own, or one shared by a run)."""
 
     def __init__(
@@ -174,13 +182,13 @@ class JsonlDriver:
         language: str | None = None,
         console: JsonlConsole | None = None,
     ) -> None:
+        super().__init__()
         self.engine = engine
         self.language = language  # passed as --lang
         self.db_path = db_path
         self._own = console is None
         self.console = console or JsonlConsole()
         self._attached = False
-        self._buttons: dict[str, tuple[Button, ...]] = {}
 
     async def send(
         self, user: str, *, text: str | None = None, button: str | None = None
@@ -204,12 +212,6 @@ class JsonlDriver:
             raise DriverError(f"tierline console --jsonl wrote {answer!r}: {exc}") from None
         _keep_keyboard(self._buttons, user, result)
         return result
-
-    def buttons(self, user: str) -> tuple[Button, ...]:
-        return self._buttons.get(user, ())
-
-    def key(self, user: str) -> ConversationKey:
-        return key_for(user)
 
     async def close(self) -> None:
         if self._own:
