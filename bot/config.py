@@ -19,10 +19,11 @@ from collections.abc import Mapping
 from datetime import time
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -34,6 +35,25 @@ from pydantic import (
 )
 
 ENV_PREFIX = "TIERLINE_"
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value.rstrip("/")
+
+
+def _zone_name(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+    return value
+
+
+# A server's root URL (without the trailing slash), and an IANA time zone name.
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+ZoneName = Annotated[str, AfterValidator(_zone_name)]
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts
 
 
@@ -133,7 +153,7 @@ class TelegramSettings(Section):
 
     # The Bot API server's root; "/bot<token>/<method>" is appended. A self-hosted
     # telegram-bot-api server, or a local fake in tests, goes here.
-    base_url: str = "https://api.telegram.org"
+    base_url: HttpUrl = "https://api.telegram.org"
     # Telegram user ids allowed to use /queue, /take and /done.
     staff_user_ids: list[int] = Field(default_factory=list)
     # Pacing per chat: Telegram allows about one message per second to one chat.
@@ -165,13 +185,6 @@ class TelegramSettings(Section):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret_token: SecretStr | None = None
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
 
     @field_validator("webhook_url")
     @classmethod
@@ -261,8 +274,8 @@ class UscisSettings(Section):
     """The USCIS Case Status API (`case_source = "uscis"`); see docs/uscis.md. The client
     secret is read from `TIERLINE_USCIS__CLIENT_SECRET` only, never from the file."""
 
-    base_url: str = "https://api-int.uscis.gov"  # "/case-status/{receipt}" is appended
-    token_url: str = "https://api-int.uscis.gov/oauth/accesstoken"
+    base_url: HttpUrl = "https://api-int.uscis.gov"  # "/case-status/{receipt}" is appended
+    token_url: HttpUrl = "https://api-int.uscis.gov/oauth/accesstoken"
     client_id: str | None = None
     client_secret: SecretStr | None = None
     # Local pacing: the sandbox allows 5 requests a second, production 10.
@@ -271,7 +284,7 @@ class UscisSettings(Section):
     # `quota_resets_at` in `quota_timezone` (USCIS states both differently in places).
     daily_quota: int = Field(default=1000, ge=0, le=10_000_000)
     quota_resets_at: time = time(0, 0)
-    quota_timezone: str = "UTC"
+    quota_timezone: ZoneName = "UTC"
     # An answer this recent is given again without asking USCIS.
     cache_minutes: int = Field(default=60, ge=0, le=10_080)
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
@@ -284,22 +297,6 @@ class UscisSettings(Section):
     watch_max_polls_per_day: int = Field(default=4, ge=1, le=96)
     watch_batch: int = Field(default=20, ge=1, le=1000)
 
-    @field_validator("base_url", "token_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
-
-    @field_validator("quota_timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
-        return value
-
 
 class Settings(BaseModel):
     """Everything a deployer sets: `settings.toml`, then `TIERLINE_*` variables (see
@@ -307,7 +304,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    timezone: str = "America/New_York"
+    timezone: ZoneName = "America/New_York"
     db_path: Path = Path("tierline.db")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     load_demo_cases: bool = True
@@ -339,15 +336,6 @@ class Settings(BaseModel):
                 " TIERLINE_USCIS__CLIENT_SECRET (from the USCIS developer portal)"
             )
         return self
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
-        return value
 
     @field_validator("default_language")
     @classmethod
