@@ -120,6 +120,14 @@ class Reopen(Exception):
         self.db, self.now, self.lang = db, now, lang
 
 
+def _when(value: object) -> datetime | None:
+    """The date and time a JSON line's "now" gives (ISO), or None when it gives none."""
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def _write(stdout: TextIO, result: TurnResult) -> None:
     stdout.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
     stdout.flush()
@@ -231,24 +239,16 @@ class ConsoleSession(Session):
             or not (lang is None or isinstance(lang, str))
         ):
             return await self.answer("console.bad_json")
-        at = None
-        if now is not None:
-            try:
-                at = datetime.fromisoformat(now) if isinstance(now, str) else None
-            except ValueError:
-                at = None
-            if at is None:
-                return await self.answer("console.clock_bad")
+        at = None if now is None else _when(now)
+        if now is not None and at is None:
+            return await self.answer("console.clock_bad")
         raise Reopen(Path(db), at, lang)
 
     def _move_clock(self, now: object) -> str | None:
         """Move the fixed clock to `now` (forward only); the message key of a refusal."""
         if self.clock is None:
             return "console.clock_not_fixed"
-        try:
-            at = datetime.fromisoformat(now) if isinstance(now, str) else None
-        except ValueError:
-            at = None
+        at = _when(now)
         if at is None:
             return "console.clock_bad"
         if at.tzinfo is None:
