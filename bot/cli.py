@@ -14,8 +14,6 @@ import sys
 from collections.abc import Sequence
 
 from bot import __version__
-from bot.config import ConfigError
-from bot.storage.database import StorageError
 
 # (name, module, one-line help) in the order `tierline --help` lists them.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -57,11 +55,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Importing the command's modules makes objects that live as long as the process:
     # collecting while they are made only scans them again and again.
+    # The settings' and storage modules are imported here too, not at the top of this one.
     gc.disable()
     try:
+        from bot.config import ConfigError
+        from bot.storage.database import StorageError
+
         parser = build_parser(argv)
         args = parser.parse_args(argv)
     finally:
+        # What was made meanwhile sat in the youngest generation: unfrozen, the first
+        # collection after this would scan all of it, and the next one again.
+        gc.freeze()
         gc.enable()
     try:
         return int(args._run(args) or 0)
