@@ -55,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Importing the command's modules makes objects that live as long as the process:
     # collecting while they are made only scans them again and again.
+    # Tierline uses no pydantic plugin: looking for them reads the metadata of every
+    # installed package before the first model is built (PYDANTIC_DISABLE_PLUGINS="" in
+    # the environment lets pydantic look again).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     # The settings' and storage modules are imported here too, not at the top of this one.
     gc.disable()
     try:

@@ -15,7 +15,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import time
 from functools import cached_property
 from pathlib import Path
@@ -405,7 +405,7 @@ def read_toml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot be read: {exc.strerror}") from None
     cached = _ParsedCache.get(raw)
-    if cached is not None:
+    if isinstance(cached, dict):
         return cached
     import tomllib  # only when a file is parsed: its import compiles several expressions
 
@@ -419,12 +419,17 @@ def read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
-class _ParsedCache:
-    """Parsed TOML in `marshal` form under `TIERLINE_CACHE_DIR` (default
-    `$XDG_CACHE_HOME/tierline`, else `~/.cache/tierline`; empty turns it off). A cache
-    that cannot be read or written is passed over: it only ever saves time."""
+T = TypeVar("T")
 
-    _TAG = f"toml-py{sys.version_info[0]}{sys.version_info[1]}-"
+
+class _ParsedCache:
+    """Values derived from files' bytes alone (a parsed TOML file, a checked catalogue), in
+    `marshal` form under `TIERLINE_CACHE_DIR` (default `$XDG_CACHE_HOME/tierline`, else
+    `~/.cache/tierline`; empty turns it off), keyed by a hash of the bytes, as Python keeps
+    compiled modules. A cache that cannot be read or written is passed over: it only ever
+    saves time."""
+
+    _VERSION = f"py{sys.version_info[0]}{sys.version_info[1]}-"
 
     @staticmethod
     def _dir() -> Path | None:
@@ -435,26 +440,26 @@ class _ParsedCache:
         return Path(base) / "tierline"
 
     @classmethod
-    def _file(cls, raw: bytes) -> Path | None:
+    def _file(cls, kind: str, raw: bytes) -> Path | None:
         folder = cls._dir()
         if folder is None:
             return None
-        return folder / (cls._TAG + hashlib.blake2b(raw, digest_size=16).hexdigest())
+        digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+        return folder / f"{kind}-{cls._VERSION}{digest}"
 
     @classmethod
-    def get(cls, raw: bytes) -> dict[str, Any] | None:
-        file = cls._file(raw)
+    def get(cls, raw: bytes, kind: str = "toml") -> Any:
+        file = cls._file(kind, raw)
         if file is None:
             return None
         try:
-            data = marshal.loads(file.read_bytes())
+            return marshal.loads(file.read_bytes())
         except (OSError, ValueError, EOFError, TypeError):
             return None
-        return data if isinstance(data, dict) else None
 
     @classmethod
-    def put(cls, raw: bytes, data: dict[str, Any]) -> None:
-        file = cls._file(raw)
+    def put(cls, raw: bytes, data: Any, kind: str = "toml") -> None:
+        file = cls._file(kind, raw)
         if file is None:
             return
         try:
@@ -467,6 +472,27 @@ class _ParsedCache:
         except (OSError, ValueError):
             with contextlib.suppress(OSError, UnboundLocalError):
                 os.unlink(tmp)
+
+
+def derived_from_files(kind: str, root: Path, files: Sequence[Path], derive: Callable[[], T]) -> T:
+    """What `derive()` makes of `files` (and nothing else), kept in the cache of parsed
+    files under `kind`, keyed by the files' names under `root` and their bytes: an edit, a
+    new file or a removed one makes a new key, and `derive` runs again. What it returns must
+    be plain data (`marshal`); what it raises is raised every time (nothing is kept)."""
+    key = bytearray()
+    for path in files:
+        try:
+            raw = b"/" if path.is_dir() else path.read_bytes()
+        except OSError:
+            return derive()  # let `derive` say what is wrong with it
+        name = path.relative_to(root).as_posix().encode()
+        key += b"%d:%s%d:" % (len(name), name, len(raw)) + raw
+    found = _ParsedCache.get(bytes(key), kind)
+    if found is not None:
+        return found
+    value = derive()
+    _ParsedCache.put(bytes(key), value, kind)
+    return value
 
 
 def _first_error(exc: ValidationError) -> tuple[str, str]:

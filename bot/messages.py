@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bot.config import ConfigError, read_toml
+from bot.config import ConfigError, derived_from_files, read_toml
 from bot.languages import BASE, LANGUAGES, staff_only
 
 _FORMATTER = string.Formatter()
@@ -110,17 +110,19 @@ class Catalogue:
 
     @classmethod
     def load(cls, directory: Path) -> Catalogue:
-        texts = _load_files(directory)
-        others: dict[str, Mapping[str, str]] = {BASE: texts}
-        for sub in sorted(p for p in directory.iterdir() if p.is_dir()):
-            if sub.name not in LANGUAGES:
-                raise ConfigError(str(sub), "", f"unknown language {sub.name!r}")
-            others[sub.name] = _mirrored(texts, _load_files(sub), sub)
-        out = cls(texts, others=others)
-        rules = directory.parent
-        for code in others:
-            if code != BASE and (rules / code).is_dir():
-                out._literals[code] = _rule_texts(rules, rules / code)
+        """The catalogue of `directory` (config/messages), checked as the module's doc says.
+        A check of the same files passes the same way, so what it found is kept beside the
+        parsed files (`bot.config.derived_from_files`) and a start with unchanged files skips
+        it; any edit checks again."""
+        try:
+            files = _source_files(directory)
+        except OSError as exc:
+            raise ConfigError(str(directory), "", f"cannot be read: {exc.strerror}") from None
+        others, literals = derived_from_files(
+            "catalogue", directory.parent, files, lambda: _checked(directory)
+        )
+        out = cls(others[BASE], others=others)
+        out._literals = dict(literals)
         return out
 
     @staticmethod
@@ -151,6 +153,40 @@ class Catalogue:
             if params
             else template.replace("{{", "{").replace("}}", "}")
         )
+
+
+Texts = dict[str, dict[str, str]]
+
+
+def _checked(directory: Path) -> tuple[Texts, Texts]:
+    """Every language's texts and the translated rule texts, each checked."""
+    texts = _load_files(directory)
+    others: Texts = {BASE: texts}
+    for sub in sorted(p for p in directory.iterdir() if p.is_dir()):
+        if sub.name not in LANGUAGES:
+            raise ConfigError(str(sub), "", f"unknown language {sub.name!r}")
+        others[sub.name] = _mirrored(texts, _load_files(sub), sub)
+    rules = directory.parent
+    literals = {
+        code: _rule_texts(rules, rules / code)
+        for code in others
+        if code != BASE and (rules / code).is_dir()
+    }
+    return others, literals
+
+
+def _source_files(directory: Path) -> list[Path]:
+    """The files a catalogue is made of: its message files, each language's, and the rule
+    files of config/ with their translations."""
+    rules = directory.parent
+    files = sorted(directory.glob("*.toml"))
+    for sub in sorted(p for p in directory.iterdir() if p.is_dir()):
+        files += [sub, *sorted(sub.glob("*.toml"))]  # a folder counts by its name
+        translated = rules / sub.name
+        if translated.is_dir():
+            for path in sorted(translated.glob("*.toml")):
+                files += [path, *([rules / path.name] if (rules / path.name).exists() else [])]
+    return files
 
 
 def _load_files(directory: Path) -> dict[str, str]:

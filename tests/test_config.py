@@ -180,3 +180,53 @@ def test_the_shipped_configuration_loads_the_same_from_the_cache(cache: Path) ->
     parsed = [read_toml(path) for path in files]
     assert len(list(cache.iterdir())) == len(files)
     assert [read_toml(path) for path in files] == parsed
+
+
+# The checked catalogue is kept the same way: a start with unchanged files skips the
+# checks, and any edit, new file or new folder checks again.
+
+
+def test_a_checked_catalogue_is_served_again_the_same(cache: Path, conf: Path) -> None:
+    first = Catalogue.load(conf / "messages")
+    assert any(entry.name.startswith("catalogue-") for entry in cache.iterdir())
+    again = Catalogue.load(conf / "messages")
+    assert again.keys() == first.keys()
+    spanish, spanish_again = first.in_language("es"), again.in_language("es")
+    assert spanish_again.text("menu.prompt") == spanish.text("menu.prompt")
+    assert spanish_again._literals == spanish._literals
+
+
+def test_an_edit_that_breaks_a_translation_is_refused_after_a_good_load(
+    cache: Path, conf: Path
+) -> None:
+    Catalogue.load(conf / "messages")
+    core = conf / "messages" / "es" / "core.toml"
+    core.write_text(core.read_text().replace("{practice}", "", 1))
+    with pytest.raises(ConfigError, match=r"welcome\.greeting: placeholders differ"):
+        Catalogue.load(conf / "messages")
+
+
+def test_a_new_file_or_language_folder_is_checked_after_a_good_load(
+    cache: Path, conf: Path
+) -> None:
+    Catalogue.load(conf / "messages")
+    (conf / "messages" / "zz.toml").write_text('[menu]\nprompt = "again"\n')
+    with pytest.raises(ConfigError, match="already defined"):
+        Catalogue.load(conf / "messages")
+    (conf / "messages" / "zz.toml").unlink()
+    Catalogue.load(conf / "messages")
+    (conf / "messages" / "xx").mkdir()
+    with pytest.raises(ConfigError, match="unknown language 'xx'"):
+        Catalogue.load(conf / "messages")
+
+
+def test_an_edited_rule_translation_is_read_again(cache: Path, conf: Path) -> None:
+    english = Catalogue.load(conf / "messages")
+    translated = conf / "es" / "self_service.toml"
+    before = english.in_language("es")
+    text = translated.read_text()
+    old = next(line for line in text.splitlines() if line.startswith("label = "))
+    translated.write_text(text.replace(old, 'label = "Título nuevo"', 1))
+    after = Catalogue.load(conf / "messages").in_language("es")
+    assert "Título nuevo" in after._literals["es"].values()
+    assert "Título nuevo" not in before._literals["es"].values()
