@@ -115,7 +115,7 @@ class Tier1Settings(Section):
     # How an operator is named to the applicant: "number" or "first_name" (from
     # `operators`; an operator without one is named by number).
     operator_naming: Literal["number", "first_name"] = "number"
-    operators: list[OperatorSetting] = Field(default_factory=list)
+    operators: list[OperatorSetting] = []
 
     @model_validator(mode="after")
     def _opens_before_closes(self) -> Tier1Settings:
@@ -155,7 +155,7 @@ class TelegramSettings(Section):
     # telegram-bot-api server, or a local fake in tests, goes here.
     base_url: HttpUrl = "https://api.telegram.org"
     # Telegram user ids allowed to use /queue, /take and /done.
-    staff_user_ids: list[int] = Field(default_factory=list)
+    staff_user_ids: list[int] = []
     # Pacing per chat: Telegram allows about one message per second to one chat.
     per_chat_interval_seconds: float = Field(default=1.0, ge=0, le=60)
     # Long-poll timeout of getUpdates.
@@ -253,7 +253,7 @@ class RetentionSettings(Section):
     # Channels whose transcript keeps inputs exactly as typed (a test deployment that
     # records scenarios with real receipt numbers). Others keep receipt numbers, A-numbers
     # and phone numbers masked, and free-text answers only as their length.
-    verbatim_transcripts: list[Literal["console", "telegram"]] = Field(default_factory=list)
+    verbatim_transcripts: list[Literal["console", "telegram"]] = []
     # The job inside the running bot: how often it runs, and rows deleted per commit.
     purge_every_minutes: int = Field(default=60, ge=1, le=10080)
     purge_batch_rows: int = Field(default=1000, ge=10, le=50000)

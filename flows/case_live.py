@@ -8,10 +8,9 @@ polls and stores; they call these.
 
 from __future__ import annotations
 
-import html
+import functools
 import re
 from datetime import date, datetime, timedelta
-from html.parser import HTMLParser
 from typing import Any
 
 from msgspec import Struct
@@ -53,23 +52,31 @@ def parse_history_date(text: object) -> date | None:
     return at.date() if at else None
 
 
-class _Text(HTMLParser):
-    _BREAKS = frozenset({"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4"})
+@functools.cache
+def _text_parser() -> type[Any]:
+    """An HTML parser that keeps the text and the line breaks (built on first use: a
+    description with markup is rare, and `html.parser` compiles a dozen patterns)."""
+    from html.parser import HTMLParser
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
+    class TextOnly(HTMLParser):
+        _BREAKS = frozenset({"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4"})
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._BREAKS:
-            self.parts.append("\n")
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.parts: list[str] = []
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._BREAKS:
-            self.parts.append("\n")
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag in self._BREAKS:
+                self.parts.append("\n")
 
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+        def handle_endtag(self, tag: str) -> None:
+            if tag in self._BREAKS:
+                self.parts.append("\n")
+
+        def handle_data(self, data: str) -> None:
+            self.parts.append(data)
+
+    return TextOnly
 
 
 def plain_text(markup: object) -> str:
@@ -77,10 +84,14 @@ def plain_text(markup: object) -> str:
     break), entities decoded, runs of spaces folded."""
     if not isinstance(markup, str) or not markup:
         return ""
-    parser = _Text()
-    parser.feed(markup)
-    parser.close()
-    text = html.unescape("".join(parser.parts)).replace("\xa0", " ")
+    if "<" in markup or "&" in markup:
+        import html
+
+        parser = _text_parser()()
+        parser.feed(markup)
+        parser.close()
+        markup = html.unescape("".join(parser.parts))
+    text = markup.replace("\xa0", " ")
     lines = [" ".join(line.split()) for line in text.splitlines()]
     return "\n".join(line for line in lines if line)
 

@@ -48,7 +48,7 @@ class InPersonPolicy(BaseModel):
 
     rules: tuple[InPersonRule, ...]
     # Request types of the automated tier's 2023-style form, mapped to our categories.
-    request_types: dict[str, str] = Field(default_factory=dict)
+    request_types: dict[str, str] = {}
 
     @model_validator(mode="after")
     def _every_category_has_a_rule(self) -> InPersonPolicy:
