@@ -5,8 +5,6 @@ with a `ConfigError` that names the file, the field and the reason, which the CL
 one line instead of a traceback.
 """
 
-from __future__ import annotations
-
 import contextlib
 import hashlib
 import json
@@ -19,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import time
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -118,7 +116,7 @@ class Tier1Settings(Section):
     operators: list[OperatorSetting] = []
 
     @model_validator(mode="after")
-    def _opens_before_closes(self) -> Tier1Settings:
+    def _opens_before_closes(self) -> Self:
         if self.live_opens >= self.live_closes:
             raise ValueError("live_opens must be before live_closes")
         return self
@@ -141,7 +139,7 @@ class Tier2Settings(Section):
     simulate_officer: bool = False
 
     @model_validator(mode="after")
-    def _opens_before_closes(self) -> Tier2Settings:
+    def _opens_before_closes(self) -> Self:
         if self.callback_opens >= self.callback_closes:
             raise ValueError("callback_opens must be before callback_closes")
         return self
@@ -226,7 +224,7 @@ class Limits(Section):
     log_window_seconds: float = Field(default=60.0, gt=0, le=86_400)
 
     @model_validator(mode="after")
-    def _line_holds_a_message(self) -> Limits:
+    def _line_holds_a_message(self) -> Self:
         # A JSONL line carries a message as JSON text: up to 4 bytes a character, more
         # when escaped. A line bound below that would refuse messages the text bound takes.
         if self.line_bytes < 4 * self.text_chars:
@@ -329,7 +327,7 @@ class Settings(BaseModel):
     uscis: UscisSettings = Field(default_factory=UscisSettings)
 
     @model_validator(mode="after")
-    def _uscis_credentials(self) -> Settings:
+    def _uscis_credentials(self) -> Self:
         if self.case_source == "uscis" and not (self.uscis.client_id and self.uscis.client_secret):
             raise ValueError(
                 'case_source = "uscis" needs TIERLINE_USCIS__CLIENT_ID and'

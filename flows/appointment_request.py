@@ -8,8 +8,6 @@ Nov 30 2026) or in ISO (2026-11-30); a weekend or a federal holiday is refused w
 reason, since field offices are closed then.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Callable
 from datetime import date, datetime

@@ -7,12 +7,11 @@ intercountry-adoption forms. Everything else
 may be moved to a free slot at an Application Support Center, with good cause.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from typing import Self
 
 from msgspec import Struct
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -73,7 +72,7 @@ class SupportCenter(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _hours(self) -> SupportCenter:
+    def _hours(self) -> Self:
         if self.closes <= self.opens:
             raise ValueError("closes must be after opens")
         if any(not 0 <= d <= 6 for d in self.weekdays):
@@ -96,7 +95,7 @@ class BiometricsRules(_Strict):
     sites: list[SupportCenter] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique_sites(self) -> BiometricsRules:
+    def _unique_sites(self) -> Self:
         ids = [s.id for s in self.sites]
         if len(ids) != len(set(ids)):
             raise ValueError("two sites share an id")

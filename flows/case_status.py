@@ -6,10 +6,9 @@ simplified form. A title the catalogue does not know still gets an answer that i
 for any status: the generic meaning and next step of the catalogue.
 """
 
-from __future__ import annotations
-
 import re
 from functools import cached_property
+from typing import Self
 
 from msgspec import Struct
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -50,7 +49,7 @@ class StatusCatalogue(_Strict):
     generic: StatusGroup
 
     @model_validator(mode="after")
-    def _consistent(self) -> StatusCatalogue:
+    def _consistent(self) -> Self:
         seen: set[str] = set()
         for t in self.titles:
             if t.group not in self.groups:
@@ -66,7 +65,7 @@ class StatusCatalogue(_Strict):
         # Built once per catalogue: a lookup is one dict access, not a scan of every title.
         return {title_key(t.title): t for t in self.titles}
 
-    def explain(self, title: str) -> StatusExplanation:
+    def explain(self, title: str) -> "StatusExplanation":
         """What `title` means and what to do next, with the rule that decided."""
         t = self._by_key.get(title_key(title))
         if t is not None:

@@ -9,11 +9,10 @@ the office's own time zone, that still has room, moving on to the next business 
 that day is full.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from datetime import date, datetime, time, tzinfo
 from functools import cached_property
+from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -58,7 +57,7 @@ class FieldOffice(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _hours_make_sense(self) -> FieldOffice:
+    def _hours_make_sense(self) -> Self:
         if self.opens >= self.closes:
             raise ValueError(f"office {self.id}: opens must be before closes")
         return self
@@ -96,7 +95,7 @@ class FieldOffices(BaseModel):
     offices: tuple[FieldOffice, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique(self) -> FieldOffices:
+    def _unique(self) -> Self:
         ids = [o.id for o in self.offices]
         if len(set(ids)) != len(ids):
             raise ValueError("office ids must be unique")

@@ -9,9 +9,8 @@ show) and may need an emergency. A case-status question never justifies a visit:
 answered by phone.
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
+from typing import Self
 
 from msgspec import Struct
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -51,7 +50,7 @@ class InPersonPolicy(BaseModel):
     request_types: dict[str, str] = {}
 
     @model_validator(mode="after")
-    def _every_category_has_a_rule(self) -> InPersonPolicy:
+    def _every_category_has_a_rule(self) -> Self:
         known = self.categories()
         if len(set(known)) != len(known):
             raise ValueError("each category has exactly one rule")

@@ -2,7 +2,7 @@
 operator asks about, the knowledge-base topics and the issues each resolves, and the issues
 that open a service request. A deployer adds an issue or a topic here, without code."""
 
-from __future__ import annotations
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -39,7 +39,7 @@ class Knowledge(BaseModel):
     topics: tuple[KnowledgeTopic, ...]
 
     @model_validator(mode="after")
-    def _known_issues(self) -> Knowledge:
+    def _known_issues(self) -> Self:
         ids = [i.id for i in self.issues]
         if len(set(ids)) != len(ids):
             raise ValueError("issue ids must be unique")

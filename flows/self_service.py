@@ -1,8 +1,6 @@
 """Self-service answers (hours, phone numbers, what to bring, what this assistant can and
 cannot do) and recognising an applicant who wants a person instead."""
 
-from __future__ import annotations
-
 import re
 from functools import cached_property
 

@@ -5,8 +5,6 @@ the next turn; guards read it and return a changed copy (models are frozen, so a
 cannot change the state it was given). Only what a later step reads is kept.
 """
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -101,7 +99,7 @@ class ConversationState(_Answers):
     language: str | None = None
 
     @classmethod
-    def restore(cls, stored: str | None) -> ConversationState:
+    def restore(cls, stored: str | None) -> "ConversationState":
         """The state stored as JSON; a state this release cannot read starts afresh."""
         return _restore(stored or "{}")
 
