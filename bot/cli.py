@@ -40,9 +40,11 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tierline {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    known = any(name == chosen for name, _, _ in COMMANDS)
     for name, module_name, summary in COMMANDS:
         if name != chosen:
-            sub.add_parser(name, help=summary, description=summary)
+            if not known:  # listed by --help and in the error for an unknown command
+                sub.add_parser(name, help=summary, description=summary)
             continue
         module = importlib.import_module(module_name)
         command = sub.add_parser(name, help=summary, description=module.__doc__)

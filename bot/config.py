@@ -6,6 +6,7 @@ one line instead of a traceback.
 """
 
 import contextlib
+import functools
 import hashlib
 import json
 import marshal
@@ -31,6 +32,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.version import VERSION as PYDANTIC_VERSION
 
 ENV_PREFIX = "TIERLINE_"
 
@@ -421,11 +423,12 @@ T = TypeVar("T")
 
 
 class _ParsedCache:
-    """Values derived from files' bytes alone (a parsed TOML file, a checked catalogue), in
-    `marshal` form under `TIERLINE_CACHE_DIR` (default `$XDG_CACHE_HOME/tierline`, else
-    `~/.cache/tierline`; empty turns it off), keyed by a hash of the bytes, as Python keeps
-    compiled modules. A cache that cannot be read or written is passed over: it only ever
-    saves time."""
+    """Values derived from files' bytes alone (a parsed TOML file, a checked catalogue, a
+    validated rule file), under `TIERLINE_CACHE_DIR` (default `$XDG_CACHE_HOME/tierline`,
+    else `~/.cache/tierline`; empty turns it off), keyed by a hash of the bytes, as Python
+    keeps compiled modules. Plain data is kept in `marshal` form, validated models as
+    pickles (`kind="model"`). A cache that cannot be read or written is passed over: it only
+    ever saves time."""
 
     _VERSION = f"py{sys.version_info[0]}{sys.version_info[1]}-"
 
@@ -451,8 +454,13 @@ class _ParsedCache:
         if file is None:
             return None
         try:
-            return marshal.loads(file.read_bytes())
-        except (OSError, ValueError, EOFError, TypeError):
+            blob = file.read_bytes()
+            if kind == "model":
+                import pickle
+
+                return pickle.loads(blob)
+            return marshal.loads(blob)
+        except Exception:  # a damaged or outdated entry of any kind is passed over
             return None
 
     @classmethod
@@ -461,13 +469,18 @@ class _ParsedCache:
         if file is None:
             return
         try:
-            blob = marshal.dumps(data)  # ValueError for what marshal cannot hold (dates)
+            if kind == "model":
+                import pickle
+
+                blob = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+            else:
+                blob = marshal.dumps(data)  # ValueError for what marshal cannot hold (dates)
             file.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as fh:
                 fh.write(blob)
             os.replace(tmp, file)
-        except (OSError, ValueError):
+        except (OSError, ValueError, TypeError, AttributeError):  # pickle: TypeError, ...
             with contextlib.suppress(OSError, UnboundLocalError):
                 os.unlink(tmp)
 
@@ -503,14 +516,51 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def load_model(path: Path, model: type[M], data: Any = None) -> M:
-    """Validate a config file (or already-parsed `data` read from it) against `model`."""
-    if data is None:
-        data = read_toml(path)
+    """Validate a config file (or already-parsed `data` read from it) against `model`.
+
+    A file is validated as it is on every start; what the validation made of the same bytes
+    with the same code (`_code_stamp`) is kept in the cache of parsed files, so a start with
+    an unchanged file is served the validated model without validating it again, nor, for
+    the rule files' models (`defer_build`), building their schemas at all."""
+    if data is not None:
+        return _validated(path, model, data)
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return _validated(path, model, read_toml(path))  # read_toml says what is wrong
+    key = b"%s\0%s.%s\0" % (_code_stamp(), model.__module__.encode(), model.__qualname__.encode())
+    cached = _ParsedCache.get(key + raw, "model")
+    if isinstance(cached, model):
+        return cached
+    value = _validated(path, model, read_toml(path))
+    _ParsedCache.put(key + raw, value, "model")
+    return value
+
+
+def _validated(path: Path, model: type[M], data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         field, reason = _first_error(exc)
         raise ConfigError(str(path), field, reason) from None
+
+
+@functools.cache
+def _code_stamp() -> bytes:
+    """What a validated rule file depends on besides its bytes: the code that validates it
+    (the modules of `flows/`, where the models live, and this one, each by size and time of
+    change, as Python checks a compiled module against its source) and the versions of
+    Python and pydantic."""
+    import flows
+
+    sources = [Path(__file__)]
+    with os.scandir(Path(flows.__file__).parent) as entries:
+        sources += [Path(e.path) for e in entries if e.name.endswith(".py")]
+    parts = [sys.version, PYDANTIC_VERSION]
+    for source in sorted(sources):
+        stat = source.stat()
+        parts.append(f"{source.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return "\n".join(parts).encode()
 
 
 def load_settings(directory: Path | None = None, **overrides: Any) -> Settings:

@@ -49,14 +49,14 @@ class ChecklistItem(BaseModel):
     """A document to bring. An optional one ("Travel itinerary, if you have one") never
     holds a request back."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     text: str = Field(min_length=1)
     optional: bool = False
 
 
 class RequestType(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: str
     label: str = Field(min_length=1)
@@ -90,7 +90,7 @@ class RequestType(BaseModel):
 class RequestTypes(BaseModel):
     """`config/appointment_requests.toml`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     max_days_ahead: int = Field(default=180, ge=1)
     types: list[RequestType] = Field(min_length=1)

@@ -24,7 +24,7 @@ from flows.zip_codes import ZipPlace, distance_km, five_digits, locate
 
 
 class FieldOffice(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     name: str = Field(min_length=1)
@@ -90,7 +90,7 @@ class FieldOffice(BaseModel):
 class FieldOffices(BaseModel):
     """`config/field_offices.toml`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     offices: tuple[FieldOffice, ...] = Field(min_length=1)
 

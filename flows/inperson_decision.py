@@ -28,7 +28,7 @@ class InPersonOutcome(StrEnum):
 
 
 class InPersonRule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: str = Field(pattern=r"^inperson\.[a-z_]+$")
     category: str
@@ -43,7 +43,7 @@ class InPersonRule(BaseModel):
 
 
 class InPersonPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     rules: tuple[InPersonRule, ...]
     # Request types of the automated tier's 2023-style form, mapped to our categories.

@@ -12,7 +12,7 @@ class Issue(BaseModel):
     in-person questions before it can be routed, whether it is an emergency, and whether
     it is urgent by itself (an officer's callback within the urgent window)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: str = Field(pattern=r"^[a-z_]+$")
     label: str
@@ -22,7 +22,7 @@ class Issue(BaseModel):
 
 
 class KnowledgeTopic(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: str = Field(pattern=r"^[a-z_]+$")
     label: str
@@ -32,7 +32,7 @@ class KnowledgeTopic(BaseModel):
 
 
 class Knowledge(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     issues: tuple[Issue, ...] = Field(min_length=1)
     service_request_issues: tuple[str, ...] = ()

@@ -3,13 +3,21 @@ the field and the reason."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.config import ConfigError, config_dir, load_settings, read_toml
+import bot.config
+from bot.config import ConfigError, config_dir, load_model, load_settings, read_toml
 from bot.messages import Catalogue
+from flows.biometrics import BiometricsRules
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -230,3 +238,67 @@ def test_an_edited_rule_translation_is_read_again(cache: Path, conf: Path) -> No
     after = Catalogue.load(conf / "messages").in_language("es")
     assert "Título nuevo" in after._literals["es"].values()
     assert "Título nuevo" not in before._literals["es"].values()
+
+
+# Validated rule files are kept too: an unchanged file validated by the same code is not
+# validated again; an edit, or a change to the code that validates, validates again.
+
+
+def test_a_validated_rule_file_is_served_again_equal(cache: Path, conf: Path) -> None:
+    first = load_model(conf / "biometrics.toml", BiometricsRules)
+    assert any(entry.name.startswith("model-") for entry in cache.iterdir())
+    again = load_model(conf / "biometrics.toml", BiometricsRules)
+    assert again == first and again is not first
+
+
+def test_an_edited_rule_file_is_validated_again_after_a_good_load(cache: Path, conf: Path) -> None:
+    path = conf / "biometrics.toml"
+    load_model(path, BiometricsRules)
+    text = path.read_text()
+    line = next(x for x in text.splitlines() if x.startswith("min_notice_hours"))
+    path.write_text(text.replace(line, "min_notice_hours = -5", 1))
+    with pytest.raises(ConfigError, match=r"biometrics\.toml: min_notice_hours"):
+        load_model(path, BiometricsRules)
+
+
+def test_changed_validation_code_validates_the_file_again(
+    cache: Path, conf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = conf / "biometrics.toml"
+    load_model(path, BiometricsRules)
+    validated = []
+    real = bot.config._validated
+
+    def counting(*args: Any) -> Any:
+        validated.append(args[1])
+        return real(*args)
+
+    monkeypatch.setattr(bot.config, "_validated", counting)
+    load_model(path, BiometricsRules)
+    assert validated == []  # served from the cache
+    monkeypatch.setattr(bot.config, "_code_stamp", lambda: b"another release")
+    load_model(path, BiometricsRules)
+    assert validated == [BiometricsRules]
+
+
+def test_a_start_with_unchanged_rule_files_builds_no_rule_schema(
+    cache: Path, tmp_path: Path
+) -> None:
+    """The reason for the cache: a rule model's schema is built only to validate a file."""
+    script = (
+        "from bot.config import load_settings\n"
+        "from bot.messages import Catalogue\n"
+        "from bot.policy import load_policy\n"
+        "from flows.biometrics import BiometricsRules\n"
+        "settings = load_settings()\n"
+        "load_policy(settings, Catalogue.load(settings.config_dir / 'messages'))\n"
+        "print(BiometricsRules.__pydantic_complete__)\n"
+    )
+    env = {**os.environ, "TIERLINE_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert runs == ["True", "False"]  # validated (and built) once, then served
