@@ -25,7 +25,9 @@ first message answering its last one arrives, `--updates` updates per chat. Figu
   last reply received;
 - **update to first reply** (p50, p99): from the moment the fake makes an update
   available to getUpdates to the first sendMessage for that chat after it;
-- **requests/update**: the bot's requests to the API other than getUpdates.
+- **requests/update**: the bot's requests to the API other than getUpdates;
+- **CPU ms/update**: the bot process's CPU time (user and system, from /proc) over the
+  measured updates, divided by their number: the cost without the waits.
 
 `--limiter shipped` runs both as they ship: Tierline's defaults (python-telegram-bot's
 `AIORateLimiter`, about 30 messages/s overall, and one message per second per chat,
@@ -49,7 +51,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -268,6 +270,7 @@ class Result:
     p50: float
     p99: float
     requests: float  # per update, getUpdates aside
+    cpu: float  # the bot process's CPU seconds per update
 
     @property
     def rate(self) -> float:
@@ -298,10 +301,12 @@ def one_run(bot: str, limiter: str, chats: int, updates: int, warm_up: int, work
             if warm_up:  # one chat first: the first use of every code path is not counted
                 _wait(api.play({WARM_UP_CHAT: journey(bot, warm_up)}), 60 + 2 * warm_up, "warm-up")
             calls_before = len(api.calls()) - len(api.calls("getUpdates"))
+            cpu_before = _cpu_seconds(proc.pid)
             steps = {FIRST_CHAT + i: journey(bot, updates) for i in range(chats)}
             load = api.play(steps)
             # bounded: at worst ~1 s per update of a chat, ~15 updates/s overall
             _wait(load, 60 + 2 * updates + chats * updates / 10, f"{bot}, limiter {limiter}")
+            cpu = _cpu_seconds(proc.pid) - cpu_before
             requests = len(api.calls()) - len(api.calls("getUpdates")) - calls_before
         finally:
             _stop(proc)
@@ -316,7 +321,17 @@ def one_run(bot: str, limiter: str, chats: int, updates: int, warm_up: int, work
             percentile(load.latencies, 0.50),
             percentile(load.latencies, 0.99),
             requests / total,
+            cpu / total,
         )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a running process (Linux); NaN where /proc is not."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -336,6 +351,7 @@ def _row(label: str, r: Result) -> str:
     return (
         f"  {label:22} {r.rate:9.1f} updates/s  p50 {r.p50 * 1000:8.1f} ms"
         f"  p99 {r.p99 * 1000:8.1f} ms  {r.requests:4.2f} requests/update"
+        f"  CPU {r.cpu * 1000:5.2f} ms/update"
     )
 
 
@@ -398,25 +414,26 @@ def main(argv: Sequence[str] | None = None) -> None:
             results.append(round_results)
 
     print(f"\nmedian of {args.rounds} round(s); the ratios are Tierline/echo within a round")
-    print(
-        f"  {'limiter':8} {'bot':9} {'updates/s':>10} {'p50 ms':>9} {'p99 ms':>9}"
-        f" {'requests/update':>16}"
-    )
+    columns: list[tuple[str, Callable[[Result], float], float]] = [
+        ("updates/s", lambda r: r.rate, 1),
+        ("p50 ms", lambda r: r.p50, 1000),
+        ("p99 ms", lambda r: r.p99, 1000),
+        ("requests/update", lambda r: r.requests, 1),
+        ("CPU ms/update", lambda r: r.cpu, 1000),
+    ]
+    print(f"  {'limiter':8} {'bot':9}" + "".join(f" {name:>15}" for name, _, _ in columns))
     med = statistics.median
     for limiter in limiters:
         for bot in BOTS:
             runs = [r[bot, limiter] for r in results]
             print(
-                f"  {limiter:8} {bot:9} {med(x.rate for x in runs):10.1f}"
-                f" {med(x.p50 for x in runs) * 1000:9.1f} {med(x.p99 for x in runs) * 1000:9.1f}"
-                f" {med(x.requests for x in runs):16.2f}"
+                f"  {limiter:8} {bot:9}"
+                + "".join(f" {med(f(x) for x in runs) * k:15.2f}" for _, f, k in columns)
             )
         pairs = [(r["tierline", limiter], r["echo", limiter]) for r in results]
         print(
-            f"  {limiter:8} {'ratio':9} {med(t.rate / e.rate for t, e in pairs):10.2f}"
-            f" {med(t.p50 / e.p50 for t, e in pairs):9.2f}"
-            f" {med(t.p99 / e.p99 for t, e in pairs):9.2f}"
-            f" {med(t.requests / e.requests for t, e in pairs):16.2f}"
+            f"  {limiter:8} {'ratio':9}"
+            + "".join(f" {med(f(t) / f(e) for t, e in pairs):15.2f}" for _, f, _ in columns)
         )
 
 
