@@ -200,7 +200,7 @@ def _environment(**extra: str) -> dict[str, str]:
 def spawn(
     bot: str, limiter: str, api: FakeBotApi, work: Path
 ) -> tuple[subprocess.Popen[bytes], Path]:
-    log = work / f"{bot}-{limiter}.log"
+    log = work / f"{bot}.log"
     if bot == "tierline":
         env = {"TIERLINE_TELEGRAM_TOKEN": TOKEN}
         if limiter == "off":
@@ -210,7 +210,7 @@ def spawn(
             }
         command = [
             *(sys.executable, "-m", "bot", "telegram", "--base-url", api.base_url),
-            *("--db", str(work / f"tierline-{limiter}.db"), "--now", NOW),
+            *("--db", str(work / "tierline.db"), "--now", NOW),
         ]
     else:
         env = {}
@@ -308,6 +308,8 @@ def one_run(bot: str, limiter: str, chats: int, updates: int, warm_up: int, work
             _wait(load, 60 + 2 * updates + chats * updates / 10, f"{bot}, limiter {limiter}")
             cpu = _cpu_seconds(proc.pid) - cpu_before
             requests = len(api.calls()) - len(api.calls("getUpdates")) - calls_before
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}\n{bot}'s log ends:\n{log.read_text()[-3000:]}") from None
         finally:
             _stop(proc)
         if proc.returncode not in (0, -signal.SIGTERM):
@@ -406,9 +408,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             order = BOTS if number % 2 == 0 else BOTS[::-1]
             for limiter in limiters:
                 for bot in order:
-                    result = one_run(
-                        bot, limiter, args.chats, args.updates, args.warm_up, Path(tmp)
-                    )
+                    work = Path(tmp) / f"{number + 1}-{limiter}-{bot}"  # a fresh database
+                    work.mkdir()
+                    result = one_run(bot, limiter, args.chats, args.updates, args.warm_up, work)
                     round_results[bot, limiter] = result
                     print(_row(f"round {number + 1} {limiter:7} {bot}", result), flush=True)
             results.append(round_results)
