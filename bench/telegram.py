@@ -27,7 +27,8 @@ first message answering its last one arrives, `--updates` updates per chat. Figu
   available to getUpdates to the first sendMessage for that chat after it;
 - **requests/update**: the bot's requests to the API other than getUpdates;
 - **CPU ms/update**: the bot process's CPU time (user and system, from /proc) over the
-  measured updates, divided by their number: the cost without the waits.
+  measured updates, divided by their number: the cost without the waits; and the same
+  divided by the requests/update (what each request to the API costs, all included).
 
 `--limiter shipped` runs both as they ship: Tierline's defaults (python-telegram-bot's
 `AIORateLimiter`, about 30 messages/s overall, and one message per second per chat,
@@ -422,6 +423,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ("p99 ms", lambda r: r.p99, 1000),
         ("requests/update", lambda r: r.requests, 1),
         ("CPU ms/update", lambda r: r.cpu, 1000),
+        ("CPU ms/request", lambda r: r.cpu / r.requests, 1000),
     ]
     print(f"  {'limiter':8} {'bot':9}" + "".join(f" {name:>15}" for name, _, _ in columns))
     med = statistics.median

@@ -149,9 +149,11 @@ class FakeBotApi(LoopbackServer):
         async def close() -> None:
             assert self._server is not None
             self._server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            if tasks:  # let them end, rather than be destroyed pending with the loop
+                await asyncio.wait(tasks, timeout=1)
 
         self._end_loop(close())
 
