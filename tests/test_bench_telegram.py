@@ -30,4 +30,5 @@ def test_the_telegram_bench_runs_both_bots_both_ways_and_prints_its_table() -> N
             assert re.search(rf"^  round 1 {limiter}\s+{bot}\s+[\d.]+ updates/s", out, re.M), out
             assert re.search(rf"^  {limiter}\s+{bot}{number * 6}$", out, re.M), out
         assert re.search(rf"^  {limiter}\s+ratio{number * 6}$", out, re.M), out
+    assert "note:" not in out, out  # one message answered each update
     assert "Traceback" not in run.stderr, run.stderr
