@@ -1,7 +1,8 @@
 """Tierline on Telegram against a plain python-telegram-bot echo bot: updates per second
 and update-to-first-reply, with the rate limiter as shipped and off.
 
-    python bench/telegram.py [--rounds 3] [--chats 50] [--updates 12] [--limiter shipped,off]
+    python bench/telegram_vs_echo.py [--rounds 3] [--chats 50] [--updates 12]
+                                     [--warm-up 6] [--limiter shipped,off]
 
 Both bots run as their own process against the same fake Bot API
 (`bot/adapters/telegram/fake_api.py`, real HTTP on 127.0.0.1), which runs in this process
@@ -38,6 +39,10 @@ runs both without a limiter (`telegram.rate_limiter = false`,
 journey once (`--warm-up`, not counted). Each round runs every limiter setting and both
 bots (a fresh fake, process and database each), alternating which bot goes first; the
 ratios Tierline/echo are taken within a round, then the median over rounds is printed.
+
+(Not named `telegram.py`: a script's directory comes first on the import path, so a file
+of that name in `bench/` would stand in for python-telegram-bot's `telegram` package in
+every script here.)
 """
 
 from __future__ import annotations
@@ -57,11 +62,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-# Run as a script, this file's directory comes first on the path, where its name would
-# shadow python-telegram-bot's `telegram` package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.adapters.telegram.fake_api import TOKEN, FakeBotApi  # noqa: E402

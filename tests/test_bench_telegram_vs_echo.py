@@ -1,5 +1,5 @@
-"""`bench/telegram.py` runs end to end with tiny knobs and prints its table. Nothing here
-is timed: the figures are the benchmark's to report (docs/performance.md)."""
+"""`bench/telegram_vs_echo.py` runs end to end with tiny knobs and prints its table.
+Nothing here is timed: the figures are the benchmark's to report (docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tests.conftest import ROOT
 def test_the_telegram_bench_runs_both_bots_both_ways_and_prints_its_table() -> None:
     run = subprocess.run(
         [
-            *(sys.executable, str(ROOT / "bench" / "telegram.py")),
+            *(sys.executable, str(ROOT / "bench" / "telegram_vs_echo.py")),
             *("--rounds", "1", "--chats", "2", "--updates", "2", "--warm-up", "1"),
         ],
         cwd=ROOT,
