@@ -27,6 +27,8 @@ first message answering its last one arrives, `--updates` updates per chat. Figu
 - **update to first reply** (p50, p99): from the moment the fake makes an update
   available to getUpdates to the first sendMessage for that chat after it;
 - **requests/update**: the bot's requests to the API other than getUpdates;
+- **connections**: the most connections the bot had open to the API at once (its HTTP
+  client's pool goes over all of them on every request);
 - **CPU ms/update**: the bot process's CPU time (user and system, from /proc) over the
   measured updates, divided by their number: the cost without the waits; and the same
   divided by the requests/update (what each request to the API costs, all included).
@@ -48,6 +50,7 @@ every script here.)
 from __future__ import annotations
 
 import argparse
+import asyncio
 import math
 import os
 import signal
@@ -113,6 +116,18 @@ class BenchApi(FakeBotApi):
     def __init__(self) -> None:
         super().__init__()
         self.load: _Load | None = None
+        self.connections = 0  # opened by the bot, in all
+        self.open_connections = 0
+        self.most_open = 0  # at once
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self.open_connections += 1
+        self.most_open = max(self.most_open, self.open_connections)
+        try:
+            await super()._serve(reader, writer)
+        finally:
+            self.open_connections -= 1
 
     def play(self, steps: dict[int, Sequence[str]]) -> _Load:
         load = _Load({chat: _Chat(s) for chat, s in steps.items()})
@@ -270,6 +285,7 @@ class Result:
     p50: float
     p99: float
     requests: float  # per update, getUpdates aside
+    connections: int  # the most the bot had open at once
     cpu: float  # the bot process's CPU seconds per update
 
     @property
@@ -328,6 +344,7 @@ def one_run(bot: str, limiter: str, chats: int, updates: int, warm_up: int, work
             percentile(load.latencies, 0.50),
             percentile(load.latencies, 0.99),
             requests / total,
+            api.most_open,
             cpu / total,
         )
 
@@ -358,7 +375,7 @@ def _row(label: str, r: Result) -> str:
     return (
         f"  {label:22} {r.rate:9.1f} updates/s  p50 {r.p50 * 1000:8.1f} ms"
         f"  p99 {r.p99 * 1000:8.1f} ms  {r.requests:4.2f} requests/update"
-        f"  CPU {r.cpu * 1000:5.2f} ms/update"
+        f"  CPU {r.cpu * 1000:5.2f} ms/update  {r.connections} connections"
     )
 
 
