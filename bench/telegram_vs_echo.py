@@ -371,6 +371,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 # ---- rounds and the table ---------------------------------------------------------------
 
 
+def _ratio(a: float, b: float) -> float:
+    """a / b, or NaN when b is 0 (a tiny run can take less than a tick of CPU time)."""
+    return a / b if b else math.nan
+
+
 def _row(label: str, r: Result) -> str:
     return (
         f"  {label:22} {r.rate:9.1f} updates/s  p50 {r.p50 * 1000:8.1f} ms"
@@ -458,7 +463,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         pairs = [(r["tierline", limiter], r["echo", limiter]) for r in results]
         print(
             f"  {limiter:8} {'ratio':9}"
-            + "".join(f" {med(f(t) / f(e) for t, e in pairs):15.2f}" for _, f, _ in columns)
+            + "".join(f" {med(_ratio(f(t), f(e)) for t, e in pairs):15.2f}" for _, f, _ in columns)
         )
 
 

@@ -24,7 +24,7 @@ def test_the_telegram_bench_runs_both_bots_both_ways_and_prints_its_table() -> N
     assert run.returncode == 0, run.stderr
     out = run.stdout
     assert "2 chats x 2 updates" in out, out
-    number = r"\s+[\d.]+"
+    number = r"\s+(?:[\d.]+|nan)"  # CPU time comes in ticks: a tiny run may take none
     for limiter in ("shipped", "off"):
         for bot in ("tierline", "echo"):
             assert re.search(rf"^  round 1 {limiter}\s+{bot}\s+[\d.]+ updates/s", out, re.M), out
