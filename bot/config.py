@@ -166,6 +166,10 @@ class TelegramSettings(Section):
     max_concurrent_updates: int = Field(default=64, ge=1, le=4096)
     # Sending: attempts on 429 answers (every request waits out Telegram's retry_after).
     send_attempts: int = Field(default=6, ge=1, le=50)
+    # python-telegram-bot's AIORateLimiter: Telegram's overall (30 messages/s) and group
+    # limits, and the 429 retries above. Off only for a Bot API server without Telegram's
+    # limits (a local fake, a benchmark); a 429 then backs the chat off like any failure.
+    rate_limiter: bool = True
     # A chat whose sends fail backs off alone: this long after the first failure, doubling
     # up to the maximum; other chats are not delayed.
     network_backoff_seconds: float = Field(default=1.0, ge=0, le=60)

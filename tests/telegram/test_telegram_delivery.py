@@ -8,13 +8,14 @@ import time
 import httpx
 import pytest
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
+from telegram.ext import AIORateLimiter
 
 from bot.adapters.telegram.app import TelegramBot
 from bot.adapters.telegram.sender import failure
 from bot.config import Settings
 from bot.engine import Engine
 from tests.conftest import Chat
-from tests.fake_bot_api import FakeBotApi, wait_until
+from tests.fake_bot_api import TOKEN, FakeBotApi, wait_until
 from tests.telegram.conftest import TelegramUser, fast_telegram, running
 
 
@@ -39,6 +40,32 @@ async def test_after_a_burst_of_429s_every_reply_arrives_once_and_in_order(
     assert fake_api.texts(user.id) == expected  # once each, in order
     # Nothing was accepted before the last 429's retry_after had passed.
     assert fake_api.messages(user.id)[0].at >= refused[-1].at + 0.3
+
+
+async def test_without_the_rate_limiter_a_429_backs_the_chat_off_and_every_reply_arrives_once(
+    fake_api: FakeBotApi, tg_engine: Engine, tg_settings: Settings, chat: Chat
+) -> None:
+    """`telegram.rate_limiter = false` (for a Bot API server without Telegram's limits)
+    leaves python-telegram-bot's limiter out; a 429 is then the chat's failure to back off
+    from, and nothing is lost or doubled."""
+    shipped = TelegramBot(tg_engine, tg_settings, TOKEN)
+    assert isinstance(shipped.application.bot.rate_limiter, AIORateLimiter)
+    off = tg_settings.model_copy(
+        update={"telegram": fast_telegram(fake_api.base_url, rate_limiter=False)}
+    )
+    inputs = ("/start", "/help", "/menu")
+    expected = await _expected(chat, *inputs)
+    async with running(tg_engine, off) as bot:
+        assert bot.application.bot.rate_limiter is None
+        fake_api.fail("sendMessage", "429", times=2, retry_after=0.2)
+        user = TelegramUser(fake_api, 2003)
+        for text in inputs:
+            fake_api.user_sends(user.id, text)
+        await wait_until(
+            lambda: len(fake_api.texts(user.id)) >= len(expected), within=20, what="every reply"
+        )
+        assert fake_api.texts(user.id) == expected  # once each, in order
+        assert [c.fault for c in fake_api.calls("sendMessage")][:2] == ["429", "429"]
 
 
 async def test_server_errors_are_retried_until_delivered(

@@ -136,17 +136,18 @@ class TelegramBot:
                 "so a crash may leave one unsent that is not sent again"
             )
         root = self.config.base_url.removesuffix("/bot")
-        return (
+        builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
             .token(token)
             .base_url(f"{root}/bot")
             .base_file_url(f"{root}/file/bot")
-            .rate_limiter(AIORateLimiter(max_retries=self.config.send_attempts))
             .request(self.request)
             .updater(None)  # `Poller` or `WebhookServer` take the updates in
             .job_queue(None)
-            .build()
         )
+        if self.config.rate_limiter:
+            builder = builder.rate_limiter(AIORateLimiter(max_retries=self.config.send_attempts))
+        return builder.build()
 
     def _add_handlers(self) -> None:
         app, a, s = self.application, self.applicants, self.staff

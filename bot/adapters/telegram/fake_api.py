@@ -134,6 +134,9 @@ class FakeBotApi(LoopbackServer):
         self._server: asyncio.AbstractServer | None = None
         # Called (in the server's thread) with a getUpdates offset that confirms updates.
         self.on_confirm: Callable[[int], None] | None = None
+        # Set (on the server's loop) when an update is queued: a long poll answers at once,
+        # as Telegram's does.
+        self._arrived = asyncio.Event()
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -146,9 +149,11 @@ class FakeBotApi(LoopbackServer):
         async def close() -> None:
             assert self._server is not None
             self._server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            if tasks:  # let them end, rather than be destroyed pending with the loop
+                await asyncio.wait(tasks, timeout=1)
 
         self._end_loop(close())
 
@@ -240,6 +245,7 @@ class FakeBotApi(LoopbackServer):
         with self._lock:
             self._state.updates.append(update)
             self._state.updates.sort(key=lambda u: u["update_id"])
+        self._loop.call_soon_threadsafe(self._arrived.set)
 
     def queue_raw(self, **content: Any) -> dict[str, Any]:
         """Queue an update with a fresh id and exactly this content."""
@@ -262,6 +268,7 @@ class FakeBotApi(LoopbackServer):
         with self._lock:
             update = {"update_id": next(self._ids), **content}
             self._state.updates.append(update)
+        self._loop.call_soon_threadsafe(self._arrived.set)
         return update
 
     # ---- faults -------------------------------------------------------------------------
@@ -432,6 +439,8 @@ class FakeBotApi(LoopbackServer):
         limit = int(params.get("limit") or 100)
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         while True:
+            # Cleared before looking: an update queued after the look sets it again.
+            self._arrived.clear()
             with self._lock:
                 if offset > self._state.confirmed_offset and self.on_confirm is not None:
                     self.on_confirm(offset)  # before the updates below it are forgotten
@@ -441,9 +450,11 @@ class FakeBotApi(LoopbackServer):
                         u for u in self._state.updates if u["update_id"] >= offset
                     ]
                 pending = self._state.updates[:limit]
-            if pending or time.monotonic() >= deadline:
+            left = deadline - time.monotonic()
+            if pending or left <= 0:
                 return pending
-            await asyncio.sleep(0.02)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), min(left, 0.5))
 
     def _m_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id, text = params.get("chat_id"), params.get("text")
