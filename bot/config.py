@@ -82,7 +82,7 @@ def config_dir() -> Path:
 class Section(BaseModel):
     """Base of every settings section: unknown keys are refused, so typos are caught."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class OperatorSetting(Section):
