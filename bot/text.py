@@ -106,11 +106,17 @@ def day_name(day: date, locale: str = "en") -> str:
     return _day(day, locale, "day_name")
 
 
+# Values written as they are (most placeholders): no formatter to look for.
+_AS_THEY_ARE = frozenset({str, int, float, bool, type(None)})
+
+
 def formatted(params: Mapping[str, Any], locale: str = "en") -> dict[str, Any]:
     """Placeholder values as they are written: dates and times in the house style."""
     out: dict[str, Any] = {}
     for name, value in params.items():
-        if isinstance(value, datetime):
+        if type(value) in _AS_THEY_ARE:
+            pass
+        elif isinstance(value, datetime):
             value = long_when(value, locale)
         elif isinstance(value, Short):
             value = short_when(value.at, locale)
@@ -149,7 +155,9 @@ def text(messages: Catalogue, key: str, params: Mapping[str, Any]) -> str:
         return messages.text(key)
     # A text handed over from config/'s rule files is written in the catalogue's language.
     values = {
-        k: render(messages, v)
+        k: messages.literal(v)
+        if type(v) is str
+        else render(messages, v)
         if isinstance(v, Say)
         else messages.literal(v)
         if isinstance(v, str)

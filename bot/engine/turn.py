@@ -55,6 +55,9 @@ def _button(messages: Catalogue, choice: Choice) -> Button:
     return Button(text(messages, choice.label, choice.params), codec.encode(choice))
 
 
+_UNSET = object()
+
+
 class _Model:
     """The object the shared machine moves: nothing but a state."""
 
@@ -97,6 +100,10 @@ class Turn:
         self.question_language = ""  # ... in this language (/language renders it anew)
         self.trail = stored.trail  # the steps Back returns to
         self._model = _Model(stored.state)
+        # `language`, worked out once for the state's choice it was worked out with (only
+        # the state's choice can change during a turn: /language).
+        self._language_for: object = _UNSET
+        self._language = ""
 
     # ---- where the conversation is --------------------------------------------------------
 
@@ -130,12 +137,17 @@ class Turn:
         """The language this turn speaks (bot/languages.py): the applicant's choice, else
         what the channel says (Telegram's language_code), else the language of the last
         turn (a signal or a notice has no channel hint), else the default setting."""
-        return (
-            language_of(self.state.language)
+        chosen = self.state.language
+        if chosen is self._language_for:
+            return self._language
+        self._language_for = chosen
+        self._language = (
+            language_of(chosen)
             or language_of(self.input.language)
             or language_of(self.stored.language)
             or self.settings.default_language
         )
+        return self._language
 
     @property
     def messages(self) -> Catalogue:
