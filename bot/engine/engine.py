@@ -96,17 +96,19 @@ class Engine:
     ) -> Engine:
         """An engine over `ports`. Channels in `pull_notices` receive their pending outbox
         notices at the start of each turn (the console); others push them (Telegram)."""
-        from flows.machine import build_machine
+        from flows.machine import build_machine, plain_moves
 
+        machine = build_machine(definition)
         services = Services(
             settings=settings,
             messages=messages,
             ports=ports,
             clock=clock,
             definition=definition,
-            machine=build_machine(definition),
+            machine=machine,
             program=program,
             policy=policy,
+            moves=plain_moves(machine),
         )
         return cls(services, pull_notices=pull_notices)
 
