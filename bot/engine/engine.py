@@ -127,9 +127,16 @@ class Engine:
         """
         inp = clean_input(inp)
         ports = self.services.ports
+        conversations = ports.conversations
         async with self._locks.hold(inp.key):
+            # The row the last turn saved, when it is still kept: every save checks the
+            # version, so a kept row gone stale makes a Conflict and is read again below.
+            kept_row = conversations.remembered(inp.key)
             for _attempt in range(MAX_ATTEMPTS):
-                stored = await ports.conversations.load(inp.key, self.services.definition.initial)
+                if kept_row is not None:
+                    stored = kept_row
+                else:
+                    stored = await conversations.load(inp.key, self.services.definition.initial)
                 turn = Turn(self.services, stored, inp, ConversationState.restore(stored.answers))
                 notices = await self._pending_notices(turn)
                 try:
@@ -151,13 +158,27 @@ class Engine:
                 )
                 kept = receipt(replies) if receipt is not None else ()
                 writes = self._writes_for(turn, notices, kept)
+                if turn.saved is None and kept_row is not None:
+                    # Nothing written checks the version: the row must be read to know
+                    # that the kept one is still what is stored (another process may
+                    # have moved the conversation).
+                    kept_row = None
+                    fresh = await conversations.load(inp.key, self.services.definition.initial)
+                    if fresh != stored:
+                        conversations.forget(inp.key)
+                        continue
                 if writes:
                     try:
                         await ports.db.commit(writes)
                     except Conflict:
+                        conversations.forget(inp.key)
+                        kept_row = None
                         continue
                     except StorageError as exc:
+                        conversations.forget(inp.key)
                         raise TurnNotSaved(str(exc)) from exc
+                if turn.saved is not None:
+                    conversations.remember(turn.saved)
                 if inp.signal is not None:
                     return self._signal_result(turn, stored.state)
                 return TurnResult(
@@ -291,16 +312,15 @@ class Engine:
             turn.state = turn.state.but(language=before.language)
         unchanged = turn.state is before
         answers = turn.stored.answers if unchanged else turn.state.dump()
+        conversations = ports.conversations
+        language = turn.language
         writes.append(
-            ports.conversations.save(
-                turn.stored,
-                turn.current,
-                answers,
-                offered,
-                turn.now,
-                turn.trail,
-                language=turn.language,
+            conversations.save(
+                turn.stored, turn.current, answers, offered, turn.now, turn.trail, language
             )
+        )
+        turn.saved = conversations.saved(
+            turn.stored, turn.current, answers, offered, turn.trail, language
         )
         if inp.signal is not None:
             # What a signal says is for the user, who did not ask: it waits in the outbox.

@@ -104,6 +104,8 @@ class Turn:
         # the state's choice can change during a turn: /language).
         self._language_for: object = _UNSET
         self._language = ""
+        # The conversation as this turn's save stores it (set with the save's write).
+        self.saved: StoredConversation | None = None
 
     # ---- where the conversation is --------------------------------------------------------
 

@@ -22,6 +22,14 @@ of the batch are committed. When the transaction as a whole fails, each caller i
 again in a transaction of its own, so one bad group still fails alone. The loop itself
 survives any exception (logged, masked like every log line) and, should it ever end, every
 caller still waiting is answered with `StorageError` instead of waiting for ever.
+
+What a caller keeps in memory of a table (the conversations port caches rows between turns)
+stays true through `watch`: the callback is called when a commit in this process writes to
+the table by a statement the watcher did not make itself, and when another connection (a
+second process on the same file) has committed anything, as the writer sees at the start of
+each batch (`PRAGMA data_version`). In that batch, every group holding one of the statements
+the watcher names as `guarded` (a save decided on a kept row) gets `Conflict`, since the
+other connection may have changed that row: its caller reads again and decides again.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +107,11 @@ class Database:
         self.checkpoints = 0  # how many WAL checkpoints the writer ran between batches
         self._since_checkpoint = 0  # commits since the last checkpoint
         self._checkpointed_at = time.monotonic()
+        # (table, the watcher's own statements, what to call) for `watch`
+        self._watches: list[tuple[str, frozenset[str], Callable[[], None]]] = []
+        self._data_version: int | None = None  # the writer's, at the last batch
+        self._guarded: frozenset[str] = frozenset()  # the watchers' own statements
+        self.foreign_commits = 0  # batches that found another connection's commit first
 
     # ---- opening and closing ------------------------------------------------------------
 
@@ -184,6 +197,27 @@ class Database:
 
     # ---- writing ------------------------------------------------------------------------
 
+    def watch(
+        self,
+        table: str,
+        forget: Callable[[], None],
+        own: Collection[str] = (),
+        guarded: Collection[str] = (),
+    ) -> None:
+        """Call `forget` whenever `table` may have changed behind the caller's back: a write
+        to it by a statement not in `own` (before it is applied and once it is done), or a
+        commit by another connection. A group holding a `guarded` statement conflicts in
+        the first batch after another connection's commit."""
+        self._watches.append((table, frozenset(own), forget))
+        self._guarded = self._guarded | frozenset(guarded)
+
+    def _forget_for(self, writes: Sequence[Write]) -> list[Callable[[], None]]:
+        return [
+            forget
+            for table, own, forget in self._watches
+            if any(table in w.sql and w.sql not in own for w in writes)
+        ]
+
     async def commit(self, writes: Iterable[Write]) -> list[int]:
         """Apply `writes` atomically and durably; return each one's row count.
 
@@ -193,8 +227,15 @@ class Database:
         if self._loop_task is None or self._loop_task.done():
             raise StorageError("the database is closed")
         pending = _Pending(tuple(writes), asyncio.get_running_loop().create_future())
-        await self._queue.put(pending)
-        return await pending.done
+        forgets = self._forget_for(pending.writes) if self._watches else ()
+        for forget in forgets:
+            forget()
+        self._queue.put_nowait(pending)  # unbounded: never waits
+        try:
+            return await pending.done
+        finally:
+            for forget in forgets:
+                forget()
 
     async def _commit_loop(self) -> None:
         try:
@@ -282,13 +323,21 @@ class Database:
         """Apply `batch` in one transaction: each group's outcome, and the exception that
         made the transaction fail as a whole (nothing of it was kept then), if one did."""
         try:
-            outcomes = await self._writer._execute(_apply_batch, self._writer._conn, batch)
+            outcomes, version = await self._writer._execute(
+                _apply_batch, self._writer._conn, batch, self._data_version, self._guarded
+            )
         except Exception as exc:
             log.error("commit of %d group(s) failed: %s", len(batch), _describe(exc))
             error = StorageError(f"the database could not commit: {_describe(exc)}")
             return [error] * len(batch), exc
         self.commits += 1
         self._since_checkpoint += 1
+        if version != self._data_version:
+            if self._data_version is not None:  # another connection committed meanwhile
+                self.foreign_commits += 1
+                for _table, _own, forget in self._watches:
+                    forget()
+            self._data_version = version
         return outcomes, None
 
 
@@ -320,14 +369,26 @@ def _describe(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def _apply_batch(conn: sqlite3.Connection, batch: list[_Pending]) -> list[list[int] | Exception]:
-    """Runs in the writer's thread: one transaction, one savepoint per caller."""
+def _apply_batch(
+    conn: sqlite3.Connection,
+    batch: list[_Pending],
+    last_version: int | None = None,
+    guarded: frozenset[str] = frozenset(),
+) -> tuple[list[list[int] | Exception], int]:
+    """Runs in the writer's thread: one transaction, one savepoint per caller. Also gives
+    the connection's data version as the transaction began (it moves only when another
+    connection commits); when it moved since `last_version`, a group holding a `guarded`
+    statement conflicts (see `Database.watch`)."""
     outcomes: list[list[int] | Exception] = []
     conn.execute("BEGIN IMMEDIATE")
     try:
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        foreign = last_version is not None and version != last_version
         for pending in batch:
             conn.execute("SAVEPOINT turn")
             try:
+                if foreign and any(w.sql in guarded for w in pending.writes):
+                    raise Conflict("another connection committed since the rows were kept")
                 counts = []
                 for w in pending.writes:
                     count = conn.execute(w.sql, w.params).rowcount
@@ -354,7 +415,7 @@ def _apply_batch(conn: sqlite3.Connection, batch: list[_Pending]) -> list[list[i
             except sqlite3.Error as exc:  # the original failure is the one to report
                 log.error("rollback after a failed commit failed too: %s", exc)
         raise
-    return outcomes
+    return outcomes, version
 
 
 def _read_batch(conn: sqlite3.Connection, batch: list[_Read]) -> list[Any]:
