@@ -140,6 +140,10 @@ class Catalogue:
         return set(self._texts)
 
     def text(self, key: str, **params: Any) -> str:
+        return self.filled(key, params)
+
+    def filled(self, key: str, params: Mapping[str, Any]) -> str:
+        """`text(key, **params)` with the values given as one mapping."""
         try:
             template = self._texts[key]
         except KeyError:

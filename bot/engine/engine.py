@@ -138,7 +138,7 @@ class Engine:
                 else:
                     stored = await conversations.load(inp.key, self.services.definition.initial)
                 turn = Turn(self.services, stored, inp, ConversationState.restore(stored.answers))
-                notices = await self._pending_notices(turn)
+                notices = await self._pending_notices(turn) if self._pulls(turn) else []
                 try:
                     await self._interpreter.run(turn)
                 except StorageError:
@@ -149,13 +149,16 @@ class Engine:
                 pulled_now = self._pulls(turn) and not turn.rejected
                 # One answer, one message: what the turn says is joined (within the message
                 # limit), with the keyboard on the last message.
-                replies = joined(
-                    (
-                        *(n.reply for n in notices),
-                        *turn.replies,
-                        *(n.reply for n in turn.notices_now if pulled_now),
+                if notices or (pulled_now and turn.notices_now):
+                    replies = joined(
+                        (
+                            *(n.reply for n in notices),
+                            *turn.replies,
+                            *(n.reply for n in turn.notices_now if pulled_now),
+                        )
                     )
-                )
+                else:  # most turns: what the turn said, nothing else
+                    replies = joined(tuple(turn.replies))
                 kept = receipt(replies) if receipt is not None else ()
                 writes = self._writes_for(turn, notices, kept)
                 if turn.saved is None and kept_row is not None:
@@ -297,12 +300,15 @@ class Engine:
         self, turn: Turn, notices: list[Notice], kept: Sequence[Write] = ()
     ) -> list[Write]:
         ports = self.services.ports
-        writes = [ports.outbox.mark_delivered(n.id, turn.now) for n in notices]
+        writes = [ports.outbox.mark_delivered(n.id, turn.now) for n in notices] if notices else []
         if turn.rejected:
             return [*writes, *kept]
         pulled_now = self._pulls(turn)
-        shown = [n.reply for n in notices] + [n.reply for n in turn.notices_now if pulled_now]
-        offered = turn.offered() + [b.data for r in shown for b in r.buttons]
+        offered = turn.offered()
+        if notices or (pulled_now and turn.notices_now):
+            shown = [n.reply for n in notices]
+            shown += [n.reply for n in turn.notices_now if pulled_now]
+            offered += [b.data for r in shown for b in r.buttons]
         if turn.keep_offered:  # answered in place: what the step offered stays live
             offered.extend(d for d in turn.stored.offered if d not in offered)
         key, inp = turn.key, turn.input
@@ -332,14 +338,13 @@ class Engine:
                     key, turn.now, inp.kind, self._transcribed(turn), turn.current
                 )
             )
-        writes.extend(
-            ports.transcript.transition(key, t.at, t.trigger, t.source, t.dest, t.rule)
-            for t in turn.transitions
-        )
-        writes.extend(turn.writes)
-        writes.extend(kept)  # before the turn's notices: its replies are sent first
-        writes.extend(
-            ports.outbox.enqueue(key, n.kind, n.reply, now=turn.now, delivered=pulled_now)
-            for n in turn.notices_now
-        )
+        transcript = ports.transcript
+        for t in turn.transitions:
+            writes.append(transcript.transition(key, t.at, t.trigger, t.source, t.dest, t.rule))
+        writes += turn.writes
+        writes += kept  # before the turn's notices: its replies are sent first
+        for n in turn.notices_now:
+            writes.append(
+                ports.outbox.enqueue(key, n.kind, n.reply, now=turn.now, delivered=pulled_now)
+            )
         return writes

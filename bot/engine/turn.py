@@ -162,6 +162,8 @@ class Turn:
         return _button(self.messages, choice)  # most are cached: the same every time
 
     def reply(self, said: Say, choices: Iterable[Choice] = ()) -> Reply:
+        if not said.choices and not choices:
+            return Reply(self.text(said))
         return Reply(self.text(said), tuple(self.button(c) for c in (*said.choices, *choices)))
 
     def notice(self, said: Say, choices: Iterable[Choice] = ()) -> Reply:

@@ -60,6 +60,7 @@ MAX_BATCH = 512
 CHECKPOINT_EVERY = 64
 CHECKPOINT_IDLE_SECONDS = 1.0
 CHECKPOINT_FORCE_AFTER = 1000
+_STATEMENTS_MEMO = 4096  # distinct statements remembered with the watchers they concern
 
 
 class StorageError(Exception):
@@ -111,6 +112,8 @@ class Database:
         self._watches: list[tuple[str, frozenset[str], Callable[[], None]]] = []
         self._data_version: int | None = None  # the writer's, at the last batch
         self._guarded: frozenset[str] = frozenset()  # the watchers' own statements
+        # statement -> the watchers to call when it is committed (`_forget_for`)
+        self._touches: dict[str, tuple[Callable[[], None], ...]] = {}
         self.foreign_commits = 0  # batches that found another connection's commit first
 
     # ---- opening and closing ------------------------------------------------------------
@@ -210,13 +213,25 @@ class Database:
         the first batch after another connection's commit."""
         self._watches.append((table, frozenset(own), forget))
         self._guarded = self._guarded | frozenset(guarded)
+        self._touches.clear()
 
     def _forget_for(self, writes: Sequence[Write]) -> list[Callable[[], None]]:
-        return [
-            forget
-            for table, own, forget in self._watches
-            if any(table in w.sql and w.sql not in own for w in writes)
-        ]
+        found: list[Callable[[], None]] = []
+        touches = self._touches
+        for w in writes:
+            forgets = touches.get(w.sql)
+            if forgets is None:  # worked out once per statement
+                if len(touches) > _STATEMENTS_MEMO:
+                    touches.clear()
+                forgets = touches[w.sql] = tuple(
+                    forget
+                    for table, own, forget in self._watches
+                    if table in w.sql and w.sql not in own
+                )
+            for forget in forgets:
+                if forget not in found:
+                    found.append(forget)
+        return found
 
     async def commit(self, writes: Iterable[Write]) -> list[int]:
         """Apply `writes` atomically and durably; return each one's row count.
