@@ -54,9 +54,10 @@ logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 Params = Sequence[Any] | Mapping[str, Any]
 MAX_BATCH = 512
-# WAL checkpoints run between batches (autocheckpoint is off on the writer): when the queue is
-# idle after CHECKPOINT_EVERY commits or CHECKPOINT_IDLE_SECONDS, and after
-# CHECKPOINT_FORCE_AFTER commits even when it is never idle.
+# WAL checkpoints are started between batches (autocheckpoint is off on the writer): when the
+# queue is idle after CHECKPOINT_EVERY commits or CHECKPOINT_IDLE_SECONDS, and after
+# CHECKPOINT_FORCE_AFTER commits even when it is never idle. They run on a connection of
+# their own, so the writer goes on committing while one copies the WAL back.
 CHECKPOINT_EVERY = 64
 CHECKPOINT_IDLE_SECONDS = 1.0
 CHECKPOINT_FORCE_AFTER = 1000
@@ -95,9 +96,17 @@ class _Read(Struct):
 class Database:
     """An open Tierline database. Use `await Database.open(path)`, then `close()`."""
 
-    def __init__(self, path: Path, reader: aiosqlite.Connection, writer: aiosqlite.Connection):
+    def __init__(
+        self,
+        path: Path,
+        reader: aiosqlite.Connection,
+        writer: aiosqlite.Connection,
+        checkpointer: aiosqlite.Connection | None = None,
+    ):
         self.path = path
         self._reader = reader
+        self._checkpointer = checkpointer  # None: the writer checkpoints
+        self._checkpointing: asyncio.Task[None] | None = None
         self._writer = writer
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._loop_task: asyncio.Task[None] | None = None
@@ -105,7 +114,7 @@ class Database:
         self._read_tasks: set[asyncio.Task[None]] = set()  # held so they are not collected
         self._in_flight: list[_Pending] = []  # the batch being applied now
         self.commits = 0  # how many transactions were committed (for benchmarks)
-        self.checkpoints = 0  # how many WAL checkpoints the writer ran between batches
+        self.checkpoints = 0  # how many WAL checkpoints were run
         self._since_checkpoint = 0  # commits since the last checkpoint
         self._checkpointed_at = time.monotonic()
         # (table, the watcher's own statements, what to call) for `watch`
@@ -131,14 +140,20 @@ class Database:
         writer = await _connect(path)
         try:
             await _migrate(writer, path)
-            # No checkpoint inside a turn's commit: the writer checkpoints between batches,
-            # when no turn is waiting (`_maybe_checkpoint`).
+            # No checkpoint inside a turn's commit: checkpoints run on their own connection,
+            # started between batches (`_maybe_checkpoint`).
             await writer.execute_fetchall("PRAGMA wal_autocheckpoint = 0")
             reader = await _connect(path)
         except BaseException:
             await writer.close()
             raise
-        db = cls(path, reader, writer)
+        try:
+            checkpointer = await _connect(path)
+        except BaseException:
+            await reader.close()
+            await writer.close()
+            raise
+        db = cls(path, reader, writer, checkpointer)
         db._loop_task = asyncio.create_task(db._commit_loop(), name="tierline-group-commit")
         return db
 
@@ -147,6 +162,11 @@ class Database:
             await self._queue.put(None)
             await self._loop_task
             self._loop_task = None
+        if self._checkpointing is not None:
+            await self._checkpointing
+            self._checkpointing = None
+        if self._checkpointer is not None:
+            await self._checkpointer.close()
         await self._reader.close()
         await self._writer.close()
 
@@ -275,14 +295,17 @@ class Database:
                 self._in_flight = []
                 if stop:
                     return
-                await self._maybe_checkpoint()
+                self._maybe_checkpoint()
         finally:
             self._fail_waiting()
 
-    async def _maybe_checkpoint(self) -> None:
-        """Copy the WAL back into the database between batches, never inside a commit: when
-        no turn is waiting and enough has been committed since the last one, or in any case
-        after CHECKPOINT_FORCE_AFTER commits, so the WAL cannot grow without bound."""
+    def _maybe_checkpoint(self) -> None:
+        """Start copying the WAL back into the database between batches, never inside a
+        commit: when no turn is waiting and enough has been committed since the last one, or
+        in any case after CHECKPOINT_FORCE_AFTER commits, so the WAL cannot grow without
+        bound. It runs on the checkpoint connection while the writer goes on; one at a time."""
+        if self._checkpointing is not None and not self._checkpointing.done():
+            return
         due = self._since_checkpoint >= CHECKPOINT_FORCE_AFTER or (
             self._queue.empty()
             and self._since_checkpoint > 0
@@ -292,19 +315,21 @@ class Database:
             )
         )
         if due:
-            await self.checkpoint()
+            self._checkpointing = asyncio.create_task(self.checkpoint(), name="tierline-checkpoint")
 
     async def checkpoint(self) -> None:
-        """A PASSIVE checkpoint on the writer: it never waits for readers and never blocks
+        """A PASSIVE checkpoint: it never waits for readers or the writer and never blocks
         them; what it cannot copy yet is copied by the next one."""
+        self._since_checkpoint = 0
+        self._checkpointed_at = time.monotonic()
         try:
-            await self._writer.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
-        except sqlite3.Error as exc:  # the WAL keeps the data; the next one tries again
+            await (self._checkpointer or self._writer).execute_fetchall(
+                "PRAGMA wal_checkpoint(PASSIVE)"
+            )
+        except Exception as exc:  # the WAL keeps the data; the next one tries again
             log.warning("WAL checkpoint failed: %s", _describe(exc))
             return
         self.checkpoints += 1
-        self._since_checkpoint = 0
-        self._checkpointed_at = time.monotonic()
 
     def _fail_waiting(self) -> None:
         """The loop has ended: whoever still waits is told, not left waiting for ever."""
