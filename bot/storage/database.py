@@ -427,26 +427,65 @@ def _apply_batch(
     last_version: int | None = None,
     guarded: frozenset[str] = frozenset(),
 ) -> tuple[list[list[int] | Exception], int]:
-    """Runs on the event loop's thread, in the transaction `_begin` began: one savepoint per
-    caller. Also gives the connection's data version as the transaction began (it moves only
-    when another connection commits); when it moved since `last_version`, a group holding a
-    `guarded` statement conflicts (see `Database.watch`)."""
-    outcomes: list[list[int] | Exception] = []
-    version = conn.execute("PRAGMA data_version").fetchone()[0]
+    """Runs on the event loop's thread, in the transaction `_begin` began: every caller's
+    group of writes atomic and failing alone. Also gives the connection's data version as
+    the transaction began (it moves only when another connection commits); when it moved
+    since `last_version`, a group holding a `guarded` statement conflicts (see
+    `Database.watch`).
+
+    The groups are first applied one after the other under one savepoint for the batch:
+    nearly always none fails, and the batch costs no savepoint per group. When one fails,
+    the batch is rolled back to that savepoint and applied again with a savepoint per group,
+    so that only the failing group is refused."""
+    cursor = conn.cursor()
+    version = cursor.execute("PRAGMA data_version").fetchone()[0]
     foreign = last_version is not None and version != last_version
+    outcomes = None if foreign else _apply_all(cursor, batch)
+    if outcomes is None:
+        outcomes = _apply_each(cursor, batch, guarded if foreign else frozenset())
+    return outcomes, version
+
+
+def _apply_all(cursor: sqlite3.Cursor, batch: list[_Pending]) -> list[list[int] | Exception] | None:
+    """Every group of `batch` under one savepoint; None (and nothing of it kept) when any
+    write failed or touched another number of rows than it expects."""
+    cursor.execute("SAVEPOINT batch")
+    outcomes: list[list[int] | Exception] = []
+    try:
+        for pending in batch:
+            counts = []
+            for w in pending.writes:
+                count = cursor.execute(w.sql, w.params).rowcount
+                if w.expect_rows is not None and count != w.expect_rows:
+                    raise Conflict(f"expected {w.expect_rows} row(s), touched {count}")
+                counts.append(count)
+            outcomes.append(counts)
+    except Exception:  # the groups are applied again one by one, each in a savepoint
+        cursor.execute("ROLLBACK TO batch")
+        cursor.execute("RELEASE batch")
+        return None
+    cursor.execute("RELEASE batch")
+    return outcomes
+
+
+def _apply_each(
+    cursor: sqlite3.Cursor, batch: list[_Pending], guarded: frozenset[str]
+) -> list[list[int] | Exception]:
+    """Each group of `batch` in a savepoint of its own: a failure fails that group only."""
+    outcomes: list[list[int] | Exception] = []
     for pending in batch:
-        conn.execute("SAVEPOINT turn")
+        cursor.execute("SAVEPOINT turn")
         try:
-            if foreign and any(w.sql in guarded for w in pending.writes):
+            if guarded and any(w.sql in guarded for w in pending.writes):
                 raise Conflict("another connection committed since the rows were kept")
             counts = []
             for w in pending.writes:
-                count = conn.execute(w.sql, w.params).rowcount
+                count = cursor.execute(w.sql, w.params).rowcount
                 if w.expect_rows is not None and count != w.expect_rows:
                     raise Conflict(f"expected {w.expect_rows} row(s), touched {count}")
                 counts.append(count)
         except Exception as exc:  # any failure fails this group only
-            conn.execute("ROLLBACK TO turn")
+            cursor.execute("ROLLBACK TO turn")
             if not isinstance(exc, Conflict):
                 log.error("a group of writes was refused: %s", _describe(exc))
             outcomes.append(
@@ -456,8 +495,8 @@ def _apply_batch(
             )
         else:
             outcomes.append(counts)
-        conn.execute("RELEASE turn")
-    return outcomes, version
+        cursor.execute("RELEASE turn")
+    return outcomes
 
 
 def _begin(conn: sqlite3.Connection) -> None:
