@@ -12,7 +12,9 @@
 and the ratios (b)/(c) (the one that counts) and (b)/(a). Then, unless --no-open-loop,
 open-loop latency: turns arriving as a Poisson process at fixed offered rates, latency
 counted from each turn's scheduled arrival, with --stored conversations already in the
-database (seeded by one bulk INSERT). Usage:
+database (seeded by one bulk INSERT), and beside each rate the same arrivals served by
+plain sqlite3 (the floor: a conversation read, the version-checked update and the transcript
+row per turn, every turn due committed together, one sync per commit). Usage:
 
     python bench/turns.py [--conversations 1000] [--seconds 5] [--rounds 3]
                           [--rates 230,2000,4000] [--stored 1000] [--open-seconds 5]
@@ -297,6 +299,63 @@ async def open_loop(path: Path, rate: float, seconds: float, stored: int) -> dic
     }
 
 
+def limit_open_loop(path: Path, rate: float, seconds: float, stored: int) -> dict[str, float]:
+    """The open loop's floor: the same Poisson arrivals (same seed) served by plain sqlite3
+    in one thread; whatever is due when a commit ends goes into the next one."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA synchronous = FULL")
+    rng = random.Random(17)
+    arrivals: list[tuple[float, int]] = []
+    at = 0.0
+    while True:
+        at += rng.expovariate(rate)
+        if at > seconds:
+            break
+        arrivals.append((at, rng.randrange(stored)))
+    latencies: list[float] = []
+    start = time.perf_counter()
+    i = 0
+    while i < len(arrivals):
+        now = time.perf_counter() - start
+        if arrivals[i][0] > now:
+            time.sleep(arrivals[i][0] - now)
+            now = time.perf_counter() - start
+        due = []
+        while i < len(arrivals) and arrivals[i][0] <= now:
+            due.append(arrivals[i])
+            i += 1
+        conn.execute("BEGIN IMMEDIATE")
+        for _, user in due:
+            key = f"user{user}"
+            row = conn.execute(
+                "SELECT state, slots, offered, version, trail FROM conversations"
+                " WHERE channel = 'bench' AND user_id = ?",
+                (key,),
+            ).fetchone()
+            conn.execute("SAVEPOINT turn")
+            conn.execute(
+                "UPDATE conversations SET version = ?, updated_at = ? WHERE channel = 'bench'"
+                " AND user_id = ? AND version = ?",
+                (row[3] + 1, "2026-11-23T10:00:00", key, row[3]),
+            )
+            conn.execute(
+                "INSERT INTO turns (channel, user_id, at, kind, value, state)"
+                " VALUES ('bench', ?, '2026-11-23T10:00:00', 'text', '/menu', ?)",
+                (key, row[0]),
+            )
+            conn.execute("RELEASE turn")
+        conn.execute("COMMIT")
+        done = time.perf_counter() - start
+        latencies.extend(done - scheduled for scheduled, _ in due)
+    conn.close()
+    latencies.sort()
+    return {
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+    }
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=1000)
@@ -368,9 +427,12 @@ async def main() -> None:
                 )
                 for rate in (float(x) for x in args.rates.split(",")):
                     res = await open_loop(path, rate, args.open_seconds, stored)
+                    floor = limit_open_loop(path, rate, args.open_seconds, stored)
                     print(
                         f"  offered {rate:6.0f}/s  achieved {res['achieved']:6.0f}/s  "
-                        f"p50 {res['p50_ms']:6.1f} ms  p99 {res['p99_ms']:6.1f} ms"
+                        f"p50 {res['p50_ms']:6.1f} ms  p99 {res['p99_ms']:6.1f} ms   "
+                        f"floor (plain sqlite3) p50 {floor['p50_ms']:5.1f} ms  "
+                        f"p99 {floor['p99_ms']:5.1f} ms"
                     )
 
 
