@@ -9,10 +9,14 @@
     settings, in the engine's measured batch size: per turn one conversation read, the
     case reads of the mix, a savepoint, the conversation update (version-checked), the
     transcript row and the transitions the engine wrote per turn; one commit per batch;
-and the ratios (b)/(c) (the one that counts) and (b)/(a). Then, unless --no-open-loop,
+(c') the same with one savepoint per batch instead of one per turn, as the engine applies
+    a batch when no group in it fails;
+and the ratios (b)/(c) (the one the issue names), (b)/(c') and (b)/(a). Then, unless --no-open-loop,
 open-loop latency: turns arriving as a Poisson process at fixed offered rates, latency
 counted from each turn's scheduled arrival, with --stored conversations already in the
-database (seeded by one bulk INSERT). Usage:
+database (seeded by one bulk INSERT), and beside each rate the same arrivals served by
+plain sqlite3 (the floor: a conversation read, the version-checked update and the transcript
+row per turn, every turn due committed together, one sync per commit). Usage:
 
     python bench/turns.py [--conversations 1000] [--seconds 5] [--rounds 3]
                           [--rates 230,2000,4000] [--stored 1000] [--open-seconds 5]
@@ -104,9 +108,11 @@ async def migrated(path: Path) -> None:
     await db.close()
 
 
-def sqlite_limit(path: Path, seconds: float, batch: int, writes_per_turn: float) -> float:
+def sqlite_limit(
+    path: Path, seconds: float, batch: int, writes_per_turn: float, savepoint_each: bool = True
+) -> float:
     """Plain sqlite3, no event loop: the engine's durable work per turn, `batch` turns a
-    commit. Returns turns per second."""
+    commit, a savepoint per turn (else one per batch). Returns turns per second."""
     reader = sqlite3.connect(path, isolation_level=None)
     writer = sqlite3.connect(path, isolation_level=None)
     for conn in (reader, writer):
@@ -150,8 +156,11 @@ def sqlite_limit(path: Path, seconds: float, batch: int, writes_per_turn: float)
                     "SELECT * FROM cases WHERE receipt_number = ?", (f"EAC2190{u:06d}",)
                 ).fetchone()
         writer.execute("BEGIN IMMEDIATE")
+        if not savepoint_each:
+            writer.execute("SAVEPOINT batch")
         for u in firsts:
-            writer.execute("SAVEPOINT turn")
+            if savepoint_each:
+                writer.execute("SAVEPOINT turn")
             key = f"user{u}"
             n = writer.execute(
                 "UPDATE conversations SET state = ?, slots = ?, offered = ?, version = ?,"
@@ -174,7 +183,10 @@ def sqlite_limit(path: Path, seconds: float, batch: int, writes_per_turn: float)
                     " VALUES ('limit', ?, ?, 'text', 'menu', 'status', 'receipt')",
                     (key, at),
                 )
-            writer.execute("RELEASE turn")
+            if savepoint_each:
+                writer.execute("RELEASE turn")
+        if not savepoint_each:
+            writer.execute("RELEASE batch")
         writer.execute("COMMIT")
         count += batch
     elapsed = time.perf_counter() - start
@@ -297,6 +309,63 @@ async def open_loop(path: Path, rate: float, seconds: float, stored: int) -> dic
     }
 
 
+def limit_open_loop(path: Path, rate: float, seconds: float, stored: int) -> dict[str, float]:
+    """The open loop's floor: the same Poisson arrivals (same seed) served by plain sqlite3
+    in one thread; whatever is due when a commit ends goes into the next one."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA synchronous = FULL")
+    rng = random.Random(17)
+    arrivals: list[tuple[float, int]] = []
+    at = 0.0
+    while True:
+        at += rng.expovariate(rate)
+        if at > seconds:
+            break
+        arrivals.append((at, rng.randrange(stored)))
+    latencies: list[float] = []
+    start = time.perf_counter()
+    i = 0
+    while i < len(arrivals):
+        now = time.perf_counter() - start
+        if arrivals[i][0] > now:
+            time.sleep(arrivals[i][0] - now)
+            now = time.perf_counter() - start
+        due = []
+        while i < len(arrivals) and arrivals[i][0] <= now:
+            due.append(arrivals[i])
+            i += 1
+        conn.execute("BEGIN IMMEDIATE")
+        for _, user in due:
+            key = f"user{user}"
+            row = conn.execute(
+                "SELECT state, slots, offered, version, trail FROM conversations"
+                " WHERE channel = 'bench' AND user_id = ?",
+                (key,),
+            ).fetchone()
+            conn.execute("SAVEPOINT turn")
+            conn.execute(
+                "UPDATE conversations SET version = ?, updated_at = ? WHERE channel = 'bench'"
+                " AND user_id = ? AND version = ?",
+                (row[3] + 1, "2026-11-23T10:00:00", key, row[3]),
+            )
+            conn.execute(
+                "INSERT INTO turns (channel, user_id, at, kind, value, state)"
+                " VALUES ('bench', ?, '2026-11-23T10:00:00', 'text', '/menu', ?)",
+                (key, row[0]),
+            )
+            conn.execute("RELEASE turn")
+        conn.execute("COMMIT")
+        done = time.perf_counter() - start
+        latencies.extend(done - scheduled for scheduled, _ in due)
+    conn.close()
+    latencies.sort()
+    return {
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+    }
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=1000)
@@ -324,7 +393,7 @@ async def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         if not args.no_closed_loop:
-            raws, engines, limits = [], [], []
+            raws, engines, limits, limits2 = [], [], [], []
             for r in range(args.rounds):
                 raw = await raw_upserts(Path(tmp) / f"raw{r}.db", args.seconds)
                 eng = await engine_turns(
@@ -334,9 +403,15 @@ async def main() -> None:
                 limit_path = Path(tmp) / f"limit{r}.db"
                 await migrated(limit_path)
                 limit = sqlite_limit(limit_path, args.seconds, batch, eng["writes_per_turn"])
+                limit2_path = Path(tmp) / f"limit{r}b.db"
+                await migrated(limit2_path)
+                limit2 = sqlite_limit(
+                    limit2_path, args.seconds, batch, eng["writes_per_turn"], savepoint_each=False
+                )
                 raws.append(raw)
                 engines.append(eng)
                 limits.append(limit)
+                limits2.append(limit2)
                 print(
                     f"round {r + 1}: (a) {raw:8.0f} upserts/s   (b) {eng['turns_per_s']:8.0f} "
                     f"durable turns/s ({eng['all_turns_per_s']:.0f} with refused input)  "
@@ -344,10 +419,12 @@ async def main() -> None:
                     f"{eng['turns_per_commit']:.1f} turns/commit  "
                     f"{eng['writes_per_turn']:.2f} writes/turn   (c) {limit:8.0f} limit turns/s"
                     f"  (b)/(c) {eng['turns_per_s'] / limit:.2f}  "
+                    f"(c') {limit2:8.0f}  (b)/(c') {eng['turns_per_s'] / limit2:.2f}  "
                     f"(b)/(a) {eng['turns_per_s'] / raw:.2f}"
                 )
             ratios = [e["turns_per_s"] / a for e, a in zip(engines, raws, strict=True)]
             to_limit = [e["turns_per_s"] / c for e, c in zip(engines, limits, strict=True)]
+            to_limit2 = [e["turns_per_s"] / c for e, c in zip(engines, limits2, strict=True)]
             print(
                 f"median: (a) {statistics.median(raws):.0f} upserts/s, (b) "
                 f"{statistics.median(e['turns_per_s'] for e in engines):.0f} durable turns/s, "
@@ -355,7 +432,8 @@ async def main() -> None:
                 f"p50 {statistics.median(e['p50_ms'] for e in engines):.1f} ms, "
                 f"p99 {statistics.median(e['p99_ms'] for e in engines):.1f} ms, "
                 f"ratio (b)/(a) {statistics.median(ratios):.2f}, "
-                f"ratio to the batched limit (b)/(c) {statistics.median(to_limit):.2f}"
+                f"ratio to the batched limit (b)/(c) {statistics.median(to_limit):.2f}, "
+                f"(b)/(c') {statistics.median(to_limit2):.2f}"
             )
         if not args.no_open_loop:
             for stored in (int(x) for x in args.stored.split(",")):
@@ -368,9 +446,12 @@ async def main() -> None:
                 )
                 for rate in (float(x) for x in args.rates.split(",")):
                     res = await open_loop(path, rate, args.open_seconds, stored)
+                    floor = limit_open_loop(path, rate, args.open_seconds, stored)
                     print(
                         f"  offered {rate:6.0f}/s  achieved {res['achieved']:6.0f}/s  "
-                        f"p50 {res['p50_ms']:6.1f} ms  p99 {res['p99_ms']:6.1f} ms"
+                        f"p50 {res['p50_ms']:6.1f} ms  p99 {res['p99_ms']:6.1f} ms   "
+                        f"floor (plain sqlite3) p50 {floor['p50_ms']:5.1f} ms  "
+                        f"p99 {floor['p99_ms']:5.1f} ms"
                     )
 
 

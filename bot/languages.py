@@ -14,6 +14,8 @@ nowhere else.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 ENGLISH = "en"
 SPANISH = "es"
 # code -> the language's name in itself (button labels, /language's answer)
@@ -48,6 +50,7 @@ def staff_only(key: str) -> bool:
     return any(key == p or (p.endswith(".") and key.startswith(p)) for p in STAFF_ONLY)
 
 
+@lru_cache(maxsize=256)  # a turn asks several times; the codes seen are few
 def language_of(code: str | None) -> str | None:
     """The language a channel's code names (`es-MX` -> `es`), or None when we speak none
     that fits it."""

@@ -4,11 +4,16 @@ The engine holds a conversation's lock for the whole of a turn, and the Telegram
 holds a chat's lock while it handles that chat's update and while it pushes a notice to it,
 so one conversation's turns and messages never interleave while different conversations
 run concurrently. A key's lock is dropped when nobody holds or waits for it.
+
+A key nobody holds is taken at once, without an `asyncio.Lock` or a wait (`take`): that is
+nearly every turn, since one applicant rarely sends again before the answer. Only a second
+taker of a held key waits, in arrival order, and is handed the key by `release`.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Hashable
 from types import TracebackType
 from typing import Generic, TypeVar
@@ -18,38 +23,66 @@ K = TypeVar("K", bound=Hashable)
 
 class KeyedLocks(Generic[K]):
     def __init__(self) -> None:
-        self._locks: dict[K, tuple[asyncio.Lock, list[int]]] = {}
+        # held key -> who waits for it, in arrival order
+        self._held: dict[K, deque[asyncio.Future[None]]] = {}
 
     def hold(self, key: K) -> _Held[K]:
         """`async with locks.hold(key):` runs its body while holding `key`'s lock."""
-        return _Held(self._locks, key)
+        return _Held(self, key)
+
+    def take(self, key: K) -> bool:
+        """Take `key` when nobody holds it (True), without waiting; False when it is held."""
+        if key in self._held:
+            return False
+        self._held[key] = deque()
+        return True
+
+    async def acquire(self, key: K) -> None:
+        """Take `key`, waiting behind whoever holds it or waits for it."""
+        if not self.take(key):
+            await self._wait(key)
+
+    async def _wait(self, key: K) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._held[key].append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release(key)  # handed the key as it was cancelled: pass it on
+            else:
+                waiting = self._held.get(key)
+                if waiting is not None and waiter in waiting:
+                    waiting.remove(waiter)
+            raise
+
+    def release(self, key: K) -> None:
+        """Hand `key` to the first that waits for it, or drop it when nobody does."""
+        waiting = self._held[key]
+        while waiting:
+            waiter = waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        del self._held[key]
 
     def __len__(self) -> int:
-        return len(self._locks)
+        return len(self._held)
 
 
 class _Held(Generic[K]):
     """The context of one `hold`: a class, not a generator, because every turn enters one
     (an `asynccontextmanager` costs several times as much per use)."""
 
-    __slots__ = ("_key", "_lock", "_locks")
+    __slots__ = ("_key", "_locks")
 
-    def __init__(self, locks: dict[K, tuple[asyncio.Lock, list[int]]], key: K) -> None:
+    def __init__(self, locks: KeyedLocks[K], key: K) -> None:
         self._locks = locks
         self._key = key
 
     async def __aenter__(self) -> None:
-        entry = self._locks.get(self._key)
-        if entry is None:
-            entry = self._locks[self._key] = (asyncio.Lock(), [0])
-        lock, users = entry
-        users[0] += 1
-        try:
-            await lock.acquire()
-        except BaseException:
-            self._release_user(users)
-            raise
-        self._lock = lock
+        if not self._locks.take(self._key):  # held: wait for it (else taken at once)
+            await self._locks._wait(self._key)
 
     async def __aexit__(
         self,
@@ -57,10 +90,4 @@ class _Held(Generic[K]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._lock.release()
-        self._release_user(self._locks[self._key][1])
-
-    def _release_user(self, users: list[int]) -> None:
-        users[0] -= 1
-        if users[0] == 0:
-            del self._locks[self._key]
+        self._locks.release(self._key)

@@ -64,6 +64,7 @@ class Catalogue:
         self._all.setdefault(language, self._texts)
         self._siblings: dict[str, Catalogue] = {language: self}
         self._literals: dict[str, Mapping[str, str]] = {}
+        self._plain: dict[str, str] = {}  # texts without placeholders, braces unescaped
 
     def literal(self, english: str) -> str:
         """A text from config/'s rule files (English) in this catalogue's language: the
@@ -141,6 +142,10 @@ class Catalogue:
         return set(self._texts)
 
     def text(self, key: str, **params: Any) -> str:
+        return self.filled(key, params)
+
+    def filled(self, key: str, params: Mapping[str, Any]) -> str:
+        """`text(key, **params)` with the values given as one mapping."""
         try:
             template = self._texts[key]
         except KeyError:
@@ -148,11 +153,12 @@ class Catalogue:
         if PRACTICE in template:
             note = self._texts.get(PRACTICE_NOTE, "") if self.practice else ""
             return template.format_map({**params, "practice": note}).rstrip()
-        return (
-            template.format_map(params)
-            if params
-            else template.replace("{{", "{").replace("}}", "}")
-        )
+        if params:
+            return template.format_map(params)
+        plain = self._plain.get(key)
+        if plain is None:  # worked out once per key: the same every time
+            plain = self._plain[key] = template.replace("{{", "{").replace("}}", "}")
+        return plain
 
 
 Texts = dict[str, dict[str, str]]

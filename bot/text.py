@@ -106,26 +106,35 @@ def day_name(day: date, locale: str = "en") -> str:
     return _day(day, locale, "day_name")
 
 
+# Values written as they are (most placeholders): no formatter to look for.
+_AS_THEY_ARE = frozenset({str, int, float, bool, type(None)})
+
+
 def formatted(params: Mapping[str, Any], locale: str = "en") -> dict[str, Any]:
     """Placeholder values as they are written: dates and times in the house style."""
-    out: dict[str, Any] = {}
-    for name, value in params.items():
-        if isinstance(value, datetime):
-            value = long_when(value, locale)
-        elif isinstance(value, Short):
-            value = short_when(value.at, locale)
-        elif isinstance(value, ShortDay):
-            value = short_day(value.day, locale)
-        elif isinstance(value, DayName):
-            value = day_name(value.day, locale)
-        elif isinstance(value, date):
-            value = long_date(value, locale)
-        elif isinstance(value, time):
-            value = clock_time(value, locale)
-        elif isinstance(value, Supplied):
-            value = value.in_language(locale.split("_")[0])
-        out[name] = value
-    return out
+    return {
+        name: value if type(value) in _AS_THEY_ARE else _written(value, locale)
+        for name, value in params.items()
+    }
+
+
+def _written(value: Any, locale: str) -> Any:
+    """One placeholder value in the house style (as it is when no style applies)."""
+    if isinstance(value, datetime):
+        return long_when(value, locale)
+    if isinstance(value, Short):
+        return short_when(value.at, locale)
+    if isinstance(value, ShortDay):
+        return short_day(value.day, locale)
+    if isinstance(value, DayName):
+        return day_name(value.day, locale)
+    if isinstance(value, date):
+        return long_date(value, locale)
+    if isinstance(value, time):
+        return clock_time(value, locale)
+    if isinstance(value, Supplied):
+        return value.in_language(locale.split("_")[0])
+    return value
 
 
 def in_every_language(messages: Catalogue, said: Say) -> Reply:
@@ -147,13 +156,15 @@ def text(messages: Catalogue, key: str, params: Mapping[str, Any]) -> str:
     """The catalogue text `key` with `params` written in the house style of its language."""
     if not params:
         return messages.text(key)
-    # A text handed over from config/'s rule files is written in the catalogue's language.
-    values = {
-        k: render(messages, v)
-        if isinstance(v, Say)
-        else messages.literal(v)
-        if isinstance(v, str)
-        else v
-        for k, v in params.items()
-    }
-    return messages.text(key, **formatted(values, messages.language))
+    # A text handed over from config/'s rule files is written in the catalogue's language;
+    # a sentence is rendered first; other values are written in the house style.
+    values: dict[str, Any] = {}
+    for k, v in params.items():
+        if type(v) is str or isinstance(v, str):
+            v = messages.literal(v)
+        elif isinstance(v, Say):
+            v = render(messages, v)
+        elif type(v) not in _AS_THEY_ARE:
+            v = _written(v, messages.language)
+        values[k] = v
+    return messages.filled(key, values)

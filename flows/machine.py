@@ -335,6 +335,35 @@ def build_machine(definition: MachineDefinition) -> Machine:
     )
 
 
+def plain_moves(machine: Machine) -> dict[tuple[str, str], str] | None:
+    """`machine`'s transitions as (trigger, source state) -> destination, read from the
+    machine itself, when firing one does nothing but set the state: no condition and no
+    callback on the machine, a transition or a state (what `build_machine` builds). None
+    when it has one: then a trigger must go through the machine to run it.
+
+    Firing through `transitions` walks its callback lists even when they are all empty
+    (~10 us a trigger, a tenth of a turn); the engine moves a conversation by this table
+    when there is one, to the state the machine's own transition names."""
+    m = machine
+    hooks = ("prepare_event", "before_state_change", "after_state_change", "finalize_event")
+    if any(getattr(m, h, None) for h in (*hooks, "on_exception", "on_final")):
+        return None
+    if any(s.on_enter or s.on_exit or getattr(s, "final", False) for s in m.states.values()):
+        return None
+    moves: dict[tuple[str, str], str] = {}
+    for trigger, event in m.events.items():
+        for source, found in event.transitions.items():
+            if not found:
+                continue
+            first = found[0]
+            if first.conditions or first.prepare or first.before or first.after:
+                return None
+            if not isinstance(first.dest, str):  # internal, or an enum state
+                return None
+            moves[(trigger, source)] = first.dest
+    return moves
+
+
 def flow_of(tier: TierDeclaration) -> Flow:
     """The states and transitions a declared tier contributes to the machine."""
     states = tuple(StateSpec(step.state, step.doc) for step in tier.steps)

@@ -11,13 +11,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+_ABSENT = object()
+
 
 class _Answers(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     def but(self, **changes: Any) -> Any:
-        """A copy with `changes` (validated like the original)."""
-        return type(self).model_validate({**self.model_dump(), **changes})
+        """A copy with `changes` (validated like the original); itself when every change
+        is a value it already holds (of the same type), as a frozen model may be shared."""
+        for name, value in changes.items():
+            held = getattr(self, name, _ABSENT)
+            if held is _ABSENT or type(held) is not type(value) or held != value:
+                return type(self).model_validate({**self.model_dump(), **changes})
+        return self
 
 
 class BiometricsAnswers(_Answers):

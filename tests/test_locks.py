@@ -72,3 +72,28 @@ async def test_an_error_or_a_cancelled_waiter_leaves_no_lock_behind() -> None:
     assert len(locks) == 0
     async with locks.hold("a"):  # and the key can be held again
         pass
+
+
+async def test_a_waiter_cancelled_before_or_after_being_handed_the_key_passes_it_on() -> None:
+    locks: KeyedLocks[str] = KeyedLocks()
+    order: list[str] = []
+
+    async def waiter(name: str) -> None:
+        async with locks.hold("a"):
+            order.append(name)
+
+    assert locks.take("a")  # held by the test itself
+    tasks = {n: asyncio.create_task(waiter(n)) for n in ("w1", "w2", "w3", "w4")}
+    await asyncio.sleep(0)
+    tasks["w2"].cancel()  # cancelled while waiting
+    await asyncio.sleep(0)
+    locks.release("a")  # handed to w1 ...
+    tasks["w1"].cancel()  # ... which is cancelled before it runs: w3 gets it
+    for name, task in tasks.items():
+        if name in ("w1", "w2"):
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        else:
+            await task
+    assert order == ["w3", "w4"]
+    assert len(locks) == 0

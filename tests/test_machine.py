@@ -4,6 +4,7 @@ the one shared machine."""
 from __future__ import annotations
 
 import pytest
+from transitions import Machine
 
 from flows.machine import (
     ANY,
@@ -12,6 +13,8 @@ from flows.machine import (
     MachineDefinition,
     StateSpec,
     TransitionSpec,
+    build_machine,
+    plain_moves,
 )
 from flows.tiers import definition, shared_machine
 
@@ -37,6 +40,35 @@ def test_every_declared_transition_fires_on_the_shared_machine(
     model = _Model(source)
     assert shared_machine().events[trigger].trigger(model) is True
     assert model.state == dest
+
+
+def test_the_machines_own_table_moves_every_declared_transition_as_firing_it_does() -> None:
+    moves = plain_moves(shared_machine())
+    assert moves is not None  # the machine runs no callbacks: the engine moves by the table
+    edges = _declared_edges()
+    for trigger, source, dest in edges:
+        model = _Model(source)
+        shared_machine().events[trigger].trigger(model)
+        assert moves[(trigger, source)] == model.state == dest
+    assert len(moves) == len(set((t, s) for t, s, _ in edges))
+
+
+def test_a_machine_with_a_callback_has_no_table_and_is_fired() -> None:
+    def fresh() -> Machine:  # not the shared one (build_machine caches it)
+        machine: Machine = build_machine.__wrapped__(definition())
+        assert machine is not shared_machine()
+        return machine
+
+    machine = fresh()
+    machine.before_state_change = [lambda event: None]
+    assert plain_moves(machine) is None
+    machine = fresh()
+    next(iter(machine.states.values())).on_enter = [lambda event: None]
+    assert plain_moves(machine) is None
+    machine = fresh()
+    trigger, source, _dest = _declared_edges()[0]
+    machine.events[trigger].transitions[source][0].conditions.append(lambda event: True)
+    assert plain_moves(machine) is None
 
 
 def test_the_machine_is_built_once() -> None:

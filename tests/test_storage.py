@@ -101,6 +101,35 @@ async def test_concurrent_callers_share_commits_but_not_failures(db: Database) -
     assert len(rows) == 3
 
 
+async def test_a_batch_with_one_failing_group_keeps_every_other_group_once(db: Database) -> None:
+    """Groups are first applied together under one savepoint; when one fails, the batch is
+    applied again group by group: the others are kept exactly once, the failing one not at
+    all, whatever its place in the batch."""
+    await db.commit([Write("CREATE TABLE log (who TEXT, step INTEGER)")])
+
+    async def group(who: str, fails: bool) -> str:
+        writes = [Write("INSERT INTO log VALUES (?, 1)", (who,))]
+        writes.append(
+            Write("INSERT INTO no_such_table VALUES (1)")
+            if fails
+            else Write("INSERT INTO log VALUES (?, 2)", (who,))
+        )
+        try:
+            await db.commit(writes)
+        except StorageError:
+            return "refused"
+        return "kept"
+
+    names = [f"g{i}" for i in range(12)]
+    outcomes = await asyncio.gather(*(group(n, n in ("g0", "g5", "g11")) for n in names))
+    assert outcomes.count("refused") == 3
+    rows = await db.fetchall("SELECT who, step FROM log ORDER BY who, step")
+    kept = [n for n in names if n not in ("g0", "g5", "g11")]
+    assert sorted((r["who"], r["step"]) for r in rows) == sorted(
+        (n, step) for n in kept for step in (1, 2)
+    )
+
+
 async def test_a_write_the_database_refuses_is_a_storage_error(db: Database) -> None:
     with pytest.raises(StorageError, match="refused"):
         await db.commit([Write("INSERT INTO no_such_table VALUES (1)")])

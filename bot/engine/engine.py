@@ -96,17 +96,19 @@ class Engine:
     ) -> Engine:
         """An engine over `ports`. Channels in `pull_notices` receive their pending outbox
         notices at the start of each turn (the console); others push them (Telegram)."""
-        from flows.machine import build_machine
+        from flows.machine import build_machine, plain_moves
 
+        machine = build_machine(definition)
         services = Services(
             settings=settings,
             messages=messages,
             ports=ports,
             clock=clock,
             definition=definition,
-            machine=build_machine(definition),
+            machine=machine,
             program=program,
             policy=policy,
+            moves=plain_moves(machine),
         )
         return cls(services, pull_notices=pull_notices)
 
@@ -125,11 +127,18 @@ class Engine:
         """
         inp = clean_input(inp)
         ports = self.services.ports
+        conversations = ports.conversations
         async with self._locks.hold(inp.key):
+            # The row the last turn saved, when it is still kept: every save checks the
+            # version, so a kept row gone stale makes a Conflict and is read again below.
+            kept_row = conversations.remembered(inp.key)
             for _attempt in range(MAX_ATTEMPTS):
-                stored = await ports.conversations.load(inp.key, self.services.definition.initial)
+                if kept_row is not None:
+                    stored = kept_row
+                else:
+                    stored = await conversations.load(inp.key, self.services.definition.initial)
                 turn = Turn(self.services, stored, inp, ConversationState.restore(stored.answers))
-                notices = await self._pending_notices(turn)
+                notices = await self._pending_notices(turn) if self._pulls(turn) else []
                 try:
                     await self._interpreter.run(turn)
                 except StorageError:
@@ -140,22 +149,39 @@ class Engine:
                 pulled_now = self._pulls(turn) and not turn.rejected
                 # One answer, one message: what the turn says is joined (within the message
                 # limit), with the keyboard on the last message.
-                replies = joined(
-                    (
-                        *(n.reply for n in notices),
-                        *turn.replies,
-                        *(n.reply for n in turn.notices_now if pulled_now),
+                if notices or (pulled_now and turn.notices_now):
+                    replies = joined(
+                        (
+                            *(n.reply for n in notices),
+                            *turn.replies,
+                            *(n.reply for n in turn.notices_now if pulled_now),
+                        )
                     )
-                )
+                else:  # most turns: what the turn said, nothing else
+                    replies = joined(tuple(turn.replies))
                 kept = receipt(replies) if receipt is not None else ()
                 writes = self._writes_for(turn, notices, kept)
+                if turn.saved is None and kept_row is not None:
+                    # Nothing written checks the version: the row must be read to know
+                    # that the kept one is still what is stored (another process may
+                    # have moved the conversation).
+                    kept_row = None
+                    fresh = await conversations.load(inp.key, self.services.definition.initial)
+                    if fresh != stored:
+                        conversations.forget(inp.key)
+                        continue
                 if writes:
                     try:
                         await ports.db.commit(writes)
                     except Conflict:
+                        conversations.forget(inp.key)
+                        kept_row = None
                         continue
                     except StorageError as exc:
+                        conversations.forget(inp.key)
                         raise TurnNotSaved(str(exc)) from exc
+                if turn.saved is not None:
+                    conversations.remember(turn.saved)
                 if inp.signal is not None:
                     return self._signal_result(turn, stored.state)
                 return TurnResult(
@@ -274,12 +300,15 @@ class Engine:
         self, turn: Turn, notices: list[Notice], kept: Sequence[Write] = ()
     ) -> list[Write]:
         ports = self.services.ports
-        writes = [ports.outbox.mark_delivered(n.id, turn.now) for n in notices]
+        writes = [ports.outbox.mark_delivered(n.id, turn.now) for n in notices] if notices else []
         if turn.rejected:
             return [*writes, *kept]
         pulled_now = self._pulls(turn)
-        shown = [n.reply for n in notices] + [n.reply for n in turn.notices_now if pulled_now]
-        offered = turn.offered() + [b.data for r in shown for b in r.buttons]
+        offered = turn.offered()
+        if notices or (pulled_now and turn.notices_now):
+            shown = [n.reply for n in notices]
+            shown += [n.reply for n in turn.notices_now if pulled_now]
+            offered += [b.data for r in shown for b in r.buttons]
         if turn.keep_offered:  # answered in place: what the step offered stays live
             offered.extend(d for d in turn.stored.offered if d not in offered)
         key, inp = turn.key, turn.input
@@ -289,16 +318,15 @@ class Engine:
             turn.state = turn.state.but(language=before.language)
         unchanged = turn.state is before
         answers = turn.stored.answers if unchanged else turn.state.dump()
+        conversations = ports.conversations
+        language = turn.language
         writes.append(
-            ports.conversations.save(
-                turn.stored,
-                turn.current,
-                answers,
-                offered,
-                turn.now,
-                turn.trail,
-                language=turn.language,
+            conversations.save(
+                turn.stored, turn.current, answers, offered, turn.now, turn.trail, language
             )
+        )
+        turn.saved = conversations.saved(
+            turn.stored, turn.current, answers, offered, turn.trail, language
         )
         if inp.signal is not None:
             # What a signal says is for the user, who did not ask: it waits in the outbox.
@@ -310,14 +338,13 @@ class Engine:
                     key, turn.now, inp.kind, self._transcribed(turn), turn.current
                 )
             )
-        writes.extend(
-            ports.transcript.transition(key, t.at, t.trigger, t.source, t.dest, t.rule)
-            for t in turn.transitions
-        )
-        writes.extend(turn.writes)
-        writes.extend(kept)  # before the turn's notices: its replies are sent first
-        writes.extend(
-            ports.outbox.enqueue(key, n.kind, n.reply, now=turn.now, delivered=pulled_now)
-            for n in turn.notices_now
-        )
+        transcript = ports.transcript
+        for t in turn.transitions:
+            writes.append(transcript.transition(key, t.at, t.trigger, t.source, t.dest, t.rule))
+        writes += turn.writes
+        writes += kept  # before the turn's notices: its replies are sent first
+        for n in turn.notices_now:
+            writes.append(
+                ports.outbox.enqueue(key, n.kind, n.reply, now=turn.now, delivered=pulled_now)
+            )
         return writes

@@ -54,6 +54,8 @@ class Interpreter:
         # by the identity of its declared `Shown`.
         self._rendered: dict[tuple[int, str], tuple[Reply, ...]] = {}
         self._way_outs: dict[str, tuple[tuple[Button, ...], tuple[Button, ...]]] = {}
+        # (buttons, language, Back offered) -> the buttons with the way out (None: as they are)
+        self._ended: dict[tuple[tuple[Button, ...], str, bool], tuple[Button, ...] | None] = {}
 
     def _way_out(self, turn: Turn) -> tuple[tuple[Button, ...], tuple[Button, ...]]:
         """(Main menu,) and (Back, Main menu) in the turn's language."""
@@ -237,9 +239,11 @@ class Interpreter:
             if turn.rejected:
                 return
         if route is not None and route.trigger is not None:
-            await self._leave(turn, route.trigger)
-            if turn.rejected:
-                return
+            here = self.program.step(turn.current)
+            if here is not None and here.leave is not None:  # most steps have nothing to do
+                await self._leave(turn, route.trigger)
+                if turn.rejected:
+                    return
             turn.fire(route.trigger, decision.rule, committed=route.effect is not None)
             turn.loaded_names.clear()  # the next step loads what it needs afresh
             turn.question = None
@@ -334,15 +338,29 @@ class Interpreter:
             return
         last = replies[-1]
         buttons = last.buttons
+        back = bool(trail) and self.definition.back_to(trail, current) is not None
+        memo = (buttons, turn.language, back)
+        if memo in self._ended:
+            ended = self._ended[memo]
+        else:
+            if len(self._ended) >= _ENDED_MEMO:  # labels with dates and times vary
+                self._ended.clear()
+            ended = self._ended[memo] = self._with_way_out(turn, buttons, back)
+        if ended is not None:
+            replies[-1] = Reply(last.text, ended)
+
+    def _with_way_out(
+        self, turn: Turn, buttons: tuple[Button, ...], back: bool
+    ) -> tuple[Button, ...] | None:
+        """`buttons` ending with the way out, or None when they already do."""
         kept = tuple(b for b in buttons if b.data not in _WAY_OUT_DATA)
         # A step that offers its own Back (from a day's times to the days) keeps it alone.
         way_outs = self._way_out(turn)
         own_back = any(b.label == way_outs[1][0].label for b in kept)
-        back = bool(trail) and self.definition.back_to(trail, current) is not None
         way_out = way_outs[back and not own_back]
         if buttons[-len(way_out) :] == way_out and len(kept) + len(way_out) == len(buttons):
-            return
-        replies[-1] = Reply(last.text, kept + way_out)
+            return None
+        return kept + way_out
 
     async def _load(self, turn: Turn, needs: Iterable[str]) -> None:
         loaders = self.program.actions.loaders
@@ -353,6 +371,7 @@ class Interpreter:
 
 
 _WAY_OUT_DATA = frozenset({BACK.kind, MENU.kind})
+_ENDED_MEMO = 4096  # keyboards remembered with their way out
 
 
 def _check_kinds(step: Step, *groups: tuple[Choice, ...]) -> None:

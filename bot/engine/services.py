@@ -23,3 +23,6 @@ class Services(Struct, frozen=True):
     machine: Machine
     program: Program
     policy: Policy
+    # `flows.machine.plain_moves(machine)`: how a trigger moves a conversation when the
+    # machine runs no callbacks (None: fire through the machine)
+    moves: dict[tuple[str, str], str] | None = None

@@ -55,6 +55,9 @@ def _button(messages: Catalogue, choice: Choice) -> Button:
     return Button(text(messages, choice.label, choice.params), codec.encode(choice))
 
 
+_UNSET = object()
+
+
 class _Model:
     """The object the shared machine moves: nothing but a state."""
 
@@ -97,6 +100,12 @@ class Turn:
         self.question_language = ""  # ... in this language (/language renders it anew)
         self.trail = stored.trail  # the steps Back returns to
         self._model = _Model(stored.state)
+        # `language`, worked out once for the state's choice it was worked out with (only
+        # the state's choice can change during a turn: /language).
+        self._language_for: object = _UNSET
+        self._language = ""
+        # The conversation as this turn's save stores it (set with the save's write).
+        self.saved: StoredConversation | None = None
 
     # ---- where the conversation is --------------------------------------------------------
 
@@ -130,12 +139,17 @@ class Turn:
         """The language this turn speaks (bot/languages.py): the applicant's choice, else
         what the channel says (Telegram's language_code), else the language of the last
         turn (a signal or a notice has no channel hint), else the default setting."""
-        return (
-            language_of(self.state.language)
+        chosen = self.state.language
+        if chosen is self._language_for:
+            return self._language
+        self._language_for = chosen
+        self._language = (
+            language_of(chosen)
             or language_of(self.input.language)
             or language_of(self.stored.language)
             or self.settings.default_language
         )
+        return self._language
 
     @property
     def messages(self) -> Catalogue:
@@ -148,6 +162,8 @@ class Turn:
         return _button(self.messages, choice)  # most are cached: the same every time
 
     def reply(self, said: Say, choices: Iterable[Choice] = ()) -> Reply:
+        if not said.choices and not choices:
+            return Reply(self.text(said))
         return Reply(self.text(said), tuple(self.button(c) for c in (*said.choices, *choices)))
 
     def notice(self, said: Say, choices: Iterable[Choice] = ()) -> Reply:
@@ -198,7 +214,14 @@ class Turn:
         if spec is None:
             raise InvalidTrigger(f"{trigger!r} is not allowed from {self.current!r}")
         source = self.current
-        self.services.machine.events[trigger].trigger(self._model)
+        moves = self.services.moves
+        if moves is not None:  # the machine runs no callbacks: its table is the move
+            dest = moves.get((trigger, source))
+            if dest is None:
+                raise InvalidTrigger(f"the machine has no {trigger!r} from {source!r}")
+            self._model.state = dest
+        else:
+            self.services.machine.events[trigger].trigger(self._model)
         if self._model.state != spec.dest:  # the machine and the definition must agree
             raise InvalidTrigger(f"{trigger!r} from {source!r} did not reach {spec.dest!r}")
         self.transitions.append(

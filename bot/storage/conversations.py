@@ -1,10 +1,20 @@
 """Conversations and their transcript in SQLite: the stored state of each conversation
-(optimistic version), the turn history and the transition log with the rule that fired."""
+(optimistic version), the turn history and the transition log with the rule that fired.
+
+The rows the engine saved are kept in memory between turns (`remembered`), so that a turn
+need not read back what the last one wrote. An entry is only ever what a commit stored
+(`remember` is called once the turn's commit is done, never for a turn that wrote nothing),
+and it is dropped when it may no longer be true: a turn's save conflicted (`forget`), any
+other statement wrote to the table, or another connection committed (`Database.watch`).
+Every save carries its version precondition, so an entry gone stale unseen still cannot be
+written over: the save conflicts, and the engine reads the row again.
+"""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import lru_cache
 
 from msgspec import Struct
 
@@ -29,13 +39,65 @@ class StoredConversation(Struct, frozen=True):
 
 
 _TRAIL_SEP = " "  # state names hold no spaces
+CACHE_ROWS = 50_000  # conversations kept in memory, the most recently saved
+
+_INSERT = (
+    "INSERT INTO conversations (channel, user_id, state, slots, offered, version,"
+    " updated_at, trail, language) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)"
+    " ON CONFLICT DO NOTHING"
+)
+_UPDATE = (
+    "UPDATE conversations SET state = ?, slots = ?, offered = ?, version = ?,"
+    " updated_at = ?, trail = ?, language = ?"
+    " WHERE channel = ? AND user_id = ? AND version = ?"
+)
+# The same update of a row the turn took from memory: when another connection committed
+# since the last batch, the writer refuses it as a conflict (`Database.watch`), even if that
+# connection wrote without moving the version; the turn then reads the row and decides again.
+_UPDATE_KEPT = _UPDATE + " /* a kept row */"
+
+
+@lru_cache(maxsize=1024)  # the same few lists of buttons, turn after turn
+def _offered_json(offered: tuple[str, ...]) -> str:
+    return json.dumps(list(offered))
 
 
 class SqliteConversations:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, cache_rows: int = CACHE_ROWS) -> None:
         self._db = db
+        self._rows: dict[ConversationKey, StoredConversation] = {}
+        self._cache_rows = cache_rows
+        db.watch(
+            "conversations",
+            self.forget_all,
+            own=(_INSERT, _UPDATE, _UPDATE_KEPT),
+            guarded=(_UPDATE_KEPT,),
+        )
+
+    # ---- rows kept between turns ----------------------------------------------------------
+
+    def remembered(self, key: ConversationKey) -> StoredConversation | None:
+        """The row the last committed save of `key` stored, if it is still kept."""
+        return self._rows.get(key)
+
+    def remember(self, stored: StoredConversation) -> None:
+        """Keep `stored`: call it only once the save that stores it is committed."""
+        rows = self._rows
+        rows.pop(stored.key, None)
+        if len(rows) >= self._cache_rows:
+            del rows[next(iter(rows))]  # the one saved longest ago
+        rows[stored.key] = stored
+
+    def forget(self, key: ConversationKey) -> None:
+        self._rows.pop(key, None)
+
+    def forget_all(self) -> None:
+        self._rows.clear()
+
+    # ---- the database ---------------------------------------------------------------------
 
     async def load(self, key: ConversationKey, initial: str) -> StoredConversation:
+        """The row as stored now (never the kept one)."""
         row = await self._db.fetchone(
             "SELECT state, slots, offered, version, trail, language FROM conversations"
             " WHERE channel = ? AND user_id = ?",
@@ -66,20 +128,16 @@ class SqliteConversations:
     ) -> Write:
         """The write that stores the new state; it conflicts when another turn stored one
         since `before` was loaded."""
-        key, at, shown = before.key, to_db(now), json.dumps(offered)
+        key, at, shown = before.key, to_db(now), _offered_json(tuple(offered))
         steps = _TRAIL_SEP.join(trail)
         if before.version == 0:
             return Write(
-                "INSERT INTO conversations (channel, user_id, state, slots, offered, version,"
-                " updated_at, trail, language) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
+                _INSERT,
                 (key.channel, key.user_id, state, answers or "{}", shown, at, steps, language),
                 expect_rows=1,
             )
         return Write(
-            "UPDATE conversations SET state = ?, slots = ?, offered = ?, version = ?,"
-            " updated_at = ?, trail = ?, language = ?"
-            " WHERE channel = ? AND user_id = ? AND version = ?",
+            _UPDATE_KEPT if self._rows.get(key) is before else _UPDATE,
             (
                 state,
                 answers or "{}",
@@ -93,6 +151,26 @@ class SqliteConversations:
                 before.version,
             ),
             expect_rows=1,
+        )
+
+    @staticmethod
+    def saved(
+        before: StoredConversation,
+        state: str,
+        answers: str,
+        offered: list[str],
+        trail: tuple[str, ...] = (),
+        language: str = "",
+    ) -> StoredConversation:
+        """The row `save` with the same arguments stores, as `load` would read it back."""
+        return StoredConversation(
+            before.key,
+            state,
+            answers or "{}",
+            tuple(offered),
+            before.version + 1,
+            tuple(trail),
+            language,
         )
 
 

@@ -11,6 +11,14 @@ and only then wakes the callers. A commit is therefore shared by many turns (the
 expensive part of a durable write is the sync to disk), yet every turn is committed
 before its reply is released.
 
+Where each step runs: the transaction is begun in the writer's thread (it may wait for
+another process's write lock), the statements are applied on the event loop's own thread
+(in WAL mode, once the write lock is held they wait for nothing: no disk sync, no lock),
+and the commit, which syncs to disk, runs in the writer's thread again. Applying a batch's
+statements in the writer's thread cost a hand-over of Python's GIL at every statement
+(SQLite releases it around each step) while the loop was busy with other turns: the writer
+spent ~4 times its own CPU time waiting for the GIL, and was the bottleneck.
+
 A `Write` may state how many rows it must touch (`expect_rows`). When it touches another
 number, the caller's savepoint is rolled back and the caller gets `Conflict`: that is how
 capacity checks and optimistic version checks stay atomic without long-held locks.
@@ -22,6 +30,14 @@ of the batch are committed. When the transaction as a whole fails, each caller i
 again in a transaction of its own, so one bad group still fails alone. The loop itself
 survives any exception (logged, masked like every log line) and, should it ever end, every
 caller still waiting is answered with `StorageError` instead of waiting for ever.
+
+What a caller keeps in memory of a table (the conversations port caches rows between turns)
+stays true through `watch`: the callback is called when a commit in this process writes to
+the table by a statement the watcher did not make itself, and when another connection (a
+second process on the same file) has committed anything, as the writer sees at the start of
+each batch (`PRAGMA data_version`). In that batch, every group holding one of the statements
+the watcher names as `guarded` (a save decided on a kept row) gets `Conflict`, since the
+other connection may have changed that row: its caller reads again and decides again.
 """
 
 from __future__ import annotations
@@ -30,7 +46,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +62,14 @@ logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 Params = Sequence[Any] | Mapping[str, Any]
 MAX_BATCH = 512
-# WAL checkpoints run between batches (autocheckpoint is off on the writer): when the queue is
-# idle after CHECKPOINT_EVERY commits or CHECKPOINT_IDLE_SECONDS, and after
-# CHECKPOINT_FORCE_AFTER commits even when it is never idle.
+# WAL checkpoints are started between batches (autocheckpoint is off on the writer): when the
+# queue is idle after CHECKPOINT_EVERY commits or CHECKPOINT_IDLE_SECONDS, and after
+# CHECKPOINT_FORCE_AFTER commits even when it is never idle. They run on a connection of
+# their own, so the writer goes on committing while one copies the WAL back.
 CHECKPOINT_EVERY = 64
 CHECKPOINT_IDLE_SECONDS = 1.0
 CHECKPOINT_FORCE_AFTER = 1000
+_STATEMENTS_MEMO = 4096  # distinct statements remembered with the watchers they concern
 
 
 class StorageError(Exception):
@@ -86,9 +104,17 @@ class _Read(Struct):
 class Database:
     """An open Tierline database. Use `await Database.open(path)`, then `close()`."""
 
-    def __init__(self, path: Path, reader: aiosqlite.Connection, writer: aiosqlite.Connection):
+    def __init__(
+        self,
+        path: Path,
+        reader: aiosqlite.Connection,
+        writer: aiosqlite.Connection,
+        checkpointer: aiosqlite.Connection | None = None,
+    ):
         self.path = path
         self._reader = reader
+        self._checkpointer = checkpointer  # None: the writer checkpoints
+        self._checkpointing: asyncio.Task[None] | None = None
         self._writer = writer
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._loop_task: asyncio.Task[None] | None = None
@@ -96,9 +122,16 @@ class Database:
         self._read_tasks: set[asyncio.Task[None]] = set()  # held so they are not collected
         self._in_flight: list[_Pending] = []  # the batch being applied now
         self.commits = 0  # how many transactions were committed (for benchmarks)
-        self.checkpoints = 0  # how many WAL checkpoints the writer ran between batches
+        self.checkpoints = 0  # how many WAL checkpoints were run
         self._since_checkpoint = 0  # commits since the last checkpoint
         self._checkpointed_at = time.monotonic()
+        # (table, the watcher's own statements, what to call) for `watch`
+        self._watches: list[tuple[str, frozenset[str], Callable[[], None]]] = []
+        self._data_version: int | None = None  # the writer's, at the last batch
+        self._guarded: frozenset[str] = frozenset()  # the watchers' own statements
+        # statement -> the watchers to call when it is committed (`_forget_for`)
+        self._touches: dict[str, tuple[Callable[[], None], ...]] = {}
+        self.foreign_commits = 0  # batches that found another connection's commit first
 
     # ---- opening and closing ------------------------------------------------------------
 
@@ -115,14 +148,20 @@ class Database:
         writer = await _connect(path)
         try:
             await _migrate(writer, path)
-            # No checkpoint inside a turn's commit: the writer checkpoints between batches,
-            # when no turn is waiting (`_maybe_checkpoint`).
+            # No checkpoint inside a turn's commit: checkpoints run on their own connection,
+            # started between batches (`_maybe_checkpoint`).
             await writer.execute_fetchall("PRAGMA wal_autocheckpoint = 0")
             reader = await _connect(path)
         except BaseException:
             await writer.close()
             raise
-        db = cls(path, reader, writer)
+        try:
+            checkpointer = await _connect(path)
+        except BaseException:
+            await reader.close()
+            await writer.close()
+            raise
+        db = cls(path, reader, writer, checkpointer)
         db._loop_task = asyncio.create_task(db._commit_loop(), name="tierline-group-commit")
         return db
 
@@ -131,6 +170,11 @@ class Database:
             await self._queue.put(None)
             await self._loop_task
             self._loop_task = None
+        if self._checkpointing is not None:
+            await self._checkpointing
+            self._checkpointing = None
+        if self._checkpointer is not None:
+            await self._checkpointer.close()
         await self._reader.close()
         await self._writer.close()
 
@@ -184,6 +228,39 @@ class Database:
 
     # ---- writing ------------------------------------------------------------------------
 
+    def watch(
+        self,
+        table: str,
+        forget: Callable[[], None],
+        own: Collection[str] = (),
+        guarded: Collection[str] = (),
+    ) -> None:
+        """Call `forget` whenever `table` may have changed behind the caller's back: a write
+        to it by a statement not in `own` (before it is applied and once it is done), or a
+        commit by another connection. A group holding a `guarded` statement conflicts in
+        the first batch after another connection's commit."""
+        self._watches.append((table, frozenset(own), forget))
+        self._guarded = self._guarded | frozenset(guarded)
+        self._touches.clear()
+
+    def _forget_for(self, writes: Sequence[Write]) -> list[Callable[[], None]]:
+        found: list[Callable[[], None]] = []
+        touches = self._touches
+        for w in writes:
+            forgets = touches.get(w.sql)
+            if forgets is None:  # worked out once per statement
+                if len(touches) > _STATEMENTS_MEMO:
+                    touches.clear()
+                forgets = touches[w.sql] = tuple(
+                    forget
+                    for table, own, forget in self._watches
+                    if table in w.sql and w.sql not in own
+                )
+            for forget in forgets:
+                if forget not in found:
+                    found.append(forget)
+        return found
+
     async def commit(self, writes: Iterable[Write]) -> list[int]:
         """Apply `writes` atomically and durably; return each one's row count.
 
@@ -193,8 +270,15 @@ class Database:
         if self._loop_task is None or self._loop_task.done():
             raise StorageError("the database is closed")
         pending = _Pending(tuple(writes), asyncio.get_running_loop().create_future())
-        await self._queue.put(pending)
-        return await pending.done
+        forgets = self._forget_for(pending.writes) if self._watches else ()
+        for forget in forgets:
+            forget()
+        self._queue.put_nowait(pending)  # unbounded: never waits
+        try:
+            return await pending.done
+        finally:
+            for forget in forgets:
+                forget()
 
     async def _commit_loop(self) -> None:
         try:
@@ -219,14 +303,17 @@ class Database:
                 self._in_flight = []
                 if stop:
                     return
-                await self._maybe_checkpoint()
+                self._maybe_checkpoint()
         finally:
             self._fail_waiting()
 
-    async def _maybe_checkpoint(self) -> None:
-        """Copy the WAL back into the database between batches, never inside a commit: when
-        no turn is waiting and enough has been committed since the last one, or in any case
-        after CHECKPOINT_FORCE_AFTER commits, so the WAL cannot grow without bound."""
+    def _maybe_checkpoint(self) -> None:
+        """Start copying the WAL back into the database between batches, never inside a
+        commit: when no turn is waiting and enough has been committed since the last one, or
+        in any case after CHECKPOINT_FORCE_AFTER commits, so the WAL cannot grow without
+        bound. It runs on the checkpoint connection while the writer goes on; one at a time."""
+        if self._checkpointing is not None and not self._checkpointing.done():
+            return
         due = self._since_checkpoint >= CHECKPOINT_FORCE_AFTER or (
             self._queue.empty()
             and self._since_checkpoint > 0
@@ -236,19 +323,21 @@ class Database:
             )
         )
         if due:
-            await self.checkpoint()
+            self._checkpointing = asyncio.create_task(self.checkpoint(), name="tierline-checkpoint")
 
     async def checkpoint(self) -> None:
-        """A PASSIVE checkpoint on the writer: it never waits for readers and never blocks
+        """A PASSIVE checkpoint: it never waits for readers or the writer and never blocks
         them; what it cannot copy yet is copied by the next one."""
+        self._since_checkpoint = 0
+        self._checkpointed_at = time.monotonic()
         try:
-            await self._writer.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
-        except sqlite3.Error as exc:  # the WAL keeps the data; the next one tries again
+            await (self._checkpointer or self._writer).execute_fetchall(
+                "PRAGMA wal_checkpoint(PASSIVE)"
+            )
+        except Exception as exc:  # the WAL keeps the data; the next one tries again
             log.warning("WAL checkpoint failed: %s", _describe(exc))
             return
         self.checkpoints += 1
-        self._since_checkpoint = 0
-        self._checkpointed_at = time.monotonic()
 
     def _fail_waiting(self) -> None:
         """The loop has ended: whoever still waits is told, not left waiting for ever."""
@@ -263,8 +352,6 @@ class Database:
             _settle(waiting, [StorageError("the database is closed")] * len(waiting))
 
     async def _apply(self, batch: list[_Pending]) -> None:
-        # One hop to the connection's thread for the whole batch: per-statement awaits
-        # would cost a thread switch each and cap the rate well below the disk's.
         outcomes, cause = await self._run_batch(batch)
         if cause is not None and len(batch) > 1 and _may_be_one_group(cause):
             # The transaction as a whole failed, and not because the database is busy or
@@ -281,14 +368,28 @@ class Database:
     ) -> tuple[list[list[int] | Exception], BaseException | None]:
         """Apply `batch` in one transaction: each group's outcome, and the exception that
         made the transaction fail as a whole (nothing of it was kept then), if one did."""
+        conn = self._writer._conn
         try:
-            outcomes = await self._writer._execute(_apply_batch, self._writer._conn, batch)
+            # Two hops to the writer's thread per batch, none per statement (module doc).
+            await self._writer._execute(_begin, conn)
+            try:
+                outcomes, version = _apply_batch(conn, batch, self._data_version, self._guarded)
+            except BaseException:
+                _roll_back(conn)
+                raise
+            await self._writer._execute(_commit, conn)
         except Exception as exc:
             log.error("commit of %d group(s) failed: %s", len(batch), _describe(exc))
             error = StorageError(f"the database could not commit: {_describe(exc)}")
             return [error] * len(batch), exc
         self.commits += 1
         self._since_checkpoint += 1
+        if version != self._data_version:
+            if self._data_version is not None:  # another connection committed meanwhile
+                self.foreign_commits += 1
+                for _table, _own, forget in self._watches:
+                    forget()
+            self._data_version = version
         return outcomes, None
 
 
@@ -320,41 +421,105 @@ def _describe(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def _apply_batch(conn: sqlite3.Connection, batch: list[_Pending]) -> list[list[int] | Exception]:
-    """Runs in the writer's thread: one transaction, one savepoint per caller."""
+def _apply_batch(
+    conn: sqlite3.Connection,
+    batch: list[_Pending],
+    last_version: int | None = None,
+    guarded: frozenset[str] = frozenset(),
+) -> tuple[list[list[int] | Exception], int]:
+    """Runs on the event loop's thread, in the transaction `_begin` began: every caller's
+    group of writes atomic and failing alone. Also gives the connection's data version as
+    the transaction began (it moves only when another connection commits); when it moved
+    since `last_version`, a group holding a `guarded` statement conflicts (see
+    `Database.watch`).
+
+    The groups are first applied one after the other under one savepoint for the batch:
+    nearly always none fails, and the batch costs no savepoint per group. When one fails,
+    the batch is rolled back to that savepoint and applied again with a savepoint per group,
+    so that only the failing group is refused."""
+    cursor = conn.cursor()
+    version = cursor.execute("PRAGMA data_version").fetchone()[0]
+    foreign = last_version is not None and version != last_version
+    outcomes = None if foreign else _apply_all(cursor, batch)
+    if outcomes is None:
+        outcomes = _apply_each(cursor, batch, guarded if foreign else frozenset())
+    return outcomes, version
+
+
+def _apply_all(cursor: sqlite3.Cursor, batch: list[_Pending]) -> list[list[int] | Exception] | None:
+    """Every group of `batch` under one savepoint; None (and nothing of it kept) when any
+    write failed or touched another number of rows than it expects."""
+    cursor.execute("SAVEPOINT batch")
     outcomes: list[list[int] | Exception] = []
-    conn.execute("BEGIN IMMEDIATE")
     try:
         for pending in batch:
-            conn.execute("SAVEPOINT turn")
-            try:
-                counts = []
-                for w in pending.writes:
-                    count = conn.execute(w.sql, w.params).rowcount
-                    if w.expect_rows is not None and count != w.expect_rows:
-                        raise Conflict(f"expected {w.expect_rows} row(s), touched {count}")
-                    counts.append(count)
-            except Exception as exc:  # any failure fails this group only
-                conn.execute("ROLLBACK TO turn")
-                if not isinstance(exc, Conflict):
-                    log.error("a group of writes was refused: %s", _describe(exc))
-                outcomes.append(
-                    exc
-                    if isinstance(exc, Conflict)
-                    else StorageError(f"the database refused a write: {_describe(exc)}")
-                )
-            else:
-                outcomes.append(counts)
-            conn.execute("RELEASE turn")
+            counts = []
+            for w in pending.writes:
+                count = cursor.execute(w.sql, w.params).rowcount
+                if w.expect_rows is not None and count != w.expect_rows:
+                    raise Conflict(f"expected {w.expect_rows} row(s), touched {count}")
+                counts.append(count)
+            outcomes.append(counts)
+    except Exception:  # the groups are applied again one by one, each in a savepoint
+        cursor.execute("ROLLBACK TO batch")
+        cursor.execute("RELEASE batch")
+        return None
+    cursor.execute("RELEASE batch")
+    return outcomes
+
+
+def _apply_each(
+    cursor: sqlite3.Cursor, batch: list[_Pending], guarded: frozenset[str]
+) -> list[list[int] | Exception]:
+    """Each group of `batch` in a savepoint of its own: a failure fails that group only."""
+    outcomes: list[list[int] | Exception] = []
+    for pending in batch:
+        cursor.execute("SAVEPOINT turn")
+        try:
+            if guarded and any(w.sql in guarded for w in pending.writes):
+                raise Conflict("another connection committed since the rows were kept")
+            counts = []
+            for w in pending.writes:
+                count = cursor.execute(w.sql, w.params).rowcount
+                if w.expect_rows is not None and count != w.expect_rows:
+                    raise Conflict(f"expected {w.expect_rows} row(s), touched {count}")
+                counts.append(count)
+        except Exception as exc:  # any failure fails this group only
+            cursor.execute("ROLLBACK TO turn")
+            if not isinstance(exc, Conflict):
+                log.error("a group of writes was refused: %s", _describe(exc))
+            outcomes.append(
+                exc
+                if isinstance(exc, Conflict)
+                else StorageError(f"the database refused a write: {_describe(exc)}")
+            )
+        else:
+            outcomes.append(counts)
+        cursor.execute("RELEASE turn")
+    return outcomes
+
+
+def _begin(conn: sqlite3.Connection) -> None:
+    """Runs in the writer's thread: take the write lock (waiting for another process's
+    transaction, up to the busy timeout)."""
+    conn.execute("BEGIN IMMEDIATE")
+
+
+def _commit(conn: sqlite3.Connection) -> None:
+    """Runs in the writer's thread: commit (the sync to disk); roll back if it fails."""
+    try:
         conn.execute("COMMIT")
     except BaseException:
-        if conn.in_transaction:
-            try:
-                conn.execute("ROLLBACK")
-            except sqlite3.Error as exc:  # the original failure is the one to report
-                log.error("rollback after a failed commit failed too: %s", exc)
+        _roll_back(conn)
         raise
-    return outcomes
+
+
+def _roll_back(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:  # the original failure is the one to report
+            log.error("rollback after a failed commit failed too: %s", exc)
 
 
 def _read_batch(conn: sqlite3.Connection, batch: list[_Read]) -> list[Any]:
@@ -370,7 +535,9 @@ def _read_batch(conn: sqlite3.Connection, batch: list[_Read]) -> list[Any]:
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:
-    conn = aiosqlite.connect(path, isolation_level=None)
+    # The writer's statements are applied on the event loop's thread, its transaction begun
+    # and committed in its own (module doc): one thread at a time, never two at once.
+    conn = aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
     try:
         await conn
     except sqlite3.Error as exc:

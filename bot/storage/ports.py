@@ -37,6 +37,22 @@ from flows.my_requests import MyItem
 class Conversations(Protocol):
     async def load(self, key: ConversationKey, initial: str) -> StoredConversation: ...
 
+    def remembered(self, key: ConversationKey) -> StoredConversation | None: ...
+
+    def remember(self, stored: StoredConversation) -> None: ...
+
+    def forget(self, key: ConversationKey) -> None: ...
+
+    def saved(
+        self,
+        before: StoredConversation,
+        state: str,
+        answers: str,
+        offered: list[str],
+        trail: tuple[str, ...] = (),
+        language: str = "",
+    ) -> StoredConversation: ...
+
     def save(
         self,
         before: StoredConversation,

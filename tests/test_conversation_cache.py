@@ -1,0 +1,108 @@
+"""Conversation rows kept between turns (bot/storage/conversations.py): a turn starts from
+the row the last turn saved, and never answers from one that is no longer what is stored,
+whoever changed it (another process on the same file, another statement in this one)."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from bot.assembly import create_engine
+from bot.clock import FixedClock
+from bot.config import Settings
+from bot.engine import Engine
+from bot.storage.database import Database, Write
+from tests.conftest import Chat
+
+
+def _count_conversation_reads(db: Database) -> list[str]:
+    reads: list[str] = []
+    original = db.fetchone
+
+    async def counting(sql: str, params: Any = ()) -> Any:
+        if "FROM conversations" in sql:
+            reads.append(sql)
+        return await original(sql, params)
+
+    db.fetchone = counting  # type: ignore[method-assign]
+    return reads
+
+
+async def test_a_turn_starts_from_the_row_the_last_turn_saved(chat: Chat, db: Database) -> None:
+    await chat.send("/start")
+    reads = _count_conversation_reads(db)
+    await chat.press("go:status")
+    await chat.send("/menu")
+    assert reads == []  # both started from the row the turn before committed
+    row = await db.fetchone("SELECT state, version FROM conversations WHERE user_id = 'u1'")
+    assert row is not None and (row["state"], row["version"]) == ("automated.menu", 3)
+
+
+async def _other_process(settings: Settings, clock: FixedClock) -> tuple[Database, Chat]:
+    """A second engine on its own connections to the same file, as another process has."""
+    db = await Database.open(settings.db_path)
+    return db, Chat(await create_engine(settings, db, clock))
+
+
+async def test_a_save_over_a_row_another_process_moved_is_decided_again_on_the_stored_row(
+    chat: Chat, settings: Settings, clock: FixedClock
+) -> None:
+    await chat.send("/start")
+    await chat.press("go:status")
+    other_db, other = await _other_process(settings, clock)
+    try:
+        await other.send("/menu")  # moved there, unknown to the first engine's kept row
+    finally:
+        await other_db.close()
+    result = await chat.press("go:info")  # offered by the menu, not by the status step
+    assert result.kept and result.state == "automated.info"
+
+
+async def test_a_turn_that_writes_nothing_answers_from_the_stored_row_not_a_stale_one(
+    chat: Chat, settings: Settings, clock: FixedClock, db: Database
+) -> None:
+    await chat.send("/start")
+    other_db, other = await _other_process(settings, clock)
+    try:
+        await other.press("go:status")
+    finally:
+        await other_db.close()
+    # An empty text is refused (nothing is written): the refusal asks the question of the
+    # step the conversation is really at, and nothing of a stale row is kept.
+    result = await chat.send("   ")
+    assert not result.kept and result.state == "automated.status.ask_receipt"
+    row = await db.fetchone("SELECT state, version FROM conversations WHERE user_id = 'u1'")
+    assert row is not None and (row["state"], row["version"]) == ("automated.status.ask_receipt", 2)
+
+
+async def test_another_statement_writing_conversations_drops_the_kept_rows(
+    engine: Engine, chat: Chat, db: Database
+) -> None:
+    await chat.send("/start")
+    await chat.press("go:status")
+    await db.commit([Write("DELETE FROM conversations WHERE user_id = 'u1'")])
+    result = await chat.send("   ")  # refused: answered where the stored row says (none)
+    assert not result.kept and result.state == engine.services.definition.initial
+    reads = _count_conversation_reads(db)
+    await chat.send("/start")
+    assert len(reads) == 1  # read, since nothing was kept for it
+
+
+async def test_a_save_from_a_kept_row_conflicts_after_another_connection_wrote_unversioned(
+    chat: Chat, settings: Settings, db: Database
+) -> None:
+    """Another connection changed the row without moving its version (a hand-made fix):
+    the first save from the kept row after it is refused and decided again on the row."""
+    await chat.send("/start")
+    await chat.press("go:status")
+    conn = sqlite3.connect(settings.db_path, isolation_level=None)
+    try:
+        conn.execute(
+            "UPDATE conversations SET state = 'automated.menu', offered = '[]' WHERE user_id = 'u1'"
+        )
+    finally:
+        conn.close()
+    result = await chat.send("/help")  # answered in place: where the row says it is
+    assert result.kept and result.state == "automated.menu"
+    row = await db.fetchone("SELECT state FROM conversations WHERE user_id = 'u1'")
+    assert row is not None and row["state"] == "automated.menu"
