@@ -125,7 +125,7 @@ class Engine:
         """
         inp = clean_input(inp)
         ports = self.services.ports
-        async with self._locks.hold(inp.key):
+        async with self._locks.hold(inp.key), ports.db.hold(inp.key):
             for _attempt in range(MAX_ATTEMPTS):
                 stored = await ports.conversations.load(inp.key, self.services.definition.initial)
                 turn = Turn(self.services, stored, inp, ConversationState.restore(stored.answers))

@@ -1,4 +1,9 @@
-"""The database: one SQLite file in WAL mode, opened through aiosqlite.
+"""The database: `Database.open(location)` opens a SQLite file (a path: the embedded
+default) or a PostgreSQL database (a `postgresql://` URL, `bot.storage.postgres`). Both
+run the same statements behind the same interface: `fetchone`, `fetchall`, `commit` of
+`Write`s, `hold` of one conversation for the length of a turn.
+
+On SQLite: one file in WAL mode, opened through aiosqlite.
 
 Two connections: a reader for lookups, which sees only committed data, and a writer owned
 by a group-commit loop. Reads are coalesced too: every read requested while the event loop
@@ -27,16 +32,18 @@ caller still waiting is answered with `StorageError` instead of waiting for ever
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 from msgspec import Struct
 
+from bot.model import ConversationKey
 from bot.storage.migrations import MIGRATIONS, latest_version
 
 log = logging.getLogger(__name__)
@@ -45,6 +52,9 @@ log = logging.getLogger(__name__)
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 Params = Sequence[Any] | Mapping[str, Any]
+# A `postgresql://` (or `postgres://`) URL names a PostgreSQL database; anything else is the
+# path of a SQLite file.
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 MAX_BATCH = 512
 # WAL checkpoints run between batches (autocheckpoint is off on the writer): when the queue is
 # idle after CHECKPOINT_EVERY commits or CHECKPOINT_IDLE_SECONDS, and after
@@ -84,7 +94,62 @@ class _Read(Struct):
 
 
 class Database:
-    """An open Tierline database. Use `await Database.open(path)`, then `close()`."""
+    """An open Tierline database. Use `await Database.open(location)`, then `close()`.
+
+    `location` is the path of a SQLite file or a `postgresql://` URL: this is the one place
+    that picks the backend. Rows read support `row["column"]`, `row[0]` and `dict(row)`."""
+
+    backend = "sqlite"
+    # A local path the database's companion files are named after (the Telegram sending
+    # journal, `<path>.sending`): the file itself on SQLite.
+    path: Path
+    commits: int
+
+    @classmethod
+    async def open(cls, location: Path | str) -> Database:
+        if is_postgres_url(location):
+            from bot.storage.postgres import PostgresDatabase
+
+            return await PostgresDatabase.open(str(location))
+        return await SqliteDatabase.open(location)
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Any:
+        raise NotImplementedError
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
+        raise NotImplementedError
+
+    async def commit(self, writes: Iterable[Write]) -> list[int]:
+        """Apply `writes` atomically and durably; return each one's row count.
+
+        Raises `Conflict` when a write's `expect_rows` did not hold (nothing was kept), and
+        `StorageError` when the database refused the writes or the commit failed.
+        """
+        raise NotImplementedError
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: ConversationKey) -> AsyncIterator[None]:
+        """Hold `key`'s conversation for one turn, against other processes on the same
+        database too. SQLite: one process writes a file, whose engine already runs one
+        turn of a conversation at a time, so there is nothing more to hold."""
+        yield
+
+
+def is_postgres_url(location: object) -> bool:
+    return isinstance(location, str) and location.startswith(POSTGRES_SCHEMES)
+
+
+class SqliteDatabase(Database):
+    """An open SQLite database file."""
 
     def __init__(self, path: Path, reader: aiosqlite.Connection, writer: aiosqlite.Connection):
         self.path = path
@@ -103,8 +168,8 @@ class Database:
     # ---- opening and closing ------------------------------------------------------------
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
-        path = Path(path)
+    async def open(cls, location: Path | str) -> SqliteDatabase:
+        path = Path(location)
         try:
             if path.parent and not path.parent.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,12 +198,6 @@ class Database:
             self._loop_task = None
         await self._reader.close()
         await self._writer.close()
-
-    async def __aenter__(self) -> Database:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # ---- reading ------------------------------------------------------------------------
 
@@ -185,11 +244,6 @@ class Database:
     # ---- writing ------------------------------------------------------------------------
 
     async def commit(self, writes: Iterable[Write]) -> list[int]:
-        """Apply `writes` atomically and durably; return each one's row count.
-
-        Raises `Conflict` when a write's `expect_rows` did not hold (nothing was kept), and
-        `StorageError` when the database refused the writes or the commit failed.
-        """
         if self._loop_task is None or self._loop_task.done():
             raise StorageError("the database is closed")
         pending = _Pending(tuple(writes), asyncio.get_running_loop().create_future())

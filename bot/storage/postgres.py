@@ -1,0 +1,356 @@
+"""The database on PostgreSQL, through asyncpg: the same statements, the same ports and the
+same promises as on SQLite (`bot.storage.database`), for more than one process on one
+database.
+
+The SQL of the ports is written once, in the dialect both understand; the few SQLite
+spellings PostgreSQL does not accept are translated here and nowhere else (`postgres_sql`:
+`?` placeholders, `INSERT OR IGNORE`, `IS ?`), and so is the schema (`postgres_ddl`: the
+same list of migrations, `bot.storage.migrations`).
+
+The promises:
+
+- Durable before visible: `commit` returns once PostgreSQL has committed (with its default
+  `synchronous_commit = on`, the commit is on disk), and callers release a reply only then.
+- Capacity never exceeded: a caller's writes run in one SERIALIZABLE transaction, so a
+  conditional write ("insert while the slot holds fewer than N") cannot be decided by two
+  processes on the same count; a transaction PostgreSQL refuses as not serializable is run
+  again on fresh data (it is only SQL and its parameters), and after a few refusals the
+  caller gets `Conflict` and decides again.
+- One turn at a time per conversation, across processes: `hold(key)` takes a PostgreSQL
+  advisory lock on the conversation (a conversation not stored yet has no row to lock) on
+  a connection of its own, which the turn's reads and its commit then use; the lock goes
+  when the turn ends (or its connection does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from msgspec import Struct
+
+from bot.model import ConversationKey
+from bot.storage.database import Conflict, Database, Params, StorageError, Write
+from bot.storage.migrations import MIGRATIONS, latest_version
+
+log = logging.getLogger(__name__)
+
+POOL_SIZE = 20  # connections per process; a turn holds one from its lock to its commit
+SERIALIZATION_ATTEMPTS = 8  # a caller's transaction refused as not serializable, run again
+MIGRATION_LOCK = 7_231_617_201  # the advisory lock key that keeps migrations one at a time
+
+
+class _Held(Struct):
+    """The connection one turn holds its conversation's lock on (its reads and commit go
+    through it, one statement at a time)."""
+
+    db: PostgresDatabase
+    conn: Any  # asyncpg.Connection
+    lock: asyncio.Lock
+
+
+_HELD: contextvars.ContextVar[_Held | None] = contextvars.ContextVar(
+    "tierline_pg_held", default=None
+)
+
+
+class PostgresDatabase(Database):
+    """An open PostgreSQL database. Use `await Database.open("postgresql://…")`."""
+
+    backend = "postgresql"
+
+    def __init__(self, url: str, pool: Any) -> None:
+        self.url = url
+        self._pool = pool
+        self._open = True
+        self.commits = 0
+        self.retries = 0  # transactions run again after a serialization failure
+        parts = urlsplit(url)
+        name = (parts.path or "/").strip("/") or "tierline"
+        # Companion files (the Telegram sending journal) live in the working directory.
+        self.path = Path(f"tierline-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.pg")
+
+    # ---- opening and closing ------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, location: Path | str) -> PostgresDatabase:
+        url = str(location)
+        shown = redact(url)
+        try:
+            pool = await asyncpg.create_pool(
+                url, min_size=1, max_size=POOL_SIZE, server_settings={"timezone": "UTC"}
+            )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
+            raise StorageError(f"cannot open the database {shown}: {_describe(exc)}") from None
+        try:
+            await migrate(pool, shown)
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(url, pool)
+
+    async def close(self) -> None:
+        if self._open:
+            self._open = False
+            await self._pool.close()
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise StorageError("the database is closed")
+
+    def _held(self) -> _Held | None:
+        held = _HELD.get()
+        return held if held is not None and held.db is self else None
+
+    # ---- holding a conversation ----------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: ConversationKey) -> AsyncIterator[None]:
+        self._check_open()
+        if self._held() is not None:  # a turn inside a turn (a signal): already held
+            yield
+            return
+        try:
+            conn = await self._pool.acquire()
+        except Exception as exc:
+            raise StorageError(f"the database cannot be reached: {_describe(exc)}") from None
+        try:
+            try:
+                await conn.execute(
+                    "SELECT pg_advisory_lock(hashtextextended($1, 0))", _lock_name(key)
+                )
+            except Exception as exc:
+                raise StorageError(f"the database cannot be reached: {_describe(exc)}") from None
+            token = _HELD.set(_Held(self, conn, asyncio.Lock()))
+            try:
+                yield
+            finally:
+                _HELD.reset(token)
+        finally:
+            # Releasing the connection to the pool resets it, which drops its advisory locks
+            # (`pg_advisory_unlock_all`); a broken connection is closed, which drops them too.
+            await self._pool.release(conn)
+
+    # ---- reading ------------------------------------------------------------------------
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Any:
+        rows = await self._read(sql, params, one=True)
+        return rows
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
+        rows: list[Any] = await self._read(sql, params, one=False)
+        return rows
+
+    async def _read(self, sql: str, params: Params, *, one: bool) -> Any:
+        self._check_open()
+        statement, args = postgres_sql(sql), _args(params)
+        held = self._held()
+        try:
+            if held is not None:
+                async with held.lock:
+                    if one:
+                        return await held.conn.fetchrow(statement, *args)
+                    return await held.conn.fetch(statement, *args)
+            if one:
+                return await self._pool.fetchrow(statement, *args)
+            return await self._pool.fetch(statement, *args)
+        except Exception as exc:
+            raise StorageError(f"database read failed: {_describe(exc)}") from None
+
+    # ---- writing ------------------------------------------------------------------------
+
+    async def commit(self, writes: Iterable[Write]) -> list[int]:
+        self._check_open()
+        group = tuple(writes)
+        held = self._held()
+        if held is not None:
+            async with held.lock:
+                return await self._commit_on(held.conn, group)
+        try:
+            conn = await self._pool.acquire()
+        except Exception as exc:
+            raise StorageError(f"the database could not commit: {_describe(exc)}") from None
+        try:
+            return await self._commit_on(conn, group)
+        finally:
+            await self._pool.release(conn)
+
+    async def _commit_on(self, conn: Any, group: Sequence[Write]) -> list[int]:
+        for attempt in range(SERIALIZATION_ATTEMPTS):
+            try:
+                async with conn.transaction(isolation="serializable"):
+                    counts = []
+                    for w in group:
+                        status = await conn.execute(postgres_sql(w.sql), *_args(w.params))
+                        count = _rowcount(status)
+                        if w.expect_rows is not None and count != w.expect_rows:
+                            raise Conflict(f"expected {w.expect_rows} row(s), touched {count}")
+                        counts.append(count)
+            except Conflict:
+                raise
+            except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError):
+                self.retries += 1
+                await asyncio.sleep(0.001 * attempt)
+                continue
+            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+                log.error("commit failed: %s", _describe(exc))
+                raise StorageError(f"the database could not commit: {_describe(exc)}") from None
+            except Exception as exc:  # the statement was refused: this caller's doing
+                log.error("a group of writes was refused: %s", _describe(exc))
+                raise StorageError(f"the database refused a write: {_describe(exc)}") from None
+            self.commits += 1
+            return counts
+        log.warning("writes refused %d times as not serializable", SERIALIZATION_ATTEMPTS)
+        raise Conflict("the transaction kept conflicting with others")
+
+    # ---- for the tools (migrate, copy) ---------------------------------------------------
+
+    async def schema_version(self) -> int:
+        self._check_open()
+        version: int = await self._pool.fetchval("SELECT MAX(version) FROM schema_version")
+        return version or 0
+
+    @property
+    def pool(self) -> Any:
+        return self._pool
+
+
+def _lock_name(key: ConversationKey) -> str:
+    return f"conversation\x1f{key.channel}\x1f{key.user_id}"
+
+
+def _args(params: Params) -> Sequence[Any]:
+    if isinstance(params, Mapping):
+        raise StorageError("named parameters are not used with PostgreSQL")
+    return params
+
+
+def _rowcount(status: str) -> int:
+    """The rows a command touched, from its status tag (`INSERT 0 1`, `UPDATE 3`)."""
+    last = status.rpartition(" ")[2]
+    return int(last) if last.isdigit() else -1
+
+
+def _describe(exc: BaseException) -> str:
+    """What went wrong, without the values involved (a message may quote them)."""
+    if isinstance(exc, asyncpg.PostgresError):
+        return f"{type(exc).__name__} (SQLSTATE {exc.sqlstate})"
+    if isinstance(exc, UnicodeError):
+        return f"{type(exc).__name__}: a value is not valid text"
+    if isinstance(exc, OSError):
+        return f"{type(exc).__name__}: {exc.strerror or exc}"
+    return type(exc).__name__
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+# ---- one dialect for both ------------------------------------------------------------------
+
+_PLACEHOLDER_OR_STRING = re.compile(r"'(?:[^']|'')*'|\?")
+_IS_PARAM = re.compile(r"\bIS \?")
+_INSERT_OR_IGNORE = re.compile(r"^(\s*)INSERT OR IGNORE INTO\b")
+
+
+@lru_cache(maxsize=2048)
+def postgres_sql(sql: str) -> str:
+    """A statement written for SQLite, as PostgreSQL reads it: `?` placeholders numbered
+    (`$1`, `$2`…), `IS ?` as `IS NOT DISTINCT FROM`, `INSERT OR IGNORE` as `ON CONFLICT DO
+    NOTHING`. Everything else the ports write is read the same by both."""
+    text = _IS_PARAM.sub("IS NOT DISTINCT FROM ?", sql)
+    if _INSERT_OR_IGNORE.match(text):
+        text = _INSERT_OR_IGNORE.sub(r"\1INSERT INTO", text, count=1).rstrip() + (
+            " ON CONFLICT DO NOTHING"
+        )
+    count = 0
+
+    def number(match: re.Match[str]) -> str:
+        nonlocal count
+        if match.group(0) != "?":
+            return match.group(0)  # a string literal: left as it is
+        count += 1
+        return f"${count}"
+
+    return _PLACEHOLDER_OR_STRING.sub(number, text)
+
+
+_ROWID = re.compile(r"\bid\s+INTEGER PRIMARY KEY\b")
+_INTEGER_KEY = re.compile(r"\bINTEGER PRIMARY KEY\b")
+
+
+def postgres_ddl(sql: str) -> list[str]:
+    """A migration's statements as PostgreSQL reads them: SQLite's row ids as identity
+    columns, every integer 64 bits wide (Telegram's chat ids do not fit in 32), text
+    compared byte by byte as SQLite does (`COLLATE "C"`: stored instants are ISO text,
+    compared and sorted as text), and no `WITHOUT ROWID`."""
+    out = []
+    for statement in _statements(sql):
+        text = statement.replace("WITHOUT ROWID", "")
+        text = _ROWID.sub("id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", text)
+        text = _INTEGER_KEY.sub("BIGINT PRIMARY KEY", text)
+        text = re.sub(r"\bINTEGER\b", "BIGINT", text)
+        if text.lstrip().startswith(("CREATE TABLE", "ALTER TABLE")):
+            text = re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', text)
+        out.append(text.strip())
+    return out
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+async def migrate(pool: Any, shown: str) -> int:
+    """Bring the schema to the latest version, one process at a time (an advisory lock),
+    all pending versions in one transaction; the version it is at now."""
+    async with pool.acquire() as conn:
+        try:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+                await conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY,"
+                    " name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+                )
+                current = await conn.fetchval("SELECT MAX(version) FROM schema_version") or 0
+                if current > latest_version():
+                    raise StorageError(
+                        f"{shown} has schema version {current}, newer than this Tierline"
+                        f" understands ({latest_version()}); upgrade Tierline or use another"
+                        " database"
+                    )
+                for migration in sorted(MIGRATIONS, key=lambda m: m.version):
+                    if migration.version <= current:
+                        continue
+                    for statement in postgres_ddl(migration.sql):
+                        await conn.execute(statement)
+                    await conn.execute(
+                        "INSERT INTO schema_version (version, name, applied_at)"
+                        " VALUES ($1, $2, $3)",
+                        migration.version,
+                        migration.name,
+                        datetime.now(UTC).isoformat(timespec="seconds"),
+                    )
+                    log.info(
+                        "database migrated to version %d: %s", migration.version, migration.name
+                    )
+                    current = migration.version
+        except StorageError:
+            raise
+        except Exception as exc:
+            raise StorageError(f"migrating {shown} failed: {_describe(exc)}") from None
+    return int(current)

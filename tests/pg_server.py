@@ -1,0 +1,230 @@
+"""A throwaway PostgreSQL server for the tests, started by the tests themselves.
+
+`TIERLINE_TEST_BACKEND=postgresql` runs every test that opens the database through the
+`settings` fixture on PostgreSQL instead of SQLite: the first such test starts a server
+(Debian's PostgreSQL 15, `initdb` and `pg_ctl` run as the unprivileged `postgres` user when
+the tests run as root, since `initdb` refuses root) in a temporary folder, on 127.0.0.1 and
+a free port, and migrates a template database once; each test then gets a fresh database
+copied from it (`CREATE DATABASE … TEMPLATE`, a few milliseconds). The server is stopped
+and its folder deleted when the session ends.
+
+Tests that exercise PostgreSQL itself (tests/test_postgres.py) use `pg_url` in either run.
+Where the server cannot start, they fail under CI (`CI=true`) and are skipped otherwise,
+with the reason; a `TIERLINE_TEST_BACKEND=postgresql` run always fails then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+PG_BIN = Path(os.environ.get("TIERLINE_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+BACKEND = os.environ.get("TIERLINE_TEST_BACKEND", "sqlite").lower()
+TEMPLATE = "tierline_template"
+
+
+def on_postgres() -> bool:
+    return BACKEND in ("postgresql", "postgres", "pg")
+
+
+class PgServer:
+    """One server in a temporary folder; `database()` hands out fresh databases."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="tierline-pg-"))
+        self.data = self.folder / "data"
+        self.port = _free_port()
+        self._names = itertools.count(1)
+        self._user = _unprivileged_user()
+        if self._user is not None:
+            uid, gid = self._user
+            os.chown(self.folder, uid, gid)
+
+    @property
+    def base_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}"
+
+    def url(self, name: str) -> str:
+        return f"{self.base_url}/{name}"
+
+    def _run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        command = list(args)
+        if self._user is not None:
+            command = ["runuser", "-u", pwd.getpwuid(self._user[0]).pw_name, "--", *command]
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, cwd=self.folder
+        )
+
+    def start(self) -> None:
+        if not (PG_BIN / "initdb").exists():
+            raise RuntimeError(f"no PostgreSQL server binaries in {PG_BIN} (apt install postgresql)")
+        init = self._run(
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        )
+        if init.returncode != 0:
+            raise RuntimeError(f"initdb failed: {init.stderr.strip()[-500:]}")
+        # The tests' own server: nothing in it must outlive a power cut, so no disk syncs.
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder}"
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            " -c max_connections=200 -c shared_buffers=32MB"
+        )
+        started = self._run(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.folder / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+            timeout=90,
+        )
+        if started.returncode != 0:
+            log = (self.folder / "server.log").read_text(errors="replace")[-800:]
+            raise RuntimeError(f"pg_ctl start failed: {started.stderr.strip()} {log}")
+        self.sql(f"CREATE DATABASE {TEMPLATE}")
+        asyncio.run(_migrate(self.url(TEMPLATE)))
+
+    def sql(self, statement: str) -> None:
+        done = subprocess.run(
+            [
+                str(PG_BIN / "psql"),
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+                statement,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"psql failed: {done.stderr.strip()}")
+
+    def database(self, *, migrated: bool = True) -> str:
+        """The URL of a new, empty database (with the schema when `migrated`)."""
+        name = f"t{os.getpid()}_{next(self._names)}"
+        template = TEMPLATE if migrated else "template0"
+        self.sql(f"CREATE DATABASE {name} TEMPLATE {template}")
+        return self.url(name)
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+async def _migrate(url: str) -> None:
+    from bot.storage.database import Database
+
+    db = await Database.open(url)
+    await db.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _unprivileged_user() -> tuple[int, int] | None:
+    """Who runs the server when the tests run as root (initdb refuses root)."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        with contextlib.suppress(KeyError):
+            entry = pwd.getpwnam(name)
+            return entry.pw_uid, entry.pw_gid
+    raise RuntimeError("running as root and no unprivileged user to run PostgreSQL as")
+
+
+_server: PgServer | None = None
+_failure: str | None = None
+
+
+def pg_server() -> PgServer:
+    """The session's server, started on first use."""
+    global _server, _failure
+    if _server is None and _failure is None:
+        server = PgServer()
+        try:
+            server.start()
+        except Exception as exc:
+            server.stop()
+            _failure = str(exc)
+        else:
+            _server = server
+    if _server is None:
+        message = f"PostgreSQL could not start: {_failure}"
+        if on_postgres() or os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return _server
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """A fresh, migrated PostgreSQL database for this test (whatever the backend)."""
+    return pg_server().database()
+
+
+@pytest.fixture
+def pg() -> PgServer:
+    """The session's PostgreSQL server (for tests that make databases of their own)."""
+    return pg_server()
+
+
+def pytest_report_header() -> str:
+    return f"tierline test backend: {'postgresql' if on_postgres() else 'sqlite'}"
+
+
+def pytest_sessionfinish() -> None:
+    global _server
+    if _server is not None:
+        _server.stop()
+        _server = None
+
+
+def database_location(tmp_path: Path, name: str = "tierline.db") -> Path | str:
+    """Where a test's database lives on the backend under test."""
+    if on_postgres():
+        return pg_server().database()
+    return tmp_path / name
+
+
+__all__ = ["PgServer", "database_location", "on_postgres", "pg_server"]
