@@ -1,5 +1,6 @@
-"""Shared fixtures: a real database per test (SQLite, or PostgreSQL: tests/pg_server.py), a fixed clock, an engine, a chat driver,
-and a runner for the real `tierline` CLI in a subprocess."""
+"""Shared fixtures: a real database per test (a SQLite file, or a PostgreSQL database with
+TIERLINE_TEST_BACKEND=postgresql: tests/pg_server.py), a fixed clock, an engine, a chat
+driver, and a runner for the real `tierline` CLI in a subprocess."""
 
 from __future__ import annotations
 

@@ -67,7 +67,9 @@ class PgServer:
 
     def start(self) -> None:
         if not (PG_BIN / "initdb").exists():
-            raise RuntimeError(f"no PostgreSQL server binaries in {PG_BIN} (apt install postgresql)")
+            raise RuntimeError(
+                f"no PostgreSQL server binaries in {PG_BIN} (apt install postgresql)"
+            )
         init = self._run(
             str(PG_BIN / "initdb"),
             "-D",

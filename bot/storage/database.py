@@ -136,6 +136,24 @@ class Database:
         """
         raise NotImplementedError
 
+    # ---- the catalogue (`tierline copy`) -----------------------------------------------
+
+    async def tables(self) -> list[str]:
+        """The product's tables in the order they were made (a table is made after those
+        it refers to), without `schema_version`."""
+        raise NotImplementedError
+
+    async def columns(self, table: str) -> tuple[list[str], list[str]]:
+        """A table's columns in order, and those of its primary key."""
+        raise NotImplementedError
+
+    async def schema_version(self) -> int:
+        row = await self.fetchone("SELECT MAX(version) AS v FROM schema_version")
+        return int(row["v"] or 0) if row is not None else 0
+
+    async def after_copy(self) -> None:
+        """Rows were written with their ids: what must know it is told (sequences)."""
+
     @contextlib.asynccontextmanager
     async def hold(self, key: ConversationKey) -> AsyncIterator[None]:
         """Hold `key`'s conversation for one turn, against other processes on the same
@@ -146,6 +164,20 @@ class Database:
 
 def is_postgres_url(location: object) -> bool:
     return isinstance(location, str) and location.startswith(POSTGRES_SCHEMES)
+
+
+def redact(location: object) -> str:
+    """A database location for messages: a URL without its password."""
+    text = str(location)
+    if not is_postgres_url(text):
+        return text
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(text)
+    if parts.password is None:
+        return text
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class SqliteDatabase(Database):
@@ -198,6 +230,19 @@ class SqliteDatabase(Database):
             self._loop_task = None
         await self._reader.close()
         await self._writer.close()
+
+    async def tables(self) -> list[str]:
+        rows = await self.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'schema_version'"
+            " AND name NOT LIKE 'sqlite%' ORDER BY rowid"
+        )
+        return [r["name"] for r in rows]
+
+    async def columns(self, table: str) -> tuple[list[str], list[str]]:
+        rows = await self.fetchall("SELECT name, pk FROM pragma_table_info(?)", (table,))
+        names = [r["name"] for r in rows]
+        key = [r["name"] for r in sorted(rows, key=lambda r: r["pk"]) if r["pk"]]
+        return names, key
 
     # ---- reading ------------------------------------------------------------------------
 

@@ -34,13 +34,13 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 from msgspec import Struct
 
 from bot.model import ConversationKey
-from bot.storage.database import Conflict, Database, Params, StorageError, Write
+from bot.storage.database import Conflict, Database, Params, StorageError, Write, redact
 from bot.storage.migrations import MIGRATIONS, latest_version
 
 log = logging.getLogger(__name__)
@@ -215,14 +215,40 @@ class PostgresDatabase(Database):
 
     # ---- for the tools (migrate, copy) ---------------------------------------------------
 
-    async def schema_version(self) -> int:
-        self._check_open()
-        version: int = await self._pool.fetchval("SELECT MAX(version) FROM schema_version")
-        return version or 0
+    async def tables(self) -> list[str]:
+        rows = await self.fetchall(
+            "SELECT c.relname AS name FROM pg_class c"
+            " WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace"
+            " AND c.relname != 'schema_version' ORDER BY c.oid"
+        )
+        return [r["name"] for r in rows]
 
-    @property
-    def pool(self) -> Any:
-        return self._pool
+    async def columns(self, table: str) -> tuple[list[str], list[str]]:
+        rows = await self.fetchall(
+            "SELECT a.attname AS name, a.attnum = ANY (i.indkey) AS in_key,"
+            " array_position(i.indkey::int2[], a.attnum) AS key_position"
+            " FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid"
+            " AND i.indisprimary WHERE a.attrelid = ?::regclass AND a.attnum > 0"
+            " AND NOT a.attisdropped ORDER BY a.attnum",
+            (table,),
+        )
+        names = [r["name"] for r in rows]
+        key = [r["name"] for r in sorted(rows, key=lambda r: r["key_position"] or 0) if r["in_key"]]
+        return names, key
+
+    async def after_copy(self) -> None:
+        """Identity columns go on after the largest id copied."""
+        rows = await self.fetchall(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND is_identity = 'YES'"
+        )
+        for r in rows:
+            table, column = r["table_name"], r["column_name"]
+            await self.fetchone(
+                f"SELECT setval(pg_get_serial_sequence(?, ?), COALESCE(MAX({column}), 1),"
+                f" MAX({column}) IS NOT NULL) FROM {table}",
+                (table, column),
+            )
 
 
 def _lock_name(key: ConversationKey) -> str:
@@ -250,15 +276,6 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return f"{type(exc).__name__}: {exc.strerror or exc}"
     return type(exc).__name__
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 # ---- one dialect for both ------------------------------------------------------------------
