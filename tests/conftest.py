@@ -20,7 +20,9 @@ from bot.clock import FixedClock
 from bot.config import Settings, load_settings
 from bot.engine import ConversationKey, Engine, TurnInput, TurnResult
 from bot.storage.database import Database
-from tests.pg_server import database_location
+
+pytest.register_assert_rewrite("tests.pg_server")
+from tests.pg_server import database_location  # noqa: E402
 
 pytest_plugins = ["tests.transition_coverage", "tests.pg_server"]
 

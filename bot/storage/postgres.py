@@ -269,10 +269,10 @@ def _rowcount(status: str) -> int:
 
 def _describe(exc: BaseException) -> str:
     """What went wrong, without the values involved (a message may quote them)."""
+    if isinstance(exc, UnicodeError) or isinstance(exc.__cause__, UnicodeError):
+        return f"{type(exc).__name__}: a value is not valid text"
     if isinstance(exc, asyncpg.PostgresError):
         return f"{type(exc).__name__} (SQLSTATE {exc.sqlstate})"
-    if isinstance(exc, UnicodeError):
-        return f"{type(exc).__name__}: a value is not valid text"
     if isinstance(exc, OSError):
         return f"{type(exc).__name__}: {exc.strerror or exc}"
     return type(exc).__name__
