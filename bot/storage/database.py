@@ -36,25 +36,42 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 from msgspec import Struct
 
 from bot.model import ConversationKey
 from bot.storage.migrations import MIGRATIONS, latest_version
+from bot.storage.writes import (
+    POSTGRES_SCHEMES,
+    Conflict,
+    Params,
+    StorageError,
+    Write,
+    is_postgres_url,
+    redact,
+)
+
+__all__ = [
+    "POSTGRES_SCHEMES",
+    "Conflict",
+    "Database",
+    "Params",
+    "SqliteDatabase",
+    "StorageError",
+    "Write",
+    "is_postgres_url",
+    "redact",
+]
 
 log = logging.getLogger(__name__)
 # aiosqlite logs every statement it runs at DEBUG with its parameters (phone numbers,
 # receipts, names): those lines never leave the library, whatever the log level.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
-Params = Sequence[Any] | Mapping[str, Any]
-# A `postgresql://` (or `postgres://`) URL names a PostgreSQL database; anything else is the
-# path of a SQLite file.
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 MAX_BATCH = 512
 # WAL checkpoints run between batches (autocheckpoint is off on the writer): when the queue is
 # idle after CHECKPOINT_EVERY commits or CHECKPOINT_IDLE_SECONDS, and after
@@ -62,23 +79,6 @@ MAX_BATCH = 512
 CHECKPOINT_EVERY = 64
 CHECKPOINT_IDLE_SECONDS = 1.0
 CHECKPOINT_FORCE_AFTER = 1000
-
-
-class StorageError(Exception):
-    """The database cannot be opened, migrated or written; the message says why."""
-
-
-class Conflict(Exception):
-    """A write's precondition did not hold (a slot filled up, a row changed meanwhile).
-    Nothing of that caller's writes was kept; read again and decide again."""
-
-
-class Write(Struct, frozen=True):
-    """One SQL statement to run in the caller's atomic group of writes."""
-
-    sql: str
-    params: Params = ()
-    expect_rows: int | None = None
 
 
 class _Pending(Struct):
@@ -93,13 +93,13 @@ class _Read(Struct):
     done: asyncio.Future[Any]
 
 
-class Database:
+class Database(Protocol):
     """An open Tierline database. Use `await Database.open(location)`, then `close()`.
 
     `location` is the path of a SQLite file or a `postgresql://` URL: this is the one place
     that picks the backend. Rows read support `row["column"]`, `row[0]` and `dict(row)`."""
 
-    backend = "sqlite"
+    backend: str
     # A local path the database's companion files are named after (the Telegram sending
     # journal, `<path>.sending`): the file itself on SQLite.
     path: Path
@@ -162,26 +162,10 @@ class Database:
         yield
 
 
-def is_postgres_url(location: object) -> bool:
-    return isinstance(location, str) and location.startswith(POSTGRES_SCHEMES)
-
-
-def redact(location: object) -> str:
-    """A database location for messages: a URL without its password."""
-    text = str(location)
-    if not is_postgres_url(text):
-        return text
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(text)
-    if parts.password is None:
-        return text
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 class SqliteDatabase(Database):
     """An open SQLite database file."""
+
+    backend = "sqlite"
 
     def __init__(self, path: Path, reader: aiosqlite.Connection, writer: aiosqlite.Connection):
         self.path = path

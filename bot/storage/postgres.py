@@ -40,8 +40,8 @@ import asyncpg
 from msgspec import Struct
 
 from bot.model import ConversationKey
-from bot.storage.database import Conflict, Database, Params, StorageError, Write, redact
 from bot.storage.migrations import MIGRATIONS, latest_version
+from bot.storage.writes import Conflict, Params, StorageError, Write, redact
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,10 @@ _HELD: contextvars.ContextVar[_Held | None] = contextvars.ContextVar(
 )
 
 
-class PostgresDatabase(Database):
-    """An open PostgreSQL database. Use `await Database.open("postgresql://…")`."""
+class PostgresDatabase:
+    """An open PostgreSQL database. Use `await Database.open("postgresql://…")`: it is a
+    `bot.storage.database.Database` (that protocol is not imported here, so that the module
+    that picks the backend imports this one, not the other way round)."""
 
     backend = "postgresql"
 
@@ -103,6 +105,12 @@ class PostgresDatabase(Database):
         if self._open:
             self._open = False
             await self._pool.close()
+
+    async def __aenter__(self) -> PostgresDatabase:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
     def _check_open(self) -> None:
         if not self._open:
@@ -214,6 +222,15 @@ class PostgresDatabase(Database):
         raise Conflict("the transaction kept conflicting with others")
 
     # ---- for the tools (migrate, copy) ---------------------------------------------------
+
+    async def schema_version(self) -> int:
+        row = await self.fetchone("SELECT MAX(version) AS v FROM schema_version")
+        return int(row["v"] or 0) if row is not None else 0
+
+    @property
+    def pool(self) -> Any:
+        """The asyncpg pool (for tests and tools that need PostgreSQL itself)."""
+        return self._pool
 
     async def tables(self) -> list[str]:
         rows = await self.fetchall(
