@@ -22,6 +22,7 @@ import os
 import pwd
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -113,6 +114,10 @@ class PgServer:
             raise RuntimeError(f"pg_ctl start failed: {started.stderr.strip()} {log}")
         self.sql(f"CREATE DATABASE {TEMPLATE}")
         asyncio.run(_migrate(self.url(TEMPLATE)))
+        # A process's own files beside a server database (the Telegram sending journal):
+        # in a folder of the session's, not the working directory.
+        self.state = Path(tempfile.mkdtemp(prefix="tierline-state-"))
+        os.environ["TIERLINE_STATE_DIR"] = str(self.state)
 
     def sql(self, statement: str, *, database: str = "postgres") -> None:
         done = subprocess.run(
@@ -164,6 +169,22 @@ class PgServer:
         with contextlib.suppress(Exception):
             self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
         shutil.rmtree(self.folder, ignore_errors=True)
+        state = getattr(self, "state", None)
+        if state is not None:
+            shutil.rmtree(state, ignore_errors=True)
+
+    def query(self, url: str, sql: str) -> list[tuple[str, ...]]:
+        """Rows of `sql` run on the database at `url`, each value as text (psql)."""
+        psql = [str(PG_BIN / "psql"), "-X", "-q", "-A", "-t", "-F", "\x1f", "-v", "ON_ERROR_STOP=1"]
+        done = subprocess.run(
+            [*psql, "-d", url, "-c", sql],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"psql failed: {done.stderr.strip()}")
+        return [tuple(line.split("\x1f")) for line in done.stdout.splitlines() if line]
 
 
 # Empties a database a test used: every row (newest tables first: a row is deleted before
@@ -291,6 +312,16 @@ def pytest_sessionfinish() -> None:
         _server = None
 
 
+def run_sql(location: Path | str, sql: str) -> list[tuple[object, ...]]:
+    """Run `sql` on a test's database from outside the process's `Database` (as another
+    program would, e.g. to break it on purpose), whatever the backend; PostgreSQL gives
+    every value as text."""
+    if isinstance(location, str):
+        return list(pg_server().query(location, sql))
+    with sqlite3.connect(location) as conn:
+        return list(conn.execute(sql).fetchall())
+
+
 def database_location(tmp_path: Path, name: str = "tierline.db") -> Path | str:
     """Where a test's database lives on the backend under test."""
     if on_postgres():
@@ -298,4 +329,4 @@ def database_location(tmp_path: Path, name: str = "tierline.db") -> Path | str:
     return tmp_path / name
 
 
-__all__ = ["PgServer", "database_location", "on_postgres", "pg_server"]
+__all__ = ["PgServer", "database_location", "on_postgres", "pg_server", "run_sql"]

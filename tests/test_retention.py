@@ -132,6 +132,7 @@ def test_purge_help_and_a_missing_database(tmp_path: Path) -> None:
 # ---- cost that does not grow with the table ---------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # SQLite's EXPLAIN QUERY PLAN
 async def test_purges_and_withdrawn_reminders_search_an_index_never_scan(db: Database) -> None:
     from bot.storage.callbacks import SqliteCallbacks
 
@@ -267,7 +268,7 @@ async def test_a_masked_transcript_still_records_a_scenario_that_replays(
 ) -> None:
     await book(chat)  # a phone number typed on the way
     recording = await record(
-        engine.services.ports.db.path, "console", "u1", engine.services.clock.tz
+        engine.services.ports.db.location, "console", "u1", engine.services.clock.tz
     )
     assert recording.warnings == []
     steps = yaml.safe_load(recording.yaml_text)["steps"]
@@ -278,7 +279,7 @@ async def test_a_masked_receipt_is_reported_when_recording(engine: Engine, chat:
     await chat.send("/start")
     await chat.send("EAC2190000001")
     recording = await record(
-        engine.services.ports.db.path, "console", "u1", engine.services.clock.tz
+        engine.services.ports.db.location, "console", "u1", engine.services.clock.tz
     )
     assert any("receipt numbers masked" in w and "'EAC********01'" in w for w in recording.warnings)
 

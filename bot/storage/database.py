@@ -103,6 +103,8 @@ class Database(Protocol):
     # A local path the database's companion files are named after (the Telegram sending
     # journal, `<path>.sending`): the file itself on SQLite.
     path: Path
+    # Where it was opened: the file's path, or the URL (with its password).
+    location: Path | str
     commits: int
 
     @classmethod
@@ -169,6 +171,7 @@ class SqliteDatabase(Database):
 
     def __init__(self, path: Path, reader: aiosqlite.Connection, writer: aiosqlite.Connection):
         self.path = path
+        self.location: Path | str = path
         self._reader = reader
         self._writer = writer
         self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()

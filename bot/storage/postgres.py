@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import os
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -77,10 +78,13 @@ class PostgresDatabase:
         self._open = True
         self.commits = 0
         self.retries = 0  # transactions run again after a serialization failure
+        self.location: Path | str = url
         parts = urlsplit(url)
         name = (parts.path or "/").strip("/") or "tierline"
-        # Companion files (the Telegram sending journal) live in the working directory.
-        self.path = Path(f"tierline-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.pg")
+        # A process's own files (the Telegram sending journal) are kept in TIERLINE_STATE_DIR,
+        # by default the working directory.
+        state = Path(os.environ.get("TIERLINE_STATE_DIR") or ".")
+        self.path = state / f"tierline-{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.pg"
 
     # ---- opening and closing ------------------------------------------------------------
 
