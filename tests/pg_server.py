@@ -16,6 +16,7 @@ with the reason; a `TIERLINE_TEST_BACKEND=postgresql` run always fails then.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import itertools
 import os
@@ -113,7 +114,10 @@ class PgServer:
             log = (self.folder / "server.log").read_text(errors="replace")[-800:]
             raise RuntimeError(f"pg_ctl start failed: {started.stderr.strip()} {log}")
         self.sql(f"CREATE DATABASE {TEMPLATE}")
-        asyncio.run(_migrate(self.url(TEMPLATE)))
+        # In a thread of its own: the first test to need the server may be running in an
+        # event loop already.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, _migrate(self.url(TEMPLATE))).result()
         # A process's own files beside a server database (the Telegram sending journal):
         # in a folder of the session's, not the working directory.
         self.state = Path(tempfile.mkdtemp(prefix="tierline-state-"))
@@ -274,7 +278,7 @@ def pg() -> PgServer:
 # Fixtures that open the backend under test, and helpers whose presence in a test module
 # means its tests make engines of their own on it (tests/tier_journeys.py `engine_with`).
 DATABASE_FIXTURES = frozenset({"settings", "db", "engine", "chat", "pg_url", "pg"})
-DATABASE_HELPERS = ("engine_with", "database_location")
+DATABASE_HELPERS = ("engine_with", "database_location", "scenario_database")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -322,6 +326,12 @@ def run_sql(location: Path | str, sql: str) -> list[tuple[object, ...]]:
         return list(conn.execute(sql).fetchall())
 
 
+def scenario_database() -> str | None:
+    """The database a scenario plays on: on PostgreSQL a fresh one, on SQLite None (the
+    runner makes a temporary file of its own)."""
+    return pg_server().database() if on_postgres() else None
+
+
 def database_location(tmp_path: Path, name: str = "tierline.db") -> Path | str:
     """Where a test's database lives on the backend under test."""
     if on_postgres():
@@ -329,4 +339,11 @@ def database_location(tmp_path: Path, name: str = "tierline.db") -> Path | str:
     return tmp_path / name
 
 
-__all__ = ["PgServer", "database_location", "on_postgres", "pg_server", "run_sql"]
+__all__ = [
+    "PgServer",
+    "database_location",
+    "on_postgres",
+    "pg_server",
+    "run_sql",
+    "scenario_database",
+]
