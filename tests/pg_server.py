@@ -43,7 +43,8 @@ def on_postgres() -> bool:
 class PgServer:
     """One server in a temporary folder; `database()` hands out fresh databases."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable  # with disk syncs (benchmarks), or without (tests)
         self.folder = Path(tempfile.mkdtemp(prefix="tierline-pg-"))
         self.data = self.folder / "data"
         self.port = _free_port()
@@ -93,9 +94,10 @@ class PgServer:
         # The tests' own server: nothing in it must outlive a power cut, so no disk syncs.
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder}"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             " -c max_connections=200 -c shared_buffers=32MB"
         )
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         started = self._run(
             str(PG_BIN / "pg_ctl"),
             "-D",

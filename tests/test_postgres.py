@@ -267,6 +267,18 @@ async def test_copy_moves_a_deployment_in_the_middle_of_things_to_postgres(
     finally:
         await moved.close()
 
+    # And back again, into a new SQLite file: the same rows.
+    back = tmp_path / "back.db"
+    proc = run_cli("copy", "--from", url, "--to", str(back), "--quiet")
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout == b""
+    there = await Database.open(back)
+    try:
+        row = await there.fetchone("SELECT state FROM conversations WHERE user_id = 'halfway'")
+        assert row is not None and row["state"] == "tier2.phone"
+    finally:
+        await there.close()
+
 
 def test_copy_refuses_a_missing_source(tmp_path: Path) -> None:
     proc = run_cli("copy", "--from", str(tmp_path / "none.db"), "--to", str(tmp_path / "b.db"))
