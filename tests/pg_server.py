@@ -303,6 +303,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
     yield  # the test's fixtures (and the databases they opened) are closed by now
+    _named.clear()
     if _server is not None:
         _server.take_back()
 
@@ -334,11 +335,19 @@ def scenario_database() -> str | None:
     return pg_server().database() if on_postgres() else None
 
 
+_named: dict[tuple[str, str], str] = {}  # this test's databases on PostgreSQL, by file name
+
+
 def database_location(tmp_path: Path, name: str = "tierline.db") -> Path | str:
-    """Where a test's database lives on the backend under test."""
-    if on_postgres():
-        return pg_server().database()
-    return tmp_path / name
+    """Where a test's database `name` lives on the backend under test: the file in the
+    test's folder, or on PostgreSQL a fresh database (the same one for the same name
+    within a test)."""
+    if not on_postgres():
+        return tmp_path / name
+    key = (str(tmp_path), name)
+    if key not in _named:
+        _named[key] = pg_server().database()
+    return _named[key]
 
 
 __all__ = [
