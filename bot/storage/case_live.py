@@ -109,7 +109,8 @@ class SqliteLiveCases:
         """One call counted against `day`'s quota; a `Conflict` when it is used up."""
         return Write(
             "INSERT INTO uscis_quota (day, used) SELECT ?, 1 WHERE ? > 0"
-            " ON CONFLICT (day) DO UPDATE SET used = used + 1 WHERE used < ?",
+            " ON CONFLICT (day) DO UPDATE SET used = uscis_quota.used + 1"
+            " WHERE uscis_quota.used < ?",
             (day, quota, quota),
             expect_rows=1,
         )
