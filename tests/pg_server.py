@@ -179,18 +179,21 @@ class PgServer:
         if state is not None:
             shutil.rmtree(state, ignore_errors=True)
 
-    def query(self, url: str, sql: str) -> list[tuple[str, ...]]:
-        """Rows of `sql` run on the database at `url`, each value as text (psql)."""
-        psql = [str(PG_BIN / "psql"), "-X", "-q", "-A", "-t", "-F", "\x1f", "-v", "ON_ERROR_STOP=1"]
-        done = subprocess.run(
-            [*psql, "-d", url, "-c", sql],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"psql failed: {done.stderr.strip()}")
-        return [tuple(line.split("\x1f")) for line in done.stdout.splitlines() if line]
+    def query(self, url: str, sql: str) -> list[tuple[object, ...]]:
+        """Rows of `sql` run on the database at `url`, on a connection of its own (in a
+        thread: the caller may be inside an event loop)."""
+
+        async def run() -> list[tuple[object, ...]]:
+            import asyncpg
+
+            conn = await asyncpg.connect(url)
+            try:
+                return [tuple(row) for row in await conn.fetch(sql)]
+            finally:
+                await conn.close()
+
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, run()).result()
 
 
 # Empties a database a test used: every row (newest tables first: a row is deleted before
@@ -321,8 +324,7 @@ def pytest_sessionfinish() -> None:
 
 def run_sql(location: Path | str, sql: str) -> list[tuple[object, ...]]:
     """Run `sql` on a test's database from outside the process's `Database` (as another
-    program would, e.g. to break it on purpose), whatever the backend; PostgreSQL gives
-    every value as text."""
+    program would, e.g. to break it on purpose), whatever the backend."""
     if isinstance(location, str):
         return list(pg_server().query(location, sql))
     with sqlite3.connect(location) as conn:
