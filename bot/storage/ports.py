@@ -1,6 +1,7 @@
 """The storage ports: small typed interfaces the engine, the tiers' actions, the staff desk,
-the adapters and the trainer use, never SQL. `bot.storage` holds the one implementation of
-them on SQLite (every SQL statement of the product is under `bot/storage/`).
+the adapters and the trainer use, never SQL. `bot.storage` holds their implementation
+(every SQL statement of the product is under `bot/storage/`), the same classes on either
+database: SQLite or PostgreSQL (`bot.storage.postgres` reads the statements as written).
 
 Reads are awaited. Writes are not run at once: a port returns `Write`s that the caller
 hands to one `Database.commit` (the engine commits a turn's writes together with its new
