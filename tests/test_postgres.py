@@ -185,8 +185,19 @@ async def test_a_refused_write_fails_its_caller_only(pg_url: str) -> None:
 
 
 async def test_a_database_that_cannot_be_reached_is_one_clear_error(pg: PgServer) -> None:
-    with pytest.raises(StorageError, match="cannot open the database"):
+    with pytest.raises(StorageError, match="does not exist") as missing:
         await Database.open(f"postgresql://postgres:pw@127.0.0.1:{pg.port}/no_such_database")
+    assert "pw" not in str(missing.value)  # the password is never shown
+    with pytest.raises(StorageError, match="cannot open the database"):
+        await Database.open("postgresql://postgres@127.0.0.1:1/tierline")
+
+
+def test_a_database_that_does_not_exist_is_one_line_from_the_cli(pg: PgServer) -> None:
+    proc = run_cli("migrate", "--db", f"postgresql://postgres:pw@127.0.0.1:{pg.port}/absent")
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert err.startswith("tierline: error: cannot open the database") and "createdb absent" in err
+    assert "Traceback" not in err and ":pw@" not in err
 
 
 # ---- the commands --------------------------------------------------------------------------

@@ -96,8 +96,15 @@ class PostgresDatabase:
             pool = await asyncpg.create_pool(
                 url, min_size=1, max_size=POOL_SIZE, server_settings={"timezone": "UTC"}
             )
+        except asyncpg.InvalidCatalogNameError:
+            name = urlsplit(url).path.strip("/")
+            raise StorageError(
+                f"cannot open the database {shown}: it does not exist (create it first:"
+                f" createdb {name})"
+            ) from None
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
-            raise StorageError(f"cannot open the database {shown}: {_describe(exc)}") from None
+            # What the server or the network says (no applicant's data is involved here).
+            raise StorageError(f"cannot open the database {shown}: {exc}") from None
         try:
             await migrate(pool, shown)
         except BaseException:
