@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.assembly import create_engine
 from bot.clock import FixedClock
-from bot.config import ConfigError, database_location, load_settings
+from bot.config import ConfigError, Settings, database_location, load_settings
 from bot.engine import ConversationKey, TurnInput
 from bot.storage.database import Conflict, Database, StorageError, Write, redact
 from bot.storage.postgres import postgres_ddl, postgres_sql
@@ -162,6 +162,30 @@ async def test_turns_of_one_conversation_from_two_processes_are_all_kept(
         turns = await one.fetchone("SELECT COUNT(*) AS n FROM turns")
         assert row is not None and turns is not None
         assert turns["n"] == 21 and row["version"] == 21
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_of_two_processes_polling_a_watched_case_one_keeps_its_poll(
+    settings: Settings,
+) -> None:
+    """Two processes (on either backend) poll the same case at once, both having read it
+    as never polled: one poll (and the alerts written with it) is kept, the other conflicts
+    and tells nobody."""
+    from bot.storage.case_live import SqliteWatches
+
+    one, two = await Database.open(settings.db_path), await Database.open(settings.db_path)
+    try:
+        now = MONDAY_10AM.replace(tzinfo=settings.tz)
+        first = SqliteWatches(one, settings.tz).polled("IOE0900000001", now, None, None)
+        second = SqliteWatches(two, settings.tz).polled("IOE0900000001", now, now, None)
+        assert await one.commit([first]) == [1]
+        with pytest.raises(Conflict):
+            await two.commit([second])
+        later = now + timedelta(hours=6)
+        again = SqliteWatches(two, settings.tz).polled("IOE0900000001", later, None, now)
+        assert await two.commit([again]) == [1]  # read after the first poll: kept
     finally:
         await one.close()
         await two.close()
