@@ -36,7 +36,7 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -155,6 +155,16 @@ class Database(Protocol):
 
     async def after_copy(self) -> None:
         """Rows were written with their ids: what must know it is told (sequences)."""
+
+    async def on_outbox(self, wake: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        """Call `wake` whenever a notice is committed to the outbox by any process on this
+        database; returns what stops it. SQLite: nothing to listen to (other processes'
+        notices are found by the pusher's next round)."""
+
+        async def stop() -> None:
+            return None
+
+        return stop
 
     @contextlib.asynccontextmanager
     async def hold(self, key: ConversationKey) -> AsyncIterator[None]:

@@ -16,6 +16,10 @@ The promises:
   processes on the same count; a transaction PostgreSQL refuses as not serializable is run
   again on fresh data (it is only SQL and its parameters), and after a few refusals the
   caller gets `Conflict` and decides again.
+- A notice queued by one process wakes the others at once: a commit that writes to the
+  outbox sends `NOTIFY tierline_outbox`, which `on_outbox` listeners hear (the Telegram
+  bot's notice pusher; a staff command run elsewhere is delivered without waiting for
+  the pusher's next round).
 - One turn at a time per conversation, across processes: `hold(key)` takes a PostgreSQL
   advisory lock on the conversation (a conversation not stored yet has no row to lock) on
   a connection of its own, which the turn's reads and its commit then use; the lock goes
@@ -30,7 +34,7 @@ import contextvars
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -49,6 +53,7 @@ log = logging.getLogger(__name__)
 POOL_SIZE = 20  # connections per process; a turn holds one from its lock to its commit
 SERIALIZATION_ATTEMPTS = 8  # a caller's transaction refused as not serializable, run again
 MIGRATION_LOCK = 7_231_617_201  # the advisory lock key that keeps migrations one at a time
+OUTBOX_CHANNEL = "tierline_outbox"  # NOTIFY when a commit queued a notice
 
 
 class _Held(Struct):
@@ -78,6 +83,7 @@ class PostgresDatabase:
         self._open = True
         self.commits = 0
         self.retries = 0  # transactions run again after a serialization failure
+        self._listeners: list[Any] = []  # connections that LISTEN (`on_outbox`)
         self.location: Path | str = url
         parts = urlsplit(url)
         name = (parts.path or "/").strip("/") or "tierline"
@@ -115,6 +121,10 @@ class PostgresDatabase:
     async def close(self) -> None:
         if self._open:
             self._open = False
+            for conn in self._listeners:
+                with contextlib.suppress(Exception):
+                    await conn.close(timeout=5)
+            self._listeners.clear()
             await self._pool.close()
 
     async def __aenter__(self) -> PostgresDatabase:
@@ -215,6 +225,9 @@ class PostgresDatabase:
                         if w.expect_rows is not None and count != w.expect_rows:
                             raise Conflict(f"expected {w.expect_rows} row(s), touched {count}")
                         counts.append(count)
+                    if any(_queues_a_notice(w) for w in group):
+                        # Delivered to the listeners when (and only if) this commits.
+                        await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
             except Conflict:
                 raise
             except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError):
@@ -231,6 +244,27 @@ class PostgresDatabase:
             return counts
         log.warning("writes refused %d times as not serializable", SERIALIZATION_ATTEMPTS)
         raise Conflict("the transaction kept conflicting with others")
+
+    # ---- wake-ups between processes ------------------------------------------------------
+
+    async def on_outbox(self, wake: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        """LISTEN on a connection of its own: every commit that queues a notice, in any
+        process on this database, sends a NOTIFY that calls `wake` here."""
+        self._check_open()
+        try:
+            conn = await asyncpg.connect(self.url, server_settings={"timezone": "UTC"})
+            await conn.add_listener(OUTBOX_CHANNEL, lambda *_: wake())
+        except Exception as exc:
+            raise StorageError(f"cannot listen for notices: {_describe(exc)}") from None
+        self._listeners.append(conn)
+
+        async def stop() -> None:
+            if conn in self._listeners:
+                self._listeners.remove(conn)
+                with contextlib.suppress(Exception):
+                    await conn.close(timeout=5)
+
+        return stop
 
     # ---- for the tools (migrate, copy) ---------------------------------------------------
 
@@ -277,6 +311,13 @@ class PostgresDatabase:
                 f" MAX({column}) IS NOT NULL) FROM {table}",
                 (table, column),
             )
+
+
+def _queues_a_notice(write: Write) -> bool:
+    return write.sql.startswith(_ENQUEUE)
+
+
+_ENQUEUE = "INSERT INTO outbox "  # how `bot.storage.outbox.enqueue` begins
 
 
 def _lock_name(key: ConversationKey) -> str:
