@@ -91,6 +91,8 @@ class Outbox(Protocol):
 
     async def due_users(self, channel: str, now: datetime, *, limit: int = 10_000) -> list[str]: ...
 
+    async def backlog(self, channel: str, now: datetime) -> int: ...
+
 
 class Cases(Protocol):
     """The case source: lookups by normalised receipt number, and import writes."""
@@ -362,6 +364,8 @@ class TelegramInbox(Protocol):
     def prune(self, before: datetime) -> Write: ...
 
     async def open_updates(self) -> list[InboxUpdate]: ...
+
+    async def backlog(self) -> int: ...
 
 
 class LiveCases(Protocol):

@@ -142,3 +142,24 @@ async def test_a_webhook_update_that_cannot_be_read_is_answered_200_and_skipped(
     assert [r.levelname for r in about_it] == ["WARNING"]
     assert "Zebulon" not in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_healthz_says_the_database_answers_with_the_backlogs_or_503(
+    fake_api: FakeBotApi, settings: Settings, tg_engine: Engine
+) -> None:
+    hooked, url = _hooked(settings, fake_api)
+    health = url.rsplit("/", 1)[0] + "/healthz"
+    async with running(tg_engine, hooked), httpx.AsyncClient() as client:
+        ok = await client.get(health)
+        run_sql(settings.db_path, "ALTER TABLE telegram_inbox RENAME TO inbox_elsewhere")
+        down = await client.get(health)
+        run_sql(settings.db_path, "ALTER TABLE inbox_elsewhere RENAME TO telegram_inbox")
+        again = await client.get(health)
+    assert ok.status_code == 200 and again.status_code == 200
+    assert ok.json() == {
+        "status": "ok",
+        "database": tg_engine.services.ports.db.backend,
+        "inbox_backlog": 0,
+        "outbox_backlog": 0,
+    }
+    assert down.status_code == 503 and down.json()["status"] == "unavailable"
