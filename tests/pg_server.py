@@ -31,7 +31,23 @@ from pathlib import Path
 
 import pytest
 
-PG_BIN = Path(os.environ.get("TIERLINE_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _pg_bin() -> Path:
+    """Debian's PostgreSQL 15 server, else the newest installed (TIERLINE_TEST_PG_BIN
+    names another folder of `initdb`, `pg_ctl` and `psql`)."""
+    given = os.environ.get("TIERLINE_TEST_PG_BIN")
+    if given:
+        return Path(given)
+
+    def preference(initdb: Path) -> tuple[bool, int]:
+        version = initdb.parent.parent.name
+        return version != "15", -int(version) if version.isdigit() else 0
+
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=preference)
+    return found[0].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 BACKEND = os.environ.get("TIERLINE_TEST_BACKEND", "sqlite").lower()
 TEMPLATE = "tierline_template"
 
