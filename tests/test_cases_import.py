@@ -13,6 +13,7 @@ from bot.cases.importer import import_case_file
 from bot.storage.database import Database
 from bot.storage.ports import sqlite_ports
 from tests.conftest import run_cli
+from tests.pg_server import database_location
 
 HEADER = "status_title,receipt_number,form_type,status_date,biometrics_at,notes\n"
 GOOD = (
@@ -22,7 +23,7 @@ GOOD = (
 
 
 def _db_args(tmp_path: Path) -> tuple[str, str]:
-    return ("--db", str(tmp_path / "cases.db"))
+    return ("--db", str(database_location(tmp_path, "cases.db")))
 
 
 def _listed(tmp_path: Path) -> list[dict[str, object]]:
@@ -94,7 +95,7 @@ async def test_hundred_thousand_rows_import_in_seconds(tmp_path: Path) -> None:
         for n in range(100_000):
             fh.write(f"LIN23{n:08d},I-485,Case Remains Pending,2026-05-01,0\n")
     tz = ZoneInfo("America/New_York")
-    db = await Database.open(tmp_path / "big.db")
+    db = await Database.open(database_location(tmp_path, "big.db"))
     try:
         started = time.perf_counter()
         result = await import_case_file(
