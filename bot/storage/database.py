@@ -5,10 +5,12 @@ run the same statements behind the same interface: `fetchone`, `fetchall`, `comm
 
 On SQLite: one file in WAL mode, opened through aiosqlite.
 
-Two connections: a reader for lookups, which sees only committed data, and a writer owned
-by a group-commit loop. Reads are coalesced too: every read requested while the event loop
-is busy runs in one hop to the reader's thread (a hop per statement would cost a thread
-wake-up each, which is most of a turn's cost under load).
+Three connections: a reader for lookups, which sees only committed data, a writer owned
+by a group-commit loop, and one that only copies the WAL back into the database
+(checkpoints, started between batches, never awaited by the writer). Reads are coalesced
+too: every read requested while the event loop is busy runs in one hop to the reader's
+thread (a hop per statement would cost a thread wake-up each, which is most of a turn's
+cost under load).
 
 Callers hand the writer a list of `Write`s and await the result; the loop gathers what
 is waiting, applies each caller's writes in a savepoint of one transaction, commits once,
