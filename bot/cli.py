@@ -25,6 +25,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("cases", "bot.adapters.cases_cli", "import and list case records (automated tier)"),
     ("staff", "bot.staff.cli", "work the Tier 2 officer callback queue"),
     ("purge", "bot.adapters.purge_cli", "delete data older than the retention policy allows"),
+    ("migrate", "bot.adapters.migrate_cli", "bring the database's schema to this version"),
+    ("copy", "bot.adapters.copy_cli", "copy a whole database into another (SQLite to PostgreSQL)"),
     ("telegram", "bot.adapters.telegram.cli", "run the Telegram bot (long polling or webhook)"),
 )
 

@@ -309,7 +309,9 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     timezone: ZoneName = "America/New_York"
-    db_path: Path = Path("tierline.db")
+    # The database: a SQLite file (a path, the embedded default) or a PostgreSQL database
+    # (a `postgresql://user:password@host:port/name` URL). `TIERLINE_DB` sets it too.
+    db_path: Path | str = Path("tierline.db")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     load_demo_cases: bool = True
     # A line in the greeting and every booking confirmation: a practice assistant, not
@@ -341,6 +343,11 @@ class Settings(BaseModel):
             )
         return self
 
+    @field_validator("db_path", mode="before")
+    @classmethod
+    def _db_location(cls, value: Any) -> Any:
+        return database_location(value) if isinstance(value, str | Path) else value
+
     @field_validator("default_language")
     @classmethod
     def _known_language(cls, value: str) -> str:
@@ -360,6 +367,25 @@ class Settings(BaseModel):
         return ZoneInfo(self.timezone)
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def database_location(value: str | Path) -> Path | str:
+    """`--db`, `TIERLINE_DB` or `db_path` read: a `postgresql://` URL stays text (a path
+    would fold its `//`), anything else is the path of a SQLite file."""
+    if isinstance(value, str) and value.startswith(POSTGRES_SCHEMES):
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if not (parts.hostname or "host=" in parts.query) or not parts.path.strip("/"):
+            raise ValueError(
+                "a PostgreSQL URL names a host and a database:"
+                " postgresql://user:password@host:5432/name"
+            )
+        return value
+    return Path(value)
+
+
 def environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Settings given as environment variables, nested like the file: `TIERLINE_TIMEZONE`
     is `timezone`, `TIERLINE_TIER2__SLOT_CAPACITY` is `tier2.slot_capacity` (names in any
@@ -371,6 +397,8 @@ def environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         if not name.upper().startswith(ENV_PREFIX):
             continue
         path = name[len(ENV_PREFIX) :].lower().split("__")
+        if path == ["db"]:  # TIERLINE_DB: the short name of TIERLINE_DB_PATH
+            path = ["db_path"]
         if path[0] not in Settings.model_fields:
             continue
         value: Any = text
@@ -588,6 +616,11 @@ def load_settings(directory: Path | None = None, **overrides: Any) -> Settings:
             raise ConfigError(f"environment variable {env_name}", field, reason) from None
         raise ConfigError(str(path), field, reason) from None
     given = {k: v for k, v in overrides.items() if v is not None}
+    if isinstance(given.get("db_path"), str):
+        try:
+            given["db_path"] = database_location(given["db_path"])
+        except ValueError as exc:
+            raise ConfigError("command-line option", "db_path", str(exc)) from None
     if not given:
         return settings
     # Validated field by field: going through Settings(...) again would let the environment

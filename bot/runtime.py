@@ -11,12 +11,11 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from bot.assembly import create_engine
 from bot.clock import Clock, FixedClock, SystemClock
-from bot.config import Settings, load_settings
+from bot.config import Settings, database_location, load_settings
 from bot.engine.engine import Engine
 from bot.logs import setup_logging
 from bot.storage.database import Database
@@ -26,9 +25,9 @@ def add_common_options(parser: argparse.ArgumentParser, *, clock: bool = True) -
     """The options every command that opens the database shares."""
     parser.add_argument(
         "--db",
-        type=Path,
-        metavar="PATH",
-        help="SQLite database file (default: db_path from settings)",
+        type=database_location,
+        metavar="PATH|URL",
+        help="SQLite database file or postgresql:// URL (default: db_path from settings)",
     )
     if clock:
         parser.add_argument(

@@ -1,5 +1,6 @@
-"""Shared fixtures: a real SQLite file per test, a fixed clock, an engine, a chat driver,
-and a runner for the real `tierline` CLI in a subprocess."""
+"""Shared fixtures: a real database per test (a SQLite file, or a PostgreSQL database with
+TIERLINE_TEST_BACKEND=postgresql: tests/pg_server.py), a fixed clock, an engine, a chat
+driver, and a runner for the real `tierline` CLI in a subprocess."""
 
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ from bot.config import Settings, load_settings
 from bot.engine import ConversationKey, Engine, TurnInput, TurnResult
 from bot.storage.database import Database
 
-pytest_plugins = ["tests.transition_coverage"]
+pytest.register_assert_rewrite("tests.pg_server")
+from tests.pg_server import database_location  # noqa: E402
+
+pytest_plugins = ["tests.transition_coverage", "tests.pg_server"]
 
 ROOT = Path(__file__).resolve().parent.parent
 # Monday 23 November 2026, 10:00 Eastern: a business day inside every live window.
@@ -29,7 +33,9 @@ MONDAY_10AM = datetime(2026, 11, 23, 10, 0)
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return load_settings(db_path=tmp_path / "tierline.db")
+    """A database of its own: a SQLite file, or with TIERLINE_TEST_BACKEND=postgresql a
+    fresh database on the tests' PostgreSQL server (tests/pg_server.py)."""
+    return load_settings(db_path=database_location(tmp_path))
 
 
 @pytest.fixture

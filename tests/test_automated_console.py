@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import jsonl
+from tests.pg_server import database_location
 
 NOW = "2026-11-23T10:00"
 
@@ -13,7 +14,7 @@ NOW = "2026-11-23T10:00"
 def test_case_status_conversation_in_machine_mode(tmp_path: Path) -> None:
     out = jsonl(
         "--db",
-        str(tmp_path / "t.db"),
+        str(database_location(tmp_path, "t.db")),
         "--now",
         NOW,
         lines=[
@@ -40,7 +41,7 @@ def test_case_status_conversation_in_machine_mode(tmp_path: Path) -> None:
 
 
 def test_rescheduling_conversation_in_machine_mode(tmp_path: Path) -> None:
-    db = str(tmp_path / "t.db")
+    db = str(database_location(tmp_path, "t.db"))
     out = jsonl(
         "--db",
         db,

@@ -12,6 +12,7 @@ from bot.cases.importer import import_case_file
 from bot.storage.database import Database
 from bot.storage.ports import sqlite_ports
 from tests.conftest import run_cli
+from tests.pg_server import database_location
 
 HEADER = "status_title,receipt_number,form_type,status_date,biometrics_at,notes\n"
 GOOD = (
@@ -21,7 +22,7 @@ GOOD = (
 
 
 def _db_args(tmp_path: Path) -> tuple[str, str]:
-    return ("--db", str(tmp_path / "cases.db"))
+    return ("--db", str(database_location(tmp_path, "cases.db")))
 
 
 def _listed(tmp_path: Path) -> list[dict[str, object]]:
@@ -94,7 +95,7 @@ async def test_a_hundred_thousand_rows_are_imported_whole(tmp_path: Path) -> Non
         for n in range(100_000):
             fh.write(f"LIN23{n:08d},I-485,Case Remains Pending,2026-05-01,0\n")
     tz = ZoneInfo("America/New_York")
-    db = await Database.open(tmp_path / "big.db")
+    db = await Database.open(database_location(tmp_path, "big.db"))
     try:
         result = await import_case_file(
             db, sqlite_ports(db, tz).cases, path, tz, datetime(2026, 11, 23, tzinfo=tz)

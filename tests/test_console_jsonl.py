@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import jsonl, run_cli
+from tests.pg_server import database_location
 
 
 def _check_shape(obj: dict) -> None:
@@ -21,7 +22,7 @@ def _check_shape(obj: dict) -> None:
 
 
 def test_start_answers_with_the_main_menu(tmp_path: Path) -> None:
-    [out] = jsonl("--db", str(tmp_path / "t.db"), lines=["/start"])
+    [out] = jsonl("--db", str(database_location(tmp_path, "t.db")), lines=["/start"])
     _check_shape(out)
     assert out["state"] == "automated.menu" and out["tier"] == "automated"
     labels = [b["label"] for r in out["replies"] for b in r["buttons"]]
@@ -31,7 +32,7 @@ def test_start_answers_with_the_main_menu(tmp_path: Path) -> None:
 def test_json_text_and_button_inputs_are_understood(tmp_path: Path) -> None:
     outs = jsonl(
         "--db",
-        str(tmp_path / "t.db"),
+        str(database_location(tmp_path, "t.db")),
         "--user",
         "alice",
         lines=[{"text": "/start"}, {"button": "nav:agent"}],
@@ -54,7 +55,11 @@ def test_hostile_input_gets_one_valid_reply_per_line_and_no_crash(tmp_path: Path
         b"/help",
     ]
     proc = run_cli(
-        "console", "--jsonl", "--db", str(tmp_path / "t.db"), input=b"\n".join(lines) + b"\n"
+        "console",
+        "--jsonl",
+        "--db",
+        str(database_location(tmp_path, "t.db")),
+        input=b"\n".join(lines) + b"\n",
     )
     assert proc.returncode == 0, proc.stderr.decode()
     assert b"Traceback" not in proc.stderr
@@ -69,13 +74,20 @@ def test_hostile_input_gets_one_valid_reply_per_line_and_no_crash(tmp_path: Path
 
 
 def test_no_output_before_the_first_input(tmp_path: Path) -> None:
-    proc = run_cli("console", "--jsonl", "--db", str(tmp_path / "t.db"), input=b"")
+    proc = run_cli(
+        "console", "--jsonl", "--db", str(database_location(tmp_path, "t.db")), input=b""
+    )
     assert proc.returncode == 0 and proc.stdout == b""
 
 
 def test_trace_goes_to_stderr_and_names_the_rule(tmp_path: Path) -> None:
     proc = run_cli(
-        "console", "--jsonl", "--trace", "--db", str(tmp_path / "t.db"), input="/start\n/agent\n"
+        "console",
+        "--jsonl",
+        "--trace",
+        "--db",
+        str(database_location(tmp_path, "t.db")),
+        input="/start\n/agent\n",
     )
     assert proc.returncode == 0
     assert len(proc.stdout.decode().splitlines()) == 2
@@ -85,7 +97,7 @@ def test_trace_goes_to_stderr_and_names_the_rule(tmp_path: Path) -> None:
 
 
 def test_a_conversation_continues_across_runs_on_the_same_database(tmp_path: Path) -> None:
-    db = str(tmp_path / "t.db")
+    db = str(database_location(tmp_path, "t.db"))
     jsonl("--db", db, "--user", "bob", lines=["/start", {"button": "nav:agent"}])
     [out] = jsonl("--db", db, "--user", "bob", lines=["/help"])
     assert out["state"] == "tier1.intake"
@@ -128,7 +140,7 @@ def test_the_console_never_loads_telegram_code(tmp_path: Path) -> None:
 def test_the_interactive_console_resumes_a_conversation_instead_of_restarting(
     tmp_path: Path,
 ) -> None:
-    db = str(tmp_path / "t.db")
+    db = str(database_location(tmp_path, "t.db"))
     first = run_cli("console", "--db", db, input="6\n/quit\n")  # 6) Talk to a person
     assert first.returncode == 0, first.stderr.decode()
     assert "1) Check a case status" in first.stdout.decode()
@@ -146,7 +158,7 @@ def test_the_interactive_console_resumes_a_conversation_instead_of_restarting(
 
 
 def test_a_typo_in_a_numbered_list_keeps_its_numbers(tmp_path: Path) -> None:
-    db = str(tmp_path / "t.db")
+    db = str(database_location(tmp_path, "t.db"))
     # 6) Talk to a person; a typo; then 1) still means "I am the applicant".
     proc = run_cli("console", "--db", db, input="6\nblah\n1\n/quit\n")
     out = proc.stdout.decode()
@@ -160,7 +172,7 @@ def test_a_typo_in_a_numbered_list_keeps_its_numbers(tmp_path: Path) -> None:
 def test_one_process_serves_several_applicants_and_moves_its_clock(tmp_path: Path) -> None:
     outs = jsonl(
         "--db",
-        str(tmp_path / "t.db"),
+        str(database_location(tmp_path, "t.db")),
         "--now",
         "2026-11-23T10:00",
         lines=[
@@ -184,7 +196,7 @@ def test_one_process_serves_several_applicants_and_moves_its_clock(tmp_path: Pat
 
 
 def test_a_clock_move_needs_a_fixed_clock_and_a_date(tmp_path: Path) -> None:
-    db = str(tmp_path / "t.db")
+    db = str(database_location(tmp_path, "t.db"))
     [not_fixed] = jsonl("--db", db, lines=[{"now": "2026-11-25T10:00", "text": "/menu"}])
     assert "only a console started with --now" in not_fixed["replies"][0]["text"]
     bad = jsonl(
@@ -205,7 +217,10 @@ def test_a_clock_move_needs_a_fixed_clock_and_a_date(tmp_path: Path) -> None:
 def test_an_open_line_goes_on_with_another_database_and_a_bad_one_changes_nothing(
     tmp_path: Path,
 ) -> None:
-    first, second = tmp_path / "first.db", tmp_path / "second.db"
+    first, second = (
+        database_location(tmp_path, "first.db"),
+        database_location(tmp_path, "second.db"),
+    )
     (tmp_path / "a-file").write_text("not a folder")
     outs = jsonl(
         "--db",

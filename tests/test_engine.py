@@ -127,6 +127,28 @@ async def test_a_conversation_resumes_where_it_was_after_a_restart(
         await db2.close()
 
 
+async def _refuse_updates(db: Database, refuse: bool) -> None:
+    """Make every update of a conversation fail in the database (a trigger), or stop."""
+    if db.backend == "postgresql":
+        pool = db.pool  # type: ignore[attr-defined]
+        if refuse:
+            await pool.execute(
+                "CREATE OR REPLACE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN RAISE EXCEPTION 'disk says no'; END $$;"
+                " CREATE TRIGGER refuse BEFORE UPDATE ON conversations"
+                " FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
+        else:
+            await pool.execute("DROP TRIGGER refuse ON conversations")
+    elif refuse:
+        await db._writer.execute(  # type: ignore[attr-defined]
+            "CREATE TRIGGER refuse BEFORE UPDATE ON conversations "
+            "BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
+        )
+    else:
+        await db._writer.execute("DROP TRIGGER refuse")  # type: ignore[attr-defined]
+
+
 async def test_a_turn_whose_commit_fails_releases_no_reply(
     settings: Settings, db: Database, clock: FixedClock
 ) -> None:
@@ -135,16 +157,13 @@ async def test_a_turn_whose_commit_fails_releases_no_reply(
     await chat.send("/start")
 
     # The disk refuses the next write: the turn must not hand out its replies.
-    await db._writer.execute(
-        "CREATE TRIGGER refuse BEFORE UPDATE ON conversations "
-        "BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
-    )
+    await _refuse_updates(db, True)
     with pytest.raises(TurnNotSaved):
         await chat.press("nav:agent")
     row = await _state_row(db, "crash")
     assert row is not None and row["state"] == "automated.menu"
 
-    await db._writer.execute("DROP TRIGGER refuse")
+    await _refuse_updates(db, False)
     result = await chat.press("nav:agent")
     assert result.state == "tier1.intake"
 

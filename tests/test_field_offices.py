@@ -24,6 +24,7 @@ from flows.field_appointment import FieldOffice, appointment_slot, office_slots,
 from flows.steps import Say
 from flows.zip_codes import ZipRule, check_zip, locate
 from tests.conftest import ROOT, jsonl, run_cli
+from tests.pg_server import database_location
 
 ET = ZoneInfo("America/New_York")
 SETTINGS = load_settings()
@@ -188,7 +189,7 @@ def test_no_zip_code_is_looked_up_at_start_or_for_a_turn_without_one(tmp_path: P
         from datetime import datetime
 
         async def main():
-            settings = load_settings(db_path={str(tmp_path / "lazy.db")!r})
+            settings = load_settings(db_path={str(database_location(tmp_path, "lazy.db"))!r})
             db = await Database.open(settings.db_path)
             clock = FixedClock(datetime(2026, 11, 23, 10), settings.tz)
             engine = await create_engine(settings, db, clock)
@@ -234,7 +235,7 @@ def _reference(reply: dict[str, object]) -> str:
 
 
 def test_syracuse_and_anchorage_end_to_end_with_a_bad_zip_asked_again(tmp_path: Path) -> None:
-    db = str(tmp_path / "offices.db")
+    db = str(database_location(tmp_path, "offices.db"))
     syr = jsonl(
         "--db",
         db,

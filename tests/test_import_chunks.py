@@ -20,6 +20,7 @@ from bot.engine import Engine, TurnInput
 from bot.engine.engine import TurnNotSaved
 from bot.model import ConversationKey
 from tests.conftest import ROOT, run_cli
+from tests.pg_server import run_sql
 
 ROWS = int(os.environ.get("TIERLINE_SOAK_ROWS", "100000"))
 HEADER = "receipt_number,form_type,status_title,status_date,zip_code,biometrics_reschedules\n"
@@ -43,20 +44,19 @@ def _case_file(path: Path, rows: int, *, prefix: str = "LIN23", bad_at: int | No
     return path
 
 
-def _import_argv(csv: Path, db: Path) -> list[str]:
+def _import_argv(csv: Path, db: Path | str) -> list[str]:
     command = [sys.executable, "-m", "bot", "cases", "import", str(csv), "--db", str(db)]
     return [sys.executable, "-c", PEAK_RSS, *command]
 
 
-def _count(db: Path, sql: str = "SELECT COUNT(*) FROM cases") -> int:
-    with sqlite3.connect(db) as conn:
-        return int(conn.execute(sql).fetchone()[0])
+def _count(db: Path | str, sql: str = "SELECT COUNT(*) FROM cases") -> int:
+    return int(str(run_sql(db, sql)[0][0]))
 
 
 async def test_a_large_import_refuses_no_turn_and_keeps_memory_flat(
     engine: Engine, tmp_path: Path
 ) -> None:
-    db_path = engine.services.ports.db.path
+    db_path = engine.services.ports.db.location
     before = _count(db_path)  # the demo cases
     big = _case_file(tmp_path / "big.csv", ROWS)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.clock import FixedClock
 from tests.conftest import Chat, jsonl
+from tests.pg_server import database_location
 from tests.tier_journeys import book
 
 NOW = ("--now", "2026-11-23T10:00")  # Monday, inside live hours
@@ -19,7 +20,7 @@ TO_TIMES = ["/start", {"button": "nav:agent"}, {"button": "role:applicant"}]
 
 
 def _db(tmp_path: Path) -> tuple[str, str]:
-    return ("--db", str(tmp_path / "j.db"))
+    return ("--db", str(database_location(tmp_path, "j.db")))
 
 
 def _text(out: dict[str, Any]) -> str:

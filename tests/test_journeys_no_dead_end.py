@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import jsonl
+from tests.pg_server import database_location
 
 URGENT_PAROLE: list[str | dict[str, Any]] = [
     "/agent",
@@ -52,7 +53,7 @@ def data(out: dict[str, Any], prefix: str) -> list[str]:
 def test_urgent_parole_at_the_holidays_gets_the_earliest_times_and_walk_in_guidance(
     tmp_path: Path, now: str, first_day: str, first_day_label: str
 ) -> None:
-    db = str(tmp_path / "t.db")
+    db = str(database_location(tmp_path, "t.db"))
     *_, days = jsonl("--db", db, "--now", now, "--user", "urgent", lines=URGENT_PAROLE)
     said = texts(days)
     assert days["state"] == "tier2.slots"
@@ -97,7 +98,7 @@ def test_urgent_parole_at_the_holidays_gets_the_earliest_times_and_walk_in_guida
 def test_a_regular_window_is_a_day_then_a_time_not_pages(tmp_path: Path) -> None:
     """The end of a 30-business-day window is two presses away (it took ~170 presses of
     "Later times" four at a time)."""
-    db = str(tmp_path / "t.db")
+    db = str(database_location(tmp_path, "t.db"))
     *_, days = jsonl("--db", db, "--now", "2026-11-23T10:00", lines=REGULAR)
     offered = data(days, "day:")
     assert offered[0] == "day:20261123" and offered[-1] == "day:20270107"
@@ -137,7 +138,7 @@ def test_a_regular_window_is_a_day_then_a_time_not_pages(tmp_path: Path) -> None
 def test_operators_off_comes_first_with_the_next_opening(
     tmp_path: Path, now: str, words: list[str]
 ) -> None:
-    [out] = jsonl("--db", str(tmp_path / "t.db"), "--now", now, lines=["/agent"])
+    [out] = jsonl("--db", str(database_location(tmp_path, "t.db")), "--now", now, lines=["/agent"])
     # One message: its paragraphs, in the order they are said.
     first, *rest = texts(out).split("\n\n")
     for expected in words:
@@ -148,7 +149,13 @@ def test_operators_off_comes_first_with_the_next_opening(
 
 
 def test_inside_live_hours_the_hand_over_is_said_and_nothing_about_hours(tmp_path: Path) -> None:
-    [out] = jsonl("--db", str(tmp_path / "t.db"), "--now", "2026-11-23T10:00", lines=["/agent"])
+    [out] = jsonl(
+        "--db",
+        str(database_location(tmp_path, "t.db")),
+        "--now",
+        "2026-11-23T10:00",
+        lines=["/agent"],
+    )
     assert texts(out).split("\n\n")[0] == "I'm passing you to a Tier 1 operator."
     assert "available again" not in texts(out)
 
@@ -167,7 +174,7 @@ REQUEST = [
 def test_only_optional_documents_missing_does_not_block_and_us_dates_are_read(
     tmp_path: Path,
 ) -> None:
-    db = tmp_path / "t.db"
+    db = database_location(tmp_path, "t.db")
     out = jsonl(
         "--db",
         str(db),
@@ -202,7 +209,7 @@ def test_only_optional_documents_missing_does_not_block_and_us_dates_are_read(
 def test_a_missing_required_document_still_holds_the_request_back(tmp_path: Path) -> None:
     out = jsonl(
         "--db",
-        str(tmp_path / "t.db"),
+        str(database_location(tmp_path, "t.db")),
         "--now",
         "2026-11-23T10:00",
         lines=[*REQUEST, {"button": "apr:docs:no"}, {"button": "apr:docs:required"}],
@@ -214,7 +221,7 @@ def test_a_missing_required_document_still_holds_the_request_back(tmp_path: Path
     # A type whose every item is required: "Not all of them" holds it back at once.
     adit = jsonl(
         "--db",
-        str(tmp_path / "t.db"),
+        str(database_location(tmp_path, "t.db")),
         "--now",
         "2026-11-23T10:00",
         "--user",
@@ -247,7 +254,7 @@ def _to_check(db: str, user: str) -> list[dict[str, Any]]:
 
 
 def test_a_slot_that_fills_at_the_check_keeps_the_phone_and_zip(tmp_path: Path) -> None:
-    db = str(tmp_path / "t.db")
+    db = str(database_location(tmp_path, "t.db"))
     env = {"TIERLINE_TIER2__SLOT_CAPACITY": "1"}
     assert _to_check(db, "late")[-1]["state"] == "tier2.confirm"
     assert _to_check(db, "first")[-1]["state"] == "tier2.confirm"
@@ -280,7 +287,7 @@ def test_a_slot_that_fills_at_the_check_keeps_the_phone_and_zip(tmp_path: Path) 
 
 
 def test_a_callback_in_the_past_is_shown_as_past_and_not_offered_move(tmp_path: Path) -> None:
-    db = str(tmp_path / "t.db")
+    db = str(database_location(tmp_path, "t.db"))
     booked = _to_check(db, "ana") + jsonl(
         "--db", db, "--now", "2026-11-23T10:00", "--user", "ana",
         lines=[{"button": "confirm:yes"}],

@@ -14,6 +14,7 @@ from bot.languages import LANGUAGES, STAFF_ONLY, language_of, pick, staff_only
 from bot.messages import Catalogue, placeholders
 from flows import entry
 from tests.conftest import jsonl
+from tests.pg_server import scenario_database
 
 MESSAGES = config_dir() / "messages"
 NOW = ("--now", "2026-11-23T10:00")  # Monday, inside live hours
@@ -213,7 +214,7 @@ async def test_no_spanish_reply_of_a_shipped_scenario_falls_back_to_english(path
     from bot.trainer.runner import run_scenario
     from bot.trainer.scenario import load_scenario
 
-    report = await run_scenario(load_scenario(path))
+    report = await run_scenario(load_scenario(path), database=scenario_database())
     assert report.error is None, report.error
     english, labels = _english_sentences(), _english_labels()
     assert "Talk to a person" in labels and "Main menu" in labels

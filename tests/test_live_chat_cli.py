@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import ROOT, jsonl, run_cli
+from tests.pg_server import database_location
 
 NOW = "2026-11-23T10:00"  # Monday, inside live hours
 
@@ -69,7 +70,7 @@ def to_answer(applicant: Applicant) -> dict[str, Any]:
 
 
 def test_an_operator_chats_with_an_applicant_from_the_staff_console(tmp_path: Path) -> None:
-    db = tmp_path / "live.db"
+    db = database_location(tmp_path, "live.db")
     ana = Applicant(db)
     try:
         answer = to_answer(ana)
@@ -144,7 +145,7 @@ def test_an_operator_chats_with_an_applicant_from_the_staff_console(tmp_path: Pa
 def test_the_operator_resolves_books_a_callback_and_sees_the_applicant_leave(
     tmp_path: Path,
 ) -> None:
-    db = tmp_path / "live.db"
+    db = database_location(tmp_path, "live.db")
     ana = Applicant(db)
     try:
         to_answer(ana)
@@ -200,7 +201,7 @@ def test_the_operator_resolves_books_a_callback_and_sees_the_applicant_leave(
 
 
 def test_nobody_picking_it_up_in_time_returns_the_applicant_to_the_bot(tmp_path: Path) -> None:
-    db = tmp_path / "wait.db"
+    db = database_location(tmp_path, "wait.db")
     ana = Applicant(db)
     try:
         to_answer(ana)
@@ -224,7 +225,7 @@ def test_nobody_picking_it_up_in_time_returns_the_applicant_to_the_bot(tmp_path:
 
 
 def test_outside_live_hours_no_operator_is_offered(tmp_path: Path) -> None:
-    db = tmp_path / "late.db"
+    db = database_location(tmp_path, "late.db")
     out = jsonl(
         "--db",
         str(db),

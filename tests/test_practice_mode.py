@@ -19,6 +19,7 @@ from bot.staff.desk import StaffDesk
 from bot.storage.database import Database
 from tests.automated_paths import PHONE, ZIP, to_appointment_checklist, to_biometrics_times
 from tests.conftest import MONDAY_10AM, Chat, jsonl
+from tests.pg_server import database_location
 from tests.tier_journeys import book
 
 NOTE = Catalogue.load(load_settings().config_dir / "messages").text("practice.note")
@@ -26,7 +27,9 @@ NOTE = Catalogue.load(load_settings().config_dir / "messages").text("practice.no
 
 @pytest.fixture(params=[True, False], ids=["practice", "no-practice"])
 async def practising(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Engine]:
-    settings = load_settings(db_path=tmp_path / "p.db", practice_mode=request.param)
+    settings = load_settings(
+        db_path=database_location(tmp_path, "p.db"), practice_mode=request.param
+    )
     db = await Database.open(settings.db_path)
     try:
         yield await create_engine(settings, db, FixedClock(MONDAY_10AM, settings.tz))

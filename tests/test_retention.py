@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,18 +23,18 @@ from bot.storage.retention import Expiring, count_sql, delete_sql
 from bot.trainer.record import record
 from flows import automated as flow
 from tests.conftest import MONDAY_10AM, Chat, jsonl, run_cli
+from tests.pg_server import database_location, run_sql
 from tests.tier_journeys import PHONE, book
 
 OLD = "2026-09-01T10:00"  # 83 days before NOW: past every default limit
 NOW = "2026-11-23T10:00"
 
 
-def _rows(db: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(sql, params).fetchall()
+def _rows(db: Path | str, sql: str) -> list[tuple[object, ...]]:
+    return run_sql(db, sql)
 
 
-def _count(db: Path, table: str) -> int:
+def _count(db: Path | str, table: str) -> int:
     return int(_rows(db, f"SELECT COUNT(*) FROM {table}")[0][0])
 
 
@@ -63,7 +62,10 @@ def test_a_bad_retention_setting_is_refused_with_file_field_and_reason(
 ) -> None:
     (tmp_path / "settings.toml").write_text(f"[retention]\n{toml}\n")
     proc = run_cli(
-        "purge", "--db", str(tmp_path / "t.db"), env={"TIERLINE_CONFIG_DIR": str(tmp_path)}
+        "purge",
+        "--db",
+        str(database_location(tmp_path, "t.db")),
+        env={"TIERLINE_CONFIG_DIR": str(tmp_path)},
     )
     assert proc.returncode == 2
     err = proc.stderr.decode().strip()
@@ -75,7 +77,7 @@ def test_a_bad_retention_setting_is_refused_with_file_field_and_reason(
 
 
 def test_purge_dry_run_counts_then_purge_deletes_only_what_is_old(tmp_path: Path) -> None:
-    db = tmp_path / "t.db"
+    db = database_location(tmp_path, "t.db")
     common = ("--db", str(db))
     jsonl(*common, "--user", "old", "--now", OLD, lines=["/start", "EAC2190000001", "/agent"])
     jsonl(*common, "--user", "new", "--now", NOW, lines=["/start", "EAC2190000001"])
@@ -107,7 +109,7 @@ def test_purge_dry_run_counts_then_purge_deletes_only_what_is_old(tmp_path: Path
 
 
 def test_a_limit_of_zero_days_keeps_that_data_forever(tmp_path: Path) -> None:
-    db = tmp_path / "t.db"
+    db = database_location(tmp_path, "t.db")
     jsonl("--db", str(db), "--user", "old", "--now", OLD, lines=["/start"])
     env = {"TIERLINE_RETENTION__TRANSCRIPT_DAYS": "0"}
     proc = run_cli("purge", "--db", str(db), "--now", NOW, "--json", env=env)
@@ -132,6 +134,7 @@ def test_purge_help_and_a_missing_database(tmp_path: Path) -> None:
 # ---- cost that does not grow with the table ---------------------------------------------------
 
 
+@pytest.mark.sqlite_only  # SQLite's EXPLAIN QUERY PLAN
 async def test_purges_and_withdrawn_reminders_search_an_index_never_scan(db: Database) -> None:
     from bot.storage.callbacks import SqliteCallbacks
 
@@ -159,6 +162,7 @@ async def test_a_month_at_a_steady_rate_stays_within_the_retention_window(tmp_pa
         delivered_notice_days=notice_days,
         idle_conversation_days=window,
     )
+    # A SQLite file: the test weighs it in pages (`PRAGMA page_count`).
     settings = load_settings(db_path=tmp_path / "month.db", retention=policy.model_dump())
     clock = FixedClock(MONDAY_10AM, settings.tz)
     db = await Database.open(settings.db_path)
@@ -267,7 +271,7 @@ async def test_a_masked_transcript_still_records_a_scenario_that_replays(
 ) -> None:
     await book(chat)  # a phone number typed on the way
     recording = await record(
-        engine.services.ports.db.path, "console", "u1", engine.services.clock.tz
+        engine.services.ports.db.location, "console", "u1", engine.services.clock.tz
     )
     assert recording.warnings == []
     steps = yaml.safe_load(recording.yaml_text)["steps"]
@@ -278,13 +282,13 @@ async def test_a_masked_receipt_is_reported_when_recording(engine: Engine, chat:
     await chat.send("/start")
     await chat.send("EAC2190000001")
     recording = await record(
-        engine.services.ports.db.path, "console", "u1", engine.services.clock.tz
+        engine.services.ports.db.location, "console", "u1", engine.services.clock.tz
     )
     assert any("receipt numbers masked" in w and "'EAC********01'" in w for w in recording.warnings)
 
 
 def test_a_channel_listed_verbatim_keeps_inputs_as_typed(tmp_path: Path) -> None:
-    db = tmp_path / "t.db"
+    db = database_location(tmp_path, "t.db")
     env = {"TIERLINE_RETENTION__VERBATIM_TRANSCRIPTS": '["console"]'}
     jsonl("--db", str(db), "--now", NOW, lines=["/start", "EAC2190000001"], env=env)
     assert ("EAC2190000001",) in _rows(db, "SELECT value FROM turns")

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import jsonl, run_cli
+from tests.pg_server import database_location
 
 NOW = "2026-11-23T10:00"
 
@@ -41,7 +42,7 @@ def _staff(db: Path, *args: str, now: str = "2026-11-23T11:05") -> tuple[int, st
 
 
 def test_staff_queue_take_and_complete_with_json(tmp_path: Path) -> None:
-    db = tmp_path / "t.db"
+    db = database_location(tmp_path, "t.db")
     out = _book_through_console(db)
     assert out[-1]["state"] == "tier2.booked"
     code, stdout, _ = _staff(db, "queue", "--json")
@@ -76,7 +77,7 @@ def test_staff_queue_take_and_complete_with_json(tmp_path: Path) -> None:
 
 
 def test_staff_errors_are_one_line_and_non_zero(tmp_path: Path) -> None:
-    db = tmp_path / "t.db"
+    db = database_location(tmp_path, "t.db")
     code, _, stderr = _staff(db, "complete", "CB-NOPE99", "--outcome", "resolved")
     assert code == 1 and stderr.strip() == (
         "tierline staff: error: No open item has the reference CB-NOPE99."
@@ -86,7 +87,7 @@ def test_staff_errors_are_one_line_and_non_zero(tmp_path: Path) -> None:
 
 
 def test_from_start_to_an_officer_booked_appointment(tmp_path: Path) -> None:
-    db = tmp_path / "journey.db"
+    db = database_location(tmp_path, "journey.db")
     out = _book_through_console(db)
     assert [o["tier"] for o in out[:3]] == ["automated", "tier1", "tier1"]
     assert out[6]["state"] == "tier2.times"
@@ -115,7 +116,7 @@ def test_from_start_to_an_officer_booked_appointment(tmp_path: Path) -> None:
 
 
 def test_interactive_staff_takes_by_number_and_records_the_outcome(tmp_path: Path) -> None:
-    db = tmp_path / "t.db"
+    db = database_location(tmp_path, "t.db")
     _book_through_console(db)
     proc = run_cli("staff", "--db", str(db), "--now", "2026-11-23T11:05", input="1\n1\n\n")
     out = proc.stdout.decode()

@@ -9,6 +9,7 @@ import yaml
 from bot.trainer.runner import run_scenario
 from bot.trainer.scenario import load_scenario
 from tests.conftest import ROOT, jsonl, run_cli
+from tests.pg_server import scenario_database
 
 
 def test_a_recorded_conversation_replays_as_a_passing_scenario(tmp_path: Path) -> None:
@@ -73,7 +74,7 @@ def test_demo_narrates_messages_replies_state_changes_and_rules() -> None:
 
 async def test_demo_and_run_see_the_same_steps() -> None:
     scenario = load_scenario(ROOT / "config" / "scenarios" / "entry-help-and-cancel.yaml")
-    report = await run_scenario(scenario)
+    report = await run_scenario(scenario, database=scenario_database())
     assert [s.index for s in report.steps] == list(range(len(scenario.steps)))
 
 

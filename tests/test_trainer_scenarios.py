@@ -15,6 +15,7 @@ from bot.trainer.runner import run_scenario
 from bot.trainer.scenario import ScenarioError, load_scenario, parse_scenario
 from flows.tiers import definition
 from tests.conftest import ROOT, run_cli
+from tests.pg_server import scenario_database
 
 SHIPPED = sorted((ROOT / "config" / "scenarios").glob("*.yaml"))
 MIN_COVERAGE = 0.90
@@ -29,13 +30,13 @@ steps:
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 async def test_shipped_scenario_passes_through_the_engine(path: Path) -> None:
-    report = await run_scenario(load_scenario(path))
+    report = await run_scenario(load_scenario(path), database=scenario_database())
     assert report.passed, _why(report)
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 async def test_shipped_scenario_passes_through_console_jsonl(path: Path) -> None:
-    report = await run_scenario(load_scenario(path), via="jsonl")
+    report = await run_scenario(load_scenario(path), via="jsonl", database=scenario_database())
     assert report.passed, _why(report)
 
 
@@ -43,7 +44,9 @@ async def test_shipped_scenarios_cover_the_declared_transitions() -> None:
     # Every declared edge counts: each one is fired by some dialog, so none is exempt.
     coverage = TransitionCoverage.of(definition())
     for path in SHIPPED:
-        coverage.record((await run_scenario(load_scenario(path))).fired)
+        coverage.record(
+            (await run_scenario(load_scenario(path), database=scenario_database())).fired
+        )
     assert coverage.ratio >= MIN_COVERAGE, (
         f"{coverage.summary()}; never exercised: {coverage.missed}"
     )
@@ -58,7 +61,9 @@ def test_a_star_edge_counts_once_and_is_covered_from_any_source() -> None:
 
 
 async def test_wrong_state_fails_with_expected_and_got() -> None:
-    report = await run_scenario(parse_scenario(BASE + "    expect: {state: tier1.intake}\n"))
+    report = await run_scenario(
+        parse_scenario(BASE + "    expect: {state: tier1.intake}\n"), database=scenario_database()
+    )
     assert not report.passed
     step = report.failed_step
     assert step is not None and step.index == 0 and step.line == 4
@@ -67,7 +72,8 @@ async def test_wrong_state_fails_with_expected_and_got() -> None:
 
 async def test_wrong_reply_and_buttons_show_what_came() -> None:
     report = await run_scenario(
-        parse_scenario(BASE + "    expect: {reply_contains: Goodbye, buttons: [Pay a fee]}\n")
+        parse_scenario(BASE + "    expect: {reply_contains: Goodbye, buttons: [Pay a fee]}\n"),
+        database=scenario_database(),
     )
     failures = report.failed_step.failures  # type: ignore[union-attr]
     assert failures[0].startswith("expected a reply containing 'Goodbye', got: \"Hello, I'm")
@@ -76,7 +82,9 @@ async def test_wrong_reply_and_buttons_show_what_came() -> None:
 
 
 async def test_pressing_a_label_nobody_offered_names_the_offered_buttons() -> None:
-    report = await run_scenario(parse_scenario(BASE + "  - press: Pay a fee\n"))
+    report = await run_scenario(
+        parse_scenario(BASE + "  - press: Pay a fee\n"), database=scenario_database()
+    )
     step = report.failed_step
     assert step is not None and step.index == 1
     [failure] = step.failures
@@ -86,7 +94,8 @@ async def test_pressing_a_label_nobody_offered_names_the_offered_buttons() -> No
 
 async def test_a_staff_step_with_nothing_to_complete_fails_clearly() -> None:
     report = await run_scenario(
-        parse_scenario(BASE + "  - staff: {complete: last, outcome: resolved}\n")
+        parse_scenario(BASE + "  - staff: {complete: last, outcome: resolved}\n"),
+        database=scenario_database(),
     )
     step = report.failed_step
     assert step is not None and step.index == 1
@@ -95,7 +104,8 @@ async def test_a_staff_step_with_nothing_to_complete_fails_clearly() -> None:
 
 async def test_clock_steps_move_the_clock_forward_only() -> None:
     report = await run_scenario(
-        parse_scenario(BASE + "  - advance: 1d 2h\n  - at: 2026-11-20T10:00\n")
+        parse_scenario(BASE + "  - advance: 1d 2h\n  - at: 2026-11-20T10:00\n"),
+        database=scenario_database(),
     )
     assert report.failed_step is not None and report.failed_step.index == 2
     assert "cannot go back" in report.failed_step.failures[0]
@@ -168,7 +178,7 @@ cases:
     async def look(sr: runner.StepReport) -> None:
         seen["ok"] = sr.passed
 
-    report = await runner.run_scenario(scenario, on_step=look)
+    report = await runner.run_scenario(scenario, on_step=look, database=scenario_database())
     assert report.passed and seen["ok"]
     from bot.storage.cases import SqliteCases
 
@@ -263,7 +273,8 @@ async def test_staff_steps_go_through_the_desk_contract(monkeypatch: pytest.Monk
     expect: {state: automated.menu, summary_contains: "CB-0002: appointment"}
   - staff: {complete: X-9, outcome: resolved}
 """
-        )
+        ),
+        database=scenario_database(),
     )
     assert _FakeDesk.calls[0][:4] == ("CB-0002", "appointment", "ADIT stamp", "officer-7")
     assert _FakeDesk.calls[0][4].isoformat() == "2026-11-24T10:00:00-05:00"  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ from bot.engine import Engine
 from bot.storage.database import Database
 from tests.conftest import MONDAY_10AM, Chat, run_cli
 from tests.fake_uscis import CLIENT_SECRET, FakeUscis
+from tests.pg_server import database_location
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def fake() -> Iterator[FakeUscis]:
 
 def live_settings(tmp_path: Path, fake: FakeUscis, **uscis: Any) -> Settings:
     return load_settings(
-        db_path=tmp_path / "tierline.db", case_source="uscis", uscis=fake.settings(**uscis)
+        db_path=database_location(tmp_path), case_source="uscis", uscis=fake.settings(**uscis)
     )
 
 

@@ -18,6 +18,7 @@ from bot.storage.database import Database
 from flows.case_live import Watched, due_polls, watch_plan
 from tests.conftest import MONDAY_10AM, Chat, run_cli
 from tests.fake_uscis import FakeUscis
+from tests.pg_server import database_location
 from tests.test_uscis import Live, chat_on, live_settings
 
 
@@ -214,7 +215,7 @@ def test_poll_plan_spreads_the_quota_and_polls_the_most_recently_changed_first()
 
 
 def test_watch_plan_command_shows_cases_and_polls(tmp_path: Path) -> None:
-    db = tmp_path / "plan.db"
+    db = database_location(tmp_path, "plan.db")
     env = {"TIERLINE_USCIS__DAILY_QUOTA": "1000"}
     lines = [
         {"text": "/watch EAC2190000001 me"},

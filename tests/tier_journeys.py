@@ -14,6 +14,7 @@ from bot.config import load_settings
 from bot.engine import Engine
 from bot.storage.database import Database
 from tests.conftest import MONDAY_10AM, Chat
+from tests.pg_server import database_location
 
 PHONE = "(202) 555-0143"
 
@@ -25,7 +26,7 @@ async def engine_with(
     at: Any = MONDAY_10AM,
     **tier2: Any,
 ) -> AsyncIterator[tuple[Engine, FixedClock]]:
-    settings = load_settings(db_path=tmp_path / "custom.db", tier2=tier2)
+    settings = load_settings(db_path=database_location(tmp_path, "custom.db"), tier2=tier2)
     db = await Database.open(settings.db_path)
     clock = FixedClock(at, settings.tz)
     try:

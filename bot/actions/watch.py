@@ -102,6 +102,7 @@ async def _poll_due(services: Services, now: datetime) -> None:
     plan = watch_plan(
         len(watched), uscis.daily_quota, uscis.watch_share, uscis.watch_max_polls_per_day
     )
+    last_polled = {w.receipt: w.last_polled for w in watched}
     for receipt in due_polls(watched, now, plan, uscis.watch_batch):
         found = await ports.cases.refresh(receipt)
         record = found.record
@@ -133,7 +134,8 @@ async def _poll_due(services: Services, now: datetime) -> None:
                 message = in_every_language(services.messages, Say(key, params))
                 writes.append(ports.outbox.enqueue(watcher.key, ALERT_KIND, message, now=now))
                 log.info("case alert queued for %s", mask_personal_data(receipt))
-        writes.append(ports.watches.polled(receipt, now, changed))
+        # Kept only if nobody (another process) polled the case since it was read.
+        writes.append(ports.watches.polled(receipt, now, changed, last_polled[receipt]))
         await ports.db.commit(writes)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.clock import Clock, FixedClock
-from bot.config import Settings
+from bot.config import Settings, database_location
 from bot.engine.engine import Engine
 from bot.engine.session import Session
 from bot.inputs import InputRejected, ask_line, parse_json, read_line
@@ -115,7 +115,7 @@ async def _run(args: argparse.Namespace) -> int:
 class Reopen(Exception):
     """A JSON line asked the console to go on with another database (and clock)."""
 
-    def __init__(self, db: Path, now: datetime | None, lang: str | None) -> None:
+    def __init__(self, db: Path | str, now: datetime | None, lang: str | None) -> None:
         super().__init__(str(db))
         self.db, self.now, self.lang = db, now, lang
 
@@ -242,7 +242,11 @@ class ConsoleSession(Session):
         at = None if now is None else _when(now)
         if now is not None and at is None:
             return await self.answer("console.clock_bad")
-        raise Reopen(Path(db), at, lang)
+        try:
+            location = database_location(db)
+        except ValueError:
+            return await self.answer("console.bad_json")
+        raise Reopen(location, at, lang)
 
     def _move_clock(self, now: object) -> str | None:
         """Move the fixed clock to `now` (forward only); the message key of a refusal."""

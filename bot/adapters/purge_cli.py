@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 # What each kind is, for people (the JSON output uses the kind's name).
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from bot.runtime import clock_from, settings_from
 
     settings = settings_from(args)
-    if not settings.db_path.is_file():
+    if isinstance(settings.db_path, Path) and not settings.db_path.is_file():
         print(f"tierline: error: no database at {settings.db_path}", file=sys.stderr)
         return 2
     return asyncio.run(_purge(settings, clock_from(args, settings).now(), args))

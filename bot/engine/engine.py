@@ -128,7 +128,7 @@ class Engine:
         inp = clean_input(inp)
         ports = self.services.ports
         conversations = ports.conversations
-        async with self._locks.hold(inp.key):
+        async with self._locks.hold(inp.key), ports.db.hold(inp.key):
             # The row the last turn saved, when it is still kept: every save checks the
             # version, so a kept row gone stale makes a Conflict and is read again below.
             kept_row = conversations.remembered(inp.key)

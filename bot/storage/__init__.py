@@ -1,4 +1,5 @@
-"""Storage on SQLite through aiosqlite: one database file, migrations, group commit."""
+"""Storage: the ports and their SQL, on SQLite (aiosqlite: one file, group commit) or on
+PostgreSQL (asyncpg), chosen by the database location; one list of migrations."""
 
 from bot.storage.database import Conflict, Database, StorageError, Write
 

@@ -109,7 +109,8 @@ class SqliteLiveCases:
         """One call counted against `day`'s quota; a `Conflict` when it is used up."""
         return Write(
             "INSERT INTO uscis_quota (day, used) SELECT ?, 1 WHERE ? > 0"
-            " ON CONFLICT (day) DO UPDATE SET used = used + 1 WHERE used < ?",
+            " ON CONFLICT (day) DO UPDATE SET used = uscis_quota.used + 1"
+            " WHERE uscis_quota.used < ?",
             (day, quota, quota),
             expect_rows=1,
         )
@@ -168,12 +169,24 @@ class SqliteWatches:
             (seen.title, _naive(seen.modified), key.channel, key.user_id, receipt),
         )
 
-    def polled(self, receipt: str, now: datetime, changed: datetime | None) -> Write:
+    def polled(
+        self, receipt: str, now: datetime, changed: datetime | None, before: datetime | None
+    ) -> Write:
+        """Record a poll of `receipt`; it conflicts unless the case was last polled at
+        `before` (None: never), so that of two processes polling the same case at once,
+        one only keeps its poll and the alerts written with it."""
         return Write(
             "INSERT INTO watch_polls (receipt_number, polled_at, changed_at) VALUES (?, ?, ?)"
             " ON CONFLICT (receipt_number) DO UPDATE SET polled_at = excluded.polled_at,"
-            " changed_at = COALESCE(excluded.changed_at, watch_polls.changed_at)",
-            (receipt, to_db(now), to_db(changed) if changed else None),
+            " changed_at = COALESCE(excluded.changed_at, watch_polls.changed_at)"
+            " WHERE watch_polls.polled_at IS ?",
+            (
+                receipt,
+                to_db(now),
+                to_db(changed) if changed else None,
+                to_db(before) if before else None,
+            ),
+            expect_rows=1,
         )
 
     def pause(self, key: ConversationKey, now: datetime) -> Write:

@@ -66,7 +66,7 @@ class SqliteConversations:
     def __init__(self, db: Database, *, cache_rows: int = CACHE_ROWS) -> None:
         self._db = db
         self._rows: dict[ConversationKey, StoredConversation] = {}
-        self._cache_rows = cache_rows
+        self._cache_rows = cache_rows if db.keeps_rows else 0
         db.watch(
             "conversations",
             self.forget_all,
@@ -83,6 +83,8 @@ class SqliteConversations:
     def remember(self, stored: StoredConversation) -> None:
         """Keep `stored`: call it only once the save that stores it is committed."""
         rows = self._rows
+        if not self._cache_rows:
+            return
         rows.pop(stored.key, None)
         if len(rows) >= self._cache_rows:
             del rows[next(iter(rows))]  # the one saved longest ago

@@ -1,9 +1,16 @@
-"""The database: one SQLite file in WAL mode, opened through aiosqlite.
+"""The database: `Database.open(location)` opens a SQLite file (a path: the embedded
+default) or a PostgreSQL database (a `postgresql://` URL, `bot.storage.postgres`). Both
+run the same statements behind the same interface: `fetchone`, `fetchall`, `commit` of
+`Write`s, `hold` of one conversation for the length of a turn.
 
-Two connections: a reader for lookups, which sees only committed data, and a writer owned
-by a group-commit loop. Reads are coalesced too: every read requested while the event loop
-is busy runs in one hop to the reader's thread (a hop per statement would cost a thread
-wake-up each, which is most of a turn's cost under load).
+On SQLite: one file in WAL mode, opened through aiosqlite.
+
+Three connections: a reader for lookups, which sees only committed data, a writer owned
+by a group-commit loop, and one that only copies the WAL back into the database
+(checkpoints, started between batches, never awaited by the writer). Reads are coalesced
+too: every read requested while the event loop is busy runs in one hop to the reader's
+thread (a hop per statement would cost a thread wake-up each, which is most of a turn's
+cost under load).
 
 Callers hand the writer a list of `Write`s and await the result; the loop gathers what
 is waiting, applies each caller's writes in a savepoint of one transaction, commits once,
@@ -43,24 +50,53 @@ other connection may have changed that row: its caller reads again and decides a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Sequence,
+)
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 from msgspec import Struct
 
+from bot.model import ConversationKey
 from bot.storage.migrations import MIGRATIONS, latest_version
+from bot.storage.writes import (
+    POSTGRES_SCHEMES,
+    Conflict,
+    Params,
+    StorageError,
+    Write,
+    is_postgres_url,
+    redact,
+)
+
+__all__ = [
+    "POSTGRES_SCHEMES",
+    "Conflict",
+    "Database",
+    "Params",
+    "SqliteDatabase",
+    "StorageError",
+    "Write",
+    "is_postgres_url",
+    "redact",
+]
 
 log = logging.getLogger(__name__)
 # aiosqlite logs every statement it runs at DEBUG with its parameters (phone numbers,
 # receipts, names): those lines never leave the library, whatever the log level.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
-Params = Sequence[Any] | Mapping[str, Any]
 MAX_BATCH = 512
 # WAL checkpoints are started between batches (autocheckpoint is off on the writer): when the
 # queue is idle after CHECKPOINT_EVERY commits or CHECKPOINT_IDLE_SECONDS, and after
@@ -70,23 +106,6 @@ CHECKPOINT_EVERY = 64
 CHECKPOINT_IDLE_SECONDS = 1.0
 CHECKPOINT_FORCE_AFTER = 1000
 _STATEMENTS_MEMO = 4096  # distinct statements remembered with the watchers they concern
-
-
-class StorageError(Exception):
-    """The database cannot be opened, migrated or written; the message says why."""
-
-
-class Conflict(Exception):
-    """A write's precondition did not hold (a slot filled up, a row changed meanwhile).
-    Nothing of that caller's writes was kept; read again and decide again."""
-
-
-class Write(Struct, frozen=True):
-    """One SQL statement to run in the caller's atomic group of writes."""
-
-    sql: str
-    params: Params = ()
-    expect_rows: int | None = None
 
 
 class _Pending(Struct):
@@ -101,8 +120,108 @@ class _Read(Struct):
     done: asyncio.Future[Any]
 
 
-class Database:
-    """An open Tierline database. Use `await Database.open(path)`, then `close()`."""
+class Database(Protocol):
+    """An open Tierline database. Use `await Database.open(location)`, then `close()`.
+
+    `location` is the path of a SQLite file or a `postgresql://` URL: this is the one place
+    that picks the backend. Rows read support `row["column"]`, `row[0]` and `dict(row)`."""
+
+    backend: str
+    # A local path the database's companion files are named after (the Telegram sending
+    # journal, `<path>.sending`): the file itself on SQLite.
+    path: Path
+    # Where it was opened: the file's path, or the URL (with its password).
+    location: Path | str
+    commits: int
+
+    @classmethod
+    async def open(cls, location: Path | str) -> Database:
+        if is_postgres_url(location):
+            from bot.storage.postgres import PostgresDatabase
+
+            return await PostgresDatabase.open(str(location))
+        return await SqliteDatabase.open(location)
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Any:
+        raise NotImplementedError
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
+        raise NotImplementedError
+
+    async def commit(self, writes: Iterable[Write]) -> list[int]:
+        """Apply `writes` atomically and durably; return each one's row count.
+
+        Raises `Conflict` when a write's `expect_rows` did not hold (nothing was kept), and
+        `StorageError` when the database refused the writes or the commit failed.
+        """
+        raise NotImplementedError
+
+    # ---- the catalogue (`tierline copy`) -----------------------------------------------
+
+    async def tables(self) -> list[str]:
+        """The product's tables in the order they were made (a table is made after those
+        it refers to), without `schema_version`."""
+        raise NotImplementedError
+
+    async def columns(self, table: str) -> tuple[list[str], list[str]]:
+        """A table's columns in order, and those of its primary key."""
+        raise NotImplementedError
+
+    async def schema_version(self) -> int:
+        row = await self.fetchone("SELECT MAX(version) AS v FROM schema_version")
+        return int(row["v"] or 0) if row is not None else 0
+
+    async def after_copy(self) -> None:
+        """Rows were written with their ids: what must know it is told (sequences)."""
+
+    async def on_outbox(self, wake: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+        """Call `wake` whenever a notice is committed to the outbox by any process on this
+        database; returns what stops it. SQLite: nothing to listen to (other processes'
+        notices are found by the pusher's next round)."""
+
+        async def stop() -> None:
+            return None
+
+        return stop
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: ConversationKey) -> AsyncIterator[None]:
+        """Hold `key`'s conversation for one turn, against other processes on the same
+        database too. SQLite: one process writes a file, whose engine already runs one
+        turn of a conversation at a time, so there is nothing more to hold."""
+        yield
+
+    # Whether a port may keep rows in memory between turns, told by `watch` when they may
+    # have changed. A server database is written by other processes at any moment without
+    # telling this one: nothing is kept there.
+    keeps_rows: bool = False
+
+    def watch(
+        self,
+        table: str,
+        forget: Callable[[], None],
+        own: Collection[str] = (),
+        guarded: Collection[str] = (),
+    ) -> None:
+        """Call `forget` whenever `table` may have changed behind the caller's back (see
+        `SqliteDatabase.watch`); where `keeps_rows` is false, nothing is kept to forget."""
+
+
+class SqliteDatabase(Database):
+    """An open SQLite database file."""
+
+    keeps_rows = True  # one process writes the file; another's commits are seen (`watch`)
+
+    backend = "sqlite"
 
     def __init__(
         self,
@@ -112,6 +231,7 @@ class Database:
         checkpointer: aiosqlite.Connection | None = None,
     ):
         self.path = path
+        self.location: Path | str = path
         self._reader = reader
         self._checkpointer = checkpointer  # None: the writer checkpoints
         self._checkpointing: asyncio.Task[None] | None = None
@@ -136,8 +256,8 @@ class Database:
     # ---- opening and closing ------------------------------------------------------------
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
-        path = Path(path)
+    async def open(cls, location: Path | str) -> SqliteDatabase:
+        path = Path(location)
         try:
             if path.parent and not path.parent.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -178,11 +298,18 @@ class Database:
         await self._reader.close()
         await self._writer.close()
 
-    async def __aenter__(self) -> Database:
-        return self
+    async def tables(self) -> list[str]:
+        rows = await self.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'schema_version'"
+            " AND name NOT LIKE 'sqlite%' ORDER BY rowid"
+        )
+        return [r["name"] for r in rows]
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+    async def columns(self, table: str) -> tuple[list[str], list[str]]:
+        rows = await self.fetchall("SELECT name, pk FROM pragma_table_info(?)", (table,))
+        names = [r["name"] for r in rows]
+        key = [r["name"] for r in sorted(rows, key=lambda r: r["pk"]) if r["pk"]]
+        return names, key
 
     # ---- reading ------------------------------------------------------------------------
 
@@ -262,11 +389,6 @@ class Database:
         return found
 
     async def commit(self, writes: Iterable[Write]) -> list[int]:
-        """Apply `writes` atomically and durably; return each one's row count.
-
-        Raises `Conflict` when a write's `expect_rows` did not hold (nothing was kept), and
-        `StorageError` when the database refused the writes or the commit failed.
-        """
         if self._loop_task is None or self._loop_task.done():
             raise StorageError("the database is closed")
         pending = _Pending(tuple(writes), asyncio.get_running_loop().create_future())

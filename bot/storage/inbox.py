@@ -76,3 +76,10 @@ class SqliteTelegramInbox:
             " WHERE done_at IS NULL ORDER BY update_id"
         )
         return [InboxUpdate(r["update_id"], r["chat_id"], r["payload"] or "{}") for r in rows]
+
+    async def backlog(self) -> int:
+        """How many stored updates are not done yet."""
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) AS n FROM telegram_inbox WHERE done_at IS NULL"
+        )
+        return int(row["n"]) if row is not None else 0

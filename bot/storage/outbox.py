@@ -163,3 +163,12 @@ class SqliteOutbox:
 
     async def due_users(self, channel: str, now: datetime, *, limit: int = 10_000) -> list[str]:
         return await due_users(self._db, channel, now, limit=limit)
+
+    async def backlog(self, channel: str, now: datetime) -> int:
+        """How many notices of `channel` are due at `now` and not sent yet."""
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) AS n FROM outbox WHERE channel = ? AND delivered_at IS NULL"
+            " AND attempted_at IS NULL AND due_at <= ?",
+            (channel, to_db(now)),
+        )
+        return int(row["n"]) if row is not None else 0

@@ -1,6 +1,7 @@
 """The storage ports: small typed interfaces the engine, the tiers' actions, the staff desk,
-the adapters and the trainer use, never SQL. `bot.storage` holds the one implementation of
-them on SQLite (every SQL statement of the product is under `bot/storage/`).
+the adapters and the trainer use, never SQL. `bot.storage` holds their implementation
+(every SQL statement of the product is under `bot/storage/`), the same classes on either
+database: SQLite or PostgreSQL (`bot.storage.postgres` reads the statements as written).
 
 Reads are awaited. Writes are not run at once: a port returns `Write`s that the caller
 hands to one `Database.commit` (the engine commits a turn's writes together with its new
@@ -105,6 +106,8 @@ class Outbox(Protocol):
     def clear_attempt(self, notice_id: int) -> Write: ...
 
     async def due_users(self, channel: str, now: datetime, *, limit: int = 10_000) -> list[str]: ...
+
+    async def backlog(self, channel: str, now: datetime) -> int: ...
 
 
 class Cases(Protocol):
@@ -378,6 +381,8 @@ class TelegramInbox(Protocol):
 
     async def open_updates(self) -> list[InboxUpdate]: ...
 
+    async def backlog(self) -> int: ...
+
 
 class LiveCases(Protocol):
     """The USCIS Case Status API's last answers (the cache) and the daily quota."""
@@ -402,7 +407,9 @@ class Watches(Protocol):
 
     def seen(self, key: ConversationKey, receipt: str, seen: Seen) -> Write: ...
 
-    def polled(self, receipt: str, now: datetime, changed: datetime | None) -> Write: ...
+    def polled(
+        self, receipt: str, now: datetime, changed: datetime | None, before: datetime | None
+    ) -> Write: ...
 
     def pause(self, key: ConversationKey, now: datetime) -> Write: ...
 

@@ -97,7 +97,7 @@ class JsonlConsole:
         self._proc: asyncio.subprocess.Process | None = None
         self.now: datetime | None = None  # the console's clock, as last set
 
-    async def attach(self, db_path: Path, now: datetime, language: str | None) -> None:
+    async def attach(self, db_path: Path | str, now: datetime, language: str | None) -> None:
         """Go on with `db_path`, the clock at `now`, speaking `language`."""
         self.now = now
         if self._proc is None or self._proc.returncode is not None:
@@ -106,7 +106,7 @@ class JsonlConsole:
         line = {"open": str(db_path), "now": now.isoformat(), "lang": language or ""}
         await self.exchange(line)
 
-    async def _start(self, db_path: Path, now: datetime, language: str | None) -> None:
+    async def _start(self, db_path: Path | str, now: datetime, language: str | None) -> None:
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(
@@ -178,7 +178,7 @@ class JsonlDriver(_ConsoleApplicants):
     def __init__(
         self,
         engine: Engine,
-        db_path: Path,
+        db_path: Path | str,
         language: str | None = None,
         console: JsonlConsole | None = None,
     ) -> None:

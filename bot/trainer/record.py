@@ -24,7 +24,7 @@ import yaml
 from msgspec import Struct, field
 
 from bot.model import Button, ConversationKey
-from bot.storage.database import Database
+from bot.storage.database import Database, redact
 from bot.storage.ports import Cases, sqlite_ports
 from bot.storage.timefmt import from_db
 from bot.trainer.runner import run_scenario
@@ -58,11 +58,13 @@ class Recording(Struct):
     warnings: list[str] = field(default_factory=list)
 
 
-async def record(db_path: Path, channel: str, user_id: str, tz: Any) -> Recording:
-    """The scenario of `channel:user_id`'s conversation stored in `db_path`."""
-    if not await asyncio.to_thread(db_path.is_file):
+async def record(db_path: Path | str, channel: str, user_id: str, tz: Any) -> Recording:
+    """The scenario of `channel:user_id`'s conversation stored in `db_path` (a SQLite file
+    or a PostgreSQL URL)."""
+    if isinstance(db_path, Path) and not await asyncio.to_thread(db_path.is_file):
         raise RecordError(f"no database at {db_path}")
     db = await Database.open(db_path)
+    source = db_path.name if isinstance(db_path, Path) else redact(db_path)
     try:
         ports = sqlite_ports(db, tz)
         key = ConversationKey.of(channel, user_id)
@@ -96,7 +98,7 @@ async def record(db_path: Path, channel: str, user_id: str, tz: Any) -> Recordin
         steps.append(step)
     data: dict[str, Any] = {
         "name": f"recorded {channel}:{user_id}",
-        "description": f"Recorded from {db_path.name}: {len(turns)} turns of {channel}:{user_id}.",
+        "description": f"Recorded from {source}: {len(turns)} turns of {channel}:{user_id}.",
         "now": now.isoformat(),
     }
     if cases:
@@ -113,7 +115,7 @@ async def record(db_path: Path, channel: str, user_id: str, tz: Any) -> Recordin
         )
     await _recover_labels(data, logged, recording.warnings)
     recording.yaml_text = (
-        f"# Recorded by `tierline scenarios record` from {db_path.name} ({channel}:{user_id}).\n"
+        f"# Recorded by `tierline scenarios record` from {source} ({channel}:{user_id}).\n"
         + yaml.safe_dump(
             data, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100
         )

@@ -94,14 +94,16 @@ async def run_scenario(
     via: Via = "engine",
     on_step: OnStep | None = None,
     console: JsonlConsole | None = None,
+    database: Path | str | None = None,
 ) -> ScenarioReport:
     """Play `scenario` on a fresh database; `on_step` sees each step as it completes.
     With `via="jsonl"`, `console` is a console process a run shares between scenarios
-    (one of its own otherwise)."""
+    (one of its own otherwise). `database`: an empty database to play on (a SQLite file
+    or a PostgreSQL URL) instead of a temporary SQLite file."""
     report = ScenarioReport(scenario)
     with tempfile.TemporaryDirectory(prefix="tierline-scenario-") as tmp:
         workdir = Path(tmp)
-        db_path = workdir / "scenario.db"
+        db_path = database if database is not None else workdir / "scenario.db"
         settings = load_settings(db_path=db_path, load_demo_cases=False)
         clock = FixedClock(scenario.now, settings.tz)
         db = await Database.open(db_path)

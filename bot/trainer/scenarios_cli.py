@@ -14,6 +14,8 @@ from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from bot.config import database_location
+
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     run_p = sub.add_parser(
         "run",
@@ -48,9 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     rec.add_argument(
         "--db",
-        type=Path,
+        type=database_location,
         required=True,
-        metavar="PATH",
+        metavar="PATH|URL",
         help="the database the conversation is stored in",
     )
     rec.add_argument("--user", required=True, metavar="ID", help="the conversation's user id")

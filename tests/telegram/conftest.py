@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -185,11 +186,13 @@ class BotProcess:
         return int(self.proc.returncode)
 
 
-def spawn_bot(api: FakeBotApi, db: Path, name: str, **env: str) -> BotProcess:
-    """Start the bot on `db` with the fixed test clock; `env` adds TIERLINE_* settings."""
+def spawn_bot(api: FakeBotApi, db: Path | str, name: str, **env: str) -> BotProcess:
+    """Start the bot on `db` (a file or a PostgreSQL URL) with the fixed test clock; `env`
+    adds TIERLINE_* settings. Its log goes beside the file, or to a folder of its own."""
     from tests.conftest import ROOT
 
-    log = db.parent / f"{name}.log"
+    folder = db.parent if isinstance(db, Path) else Path(tempfile.mkdtemp(prefix="tierline-bot-"))
+    log = folder / f"{name}.log"
     environment = {
         **os.environ,
         "PYTHONPATH": str(ROOT),

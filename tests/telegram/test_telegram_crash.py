@@ -14,11 +14,11 @@ import asyncio
 import os
 import random
 import re
-import sqlite3
 import time
 from pathlib import Path
 
 from tests.fake_bot_api import FakeBotApi, wait_until
+from tests.pg_server import database_location, run_sql
 from tests.telegram.conftest import spawn_bot
 
 ROUNDS = int(os.environ.get("TIERLINE_SOAK_ROUNDS", "4"))
@@ -31,12 +31,11 @@ async def _started(api: FakeBotApi, polls_before: int) -> None:
     await wait_until(lambda: len(api.calls("getUpdates")) > polls_before, within=30, what="polling")
 
 
-def _unconfirmed(db: Path) -> set[str]:
+def _unconfirmed(db: Path | str) -> set[str]:
     """Receipts whose answer the bot had started to send and never saw accepted."""
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT text FROM outbox WHERE attempted_at IS NOT NULL AND delivered_at IS NULL"
-        ).fetchall()
+    rows = run_sql(
+        db, "SELECT text FROM outbox WHERE attempted_at IS NOT NULL AND delivered_at IS NULL"
+    )
     return {m.group(1) for (text,) in rows for m in ANSWER.finditer(text)}
 
 
@@ -44,7 +43,7 @@ async def test_killed_at_random_moments_every_update_is_answered_once_in_order(
     fake_api: FakeBotApi, tmp_path: Path
 ) -> None:
     rng = random.Random(SEED)
-    db = tmp_path / "bot.db"
+    db = database_location(tmp_path, "bot.db")
     sent: dict[int, list[str]] = {chat: [] for chat in CHATS}
     feeding = True
 

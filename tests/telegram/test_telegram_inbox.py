@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -16,13 +15,13 @@ from bot.engine import Engine
 from bot.storage.database import Database
 from bot.storage.inbox import SqliteTelegramInbox
 from tests.fake_bot_api import FakeBotApi, wait_until
+from tests.pg_server import run_sql
 from tests.telegram.conftest import TelegramUser, running
 
 
-def _stored(db_path: Path, below: int) -> set[int]:
-    with sqlite3.connect(db_path) as conn:
-        rows = conn.execute("SELECT update_id FROM telegram_inbox WHERE update_id < ?", (below,))
-        return {row[0] for row in rows}
+def _stored(db_path: Path | str, below: int) -> set[int]:
+    rows = run_sql(db_path, f"SELECT update_id FROM telegram_inbox WHERE update_id < {below}")
+    return {int(str(row[0])) for row in rows}
 
 
 async def test_an_update_is_stored_before_telegram_is_told_it_arrived(
@@ -47,15 +46,14 @@ async def test_updates_that_cannot_be_stored_are_not_confirmed_and_come_again(
 ) -> None:
     user = TelegramUser(fake_api, 5201)
     async with running(tg_engine, tg_settings):
-        with sqlite3.connect(tg_settings.db_path) as conn:  # storing fails from now on
-            conn.execute("ALTER TABLE telegram_inbox RENAME TO inbox_elsewhere")
+        # Storing fails from now on.
+        run_sql(tg_settings.db_path, "ALTER TABLE telegram_inbox RENAME TO inbox_elsewhere")
         update = fake_api.user_sends(user.id, "/help")
         polls = len(fake_api.calls("getUpdates"))
         await wait_until(lambda: len(fake_api.calls("getUpdates")) > polls + 3, what="retries")
         assert fake_api.texts(user.id) == []
         assert fake_api.confirmed_offset <= update["update_id"]  # Telegram still keeps it
-        with sqlite3.connect(tg_settings.db_path) as conn:
-            conn.execute("ALTER TABLE inbox_elsewhere RENAME TO telegram_inbox")
+        run_sql(tg_settings.db_path, "ALTER TABLE inbox_elsewhere RENAME TO telegram_inbox")
         await user.received(0, 1)
         await wait_until(lambda: fake_api.confirmed_offset > update["update_id"], what="ok")
     (answer,) = fake_api.texts(user.id)  # once

@@ -13,13 +13,14 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 from tests.fake_bot_api import TOKEN, FakeBotApi, wait_until
+from tests.pg_server import database_location
 from tests.telegram.conftest import TelegramUser
 
 NOW = "2026-11-23T10:00"  # Monday, inside live hours
 OPERATOR_ID = 777
 
 
-def _spawn(api: FakeBotApi, db: Path) -> subprocess.Popen[bytes]:
+def _spawn(api: FakeBotApi, db: Path | str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -59,7 +60,7 @@ async def _stopped(proc: subprocess.Popen[bytes]) -> None:
 async def test_a_live_chat_survives_a_restart_without_losing_or_repeating_a_message(
     fake_api: FakeBotApi, tmp_path: Path
 ) -> None:
-    db = tmp_path / "bot.db"
+    db = database_location(tmp_path, "bot.db")
     applicant, operator = TelegramUser(fake_api, 6101), TelegramUser(fake_api, OPERATOR_ID)
     applicant_got = lambda: fake_api.texts(applicant.id)  # noqa: E731
     operator_got = lambda: fake_api.texts(OPERATOR_ID)  # noqa: E731

@@ -211,3 +211,28 @@ async def test_a_message_being_sent_when_the_bot_died_is_not_sent_again(
     assert fake_api.texts(3301) == ["Not yet sent."]
     assert await _attempted_not_delivered(db) == ["On its way when the bot was killed."]
     assert not journal.path.exists()  # settled, and cleared at the clean stop
+
+
+async def test_a_notice_queued_by_another_process_on_postgres_goes_out_at_once(
+    fake_api: FakeBotApi, pg_url: str, clock: FixedClock
+) -> None:
+    """On PostgreSQL a commit that queues a notice wakes the bot (LISTEN/NOTIFY): a notice
+    a staff command queues from another process is sent long before the pusher's next
+    round (a minute away here)."""
+    from bot.assembly import create_engine
+    from bot.config import load_settings
+
+    settings = load_settings(db_path=pg_url).model_copy(
+        update={"telegram": fast_telegram(fake_api.base_url, notice_poll_seconds=60)}
+    )
+    db, elsewhere = await Database.open(pg_url), await Database.open(pg_url)
+    try:
+        engine = await create_engine(settings, db, clock, pull_notices=frozenset())
+        async with running(engine, settings):
+            await asyncio.sleep(0.3)  # the pusher's first round is over: the next is far
+            await _enqueue(elsewhere, clock, 3301, "An officer answered your request.")
+            await wait_until(lambda: fake_api.texts(3301), within=10, what="the notice")
+        assert fake_api.texts(3301) == ["An officer answered your request."]
+    finally:
+        await elsewhere.close()
+        await db.close()

@@ -14,12 +14,13 @@ from bot.config import load_settings
 from bot.messages import Catalogue
 from tests.conftest import ROOT, run_cli
 from tests.fake_bot_api import TOKEN, FakeBotApi, wait_until
+from tests.pg_server import database_location
 from tests.telegram.conftest import TelegramUser
 
 NOW = "2026-11-23T10:00"
 
 
-def _spawn(api: FakeBotApi, db: Path) -> subprocess.Popen[bytes]:
+def _spawn(api: FakeBotApi, db: Path | str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -70,7 +71,7 @@ async def test_a_conversation_survives_a_restart_and_sigterm_finishes_the_turn_i
     fake_api: FakeBotApi, tmp_path: Path
 ) -> None:
     texts = Catalogue.load(load_settings().config_dir / "messages")
-    db = tmp_path / "bot.db"
+    db = database_location(tmp_path, "bot.db")
     user = TelegramUser(fake_api, 6001)
 
     first = _spawn(fake_api, db)

@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.conftest import ROOT, jsonl
 from tests.fake_bot_api import TOKEN, FakeBotApi, wait_until
+from tests.pg_server import database_location, run_sql
 from tests.telegram.conftest import TelegramUser
 
 
-def _count(db: Path, sql: str) -> int:
-    with sqlite3.connect(db) as conn:
-        return int(conn.execute(sql).fetchone()[0])
+def _count(db: Path | str, sql: str) -> int:
+    return int(str(run_sql(db, sql)[0][0]))
 
 
-def _spawn(api: FakeBotApi, db: Path) -> subprocess.Popen[bytes]:
+def _spawn(api: FakeBotApi, db: Path | str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -42,7 +41,7 @@ def _spawn(api: FakeBotApi, db: Path) -> subprocess.Popen[bytes]:
 async def test_the_running_bot_purges_what_the_policy_expires(
     fake_api: FakeBotApi, tmp_path: Path
 ) -> None:
-    db = tmp_path / "bot.db"
+    db = database_location(tmp_path, "bot.db")
     jsonl("--db", str(db), "--user", "old", "--now", "2026-09-01T10:00", lines=["/start", "/agent"])
     assert _count(db, "SELECT COUNT(*) FROM turns") == 2
     proc = _spawn(fake_api, db)

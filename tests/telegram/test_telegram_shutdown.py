@@ -4,7 +4,6 @@ much is waiting, and what was not done stays in the database for the next start.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from pathlib import Path
 
@@ -13,13 +12,14 @@ from bot.storage import outbox
 from bot.storage.database import Database
 from tests.conftest import MONDAY_10AM
 from tests.fake_bot_api import FakeBotApi, wait_until
+from tests.pg_server import database_location, run_sql
 from tests.telegram.conftest import spawn_bot
 
 NOTICE_CHATS = range(8001, 8061)  # 60 chats with 5 notices each
 UPDATES = 3000  # from 300 chats
 
 
-async def _queue_notices(db_path: Path) -> None:
+async def _queue_notices(db_path: Path | str) -> None:
     from bot.config import load_settings
 
     at = MONDAY_10AM.replace(tzinfo=load_settings().tz)
@@ -38,15 +38,14 @@ async def _queue_notices(db_path: Path) -> None:
         )
 
 
-def _query(db_path: Path, sql: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(db_path) as conn:
-        return conn.execute(sql).fetchall()
+def _query(db_path: Path | str, sql: str) -> list[tuple[object, ...]]:
+    return run_sql(db_path, sql)
 
 
 async def test_sigterm_under_an_outage_with_a_backlog_stops_within_ten_seconds(
     fake_api: FakeBotApi, tmp_path: Path
 ) -> None:
-    db = tmp_path / "bot.db"
+    db = database_location(tmp_path, "bot.db")
     await _queue_notices(db)
     ids = [fake_api.user_sends(9001 + n % 300, "/help")["update_id"] for n in range(UPDATES)]
     # Telegram takes every message and never answers (the worst outage: each send waits

@@ -17,6 +17,7 @@ from bot.storage.database import Database
 from tests.conftest import MONDAY_10AM
 from tests.fake_bot_api import FakeBotApi, wait_until
 from tests.fake_uscis import FakeUscis
+from tests.pg_server import database_location
 from tests.telegram.conftest import TelegramUser, fast_telegram, running
 
 
@@ -30,7 +31,9 @@ async def test_a_changed_watched_case_is_pushed_to_the_chat_once(
     fake_api: FakeBotApi, fake_uscis: FakeUscis, tmp_path: Path
 ) -> None:
     settings = load_settings(
-        db_path=tmp_path / "tg.db", case_source="uscis", uscis=fake_uscis.settings()
+        db_path=database_location(tmp_path, "tg.db"),
+        case_source="uscis",
+        uscis=fake_uscis.settings(),
     ).model_copy(update={"telegram": fast_telegram(fake_api.base_url)})
     clock = FixedClock(MONDAY_10AM, settings.tz)
     db = await Database.open(settings.db_path)

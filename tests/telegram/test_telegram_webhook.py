@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import sqlite3
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from tests.conftest import Chat
 from tests.fake_bot_api import FakeBotApi, wait_until
+from tests.pg_server import run_sql
 from tests.telegram.conftest import fast_telegram, running
 
 SECRET = "s3cret_Token-for-tests"
@@ -83,10 +83,8 @@ def _hooked(settings: Settings, fake_api: FakeBotApi) -> tuple[Settings, str]:
     ), url
 
 
-def _in_inbox(db_path: Path, update_id: int) -> bool:
-    with sqlite3.connect(db_path) as conn:
-        row = conn.execute("SELECT 1 FROM telegram_inbox WHERE update_id = ?", (update_id,))
-        return row.fetchone() is not None
+def _in_inbox(db_path: Path | str, update_id: int) -> bool:
+    return bool(run_sql(db_path, f"SELECT 1 FROM telegram_inbox WHERE update_id = {update_id}"))
 
 
 async def test_the_answer_200_comes_only_once_the_update_is_stored(
@@ -100,11 +98,10 @@ async def test_the_answer_200_comes_only_once_the_update_is_stored(
         accepted = await client.post(url, json=first, headers=headers)
         stored_by_then = _in_inbox(settings.db_path, first["update_id"])
         await wait_until(lambda: fake_api.texts(5501), what="the first reply")
-        with sqlite3.connect(settings.db_path) as conn:  # storing fails from now on
-            conn.execute("ALTER TABLE telegram_inbox RENAME TO inbox_elsewhere")
+        # Storing fails from now on.
+        run_sql(settings.db_path, "ALTER TABLE telegram_inbox RENAME TO inbox_elsewhere")
         refused = await client.post(url, json=second, headers=headers)
-        with sqlite3.connect(settings.db_path) as conn:
-            conn.execute("ALTER TABLE inbox_elsewhere RENAME TO telegram_inbox")
+        run_sql(settings.db_path, "ALTER TABLE inbox_elsewhere RENAME TO telegram_inbox")
         # Telegram posts again what was not answered 200; and may repeat one that was.
         again = [await client.post(url, json=u, headers=headers) for u in (second, first)]
         await wait_until(lambda: len(fake_api.texts(5501)) >= 2, what="both replies")
@@ -145,3 +142,24 @@ async def test_a_webhook_update_that_cannot_be_read_is_answered_200_and_skipped(
     assert [r.levelname for r in about_it] == ["WARNING"]
     assert "Zebulon" not in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_healthz_says_the_database_answers_with_the_backlogs_or_503(
+    fake_api: FakeBotApi, settings: Settings, tg_engine: Engine
+) -> None:
+    hooked, url = _hooked(settings, fake_api)
+    health = url.rsplit("/", 1)[0] + "/healthz"
+    async with running(tg_engine, hooked), httpx.AsyncClient() as client:
+        ok = await client.get(health)
+        run_sql(settings.db_path, "ALTER TABLE telegram_inbox RENAME TO inbox_elsewhere")
+        down = await client.get(health)
+        run_sql(settings.db_path, "ALTER TABLE inbox_elsewhere RENAME TO telegram_inbox")
+        again = await client.get(health)
+    assert ok.status_code == 200 and again.status_code == 200
+    assert ok.json() == {
+        "status": "ok",
+        "database": tg_engine.services.ports.db.backend,
+        "inbox_backlog": 0,
+        "outbox_backlog": 0,
+    }
+    assert down.status_code == 503 and down.json()["status"] == "unavailable"

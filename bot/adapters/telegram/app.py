@@ -198,13 +198,19 @@ class TelegramBot:
                 self.intake = self._intake()
                 await self.intake.start()
                 self.notices.start()
+                # Notices another process queues (a staff command) wake the pusher at once
+                # where the database can say so (PostgreSQL); else its next round finds them.
+                stop_listening = await self.engine.services.ports.db.on_outbox(self.notices.wake)
                 self.ready.set()
                 log.info(
                     "Telegram bot @%s is running (%s)",
                     app.bot.username,
                     "webhook" if self.config.webhook_url else "long polling",
                 )
-                await stop.wait()
+                try:
+                    await stop.wait()
+                finally:
+                    await stop_listening()
             finally:
                 await self._shut_down()
 

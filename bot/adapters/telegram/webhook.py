@@ -6,12 +6,16 @@ token set with setWebhook (compared in constant time); anything else is refused 
 A body that is not a JSON object is refused with 400; an update python-telegram-bot cannot
 read is skipped (one warning, see `inbox`) and answered 200, so Telegram does not post it
 again and again.
+
+`GET /healthz` answers a load balancer: 200 with the inbox's and the outbox's backlog when
+the database answers, 503 when it does not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -23,10 +27,12 @@ from telegram import Bot
 from bot.adapters.telegram.inbox import UpdateInbox
 from bot.config import ConfigError
 from bot.inputs import InputRejected, parse_json
+from bot.model import TELEGRAM
 from bot.storage.database import StorageError
 
 log = logging.getLogger(__name__)
 
+HEALTH_PATH = "/healthz"  # for a load balancer: 200 when the database answers, else 503
 MAX_BODY_BYTES = 1 << 20  # an update is a few KiB; Telegram caps messages at 4,096 characters
 _SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -59,7 +65,12 @@ class WebhookServer:
         self._server: tornado.httpserver.HTTPServer | None = None
 
     async def start(self) -> None:
-        app = tornado.web.Application([(self.path, _UpdateHandler, {"server": self})])
+        app = tornado.web.Application(
+            [
+                (HEALTH_PATH, _HealthHandler, {"server": self}),
+                (self.path, _UpdateHandler, {"server": self}),
+            ]
+        )
         server = tornado.httpserver.HTTPServer(app, max_body_size=self.max_body_bytes)
         try:
             server.listen(self.port, address=self.listen)
@@ -128,3 +139,38 @@ class _UpdateHandler(tornado.web.RequestHandler):
 
     def log_exception(self, *args: Any) -> None:  # tornado's default logs whole requests
         log.warning("a webhook request failed")
+
+
+class _HealthHandler(tornado.web.RequestHandler):
+    """`GET /healthz`: whether this process reaches its database, with the inbox's and the
+    outbox's backlog (counts only: nothing about anyone). 503 when the database does not
+    answer, so a load balancer sends the updates to another replica."""
+
+    server: WebhookServer
+
+    def initialize(self, server: WebhookServer) -> None:
+        self.server = server
+
+    async def get(self) -> None:
+        engine = self.server.inbox.engine
+        ports = engine.services.ports
+        try:
+            inbox = await ports.telegram_inbox.backlog()
+            outbox = await ports.outbox.backlog(TELEGRAM, engine.now())
+        except StorageError as exc:
+            log.warning("health check: the database does not answer (%s)", exc)
+            self.set_status(503)
+            body: dict[str, str | int] = {"status": "unavailable", "database": "unreachable"}
+        else:
+            body = {
+                "status": "ok",
+                "database": ports.db.backend,
+                "inbox_backlog": inbox,
+                "outbox_backlog": outbox,
+            }
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(body).encode())
+
+    def log_exception(self, *args: Any) -> None:
+        log.warning("a health check request failed")
