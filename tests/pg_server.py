@@ -343,7 +343,8 @@ def run_sql(location: Path | str, sql: str) -> list[tuple[object, ...]]:
     program would, e.g. to break it on purpose), whatever the backend."""
     if isinstance(location, str):
         return list(pg_server().query(location, sql))
-    with sqlite3.connect(location) as conn:
+    # A running bot commits every few ms: wait for the write lock as long as a test may.
+    with sqlite3.connect(location, timeout=30) as conn:
         return list(conn.execute(sql).fetchall())
 
 
