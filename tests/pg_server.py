@@ -343,9 +343,17 @@ def run_sql(location: Path | str, sql: str) -> list[tuple[object, ...]]:
     program would, e.g. to break it on purpose), whatever the backend."""
     if isinstance(location, str):
         return list(pg_server().query(location, sql))
-    # A running bot commits every few ms: wait for the write lock as long as a test may.
-    with sqlite3.connect(location, timeout=30) as conn:
-        return list(conn.execute(sql).fetchall())
+    # A running bot commits every few ms. A statement that reads and then writes (ALTER
+    # TABLE) would find its snapshot outdated by then and fail at once ("database is
+    # locked", no waiting in WAL mode): take the write lock first, waiting as a test may.
+    conn = sqlite3.connect(location, timeout=30, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        rows = list(conn.execute(sql).fetchall())
+        conn.execute("COMMIT")
+        return rows
+    finally:
+        conn.close()
 
 
 def scenario_database() -> str | None:
