@@ -34,6 +34,8 @@ from pydantic import (
 )
 from pydantic.version import VERSION as PYDANTIC_VERSION
 
+from bot.storage.writes import is_postgres_url
+
 ENV_PREFIX = "TIERLINE_"
 
 
@@ -367,13 +369,10 @@ class Settings(BaseModel):
         return ZoneInfo(self.timezone)
 
 
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-
-
 def database_location(value: str | Path) -> Path | str:
     """`--db`, `TIERLINE_DB` or `db_path` read: a `postgresql://` URL stays text (a path
     would fold its `//`), anything else is the path of a SQLite file."""
-    if isinstance(value, str) and value.startswith(POSTGRES_SCHEMES):
+    if is_postgres_url(value):
         from urllib.parse import urlsplit
 
         parts = urlsplit(value)
@@ -430,12 +429,20 @@ def read_toml(path: Path) -> dict[str, Any]:
     for the shipped files), so a parsed file is kept in a cache keyed by a hash of its
     bytes, as Python keeps compiled modules: an edited file has a new key and is parsed
     again, and what is parsed is validated on every load all the same."""
+    return _parsed_toml(path, _read_bytes(path))
+
+
+def _read_bytes(path: Path) -> bytes:
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(str(path), "", "file not found") from None
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot be read: {exc.strerror}") from None
+
+
+def _parsed_toml(path: Path, raw: bytes) -> dict[str, Any]:
+    """`raw`, the bytes of the file `path`, parsed (from the cache when parsed before)."""
     cached = _ParsedCache.get(raw)
     if isinstance(cached, dict):
         return cached
@@ -550,21 +557,18 @@ M = TypeVar("M", bound=BaseModel)
 def load_model(path: Path, model: type[M], data: Any = None) -> M:
     """Validate a config file (or already-parsed `data` read from it) against `model`.
 
-    A file is validated as it is on every start; what the validation made of the same bytes
-    with the same code (`_code_stamp`) is kept in the cache of parsed files, so a start with
-    an unchanged file is served the validated model without validating it again, nor, for
-    the rule files' models (`defer_build`), building their schemas at all."""
+    What the validation made of a file's bytes with this code (`_code_stamp`) is kept in the
+    cache of parsed files: a start with an unchanged file and unchanged code is served the
+    validated model without validating it again, nor, for the rule files' models
+    (`defer_build`), building their schemas at all; an edit of either validates again."""
     if data is not None:
         return _validated(path, model, data)
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        return _validated(path, model, read_toml(path))  # read_toml says what is wrong
+    raw = _read_bytes(path)
     key = b"%s\0%s.%s\0" % (_code_stamp(), model.__module__.encode(), model.__qualname__.encode())
     cached = _ParsedCache.get(key + raw, "model")
     if isinstance(cached, model):
         return cached
-    value = _validated(path, model, read_toml(path))
+    value = _validated(path, model, _parsed_toml(path, raw))
     _ParsedCache.put(key + raw, value, "model")
     return value
 

@@ -37,11 +37,6 @@ class KeyedLocks(Generic[K]):
         self._held[key] = deque()
         return True
 
-    async def acquire(self, key: K) -> None:
-        """Take `key`, waiting behind whoever holds it or waits for it."""
-        if not self.take(key):
-            await self._wait(key)
-
     async def _wait(self, key: K) -> None:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._held[key].append(waiter)

@@ -160,7 +160,7 @@ def text(messages: Catalogue, key: str, params: Mapping[str, Any]) -> str:
     # a sentence is rendered first; other values are written in the house style.
     values: dict[str, Any] = {}
     for k, v in params.items():
-        if type(v) is str or isinstance(v, str):
+        if isinstance(v, str):
             v = messages.literal(v)
         elif isinstance(v, Say):
             v = render(messages, v)

@@ -82,9 +82,9 @@ class SqliteConversations:
 
     def remember(self, stored: StoredConversation) -> None:
         """Keep `stored`: call it only once the save that stores it is committed."""
-        rows = self._rows
         if not self._cache_rows:
             return
+        rows = self._rows
         rows.pop(stored.key, None)
         if len(rows) >= self._cache_rows:
             del rows[next(iter(rows))]  # the one saved longest ago

@@ -142,8 +142,7 @@ class Database(Protocol):
             return await PostgresDatabase.open(str(location))
         return await SqliteDatabase.open(location)
 
-    async def close(self) -> None:
-        raise NotImplementedError
+    async def close(self) -> None: ...
 
     async def __aenter__(self) -> Database:
         return self
@@ -151,11 +150,9 @@ class Database(Protocol):
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    async def fetchone(self, sql: str, params: Params = ()) -> Any:
-        raise NotImplementedError
+    async def fetchone(self, sql: str, params: Params = ()) -> Any: ...
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
-        raise NotImplementedError
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Any]: ...
 
     async def commit(self, writes: Iterable[Write]) -> list[int]:
         """Apply `writes` atomically and durably; return each one's row count.
@@ -163,18 +160,18 @@ class Database(Protocol):
         Raises `Conflict` when a write's `expect_rows` did not hold (nothing was kept), and
         `StorageError` when the database refused the writes or the commit failed.
         """
-        raise NotImplementedError
+        ...
 
     # ---- the catalogue (`tierline copy`) -----------------------------------------------
 
     async def tables(self) -> list[str]:
         """The product's tables in the order they were made (a table is made after those
         it refers to), without `schema_version`."""
-        raise NotImplementedError
+        ...
 
     async def columns(self, table: str) -> tuple[list[str], list[str]]:
         """A table's columns in order, and those of its primary key."""
-        raise NotImplementedError
+        ...
 
     async def schema_version(self) -> int:
         row = await self.fetchone("SELECT MAX(version) AS v FROM schema_version")

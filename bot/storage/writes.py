@@ -4,7 +4,7 @@ location reads (a path: a SQLite file; a `postgresql://` URL: a PostgreSQL datab
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from msgspec import Struct
 
@@ -31,7 +31,7 @@ class Write(Struct, frozen=True):
     expect_rows: int | None = None
 
 
-def is_postgres_url(location: object) -> bool:
+def is_postgres_url(location: object) -> TypeGuard[str]:
     return isinstance(location, str) and location.startswith(POSTGRES_SCHEMES)
 
 
