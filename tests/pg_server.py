@@ -356,6 +356,15 @@ def run_sql(location: Path | str, sql: str) -> list[tuple[object, ...]]:
         conn.close()
 
 
+async def run_sql_beside(location: Path | str, sql: str) -> list[tuple[object, ...]]:
+    """`run_sql` from a test whose engine runs on the same event loop: in a thread. The
+    engine holds the write lock across an await (it begins a batch in the writer's thread,
+    applies it on the loop's thread, commits in the writer's), so a statement that waits
+    for that lock on the loop's own thread would wait for a commit that cannot come until
+    it gives up ("database is locked" after the busy timeout)."""
+    return await asyncio.to_thread(run_sql, location, sql)
+
+
 def scenario_database() -> str | None:
     """The database a scenario plays on: on PostgreSQL a fresh one, on SQLite None (the
     runner makes a temporary file of its own)."""

@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.storage.database import Database, Write
 from tests.conftest import Chat
-from tests.pg_server import run_sql
+from tests.pg_server import run_sql_beside
 
 
 def _count_conversation_reads(db: Database) -> list[str]:
@@ -98,7 +98,7 @@ async def test_a_save_from_a_kept_row_conflicts_after_another_connection_wrote_u
     the first save from the kept row after it is refused and decided again on the row."""
     await chat.send("/start")
     await chat.press("go:status")
-    run_sql(
+    await run_sql_beside(
         settings.db_path,
         "UPDATE conversations SET state = 'automated.menu', offered = '[]' WHERE user_id = 'u1'",
     )

@@ -15,7 +15,7 @@ from bot.engine import Engine
 from bot.storage.database import Database
 from bot.storage.inbox import SqliteTelegramInbox
 from tests.fake_bot_api import FakeBotApi, wait_until
-from tests.pg_server import run_sql
+from tests.pg_server import run_sql, run_sql_beside
 from tests.telegram.conftest import TelegramUser, running
 
 
@@ -47,13 +47,17 @@ async def test_updates_that_cannot_be_stored_are_not_confirmed_and_come_again(
     user = TelegramUser(fake_api, 5201)
     async with running(tg_engine, tg_settings):
         # Storing fails from now on.
-        run_sql(tg_settings.db_path, "ALTER TABLE telegram_inbox RENAME TO inbox_elsewhere")
+        await run_sql_beside(
+            tg_settings.db_path, "ALTER TABLE telegram_inbox RENAME TO inbox_elsewhere"
+        )
         update = fake_api.user_sends(user.id, "/help")
         polls = len(fake_api.calls("getUpdates"))
         await wait_until(lambda: len(fake_api.calls("getUpdates")) > polls + 3, what="retries")
         assert fake_api.texts(user.id) == []
         assert fake_api.confirmed_offset <= update["update_id"]  # Telegram still keeps it
-        run_sql(tg_settings.db_path, "ALTER TABLE inbox_elsewhere RENAME TO telegram_inbox")
+        await run_sql_beside(
+            tg_settings.db_path, "ALTER TABLE inbox_elsewhere RENAME TO telegram_inbox"
+        )
         await user.received(0, 1)
         await wait_until(lambda: fake_api.confirmed_offset > update["update_id"], what="ok")
     (answer,) = fake_api.texts(user.id)  # once

@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from tests.conftest import Chat
 from tests.fake_bot_api import FakeBotApi, wait_until
-from tests.pg_server import run_sql
+from tests.pg_server import run_sql, run_sql_beside
 from tests.telegram.conftest import fast_telegram, running
 
 SECRET = "s3cret_Token-for-tests"
@@ -99,9 +99,13 @@ async def test_the_answer_200_comes_only_once_the_update_is_stored(
         stored_by_then = _in_inbox(settings.db_path, first["update_id"])
         await wait_until(lambda: fake_api.texts(5501), what="the first reply")
         # Storing fails from now on.
-        run_sql(settings.db_path, "ALTER TABLE telegram_inbox RENAME TO inbox_elsewhere")
+        await run_sql_beside(
+            settings.db_path, "ALTER TABLE telegram_inbox RENAME TO inbox_elsewhere"
+        )
         refused = await client.post(url, json=second, headers=headers)
-        run_sql(settings.db_path, "ALTER TABLE inbox_elsewhere RENAME TO telegram_inbox")
+        await run_sql_beside(
+            settings.db_path, "ALTER TABLE inbox_elsewhere RENAME TO telegram_inbox"
+        )
         # Telegram posts again what was not answered 200; and may repeat one that was.
         again = [await client.post(url, json=u, headers=headers) for u in (second, first)]
         await wait_until(lambda: len(fake_api.texts(5501)) >= 2, what="both replies")
@@ -151,9 +155,13 @@ async def test_healthz_says_the_database_answers_with_the_backlogs_or_503(
     health = url.rsplit("/", 1)[0] + "/healthz"
     async with running(tg_engine, hooked), httpx.AsyncClient() as client:
         ok = await client.get(health)
-        run_sql(settings.db_path, "ALTER TABLE telegram_inbox RENAME TO inbox_elsewhere")
+        await run_sql_beside(
+            settings.db_path, "ALTER TABLE telegram_inbox RENAME TO inbox_elsewhere"
+        )
         down = await client.get(health)
-        run_sql(settings.db_path, "ALTER TABLE inbox_elsewhere RENAME TO telegram_inbox")
+        await run_sql_beside(
+            settings.db_path, "ALTER TABLE inbox_elsewhere RENAME TO telegram_inbox"
+        )
         again = await client.get(health)
     assert ok.status_code == 200 and again.status_code == 200
     assert ok.json() == {
