@@ -55,7 +55,6 @@ import logging
 import sqlite3
 import time
 from collections.abc import (
-    AsyncIterator,
     Awaitable,
     Callable,
     Collection,
@@ -119,6 +118,22 @@ class _Read(Struct):
     params: Params
     many: bool
     done: asyncio.Future[Any]
+
+
+class _Free:
+    """`Database.hold` on SQLite: nothing to hold, at no cost per turn (an
+    `asynccontextmanager` builds a generator and a wrapper every turn)."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+_FREE = _Free()
 
 
 class Database(Protocol):
@@ -191,12 +206,11 @@ class Database(Protocol):
 
         return stop
 
-    @contextlib.asynccontextmanager
-    async def hold(self, key: ConversationKey) -> AsyncIterator[None]:
+    def hold(self, key: ConversationKey) -> contextlib.AbstractAsyncContextManager[None]:
         """Hold `key`'s conversation for one turn, against other processes on the same
         database too. SQLite: one process writes a file, whose engine already runs one
         turn of a conversation at a time, so there is nothing more to hold."""
-        yield
+        return _FREE
 
     # Whether a port may keep rows in memory between turns, told by `watch` when they may
     # have changed. A server database is written by other processes at any moment without
