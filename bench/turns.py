@@ -16,10 +16,16 @@ open-loop latency: turns arriving as a Poisson process at fixed offered rates, l
 counted from each turn's scheduled arrival, with --stored conversations already in the
 database (seeded by one bulk INSERT), and beside each rate the same arrivals served by
 plain sqlite3 (the floor: a conversation read, the version-checked update and the transcript
-row per turn, every turn due committed together, one sync per commit). Usage:
+row per turn, every turn due committed together, one sync per commit) and the same arrivals
+answered by nothing (what the harness itself costs). Arrivals are timed by `time.sleep` in a
+thread of their own and handed to the loop as a socket's input would wake it (the floor
+sleeps the same way); the engine first runs each step of the mix once on other
+conversations, as a server that has been answering for a while. Printed first: this disk's
+`fdatasync` latency, which a durable commit cannot go below. Usage:
 
     python bench/turns.py [--conversations 1000] [--seconds 5] [--rounds 3]
                           [--rates 230,2000,4000] [--stored 1000] [--open-seconds 5]
+                          [--dir /dev/shm]
 
 The machines this runs on are small and noisy: compare the ratio, not the raw figures,
 and only between numbers printed by the same run.
@@ -37,6 +43,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -264,15 +271,58 @@ async def seed(path: Path, stored: int) -> None:
     conn.close()
 
 
-async def open_loop(path: Path, rate: float, seconds: float, stored: int) -> dict[str, float]:
+def poisson_arrivals(rate: float, seconds: float, stored: int) -> list[tuple[float, int]]:
+    """(seconds after the start, conversation) of each arrival: a Poisson process at `rate`,
+    the same for the engine and for the floor (one seed)."""
+    rng = random.Random(17)
+    plan: list[tuple[float, int]] = []
+    at = 0.0
+    while True:
+        at += rng.expovariate(rate)
+        if at > seconds:
+            return plan
+        plan.append((at, rng.randrange(stored)))
+
+
+def feed(
+    loop: asyncio.AbstractEventLoop,
+    plan: list[tuple[float, int]],
+    start: float,
+    deliver: Callable[[list[tuple[float, int]]], None],
+) -> None:
+    """Runs in a thread of its own: sleeps until each arrival (`time.sleep`, as the floor
+    does) and hands whatever is due to the loop in one wake-up, as input from a socket wakes
+    it. Arrivals timed by the loop's own timers (`asyncio.sleep`) came up to 1 ms late
+    (epoll's timeout is whole milliseconds), and that lateness was counted as the engine's."""
+    i = 0
+    while i < len(plan):
+        wait = start + plan[i][0] - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        now = time.perf_counter() - start
+        j = i
+        while j < len(plan) and plan[j][0] <= now:
+            j += 1
+        loop.call_soon_threadsafe(deliver, [(start + at, user) for at, user in plan[i:j]])
+        i = j
+
+
+async def open_loop(
+    path: Path, rate: float, seconds: float, stored: int, *, turns: bool = True, warm: bool = True
+) -> dict[str, float]:
     """Poisson arrivals at `rate` turns/s on random stored conversations; latency from
-    each turn's scheduled arrival to its durable answer."""
+    each turn's scheduled arrival to its durable answer. `turns=False`: the arrivals alone,
+    answered by nothing (what the harness itself costs)."""
     settings = load_settings(db_path=path, load_demo_cases=True)
     clock = FixedClock(datetime(2026, 11, 23, 10, 0), settings.tz)
     db = await Database.open(path)
     engine = await create_engine(settings, db, clock)
+    if warm:  # a server answering for a while: every step of the mix run once before
+        for user in range(3):
+            for kind, value in MIX:
+                key = ConversationKey("warm-up", f"user{user}")
+                await engine.handle(TurnInput(key, clock.now(), **{kind: value}))
     serving()
-    rng = random.Random(17)
     steps: dict[int, int] = {}
     latencies: list[float] = []
     tasks: set[asyncio.Task[None]] = set()
@@ -285,18 +335,20 @@ async def open_loop(path: Path, rate: float, seconds: float, stored: int) -> dic
         await engine.handle(inp)
         latencies.append(time.perf_counter() - scheduled)
 
+    def deliver(due: list[tuple[float, int]]) -> None:
+        if not turns:
+            done = time.perf_counter()
+            latencies.extend(done - scheduled for scheduled, _ in due)
+            return
+        for scheduled, user in due:
+            task = asyncio.create_task(turn(user, scheduled))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    plan = poisson_arrivals(rate, seconds, stored)
+    loop = asyncio.get_running_loop()
     start = time.perf_counter()
-    at = start
-    while True:
-        at += rng.expovariate(rate)
-        if at - start > seconds:
-            break
-        delay = at - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        task = asyncio.create_task(turn(rng.randrange(stored), at))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+    await loop.run_in_executor(None, feed, loop, plan, start, deliver)
     while tasks:
         await asyncio.gather(*list(tasks))
     achieved = len(latencies) / (time.perf_counter() - start)
@@ -315,14 +367,7 @@ def limit_open_loop(path: Path, rate: float, seconds: float, stored: int) -> dic
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA busy_timeout = 5000")
     conn.execute("PRAGMA synchronous = FULL")
-    rng = random.Random(17)
-    arrivals: list[tuple[float, int]] = []
-    at = 0.0
-    while True:
-        at += rng.expovariate(rate)
-        if at > seconds:
-            break
-        arrivals.append((at, rng.randrange(stored)))
+    arrivals = poisson_arrivals(rate, seconds, stored)
     latencies: list[float] = []
     start = time.perf_counter()
     i = 0
@@ -366,6 +411,32 @@ def limit_open_loop(path: Path, rate: float, seconds: float, stored: int) -> dic
     }
 
 
+def disk_sync(where: Path, samples: int = 200) -> dict[str, float]:
+    """What one durable commit cannot go below on this disk: `fdatasync` of a 4 KiB page
+    overwritten in place, every 4 ms (SQLite syncs the WAL once per commit at
+    synchronous=FULL)."""
+    probe = where / "sync-probe"
+    fd = os.open(probe, os.O_RDWR | os.O_CREAT)
+    times: list[float] = []
+    try:
+        os.write(fd, b"\0" * 4096 * 16)
+        os.fsync(fd)
+        for i in range(samples):
+            os.pwrite(fd, bytes([i % 256]) * 4096, (i % 16) * 4096)
+            began = time.perf_counter()
+            os.fdatasync(fd)
+            times.append(time.perf_counter() - began)
+            time.sleep(0.004)
+    finally:
+        os.close(fd)
+        probe.unlink()
+    times.sort()
+    return {
+        "p50_ms": statistics.median(times) * 1000,
+        "p99_ms": times[int(len(times) * 0.99) - 1] * 1000,
+    }
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=1000)
@@ -383,6 +454,12 @@ async def main() -> None:
         help="stored conversations for the open loop, comma-separated (e.g. 1000,1000000)",
     )
     parser.add_argument("--open-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--dir",
+        default=None,
+        help="where the databases go (default: the system's temporary folder); /dev/shm "
+        "takes the disk's sync out and leaves the engine's own latency",
+    )
     parser.add_argument("--no-open-loop", action="store_true")
     parser.add_argument("--no-closed-loop", action="store_true")
     args = parser.parse_args()
@@ -391,7 +468,7 @@ async def main() -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, SQLite {aiosqlite.sqlite_version}"
     )
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         if not args.no_closed_loop:
             raws, engines, limits, limits2 = [], [], [], []
             for r in range(args.rounds):
@@ -436,6 +513,12 @@ async def main() -> None:
                 f"(b)/(c') {statistics.median(to_limit2):.2f}"
             )
         if not args.no_open_loop:
+            sync = disk_sync(Path(tmp))
+            print(
+                f"open loop in {Path(tmp).parent}: fdatasync of a page here p50 "
+                f"{sync['p50_ms']:.2f} ms, p99 {sync['p99_ms']:.2f} ms (a turn arriving "
+                "during a commit waits for it and its own)"
+            )
             for stored in (int(x) for x in args.stored.split(",")):
                 path = Path(tmp) / f"open{stored}.db"
                 began = time.perf_counter()
@@ -447,11 +530,13 @@ async def main() -> None:
                 for rate in (float(x) for x in args.rates.split(",")):
                     res = await open_loop(path, rate, args.open_seconds, stored)
                     floor = limit_open_loop(path, rate, args.open_seconds, stored)
+                    alone = await open_loop(path, rate, args.open_seconds, stored, turns=False)
                     print(
                         f"  offered {rate:6.0f}/s  achieved {res['achieved']:6.0f}/s  "
                         f"p50 {res['p50_ms']:6.1f} ms  p99 {res['p99_ms']:6.1f} ms   "
                         f"floor (plain sqlite3) p50 {floor['p50_ms']:5.1f} ms  "
-                        f"p99 {floor['p99_ms']:5.1f} ms"
+                        f"p99 {floor['p99_ms']:5.1f} ms   arrivals alone p50 "
+                        f"{alone['p50_ms']:5.2f} ms  p99 {alone['p99_ms']:5.2f} ms"
                     )
 
 

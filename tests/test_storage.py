@@ -167,3 +167,32 @@ async def test_checkpoints_run_between_batches_and_nothing_is_lost_across_a_reop
         assert raw.execute("SELECT v FROM kv WHERE k = 399").fetchone() == ("v399",)
     finally:
         raw.close()
+
+
+async def test_a_batch_waits_for_another_process_write_lock_without_blocking_the_loop(
+    tmp_path: Path,
+) -> None:
+    """The writer takes the write lock on the loop's thread only when it is free at once;
+    held by another connection, it is waited for in the writer's thread: the loop goes on,
+    and the batch is committed once the other transaction ends."""
+    path = tmp_path / "t.db"
+    db = await Database.open(path)
+    try:
+        await db.commit([Write("CREATE TABLE kv (k INTEGER PRIMARY KEY)")])
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # free now: taken at once, no wait
+            other.execute("INSERT INTO kv VALUES (1)")
+            waiting = asyncio.create_task(db.commit([Write("INSERT INTO kv VALUES (2)")]))
+            for _ in range(20):  # the loop runs while the writer waits for the lock
+                await asyncio.sleep(0.01)
+            assert not waiting.done()
+            other.execute("COMMIT")  # holds the lock: ends at once
+            assert await waiting == [1]
+        finally:
+            other.close()
+        row = await db.fetchone("SELECT COUNT(*) FROM kv")
+        assert row is not None and row[0] == 2
+        await db.commit([Write("INSERT INTO kv VALUES (3)")])  # the lock is free again
+    finally:
+        await db.close()
