@@ -6,7 +6,9 @@ A replica is an OS process of its own running the engine the Telegram bot runs
 (`Database.open(postgresql://…)`, `create_engine`), driving its share of the conversations
 (conversation i goes to replica i mod n) with the mix of `bench/turns.py`. SQLite runs the
 same driver in one process. Every configuration gets a fresh database with the demo cases;
-the replicas start, say they are ready, and begin together at a time the parent gives them.
+the replicas start, warm up on their conversations (`--warm` seconds: the pool's
+connections open, statements prepared; not measured), say they are ready, and begin
+together at a time the parent gives them.
 
 Beside the turn rate it reports where the time went: CPU seconds per durable turn of the
 replica processes (their own `getrusage`) and of the PostgreSQL server (the postmaster, its
@@ -22,6 +24,7 @@ the settings are printed. Usage:
     python bench/replicas.py [--conversations 200] [--seconds 5] [--rounds 3]
                              [--replicas 1,2,4] [--rates 230,2000]
                              [--open-replicas 1,2] [--stored 1000] [--open-seconds 5]
+                             [--warm 1]
 
 The machines this runs on are small and noisy, and the replicas, the server and anything
 else running share their cores: compare the ratios printed by one run, not raw figures.
@@ -117,43 +120,42 @@ async def replica(spec: dict[str, Any]) -> None:
     _Sends.install()
     db = await Database.open(location)
     engine = await create_engine(settings, db, clock)
+    index, of = spec["index"], spec["of"]
+    mine = range(index, spec["conversations" if spec["mode"] == "closed" else "stored"], of)
+    steps = {user: user % len(MIX) for user in mine}  # as in bench/turns.py: mixed points
+
+    async def turn(user: int) -> None:
+        kind, value = MIX[steps[user] % len(MIX)]
+        steps[user] += 1
+        key = ConversationKey("bench", f"user{user}")
+        await engine.handle(TurnInput(key, clock.now(), **{kind: value}))
+
+    async def converse(user: int, deadline: float, latencies: list[float]) -> None:
+        while time.perf_counter() < deadline:
+            began = time.perf_counter()
+            await turn(user)
+            latencies.append(time.perf_counter() - began)
+
+    # Warm up before the measure: the pool's connections opened, their statements prepared
+    # and the caches filled, as in a replica that has been serving a while.
+    warm_until = time.perf_counter() + spec["warm"]
+    await asyncio.gather(*(converse(user, warm_until, []) for user in mine[:100]))
     serving()
     print("ready", flush=True)
     start_at = float(sys.stdin.readline())
     await asyncio.sleep(max(0.0, start_at - time.time()))
     latencies: list[float] = []
-    index, of = spec["index"], spec["of"]
     cpu, sends, commits = _cpu_self(), _Sends.count, db.commits
     start = time.perf_counter()
     deadline = start + spec["seconds"]
-
-    async def turn(user: int, step: int) -> None:
-        kind, value = MIX[step % len(MIX)]
-        key = ConversationKey("bench", f"user{user}")
-        await engine.handle(TurnInput(key, clock.now(), **{kind: value}))
-
     if spec["mode"] == "closed":
-
-        async def converse(user: int) -> None:
-            step = user % len(MIX)  # as in bench/turns.py: different points of the mix
-            while time.perf_counter() < deadline:
-                began = time.perf_counter()
-                await turn(user, step)
-                latencies.append(time.perf_counter() - began)
-                step += 1
-
-        mine = range(index, spec["conversations"], of)
-        await asyncio.gather(*(converse(user) for user in mine))
+        await asyncio.gather(*(converse(user, deadline, latencies) for user in mine))
     else:
         rng = random.Random(17 + index)
-        mine = range(index, spec["stored"], of)
-        steps: dict[int, int] = {}
         tasks: set[asyncio.Task[None]] = set()
 
         async def arrive(user: int, scheduled: float) -> None:
-            step = steps.get(user, 1)
-            steps[user] = step + 1
-            await turn(user, step)
+            await turn(user)
             latencies.append(time.perf_counter() - scheduled)
 
         at = start
@@ -225,6 +227,14 @@ def _server_cpu(server: PgServer | None) -> float:
     return ticks / TICK
 
 
+def _wal_syncs(server: PgServer | None) -> int:
+    """Times PostgreSQL has synced its WAL to disk so far (one sync may carry the commits of
+    several transactions waiting for it: the group commit)."""
+    if server is None:
+        return 0
+    return int(str(server.query(server.url("postgres"), "SELECT wal_sync FROM pg_stat_wal")[0][0]))
+
+
 async def _prepared(location: Path | str) -> None:
     """The schema and the demo cases in a fresh database, before the replicas start (so
     they do not all try to load the demo cases at once)."""
@@ -283,6 +293,7 @@ def run_replicas(
 ) -> dict[str, Any]:
     """Start `replicas` processes on `location`, let them run together, and gather what
     they measured with the server's and the machine's CPU over the same window."""
+    first, syncs = _durable(server, location, replicas), _wal_syncs(server)
     procs = [
         subprocess.Popen(
             [
@@ -320,13 +331,18 @@ def run_replicas(
         for proc in procs:
             if proc.wait(timeout=120) != 0:
                 raise RuntimeError(f"a replica failed with exit status {proc.returncode}")
+        if server is not None:
+            time.sleep(1.0)  # a backend reports its WAL syncs when its client has gone
+        syncs = _wal_syncs(server) - syncs
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    each = [a - b for a, b in zip(_durable(server, location, replicas), before, strict=True)]
+    after = _durable(server, location, replicas)
+    each = [a - b for a, b in zip(after, before, strict=True)]
     durable = sum(each)
+    warm_and_measured = sum(after) - sum(first)
     elapsed = max(d["elapsed"] for d in done)
     replica_cpu = sum(d["cpu"] for d in done)
     latencies = [x for d in done for x in d["latencies"]]
@@ -341,6 +357,11 @@ def run_replicas(
         "replica_ms": replica_cpu * 1000 / max(durable, 1),
         "server_ms": server_cpu * 1000 / max(durable, 1),
         "sends": sum(d["sends"] for d in done) / max(durable, 1),
+        # PostgreSQL's WAL syncs over the warm-up and the measure (a backend reports them
+        # late); SQLite (synchronous = FULL) syncs its WAL once a commit
+        "syncs": syncs / max(warm_and_measured, 1)
+        if server is not None
+        else sum(d["commits"] for d in done) / max(durable, 1),
         "busy": cores * busy / max(total, 1),  # cores busy, all programs
         "others": cores * busy / max(total, 1) - (replica_cpu + server_cpu) / elapsed,
     }
@@ -359,14 +380,19 @@ def _line(label: str, res: dict[str, Any]) -> str:
         f"  p50 {res['p50_ms']:6.1f} ms  p99 {res['p99_ms']:7.1f} ms"
         f"  {res['turns_per_commit']:5.1f} turns/commit"
         f"  CPU ms/turn: replicas {res['replica_ms']:.2f} server {res['server_ms']:.2f}"
-        f"  sends/turn {res['sends']:.1f}"
+        f"  sends/turn {res['sends']:.1f}  syncs/turn {res['syncs']:.3f}"
         f"  cores busy {res['busy']:.2f} (others {res['others']:.2f})"
     )
 
 
 def closed_loop(server: PgServer, tmp: Path, args: argparse.Namespace) -> None:
     configs = [Config("SQLite", 1), *(Config("PG", int(n)) for n in args.replicas.split(","))]
-    spec = {"mode": "closed", "conversations": args.conversations, "seconds": args.seconds}
+    spec = {
+        "mode": "closed",
+        "conversations": args.conversations,
+        "seconds": args.seconds,
+        "warm": args.warm,
+    }
     print(
         f"closed loop: {args.conversations} conversations in all, conversation i on replica"
         f" i mod n, {args.seconds:g} s a measure, configurations rotating each round"
@@ -386,6 +412,7 @@ def closed_loop(server: PgServer, tmp: Path, args: argparse.Namespace) -> None:
     print(
         f"  {'':<12} {'turns/s':>8} {'/SQLite-1':>9} {'/PG-1':>6} {'p99 ms':>8}"
         f" {'replica CPU ms/turn':>20} {'server CPU ms/turn':>19} {'sends/turn':>11}"
+        f" {'syncs/turn':>11}"
         f" {'cores busy':>11}"
     )
     for c in configs:
@@ -400,8 +427,24 @@ def closed_loop(server: PgServer, tmp: Path, args: argparse.Namespace) -> None:
             f" {statistics.median(a / b for a, b in zip(rates, lite, strict=True)):9.2f}"
             f" {statistics.median(a / b for a, b in zip(rates, one, strict=True)):6.2f}"
             f" {median('p99_ms'):8.1f} {median('replica_ms'):20.2f}"
-            f" {median('server_ms'):19.2f} {median('sends'):11.1f} {median('busy'):11.2f}"
+            f" {median('server_ms'):19.2f} {median('sends'):11.1f} {median('syncs'):11.3f}"
+            f" {median('busy'):11.2f}"
         )
+    print("what the CPU per turn allows (turns/s; CPU-bound, the disk and the network aside):")
+    cores = os.cpu_count() or 1
+    for c in configs:
+        runs = results[c.name]
+        engine = statistics.median(res["replica_ms"] for res in runs)
+        server_ms = statistics.median(res["server_ms"] for res in runs)
+        alone = cores * 1000 / (engine + server_ms)
+        line = f"  {c.name:<12} alone on these {cores} cores {alone:7.0f}"
+        if c.backend == "PG":
+            line += (
+                f"; the server alone on {cores} cores {cores * 1000 / server_ms:7.0f},"
+                f" each machine of {cores} cores running replicas adds"
+                f" {cores * 1000 / engine:6.0f}"
+            )
+        print(line)
 
 
 def open_loop(server: PgServer, tmp: Path, args: argparse.Namespace) -> None:
@@ -412,7 +455,13 @@ def open_loop(server: PgServer, tmp: Path, args: argparse.Namespace) -> None:
         f" {args.open_seconds:g} s a measure"
     )
     for rate in (float(x) for x in args.rates.split(",")):
-        spec = {"mode": "open", "rate": rate, "stored": args.stored, "seconds": args.open_seconds}
+        spec = {
+            "mode": "open",
+            "rate": rate,
+            "stored": args.stored,
+            "seconds": args.open_seconds,
+            "warm": args.warm,
+        }
         for c in configs:
             if c.backend == "PG":
                 location = server.database()
@@ -440,6 +489,9 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--warm", type=float, default=1.0, help="seconds each replica warms up, not measured"
+    )
     parser.add_argument("--replicas", default="1,2,4", help="PostgreSQL replica counts")
     parser.add_argument("--rates", default="230,2000", help="open-loop offered turns/s in all")
     parser.add_argument("--open-replicas", default="1,2")

@@ -59,15 +59,16 @@ def test_the_replicas_bench_runs_each_configuration_and_prints_sane_figures() ->
         assert len(shares) == replicas and all(share > 0 for share in shares), line[0]
         p50, p99 = _figure(rf"^round 1: {label}.*p50\s+{NUMBER} ms\s+p99\s+{NUMBER} ms", out)
         assert 0 < p50 <= p99, line[0]
-        per_commit, engine_ms, server_ms, sends = _figure(
+        per_commit, engine_ms, server_ms, sends, syncs = _figure(
             rf"^round 1: {label}.*\s{NUMBER} turns/commit.*replicas {NUMBER} server {NUMBER}"
-            rf".*sends/turn {NUMBER}",
+            rf".*sends/turn {NUMBER}  syncs/turn {NUMBER}",
             out,
         )
-        assert per_commit >= 1 and engine_ms > 0, line[0]
+        assert per_commit >= 1 and engine_ms > 0 and 0 < syncs <= 2, line[0]
         if name.startswith("PG"):
             # Each turn is its own transaction on PostgreSQL, a few statements a turn.
             assert 1 <= sends < 50 and server_ms > 0, line[0]
+            assert re.search(rf"^  {label}\s+alone on these \d+ cores\s+\d+; the server", out, re.M)
         else:
             assert sends == 0 and server_ms == 0, line[0]
         ratios = _figure(rf"^  {label}\s+\d+\s+{NUMBER}\s+{NUMBER}\s", out)
