@@ -146,6 +146,7 @@ async def replica(spec: dict[str, Any]) -> None:
     await asyncio.sleep(max(0.0, start_at - time.time()))
     latencies: list[float] = []
     cpu, sends, commits = _cpu_self(), _Sends.count, db.commits
+    retries = getattr(db, "retries", 0)  # PostgreSQL: transactions run again
     start = time.perf_counter()
     deadline = start + spec["seconds"]
     if spec["mode"] == "closed":
@@ -177,6 +178,7 @@ async def replica(spec: dict[str, Any]) -> None:
         "cpu": _cpu_self() - cpu,
         "sends": _Sends.count - sends,
         "commits": db.commits - commits,
+        "retries": getattr(db, "retries", 0) - retries,
         "latencies": latencies,
     }
     print(json.dumps(done), flush=True)
@@ -357,6 +359,7 @@ def run_replicas(
         "replica_ms": replica_cpu * 1000 / max(durable, 1),
         "server_ms": server_cpu * 1000 / max(durable, 1),
         "sends": sum(d["sends"] for d in done) / max(durable, 1),
+        "retries": 1000 * sum(d["retries"] for d in done) / max(durable, 1),
         # PostgreSQL's WAL syncs over the warm-up and the measure (a backend reports them
         # late); SQLite (synchronous = FULL) syncs its WAL once a commit
         "syncs": syncs / max(warm_and_measured, 1)
@@ -381,6 +384,7 @@ def _line(label: str, res: dict[str, Any]) -> str:
         f"  {res['turns_per_commit']:5.1f} turns/commit"
         f"  CPU ms/turn: replicas {res['replica_ms']:.2f} server {res['server_ms']:.2f}"
         f"  sends/turn {res['sends']:.1f}  syncs/turn {res['syncs']:.3f}"
+        f"  retries/1k turns {res['retries']:.1f}"
         f"  cores busy {res['busy']:.2f} (others {res['others']:.2f})"
     )
 
@@ -412,7 +416,7 @@ def closed_loop(server: PgServer, tmp: Path, args: argparse.Namespace) -> None:
     print(
         f"  {'':<12} {'turns/s':>8} {'/SQLite-1':>9} {'/PG-1':>6} {'p99 ms':>8}"
         f" {'replica CPU ms/turn':>20} {'server CPU ms/turn':>19} {'sends/turn':>11}"
-        f" {'syncs/turn':>11}"
+        f" {'syncs/turn':>11} {'retries/1k':>11}"
         f" {'cores busy':>11}"
     )
     for c in configs:
@@ -428,6 +432,7 @@ def closed_loop(server: PgServer, tmp: Path, args: argparse.Namespace) -> None:
             f" {statistics.median(a / b for a, b in zip(rates, one, strict=True)):6.2f}"
             f" {median('p99_ms'):8.1f} {median('replica_ms'):20.2f}"
             f" {median('server_ms'):19.2f} {median('sends'):11.1f} {median('syncs'):11.3f}"
+            f" {median('retries'):11.1f}"
             f" {median('busy'):11.2f}"
         )
     print("what the CPU per turn allows (turns/s; CPU-bound, the disk and the network aside):")
