@@ -24,7 +24,7 @@ the settings are printed. Usage:
     python bench/replicas.py [--conversations 200] [--seconds 5] [--rounds 3]
                              [--replicas 1,2,4] [--rates 230,2000]
                              [--open-replicas 1,2] [--stored 1000] [--open-seconds 5]
-                             [--warm 1]
+                             [--warm 1] [--commit-delay 0]
 
 The machines this runs on are small and noisy, and the replicas, the server and anything
 else running share their cores: compare the ratios printed by one run, not raw figures.
@@ -72,6 +72,8 @@ SHOWN_SETTINGS = (
     "full_page_writes",
     "wal_sync_method",
     "commit_delay",
+    "commit_siblings",
+    "track_wal_io_timing",
     "shared_buffers",
     "max_connections",
 )
@@ -229,12 +231,14 @@ def _server_cpu(server: PgServer | None) -> float:
     return ticks / TICK
 
 
-def _wal_syncs(server: PgServer | None) -> int:
-    """Times PostgreSQL has synced its WAL to disk so far (one sync may carry the commits of
-    several transactions waiting for it: the group commit)."""
+def _wal_syncs(server: PgServer | None) -> tuple[int, float]:
+    """Times PostgreSQL has synced its WAL to disk so far, and the milliseconds it took
+    (one sync may carry the commits of several transactions waiting for it: the group
+    commit)."""
     if server is None:
-        return 0
-    return int(str(server.query(server.url("postgres"), "SELECT wal_sync FROM pg_stat_wal")[0][0]))
+        return 0, 0.0
+    row = server.query(server.url("postgres"), "SELECT wal_sync, wal_sync_time FROM pg_stat_wal")
+    return int(str(row[0][0])), float(str(row[0][1]))
 
 
 async def _prepared(location: Path | str) -> None:
@@ -295,7 +299,7 @@ def run_replicas(
 ) -> dict[str, Any]:
     """Start `replicas` processes on `location`, let them run together, and gather what
     they measured with the server's and the machine's CPU over the same window."""
-    first, syncs = _durable(server, location, replicas), _wal_syncs(server)
+    first, (syncs, sync_ms) = _durable(server, location, replicas), _wal_syncs(server)
     procs = [
         subprocess.Popen(
             [
@@ -335,7 +339,8 @@ def run_replicas(
                 raise RuntimeError(f"a replica failed with exit status {proc.returncode}")
         if server is not None:
             time.sleep(1.0)  # a backend reports its WAL syncs when its client has gone
-        syncs = _wal_syncs(server) - syncs
+        syncs_after, sync_ms_after = _wal_syncs(server)
+        syncs, sync_ms = syncs_after - syncs, sync_ms_after - sync_ms
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -365,6 +370,9 @@ def run_replicas(
         "syncs": syncs / max(warm_and_measured, 1)
         if server is not None
         else sum(d["commits"] for d in done) / max(durable, 1),
+        "sync_ms": sync_ms / syncs if syncs else float("nan"),  # a WAL sync, on average
+        # WAL flushes are one at a time (PostgreSQL's WALWriteLock): the disk's share
+        "sync_ms_per_turn": sync_ms / max(warm_and_measured, 1),
         "busy": cores * busy / max(total, 1),  # cores busy, all programs
         "others": cores * busy / max(total, 1) - (replica_cpu + server_cpu) / elapsed,
     }
@@ -378,12 +386,13 @@ def _fresh(server: PgServer | None, tmp: Path, name: str) -> str:
 
 def _line(label: str, res: dict[str, Any]) -> str:
     each = ", ".join(f"{x:.0f}" for x in res["each"])
+    timed = f" ({res['sync_ms']:.1f} ms each)" if res["sync_ms"] == res["sync_ms"] else ""
     return (
         f"{label:<14} {res['turns_per_s']:7.0f} durable turns/s (replicas {each})"
         f"  p50 {res['p50_ms']:6.1f} ms  p99 {res['p99_ms']:7.1f} ms"
         f"  {res['turns_per_commit']:5.1f} turns/commit"
         f"  CPU ms/turn: replicas {res['replica_ms']:.2f} server {res['server_ms']:.2f}"
-        f"  sends/turn {res['sends']:.1f}  syncs/turn {res['syncs']:.3f}"
+        f"  sends/turn {res['sends']:.1f}  syncs/turn {res['syncs']:.3f}{timed}"
         f"  retries/1k turns {res['retries']:.1f}"
         f"  cores busy {res['busy']:.2f} (others {res['others']:.2f})"
     )
@@ -416,8 +425,7 @@ def closed_loop(server: PgServer, tmp: Path, args: argparse.Namespace) -> None:
     print(
         f"  {'':<12} {'turns/s':>8} {'/SQLite-1':>9} {'/PG-1':>6} {'p99 ms':>8}"
         f" {'replica CPU ms/turn':>20} {'server CPU ms/turn':>19} {'sends/turn':>11}"
-        f" {'syncs/turn':>11} {'retries/1k':>11}"
-        f" {'cores busy':>11}"
+        f" {'syncs/turn':>11} {'sync ms/turn':>13} {'retries/1k':>11} {'cores busy':>11}"
     )
     for c in configs:
         runs = results[c.name]
@@ -432,10 +440,12 @@ def closed_loop(server: PgServer, tmp: Path, args: argparse.Namespace) -> None:
             f" {statistics.median(a / b for a, b in zip(rates, one, strict=True)):6.2f}"
             f" {median('p99_ms'):8.1f} {median('replica_ms'):20.2f}"
             f" {median('server_ms'):19.2f} {median('sends'):11.1f} {median('syncs'):11.3f}"
-            f" {median('retries'):11.1f}"
-            f" {median('busy'):11.2f}"
+            f" {median('sync_ms_per_turn'):13.2f} {median('retries'):11.1f} {median('busy'):11.2f}"
         )
-    print("what the CPU per turn allows (turns/s; CPU-bound, the disk and the network aside):")
+    print(
+        "what the CPU per turn allows (turns/s; the network aside), and on PostgreSQL what its"
+        " WAL syncs, one at a time, allow at this run's grouping of commits:"
+    )
     cores = os.cpu_count() or 1
     for c in configs:
         runs = results[c.name]
@@ -447,7 +457,8 @@ def closed_loop(server: PgServer, tmp: Path, args: argparse.Namespace) -> None:
             line += (
                 f"; the server alone on {cores} cores {cores * 1000 / server_ms:7.0f},"
                 f" each machine of {cores} cores running replicas adds"
-                f" {cores * 1000 / engine:6.0f}"
+                f" {cores * 1000 / engine:6.0f}; the WAL syncs"
+                f" {1000 / statistics.median(res['sync_ms_per_turn'] for res in runs):6.0f}"
             )
         print(line)
 
@@ -502,6 +513,12 @@ def main() -> None:
     parser.add_argument("--open-replicas", default="1,2")
     parser.add_argument("--stored", type=int, default=1000)
     parser.add_argument("--open-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--commit-delay",
+        type=int,
+        default=0,
+        help="PostgreSQL's commit_delay in microseconds (0, its default: no delay)",
+    )
     parser.add_argument("--no-open-loop", action="store_true")
     parser.add_argument("--no-closed-loop", action="store_true")
     args = parser.parse_args()
@@ -509,6 +526,12 @@ def main() -> None:
     server = PgServer(durable=True)
     server.start()
     try:
+        # How long WAL syncs take (instruments, changes nothing of durability); a commit
+        # delay, when asked for, lets more commits share one sync (still durable).
+        server.sql("ALTER SYSTEM SET track_wal_io_timing = on")
+        server.sql(f"ALTER SYSTEM SET commit_delay = {args.commit_delay}")
+        server.sql("SELECT pg_reload_conf()")
+        time.sleep(0.5)
         settings = server.query(
             server.url("postgres"),
             "SELECT name, setting, unit FROM pg_settings WHERE name = ANY(ARRAY["
