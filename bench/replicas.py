@@ -451,6 +451,9 @@ def closed_loop(server: PgServer, tmp: Path, args: argparse.Namespace) -> None:
         runs = results[c.name]
         engine = statistics.median(res["replica_ms"] for res in runs)
         server_ms = statistics.median(res["server_ms"] for res in runs)
+        if c.backend == "SQLite":  # one process: its event loop runs on one core
+            print(f"  {c.name:<12} its one event loop on one core {1000 / engine:7.0f}")
+            continue
         alone = cores * 1000 / (engine + server_ms)
         line = f"  {c.name:<12} alone on these {cores} cores {alone:7.0f}"
         if c.backend == "PG":
