@@ -454,7 +454,8 @@ def closed_loop(server: PgServer, tmp: Path, args: argparse.Namespace) -> None:
         if c.backend == "SQLite":  # one process: its event loop runs on one core
             print(f"  {c.name:<12} its one event loop on one core {1000 / engine:7.0f}")
             continue
-        alone = cores * 1000 / (engine + server_ms)
+        # ... and each replica's event loop on at most one core
+        alone = min(cores * 1000 / (engine + server_ms), c.replicas * 1000 / engine)
         line = f"  {c.name:<12} alone on these {cores} cores {alone:7.0f}"
         if c.backend == "PG":
             line += (
