@@ -538,7 +538,7 @@ def main() -> None:
         time.sleep(0.5)
         settings = server.query(
             server.url("postgres"),
-            "SELECT name, setting, unit FROM pg_settings WHERE name = ANY(ARRAY["
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(ARRAY["
             + ", ".join(f"'{name}'" for name in SHOWN_SETTINGS)
             + "]) ORDER BY name",
         )
@@ -548,10 +548,7 @@ def main() -> None:
             f" Python {platform.python_version()}, SQLite {sqlite3.sqlite_version},"
             f" PostgreSQL {version}"
         )
-        print(
-            "PostgreSQL: "
-            + ", ".join(f"{name}={value}{unit or ''}" for name, value, unit in settings)
-        )
+        print("PostgreSQL: " + ", ".join(f"{name}={value}" for name, value in settings))
         with tempfile.TemporaryDirectory() as tmp:
             if not args.no_closed_loop:
                 closed_loop(server, Path(tmp), args)
