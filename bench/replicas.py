@@ -333,7 +333,7 @@ def run_replicas(
             assert proc.stdout is not None
             done.append(json.loads(proc.stdout.readline()))
         server_cpu = _server_cpu(server) - server_cpu
-        busy, total = (after - first for after, first in zip(_busy_ticks(), machine, strict=True))
+        busy, total = (now - then for now, then in zip(_busy_ticks(), machine, strict=True))
         for proc in procs:
             if proc.wait(timeout=120) != 0:
                 raise RuntimeError(f"a replica failed with exit status {proc.returncode}")
