@@ -70,7 +70,6 @@ APPLICANT_COMMANDS = (
 )
 # Edited messages are not even asked for; the handlers ignore them too.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
-BUSY_RETRY = 0.05  # replicas: seconds before a chat another replica holds is tried again
 REGISTRATION = "telegram-registration"  # replicas: one registers at a time
 
 
@@ -327,14 +326,17 @@ class TelegramBot:
     async def _shared_step(self, chat: int) -> Next:
         """`_step` among replicas: under the chat's lock across processes, handle its
         oldest open update (stored by any replica), then send what is due for it. A chat
-        another replica holds now is tried again shortly (it may have left work)."""
+        another replica holds now is left to it: that replica hears of every update stored
+        (and every notice queued) as this one does, and goes on until the chat has none;
+        should it die first, the sweep finds what it left."""
         loop = asyncio.get_running_loop()
         key = ConversationKey.of(TELEGRAM, chat)
         settles: float | None = None
         try:
             async with self.engine.services.ports.db.try_hold(key) as mine:
                 if not mine:
-                    return loop.time() + BUSY_RETRY
+                    self.inbox.leave(chat)
+                    return False
                 if self.inbox.waiting(chat):
                     outcome = await self.inbox.handle_shared(chat)
                     if isinstance(outcome, float):

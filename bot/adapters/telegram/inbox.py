@@ -24,7 +24,8 @@ replica does (`heard`, through the database's notifications) and from a sweep ev
 `replica_sweep_seconds` (an update that stays its chat's oldest open one over two sweeps
 in a row was left by a replica that died, or was never heard of). The chat's step then
 holds the chat across processes (`Database.try_hold`: a replica that cannot, because
-another one handles the chat now, tries again shortly) and, under that lock,
+another one holds the chat now, leaves it to that one, which hears of every update as
+well and goes on until the chat has none left) and, under that lock,
 `handle_shared` handles the chat's oldest open update, whose done mark commits with its
 turn on the connection that holds the lock. So a chat's updates are handled one at a
 time, oldest first, each once, whichever replica stored them.
@@ -228,6 +229,11 @@ class UpdateInbox:
         heard.setdefault(update_id, asyncio.get_running_loop().time())
         self._pending.add(chat)
         self.poke(chat)
+
+    def leave(self, chat: int) -> None:
+        """Another replica holds `chat` now: its work is that replica's (see `app`)."""
+        self._pending.discard(chat)
+        self._heard.pop(chat, None)
 
     def start_sweeping(self) -> None:
         self._sweeper = asyncio.create_task(self._sweep(), name="tierline-telegram-inbox-sweep")
