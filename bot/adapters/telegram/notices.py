@@ -268,10 +268,17 @@ class NoticePusher:
         self._wake.set()
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        ticked = loop.time()  # `run` ran a round just before this task started
         while not self._stop.is_set():
             self._wake.clear()
+            # Among replicas every notice queued anywhere wakes every pusher: a round woken
+            # so hands the chats over, and the clock-driven work waits for its interval.
+            tick = not self.shared or loop.time() - ticked >= self.interval
+            if tick:
+                ticked = loop.time()
             try:
-                await self.run_once()
+                await self.run_once(tick=tick)
             except Exception:  # a bad round must not end the pushing for good
                 log.exception("pushing notices failed; trying again in %.0f s", self.interval)
             waits = [
@@ -282,10 +289,12 @@ class NoticePusher:
             for waiting in waits:
                 waiting.cancel()
 
-    async def run_once(self) -> int:
-        """Run the clock-driven work, then hand over every chat with something due.
-        Returns how many chats were handed over."""
-        if not self.shared:
+    async def run_once(self, *, tick: bool = True) -> int:
+        """Run the clock-driven work (unless not `tick`), then hand over every chat with
+        something due. Returns how many chats were handed over."""
+        if not tick:
+            pass
+        elif not self.shared:
             await self.engine.tick()
             await self._prune()
         else:
