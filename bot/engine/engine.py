@@ -128,7 +128,11 @@ class Engine:
         inp = clean_input(inp)
         ports = self.services.ports
         conversations = ports.conversations
-        async with self._locks.hold(inp.key), ports.db.hold(inp.key):
+        # The database's hold first, then this process's lock: a Telegram replica holds the
+        # chat in the database before it runs the turn (the hold here is then the same one),
+        # so a turn of that conversation started meanwhile in this process (a reminder's
+        # signal) must wait at the database, not hold the process's lock the turn needs.
+        async with ports.db.hold(inp.key), self._locks.hold(inp.key):
             # The row the last turn saved, when it is still kept: every save checks the
             # version, so a kept row gone stale makes a Conflict and is read again below.
             kept_row = conversations.remembered(inp.key)

@@ -177,9 +177,8 @@ class UpdateInbox:
         ports = self.engine.services.ports
         if self.shared:
             open_chats = await ports.telegram_inbox.open_chats()
-            for chat in open_chats:
-                self._pending.add(chat)
-                self.poke(chat)
+            for chat, first in open_chats.items():
+                self.heard(chat, first)  # it may have been stored just now: it settles
             self._swept = open_chats
             if open_chats:
                 log.info("%d chat(s) with updates stored and not handled", len(open_chats))
