@@ -333,7 +333,12 @@ class TelegramBot:
         key = ConversationKey.of(TELEGRAM, chat)
         settles: float | None = None
         try:
-            async with self.engine.services.ports.db.try_hold(key) as mine:
+            # The process's lock first, then the database's, as every turn takes them: a
+            # reminder's turn of this chat started here meanwhile waits for this step.
+            async with (
+                self.engine.holding(key),
+                self.engine.services.ports.db.try_hold(key) as mine,
+            ):
                 if not mine:
                     self.inbox.leave(chat)
                     return False
