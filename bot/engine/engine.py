@@ -26,6 +26,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextvars import ContextVar
 from datetime import datetime
+from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -139,7 +140,10 @@ class Engine:
         # Already held by this task (`holding`: a Telegram replica holds the chat around
         # the turn, in the process and then in the database): not taken again.
         held = _HOLDING.get()
-        in_process = _ALREADY if held == (id(self), inp.key) else self._locks.hold(inp.key)
+        if held is not None and held[0] == id(self) and held[1] == inp.key:
+            in_process: Any = _ALREADY
+        else:
+            in_process = self._locks.hold(inp.key)
         async with in_process, ports.db.hold(inp.key):
             # The row the last turn saved, when it is still kept: every save checks the
             # version, so a kept row gone stale makes a Conflict and is read again below.
