@@ -18,6 +18,7 @@ longer soak, TIERLINE_SOAK_SEED replays a run.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import re
@@ -36,11 +37,13 @@ import httpx
 import pytest
 
 from bot.adapters.telegram.fake_api import Sent
+from bot.config import Settings
+from bot.engine import Engine
 from bot.storage.timefmt import to_db
 from tests.conftest import MONDAY_10AM, ROOT
 from tests.fake_bot_api import FakeBotApi, wait_until
 from tests.pg_server import database_location, run_sql_beside
-from tests.telegram.conftest import BotProcess, spawn_bot
+from tests.telegram.conftest import BotProcess, fast_telegram, running, spawn_bot
 
 pytestmark = pytest.mark.postgres_only
 
@@ -405,3 +408,41 @@ def _tz() -> Any:
     from zoneinfo import ZoneInfo
 
     return ZoneInfo("America/New_York")
+
+
+async def test_an_update_left_open_is_taken_over_and_a_restart_does_not_register_again(
+    fake_api: FakeBotApi, settings: Settings, tg_engine: Engine
+) -> None:
+    """An update stored by a replica that died before anyone heard of it (no
+    notification: stored here by hand) is found by the sweep and answered once; a replica
+    started again with the same settings does not call setWebhook again."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/telegram"
+    hooked = settings.model_copy(
+        update={
+            "telegram": fast_telegram(
+                fake_api.base_url,
+                webhook_url=url,
+                webhook_listen="127.0.0.1",
+                webhook_port=port,
+                webhook_secret_token=SECRET,
+                replica_sweep_seconds=0.2,
+            )
+        }
+    )
+    async with running(tg_engine, hooked) as bot:
+        assert bot.shared
+        update = fake_api.make_update(message=fake_api.make_message(5151, text="/help"))
+        payload = json.dumps(update).replace("'", "''")
+        await run_sql_beside(
+            settings.db_path,
+            "INSERT INTO telegram_inbox (update_id, chat_id, payload, received_at)"
+            f" VALUES ({update['update_id']}, 5151, '{payload}', '2026-11-23T15:00:00+00:00')",
+        )
+        await wait_until(lambda: fake_api.texts(5151), what="the update left open answered")
+        await asyncio.sleep(0.6)  # more sweeps: it is not taken twice
+    assert len(fake_api.texts(5151)) == 1
+    assert fake_api.texts(5151)[0].startswith(tg_engine.text("help.text"))
+    async with running(tg_engine, hooked):
+        pass
+    assert len(fake_api.calls("setWebhook")) == 1
