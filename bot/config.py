@@ -191,6 +191,13 @@ class TelegramSettings(Section):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret_token: SecretStr | None = None
+    # Replicas: webhook processes on one PostgreSQL database behind a load balancer. An
+    # update is handled no sooner than this after it was stored, so that an earlier update
+    # of the same chat posted at the same moment to another replica is handled first.
+    replica_settle_seconds: float = Field(default=0.25, ge=0, le=10)
+    # How often each replica looks for updates left open (by a replica that died): an
+    # update still the oldest open one of its chat at two looks in a row is taken over.
+    replica_sweep_seconds: float = Field(default=2.0, gt=0, le=600)
 
     @field_validator("webhook_url")
     @classmethod

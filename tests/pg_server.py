@@ -304,19 +304,20 @@ DATABASE_HELPERS = ("engine_with", "database_location", "scenario_database")
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the tests that open a database `database` (the PostgreSQL run of CI is
-    `-m database`); on PostgreSQL, leave out those that test SQLite's own machinery."""
+    `-m database`); on PostgreSQL, leave out those that test SQLite's own machinery, and
+    on SQLite those that need a server database (`postgres_only`: webhook replicas)."""
     for item in items:
         module = getattr(item, "module", None)
         if DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())) or any(
             hasattr(module, name) for name in DATABASE_HELPERS
         ):
             item.add_marker(pytest.mark.database)
-    if on_postgres():
-        kept = [i for i in items if i.get_closest_marker("sqlite_only") is None]
-        left_out = [i for i in items if i.get_closest_marker("sqlite_only") is not None]
-        if left_out:
-            config.hook.pytest_deselected(items=left_out)
-            items[:] = kept
+    other = "sqlite_only" if on_postgres() else "postgres_only"
+    kept = [i for i in items if i.get_closest_marker(other) is None]
+    left_out = [i for i in items if i.get_closest_marker(other) is not None]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
 @pytest.hookimpl(hookwrapper=True)

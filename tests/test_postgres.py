@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,10 @@ from bot.assembly import create_engine
 from bot.clock import FixedClock
 from bot.config import ConfigError, Settings, database_location, load_settings
 from bot.engine import ConversationKey, TurnInput
+from bot.model import Reply
 from bot.storage.database import Conflict, Database, StorageError, Write, redact
+from bot.storage.inbox import SqliteTelegramInbox
+from bot.storage.outbox import SqliteOutbox, enqueue
 from bot.storage.postgres import postgres_ddl, postgres_sql
 from tests.conftest import MONDAY_10AM, Chat, run_cli
 from tests.pg_server import PgServer
@@ -129,6 +132,87 @@ async def test_a_conversation_is_held_by_one_process_at_a_time(pg_url: str) -> N
                 pass
         await waiting
         assert order == ["first done", "second"]
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_replicas_try_a_chat_and_leave_it_to_the_one_holding_it(pg_url: str) -> None:
+    """The Telegram replicas' chat lock: `try_hold` says False at once where another
+    process holds the conversation; a second conversation held inside the first is locked
+    on the same connection until the inner block ends; `exclusive` lets one in."""
+    one, two = await Database.open(pg_url), await Database.open(pg_url)
+    key, other = ConversationKey("telegram", "42"), ConversationKey("telegram", "43")
+    try:
+        async with one.try_hold(key) as mine:
+            assert mine
+            async with two.try_hold(key) as theirs:
+                assert not theirs  # at once, no waiting
+            # Held inside: locked on the same connection.
+            async with one.hold(other), two.try_hold(other) as theirs:
+                assert not theirs
+            async with two.try_hold(other) as theirs:
+                assert theirs  # unlocked when the inner block ended
+        async with two.try_hold(key) as theirs:
+            assert theirs
+        async with one.exclusive("clock") as first, two.exclusive("clock") as second:
+            assert (first, second) == (True, False)
+        async with two.exclusive("clock") as again:
+            assert again
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_an_update_stored_by_one_replica_is_heard_by_the_others(pg_url: str) -> None:
+    one, two = await Database.open(pg_url), await Database.open(pg_url)
+    heard: list[tuple[int, int]] = []
+    arrived = asyncio.Event()
+
+    def wake(chat: int, update_id: int) -> None:
+        heard.append((chat, update_id))
+        arrived.set()
+
+    stop = await two.on_inbox(wake)
+    try:
+        inbox = SqliteTelegramInbox(one)
+        now = MONDAY_10AM.replace(tzinfo=UTC)
+        assert await one.commit([inbox.receive(7, 4242, "{}", now)]) == [1]
+        await asyncio.wait_for(arrived.wait(), 10)
+        assert await one.commit([inbox.receive(7, 4242, "{}", now)]) == [0]  # known: quiet
+        assert await one.commit([inbox.receive(8, 4243, "{}", now)]) == [1]
+        await wait_for_count(heard, 2)
+        assert heard == [(4242, 7), (4243, 8)]
+        assert await SqliteTelegramInbox(two).open_chats() == {4242: 7, 4243: 8}
+        oldest = await SqliteTelegramInbox(two).oldest_open(4242)
+        assert oldest is not None and oldest.update_id == 7
+    finally:
+        await stop()
+        await one.close()
+        await two.close()
+
+
+async def wait_for_count(items: list[tuple[int, int]], count: int) -> None:
+    for _ in range(100):
+        if len(items) >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{items} never reached {count}")
+
+
+async def test_a_notice_is_claimed_by_one_replica_only(pg_url: str) -> None:
+    one, two = await Database.open(pg_url), await Database.open(pg_url)
+    try:
+        now = MONDAY_10AM.replace(tzinfo=UTC)
+        key = ConversationKey("telegram", "4242")
+        await one.commit([enqueue(key, "reply", Reply("hello"), now=now)])
+        (notice,) = await SqliteOutbox(one).due("telegram", now)
+        claims = await asyncio.gather(
+            one.commit([SqliteOutbox(one).claim(notice.id, now)]),
+            two.commit([SqliteOutbox(two).claim(notice.id, now)]),
+        )
+        assert sorted(c[0] for c in claims) == [0, 1]
+        assert await SqliteOutbox(two).due("telegram", now) == []  # claimed: not offered
     finally:
         await one.close()
         await two.close()

@@ -21,9 +21,12 @@ What a turn *does* is declared in `flows/` (steps, routes, guards) and run by
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextvars import ContextVar
 from datetime import datetime
+from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -47,6 +50,12 @@ from flows.state import ConversationState
 from flows.steps import Say
 
 log = logging.getLogger(__name__)
+
+# The conversation this task holds in its engine's process lock (`Engine.holding`).
+_HOLDING: ContextVar[tuple[int, ConversationKey] | None] = ContextVar(
+    "tierline_engine_holding", default=None
+)
+_ALREADY = contextlib.nullcontext()
 
 
 def clean_input(inp: TurnInput) -> TurnInput:
@@ -128,7 +137,14 @@ class Engine:
         inp = clean_input(inp)
         ports = self.services.ports
         conversations = ports.conversations
-        async with self._locks.hold(inp.key), ports.db.hold(inp.key):
+        # Already held by this task (`holding`: a Telegram replica holds the chat around
+        # the turn, in the process and then in the database): not taken again.
+        held = _HOLDING.get()
+        if held is not None and held[0] == id(self) and held[1] == inp.key:
+            in_process: Any = _ALREADY
+        else:
+            in_process = self._locks.hold(inp.key)
+        async with in_process, ports.db.hold(inp.key):
             # The row the last turn saved, when it is still kept: every save checks the
             # version, so a kept row gone stale makes a Conflict and is read again below.
             kept_row = conversations.remembered(inp.key)
@@ -205,6 +221,19 @@ class Engine:
             return TurnResult(
                 state=stored.state, tier=tier_of(stored.state), replies=busy, kept=False
             )
+
+    @contextlib.asynccontextmanager
+    async def holding(self, key: ConversationKey) -> AsyncIterator[None]:
+        """Hold `key`'s conversation in this process for the length of the block; the
+        turns of `key` run in it (by this task) do not take it again. A caller that also
+        holds the conversation in the database (`Database.try_hold`) takes this first, the
+        order every turn takes them in, so that it never waits here while holding there."""
+        async with self._locks.hold(key):
+            token = _HOLDING.set((id(self), key))
+            try:
+                yield
+            finally:
+                _HOLDING.reset(token)
 
     async def signal(self, signal: Signal, now: datetime | None = None) -> TurnResult:
         """Deliver `signal` to its conversation's current step. The result's `kept` says

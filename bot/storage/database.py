@@ -55,6 +55,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import (
+    AsyncIterator,
     Awaitable,
     Callable,
     Collection,
@@ -206,11 +207,35 @@ class Database(Protocol):
 
         return stop
 
+    async def on_inbox(self, wake: Callable[[int, int], None]) -> Callable[[], Awaitable[None]]:
+        """Call `wake(chat, update_id)` whenever an update of `chat` is newly stored in the Telegram
+        inbox by any process on this database (replicas behind a load balancer); returns
+        what stops it. SQLite: one process takes the updates in, nothing to listen to."""
+
+        async def stop() -> None:
+            return None
+
+        return stop
+
     def hold(self, key: ConversationKey) -> contextlib.AbstractAsyncContextManager[None]:
         """Hold `key`'s conversation for one turn, against other processes on the same
         database too. SQLite: one process writes a file, whose engine already runs one
         turn of a conversation at a time, so there is nothing more to hold."""
         return _FREE
+
+    @contextlib.asynccontextmanager
+    async def try_hold(self, key: ConversationKey) -> AsyncIterator[bool]:
+        """`hold`, unless another process holds `key` now: then yield False at once
+        instead of waiting. SQLite: nothing to hold, True."""
+        async with self.hold(key):
+            yield True
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[bool]:
+        """Whether this process is the only one running the block named `name` now (one
+        replica registers the webhook, one runs the clock-driven work); False at once when
+        another process runs it. SQLite: one process, True."""
+        yield True
 
     # Whether a port may keep rows in memory between turns, told by `watch` when they may
     # have changed. A server database is written by other processes at any moment without

@@ -6,6 +6,12 @@ moment it is stored until it is done; the write that makes it done goes into the
 its turn. A done update keeps only its id and the time, so that the same update fetched
 again (Telegram re-sends what was not confirmed) is recognised and not handled twice;
 done rows are pruned after a while (`prune`).
+
+Replicas of the bot on one server database find a chat's oldest open update
+(`oldest_open`) and the chats with open updates (`open_chats`, for the sweep that takes
+over what a replica that died left open); `telegram_registrations` records what one
+replica registered with Telegram (the webhook, the command menu), so that the others do
+not register it again.
 """
 
 from __future__ import annotations
@@ -83,3 +89,40 @@ class SqliteTelegramInbox:
             "SELECT COUNT(*) AS n FROM telegram_inbox WHERE done_at IS NULL"
         )
         return int(row["n"]) if row is not None else 0
+
+    async def oldest_open(self, chat_id: int) -> InboxUpdate | None:
+        """The chat's oldest update not done yet (replicas handle a chat's updates from
+        the inbox, oldest first, under the chat's lock)."""
+        row = await self._db.fetchone(
+            "SELECT update_id, chat_id, payload FROM telegram_inbox"
+            " WHERE chat_id = ? AND done_at IS NULL ORDER BY update_id LIMIT 1",
+            (chat_id,),
+        )
+        if row is None:
+            return None
+        return InboxUpdate(row["update_id"], row["chat_id"], row["payload"] or "{}")
+
+    async def open_chats(self) -> dict[int, int]:
+        """Every chat with updates not done yet, with its oldest such update's id."""
+        rows = await self._db.fetchall(
+            "SELECT chat_id, MIN(update_id) AS first FROM telegram_inbox"
+            " WHERE done_at IS NULL AND chat_id IS NOT NULL GROUP BY chat_id"
+        )
+        return {int(r["chat_id"]): int(r["first"]) for r in rows}
+
+    async def registered(self, name: str) -> str | None:
+        """The fingerprint of what was last registered with Telegram under `name`."""
+        row = await self._db.fetchone(
+            "SELECT fingerprint FROM telegram_registrations WHERE name = ?", (name,)
+        )
+        return None if row is None else str(row["fingerprint"])
+
+    @staticmethod
+    def register(name: str, fingerprint: str, now: datetime) -> Write:
+        """Record what was registered with Telegram under `name`."""
+        return Write(
+            "INSERT INTO telegram_registrations (name, fingerprint, registered_at)"
+            " VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+            " fingerprint = excluded.fingerprint, registered_at = excluded.registered_at",
+            (name, fingerprint, to_db(now)),
+        )

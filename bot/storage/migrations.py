@@ -341,6 +341,19 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE outbox ADD COLUMN translations TEXT;
         """,
     ),
+    Migration(
+        12,
+        "Telegram replicas: a chat's open updates found by chat; what was registered",
+        """
+        CREATE INDEX telegram_inbox_open_by_chat ON telegram_inbox (chat_id, update_id)
+            WHERE done_at IS NULL;
+        CREATE TABLE telegram_registrations (
+            name           TEXT PRIMARY KEY,
+            fingerprint    TEXT NOT NULL,
+            registered_at  TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 

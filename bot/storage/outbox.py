@@ -134,6 +134,23 @@ def clear_attempt(notice_id: int) -> Write:
     )
 
 
+def claim(notice_id: int, now: datetime, *, skip_locked: bool = False) -> Write:
+    """The write that claims a due notice before it is sent (replicas of a push channel on
+    one server database): it marks it attempted, touching one row, or none when another
+    process claimed it (or it was delivered) first. Once sent, `mark_delivered`; when
+    certainly not sent, `clear_attempt`; when the process dies in between, it stays
+    attempted and is never sent again. On PostgreSQL (`skip_locked`) a row another
+    transaction is claiming now is skipped rather than waited for."""
+    if skip_locked:
+        return Write(
+            "UPDATE outbox SET attempted_at = ? WHERE id IN (SELECT id FROM outbox"
+            " WHERE id = ? AND delivered_at IS NULL AND attempted_at IS NULL"
+            " FOR UPDATE SKIP LOCKED)",
+            (to_db(now), notice_id),
+        )
+    return mark_attempted(notice_id, now)
+
+
 async def due_users(db: Database, channel: str, now: datetime, *, limit: int) -> list[str]:
     """The users of `channel` with a notice due at `now`, the longest waiting first."""
     rows = await db.fetchall(
@@ -155,6 +172,9 @@ class SqliteOutbox:
     mark_delivered = staticmethod(mark_delivered)
     mark_attempted = staticmethod(mark_attempted)
     clear_attempt = staticmethod(clear_attempt)
+
+    def claim(self, notice_id: int, now: datetime) -> Write:
+        return claim(notice_id, now, skip_locked=self._db.backend == "postgresql")
 
     async def due(
         self, channel: str, now: datetime, *, user_id: str | None = None, limit: int = 100

@@ -23,7 +23,17 @@ The promises:
 - One turn at a time per conversation, across processes: `hold(key)` takes a PostgreSQL
   advisory lock on the conversation (a conversation not stored yet has no row to lock) on
   a connection of its own, which the turn's reads and its commit then use; the lock goes
-  when the turn ends (or its connection does).
+  when the turn ends (or its connection does). Holding a second conversation inside
+  (a staff command that moves an applicant's conversation) locks it on that same
+  connection, until the inner block ends. `try_hold(key)` is `hold` that does not wait:
+  it yields False at once when another process holds the conversation (the Telegram
+  replicas' chat lock: the update is handled and its done mark committed on the
+  connection that holds the lock, so a replica that dies loses the lock and its
+  uncommitted work together).
+- An update stored in the Telegram inbox wakes the replicas at once: a commit that stores
+  one sends `NOTIFY tierline_inbox, '<chat>:<update>'`, heard through `on_inbox`.
+- `exclusive(name)`: one process at a time runs the block (`pg_try_advisory_lock` on the
+  name; the others are told False at once).
 """
 
 from __future__ import annotations
@@ -62,6 +72,7 @@ POOL_SIZE = 20  # connections per process; a turn holds one from its lock to its
 SERIALIZATION_ATTEMPTS = 8  # a caller's transaction refused as not serializable, run again
 MIGRATION_LOCK = 7_231_617_201  # the advisory lock key that keeps migrations one at a time
 OUTBOX_CHANNEL = "tierline_outbox"  # NOTIFY when a commit queued a notice
+INBOX_CHANNEL = "tierline_inbox"  # NOTIFY '<chat>:<update>' when a commit stored an update
 
 
 class _Held(Struct):
@@ -71,6 +82,7 @@ class _Held(Struct):
     db: PostgresDatabase
     conn: Any  # asyncpg.Connection
     lock: asyncio.Lock
+    names: set[str]  # the conversations it holds (the first, and any held inside)
 
 
 _HELD: contextvars.ContextVar[_Held | None] = contextvars.ContextVar(
@@ -166,9 +178,26 @@ class PostgresDatabase:
 
     @contextlib.asynccontextmanager
     async def hold(self, key: ConversationKey) -> AsyncIterator[None]:
-        self._check_open()
-        if self._held() is not None:  # a turn inside a turn (a signal): already held
+        async with self._hold(key, wait=True) as held:
+            assert held
             yield
+
+    @contextlib.asynccontextmanager
+    async def try_hold(self, key: ConversationKey) -> AsyncIterator[bool]:
+        async with self._hold(key, wait=False) as held:
+            yield held
+
+    @contextlib.asynccontextmanager
+    async def _hold(self, key: ConversationKey, *, wait: bool) -> AsyncIterator[bool]:
+        self._check_open()
+        name = _lock_name(key)
+        held = self._held()
+        if held is not None:
+            if name in held.names:  # a turn inside a turn (a signal): already held
+                yield True
+                return
+            async with self._inner(held, name, wait=wait) as got:
+                yield got
             return
         try:
             conn = await self._pool.acquire()
@@ -176,20 +205,60 @@ class PostgresDatabase:
             raise StorageError(f"the database cannot be reached: {_describe(exc)}") from None
         try:
             try:
-                await conn.execute(
-                    "SELECT pg_advisory_lock(hashtextextended($1, 0))", _lock_name(key)
-                )
+                got = await _advisory_lock(conn, name, wait=wait)
             except Exception as exc:
                 raise StorageError(f"the database cannot be reached: {_describe(exc)}") from None
-            token = _HELD.set(_Held(self, conn, asyncio.Lock()))
+            if not got:
+                yield False
+                return
+            token = _HELD.set(_Held(self, conn, asyncio.Lock(), {name}))
             try:
-                yield
+                yield True
             finally:
                 _HELD.reset(token)
         finally:
             # Releasing the connection to the pool resets it, which drops its advisory locks
             # (`pg_advisory_unlock_all`); a broken connection is closed, which drops them too.
             await self._pool.release(conn)
+
+    @contextlib.asynccontextmanager
+    async def _inner(self, held: _Held, name: str, *, wait: bool) -> AsyncIterator[bool]:
+        """Another conversation held inside a held one: locked on the same connection
+        (its reads and commit go there), unlocked when the inner block ends."""
+        try:
+            async with held.lock:
+                got = await _advisory_lock(held.conn, name, wait=wait)
+        except Exception as exc:
+            raise StorageError(f"the database cannot be reached: {_describe(exc)}") from None
+        if not got:
+            yield False
+            return
+        held.names.add(name)
+        try:
+            yield True
+        finally:
+            held.names.discard(name)
+            with contextlib.suppress(Exception):  # a broken connection drops it anyway
+                async with held.lock:
+                    await held.conn.execute(
+                        "SELECT pg_advisory_unlock(hashtextextended($1, 0))", name
+                    )
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[bool]:
+        self._check_open()
+        try:
+            conn = await self._pool.acquire()
+        except Exception as exc:
+            raise StorageError(f"the database cannot be reached: {_describe(exc)}") from None
+        try:
+            try:
+                got = await _advisory_lock(conn, f"exclusive\x1f{name}", wait=False)
+            except Exception as exc:
+                raise StorageError(f"the database cannot be reached: {_describe(exc)}") from None
+            yield got
+        finally:
+            await self._pool.release(conn)  # resetting it drops the lock
 
     # ---- reading ------------------------------------------------------------------------
 
@@ -249,6 +318,14 @@ class PostgresDatabase:
                     if any(_queues_a_notice(w) for w in group):
                         # Delivered to the listeners when (and only if) this commits.
                         await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+                    for w, count in zip(group, counts, strict=True):
+                        if count > 0 and w.sql.startswith(_RECEIVE):
+                            update_id, chat_id = w.params[0], w.params[1]  # type: ignore[index]
+                            await conn.execute(
+                                "SELECT pg_notify($1, $2)",
+                                INBOX_CHANNEL,
+                                f"{chat_id}:{update_id}",
+                            )
             except Conflict:
                 raise
             except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError):
@@ -271,12 +348,28 @@ class PostgresDatabase:
     async def on_outbox(self, wake: Callable[[], None]) -> Callable[[], Awaitable[None]]:
         """LISTEN on a connection of its own: every commit that queues a notice, in any
         process on this database, sends a NOTIFY that calls `wake` here."""
+        return await self._listen(OUTBOX_CHANNEL, lambda *_: wake(), "notices")
+
+    async def on_inbox(self, wake: Callable[[int, int], None]) -> Callable[[], Awaitable[None]]:
+        """LISTEN on a connection of its own: every update newly stored in the Telegram
+        inbox, by any process on this database, calls `wake(chat, update_id)` here."""
+
+        def heard(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+            chat, _, update = payload.partition(":")
+            with contextlib.suppress(ValueError):
+                wake(int(chat), int(update))
+
+        return await self._listen(INBOX_CHANNEL, heard, "updates")
+
+    async def _listen(
+        self, channel: str, callback: Callable[..., None], what: str
+    ) -> Callable[[], Awaitable[None]]:
         self._check_open()
         try:
             conn = await asyncpg.connect(self.url, server_settings={"timezone": "UTC"})
-            await conn.add_listener(OUTBOX_CHANNEL, lambda *_: wake())
+            await conn.add_listener(channel, callback)
         except Exception as exc:
-            raise StorageError(f"cannot listen for notices: {_describe(exc)}") from None
+            raise StorageError(f"cannot listen for {what}: {_describe(exc)}") from None
         self._listeners.append(conn)
 
         async def stop() -> None:
@@ -339,6 +432,15 @@ def _queues_a_notice(write: Write) -> bool:
 
 
 _ENQUEUE = "INSERT INTO outbox "  # how `bot.storage.outbox.enqueue` begins
+_RECEIVE = "INSERT INTO telegram_inbox (update_id, chat_id, payload,"  # `inbox.receive`
+
+
+async def _advisory_lock(conn: Any, name: str, *, wait: bool) -> bool:
+    if wait:
+        await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", name)
+        return True
+    got = await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", name)
+    return bool(got)
 
 
 def _lock_name(key: ConversationKey) -> str:

@@ -186,9 +186,10 @@ class BotProcess:
         return int(self.proc.returncode)
 
 
-def spawn_bot(api: FakeBotApi, db: Path | str, name: str, **env: str) -> BotProcess:
-    """Start the bot on `db` (a file or a PostgreSQL URL) with the fixed test clock; `env`
-    adds TIERLINE_* settings. Its log goes beside the file, or to a folder of its own."""
+def spawn_bot(api: FakeBotApi, db: Path | str, name: str, *args: str, **env: str) -> BotProcess:
+    """Start the bot on `db` (a file or a PostgreSQL URL) with the fixed test clock; `args`
+    are more command-line options (webhook mode), `env` adds TIERLINE_* settings. Its log
+    goes beside the file, or to a folder of its own."""
     from tests.conftest import ROOT
 
     folder = db.parent if isinstance(db, Path) else Path(tempfile.mkdtemp(prefix="tierline-bot-"))
@@ -217,6 +218,7 @@ def spawn_bot(api: FakeBotApi, db: Path | str, name: str, **env: str) -> BotProc
                 str(db),
                 "--now",
                 "2026-11-23T10:00",
+                *args,
             ],
             cwd=ROOT,
             env=environment,

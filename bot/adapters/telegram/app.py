@@ -6,6 +6,15 @@ the inbox before the last stop, then takes new updates (long polling, or a webho
 `telegram.webhook_url` is set) and pushes the outbox. Updates and sends are work of a
 chat, run by the chats' scheduler (`ordering`): a chat's work in order, chats in parallel.
 
+Replicas: in webhook mode on a PostgreSQL database, several processes may run behind a
+load balancer (README, "Running on more than one machine"). Then (`shared`) the inbox in
+the database is the queue: a chat's step holds the chat across processes
+(`Database.try_hold`) and handles its oldest open update, whichever replica stored it
+(`inbox`); messages are claimed in the database before they are sent (`notices`); one
+replica at a time runs the clock-driven work; and one replica registers the webhook and
+the command menu, recording what it registered, so that the others (and restarts with
+the same settings) skip it.
+
 On `stop` it shuts down within `shutdown_grace_seconds` plus a moment, whatever Telegram
 does: it stops taking updates, gives the work in flight the grace period, then cuts it.
 What is not done stays in the inbox and the outbox for the next start. The caller owns the
@@ -15,6 +24,8 @@ engine's database and closes it afterwards.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import os
 from typing import Any, Protocol
@@ -46,6 +57,8 @@ from bot.adapters.telegram.staff import Desk, StaffCommands
 from bot.adapters.telegram.webhook import WebhookServer
 from bot.config import Settings, TelegramSettings
 from bot.engine.engine import Engine
+from bot.model import TELEGRAM, ConversationKey
+from bot.storage.database import StorageError
 from bot.storage.sending import SendingJournal
 
 log = logging.getLogger(__name__)
@@ -57,6 +70,7 @@ APPLICANT_COMMANDS = (
 )
 # Edited messages are not even asked for; the handlers ignore them too.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+REGISTRATION = "telegram-registration"  # replicas: one registers at a time
 
 
 class _Intake(Protocol):
@@ -77,6 +91,9 @@ class TelegramBot:
         self.engine = engine
         self.config: TelegramSettings = settings.telegram
         self.limits = settings.limits
+        db = engine.services.ports.db
+        # Replicas behind a load balancer: webhook processes on one server database.
+        self.shared = db.backend == "postgresql" and self.config.webhook_url is not None
         self.application = self._build(token)
         self.sender = QueuingSender(
             self.application.bot, engine, per_chat_interval=self.config.per_chat_interval_seconds
@@ -84,11 +101,15 @@ class TelegramBot:
         self.deliverer = Deliverer(
             engine,
             self.sender,
-            SendingJournal.beside(engine.services.ports.db.path),
+            SendingJournal.beside(db.path),
             backoff=self.config.network_backoff_seconds,
             backoff_max=self.config.network_backoff_max_seconds,
+            claims=self.shared,
         )
-        self.chats = ChatScheduler(self._step, workers=self.config.max_concurrent_updates)
+        self.chats = ChatScheduler(
+            self._shared_step if self.shared else self._step,
+            workers=self.config.max_concurrent_updates,
+        )
         self._to_deliver: set[int] = set()  # chats with messages (maybe) due
         self._not_before: dict[int, float] = {}  # chats backing off or paced: until when
         self.inbox = UpdateInbox(
@@ -96,9 +117,15 @@ class TelegramBot:
             self.application,
             self.chats.poke,
             max_waiting=self.config.max_pending_updates,
+            shared=self.shared,
+            settle=self.config.replica_settle_seconds,
+            sweep_every=self.config.replica_sweep_seconds,
         )
         self.notices = NoticePusher(
-            engine, self.deliver_to, interval=self.config.notice_poll_seconds
+            engine,
+            self.deliver_to,
+            interval=self.config.notice_poll_seconds,
+            shared=self.shared,
         )
         self.applicants = ApplicantHandlers(
             engine, self.sender, self.notices.wake, receipt=self.sender.receipt
@@ -188,19 +215,26 @@ class TelegramBot:
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set, then shut down (see the module docstring)."""
         app = self.application
+        db = self.engine.services.ports.db
         async with app:  # getMe: a wrong token or an unreachable server fails here
-            await self._register_commands()
+            if not self.shared:
+                await self._register_commands()
             await self.deliverer.recover()  # what was being sent when the last run ended
             await self.notices.run_once()  # the chats with something due
+            # Updates another replica stores wake this one at once.
+            stop_hearing = await db.on_inbox(self.inbox.heard) if self.shared else None
             await self.inbox.recover()  # the updates stored before the last stop, first
             self.chats.start()
             try:
                 self.intake = self._intake()
                 await self.intake.start()
+                if self.shared:
+                    await self._register_once()
+                    self.inbox.start_sweeping()
                 self.notices.start()
                 # Notices another process queues (a staff command) wake the pusher at once
                 # where the database can say so (PostgreSQL); else its next round finds them.
-                stop_listening = await self.engine.services.ports.db.on_outbox(self.notices.wake)
+                stop_listening = await db.on_outbox(self.notices.wake)
                 self.ready.set()
                 log.info(
                     "Telegram bot @%s is running (%s)",
@@ -212,6 +246,9 @@ class TelegramBot:
                 finally:
                     await stop_listening()
             finally:
+                await self.inbox.stop_sweeping()
+                if stop_hearing is not None:
+                    await stop_hearing()
                 await self._shut_down()
 
     async def _shut_down(self) -> None:
@@ -251,6 +288,7 @@ class TelegramBot:
             allowed_updates=ALLOWED_UPDATES,
             max_body_bytes=self.limits.webhook_body_bytes,
             max_depth=self.limits.json_depth,
+            register=not self.shared,  # replicas: `_register_once`
         )
 
     # ---- the work of a chat -------------------------------------------------------------
@@ -284,6 +322,93 @@ class TelegramBot:
         if chat in self._to_deliver:
             return not_before
         return False
+
+    async def _shared_step(self, chat: int) -> Next:
+        """`_step` among replicas: under the chat's lock across processes, handle its
+        oldest open update (stored by any replica), then send what is due for it. A chat
+        another replica holds now is left to it: that replica hears of every update stored
+        (and every notice queued) as this one does, and goes on until the chat has none;
+        should it die first, the sweep finds what it left."""
+        loop = asyncio.get_running_loop()
+        key = ConversationKey.of(TELEGRAM, chat)
+        settles: float | None = None
+        try:
+            # The process's lock first, then the database's, as every turn takes them: a
+            # reminder's turn of this chat started here meanwhile waits for this step.
+            async with (
+                self.engine.holding(key),
+                self.engine.services.ports.db.try_hold(key) as mine,
+            ):
+                if not mine:
+                    self.inbox.leave(chat)
+                    return False
+                if self.inbox.waiting(chat):
+                    outcome = await self.inbox.handle_shared(chat)
+                    if isinstance(outcome, float):
+                        settles = outcome
+                    else:
+                        for other in outcome:
+                            if other != chat:
+                                self.deliver_to(other)
+                        self._to_deliver.add(chat)
+                not_before = self._not_before.get(chat, 0.0)
+                if chat in self._to_deliver and loop.time() >= not_before:
+                    later = await self.deliverer.deliver(chat)
+                    if later is None:
+                        self._to_deliver.discard(chat)
+                        self._not_before.pop(chat, None)
+                    else:
+                        self._not_before[chat] = not_before = later
+        except StorageError as exc:
+            log.warning("a chat's step could not reach the database (%s); it rests", exc)
+            return loop.time() + 1.0
+        if self.inbox.waiting(chat):
+            if settles is None:
+                return True
+            return min(settles, not_before) if chat in self._to_deliver else settles
+        if chat in self._to_deliver:
+            return not_before
+        return False
+
+    async def _register_once(self) -> None:
+        """Replicas: register the webhook and the command menu unless another replica is
+        doing it now or one already registered exactly this (a stored fingerprint)."""
+        assert isinstance(self.intake, WebhookServer)
+        ports = self.engine.services.ports
+        name = f"{REGISTRATION}:{self.application.bot.id}"
+        async with ports.db.exclusive(REGISTRATION) as mine:
+            if not mine:
+                log.info("another replica is registering the webhook and commands; skipped")
+                return
+            fingerprint = self._fingerprint()
+            if await ports.telegram_inbox.registered(name) == fingerprint:
+                log.info("the webhook and commands are registered already; skipped")
+                return
+            await self._register_commands()
+            await self.intake.register()
+            now = self.engine.now()
+            await ports.db.commit([ports.telegram_inbox.register(name, fingerprint, now)])
+            log.info("webhook and commands registered for the replicas")
+
+    def _fingerprint(self) -> str:
+        """What `_register_commands` and setWebhook would register, hashed (the secret
+        token included, so a new one is registered again)."""
+        messages = self.engine.services.messages
+        secret = self.config.webhook_secret_token
+        what = {
+            "url": self.config.webhook_url,
+            "allowed_updates": ALLOWED_UPDATES,
+            "secret": secret.get_secret_value() if secret is not None else None,
+            "staff": sorted(self.config.staff_user_ids),
+            "commands": {
+                code: [
+                    messages.in_language(code).text(f"telegram.commands.{n}")
+                    for n in (*APPLICANT_COMMANDS, *LIVE_COMMANDS, *STAFF_COMMANDS)
+                ]
+                for code in messages.languages
+            },
+        }
+        return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()
 
     async def _register_commands(self) -> None:
         bot = self.application.bot

@@ -194,6 +194,13 @@ class FakeBotApi(LoopbackServer):
         return self._queue({"edited_message": message})
 
     def user_presses(self, user_id: int, message_id: int, data: str) -> dict[str, Any]:
+        return self._queue(self._press(user_id, message_id, data))
+
+    def make_press(self, user_id: int, message_id: int, data: str) -> dict[str, Any]:
+        """A button press with a fresh id that is not queued (for posting to a webhook)."""
+        return self.make_update(**self._press(user_id, message_id, data))
+
+    def _press(self, user_id: int, message_id: int, data: str) -> dict[str, Any]:
         with self._lock:
             sent = self._state.sent[message_id]
             message = {
@@ -212,7 +219,7 @@ class FakeBotApi(LoopbackServer):
             "chat_instance": f"ci{user_id}",
             "data": data,
         }
-        return self._queue({"callback_query": query})
+        return {"callback_query": query}
 
     def make_message(
         self,

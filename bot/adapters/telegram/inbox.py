@@ -16,6 +16,25 @@ the error (the update may carry names and texts), stored as done, and confirmed.
 Handlers do not send their replies themselves while an update is handled: `QueuingSender`
 queues them in the outbox, and the chat's next step sends them (`notices.Deliverer`), so
 a reply committed before a crash is sent after the restart.
+
+Replicas (`shared`: webhook processes on one PostgreSQL database behind a load balancer)
+keep nothing of a chat's updates in memory: the inbox in the database is the queue. A
+replica learns that a chat has work when it stores one of its updates, when another
+replica does (`heard`, through the database's notifications) and from a sweep every
+`replica_sweep_seconds` (an update that stays its chat's oldest open one over two sweeps
+in a row was left by a replica that died, or was never heard of). The chat's step then
+holds the chat across processes (`Database.try_hold`: a replica that cannot, because
+another one holds the chat now, leaves it to that one, which hears of every update as
+well and goes on until the chat has none left) and, under that lock,
+`handle_shared` handles the chat's oldest open update, whose done mark commits with its
+turn on the connection that holds the lock. So a chat's updates are handled one at a
+time, oldest first, each once, whichever replica stored them.
+
+Order is that of the update ids among the updates stored at the moment one is taken; an
+update is taken no sooner than `replica_settle_seconds` after the replica heard it was
+stored. So an update of a chat stored up to that long after a later one of the same chat
+(Telegram posting both at once to two replicas) is still handled first; one stored later
+than that is handled late, after the later one (the log says so).
 """
 
 from __future__ import annotations
@@ -71,6 +90,9 @@ class UpdateInbox:
         poke: Callable[[int], None],
         *,
         max_waiting: int,
+        shared: bool = False,
+        settle: float = 0.0,
+        sweep_every: float = 2.0,
     ) -> None:
         self.engine = engine
         self.application = application
@@ -80,6 +102,15 @@ class UpdateInbox:
         self._count = 0
         self._room = asyncio.Event()
         self._room.set()
+        # Replicas: the database's inbox is the queue (see the module docstring).
+        self.shared = shared
+        self.settle = settle
+        self.sweep_every = sweep_every
+        self._pending: set[int] = set()  # chats that may have open updates
+        self._heard: dict[int, dict[int, float]] = {}  # chat: update id: loop time heard
+        self._swept: dict[int, int] = {}  # chat: its oldest open update at the last sweep
+        self._latest: dict[int, int] = {}  # chat: the newest update handled here
+        self._sweeper: asyncio.Task[None] | None = None
 
     @property
     def bot(self) -> Bot:
@@ -87,11 +118,11 @@ class UpdateInbox:
 
     @property
     def waiting_count(self) -> int:
-        """Updates received and not yet handled."""
-        return self._count
+        """Updates received and not yet handled (replicas: chats that may have some)."""
+        return len(self._pending) if self.shared else self._count
 
     def waiting(self, chat: int) -> bool:
-        return chat in self._waiting
+        return chat in (self._pending if self.shared else self._waiting)
 
     async def room(self) -> None:
         """Wait until fewer than `max_waiting` updates wait to be handled (the poller asks
@@ -134,13 +165,24 @@ class UpdateInbox:
                 log.warning(
                     "update %d could not be read (%s); skipped", update_id, type(error).__name__
                 )
+            elif self.shared:
+                self.heard(chat_of(parsed), update_id)
             else:
                 self._enqueue(update_id, parsed)
 
     async def recover(self) -> int:
         """Queue the updates stored and not done before the last stop (before any new one
-        is fetched); returns how many."""
+        is fetched); returns how many. Replicas: the chats with open updates, whoever
+        stored them, are handed to the scheduler (their lock keeps them safe)."""
         ports = self.engine.services.ports
+        if self.shared:
+            open_chats = await ports.telegram_inbox.open_chats()
+            for chat, first in open_chats.items():
+                self.heard(chat, first)  # it may have been stored just now: it settles
+            self._swept = open_chats
+            if open_chats:
+                log.info("%d chat(s) with updates stored and not handled", len(open_chats))
+            return len(open_chats)
         stored = await ports.telegram_inbox.open_updates()
         unreadable: list[Write] = []
         for entry in stored:
@@ -177,7 +219,94 @@ class UpdateInbox:
             self._room.clear()
         self.poke(chat)
 
+    # ---- replicas: learning of work ---------------------------------------------------------
+
+    def heard(self, chat: int, update_id: int) -> None:
+        """An update of `chat` was stored (here, or by another replica): the chat has work,
+        to be taken no sooner than `settle` seconds from now."""
+        heard = self._heard.setdefault(chat, {})
+        heard.setdefault(update_id, asyncio.get_running_loop().time())
+        self._pending.add(chat)
+        self.poke(chat)
+
+    def leave(self, chat: int) -> None:
+        """Another replica holds `chat` now: its work is that replica's (see `app`)."""
+        self._pending.discard(chat)
+        self._heard.pop(chat, None)
+
+    def start_sweeping(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep(), name="tierline-telegram-inbox-sweep")
+
+    async def stop_sweeping(self) -> None:
+        task, self._sweeper = self._sweeper, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_every)
+            try:
+                await self.sweep()
+            except StorageError as exc:
+                log.warning("looking for updates left open failed: %s", exc)
+
+    async def sweep(self) -> int:
+        """Hand over the chats whose oldest open update was already their oldest at the
+        last sweep and that nothing here is handling; returns how many."""
+        open_chats = await self.engine.services.ports.telegram_inbox.open_chats()
+        taken = 0
+        for chat, first in open_chats.items():
+            if self._swept.get(chat) == first and chat not in self._pending:
+                self._pending.add(chat)
+                self.poke(chat)
+                taken += 1
+        self._swept = open_chats
+        if taken:
+            log.info("%d chat(s) with updates left open taken over", taken)
+        return taken
+
     # ---- handling -----------------------------------------------------------------------
+
+    async def handle_shared(self, chat: int) -> set[int] | float:
+        """Replicas: handle the chat's oldest open update, stored by any replica. Call it
+        holding the chat (`Database.try_hold`). Returns the chats it queued replies for,
+        or the loop time before which the update must not be taken (it settles); when the
+        chat has no open update left, it is no longer pending."""
+        loop = asyncio.get_running_loop()
+        ports = self.engine.services.ports
+        entry = await ports.telegram_inbox.oldest_open(chat)
+        heard = self._heard.get(chat, {})
+        if entry is None:
+            self._pending.discard(chat)
+            self._heard.pop(chat, None)
+            return set()
+        for older in [n for n in heard if n < entry.update_id]:
+            del heard[older]  # handled (here or by another replica)
+        at = heard.get(entry.update_id)
+        if at is not None and loop.time() < at + self.settle:
+            return at + self.settle
+        heard.pop(entry.update_id, None)
+        if not heard:
+            self._heard.pop(chat, None)
+        latest = self._latest.get(chat)
+        if latest is not None and entry.update_id < latest:
+            log.warning("update %d came late: handled after a later one", entry.update_id)
+        self._latest[chat] = entry.update_id
+        if len(self._latest) > 100_000:  # forget the oldest chats
+            for old in list(self._latest)[:50_000]:
+                del self._latest[old]
+        try:
+            update = self._parse(json.loads(entry.payload))
+        except Exception as exc:
+            log.warning(
+                "stored update %d could not be read (%s); skipped",
+                entry.update_id,
+                type(exc).__name__,
+            )
+            await ports.db.commit([ports.telegram_inbox.done(entry.update_id, self.engine.now())])
+            return set()
+        return await self._process(entry.update_id, update)
 
     async def handle_next(self, chat: int) -> set[int]:
         """Handle the chat's oldest waiting update with the application's handlers; return
@@ -189,6 +318,9 @@ class UpdateInbox:
         self._count -= 1
         if self._count < self.max_waiting:
             self._room.set()
+        return await self._process(update_id, update)
+
+    async def _process(self, update_id: int, update: Update) -> set[int]:
         handling = Handling(update_id)
         token = CURRENT.set(handling)
         try:

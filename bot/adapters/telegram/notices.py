@@ -13,9 +13,19 @@ at the price of one that may be missing (the Bot API carries out a request it re
 even when its answer is late, so it most likely arrived; the log says so, see
 docs/reliability.md).
 
+Replicas (webhook processes on one PostgreSQL database, `claims`): a process's own
+journal cannot stop another replica from sending what a dead one had on its way, so each
+message is claimed in the database before its request goes out (`Outbox.claim`, marking
+it attempted; `FOR UPDATE SKIP LOCKED`): one replica sends it, and once. Accepted, it is
+marked delivered; certainly not sent, its claim is cleared and it is due again; anything
+else (no answer, the replica died) leaves it attempted, never sent again, the same rule
+as above with the database naming those messages. A chat's messages are sent by the
+replica that holds the chat (see `app`), so they keep their order.
+
 `NoticePusher` runs every `notice_poll_seconds`, or at once when woken (a turn or a staff
 command queued a notice someone is waiting for): it runs the clock-driven work (`tick`)
-and hands every chat with something due to the chats' scheduler.
+and hands every chat with something due to the chats' scheduler. Among replicas, one at a
+time runs the clock-driven work (`Database.exclusive`); the others skip that round's.
 """
 
 from __future__ import annotations
@@ -49,18 +59,22 @@ class Deliverer:
         *,
         backoff: float,
         backoff_max: float,
+        claims: bool = False,
     ) -> None:
         self.engine = engine
         self.sender = sender
         self.journal = journal
         self.backoff = backoff
         self.backoff_max = backoff_max
+        self.claims = claims  # replicas: each message claimed in the database first
         self._failures: dict[int, int] = {}  # chats failing now: how many times in a row
 
     async def deliver(self, chat: int) -> float | None:
         """Send what is due for `chat`. None when nothing is left; else the loop time
         before which the chat should not run again (its backoff, its pacing slot, or now
         when there is more to send)."""
+        if self.claims:
+            return await self._deliver_claimed(chat)
         loop = asyncio.get_running_loop()
         ports = self.engine.services.ports
         due = await ports.outbox.due(TELEGRAM, self.engine.now(), user_id=str(chat), limit=BATCH)
@@ -97,6 +111,66 @@ class Deliverer:
         if len(due) == BATCH:
             return loop.time()
         return None
+
+    async def _deliver_claimed(self, chat: int) -> float | None:
+        """`deliver` among replicas: each message claimed in the database before it is
+        sent (see the module docstring)."""
+        loop = asyncio.get_running_loop()
+        ports = self.engine.services.ports
+        due = await ports.outbox.due(TELEGRAM, self.engine.now(), user_id=str(chat), limit=BATCH)
+        for notice in due:
+            wait = self.sender.wait_before(chat)
+            if wait > 0:
+                return loop.time() + wait
+            try:
+                (claimed,) = await ports.db.commit(
+                    [ports.outbox.claim(notice.id, self.engine.now())]
+                )
+            except (Conflict, StorageError) as exc:
+                log.warning("message %d could not be claimed (%s); the chat waits", notice.id, exc)
+                return self._back_off(chat, None)
+            if not claimed:
+                continue  # another replica took it, or it was settled meanwhile
+            went_out = False
+
+            def going() -> None:
+                nonlocal went_out
+                went_out = True
+
+            try:
+                await self.sender.send_reply(chat, notice.reply, going=going)
+            except DeliveryFailed as exc:
+                where = f"message {notice.id} ({notice.kind}) to {user_ref(chat)}"
+                if exc.permanent:
+                    log.warning("%s refused: %s; not sent again", where, exc)
+                    continue
+                if exc.uncertain:
+                    log.warning("%s may have arrived (%s); not sent again", where, exc)
+                else:
+                    log.warning("%s not delivered (%s); the chat waits", where, exc)
+                    await self._release(notice.id)
+                return self._back_off(chat, exc.retry_after)
+            except Exception:  # not an answer of Telegram's: a bug somewhere below
+                log.exception("sending message %d failed", notice.id)
+                if not went_out:
+                    await self._release(notice.id)
+                return self._back_off(chat, None)
+            self._failures.pop(chat, None)
+            try:
+                await ports.db.commit([ports.outbox.mark_delivered(notice.id, self.engine.now())])
+            except (Conflict, StorageError) as exc:  # it stays attempted: not sent again
+                log.error("the outcome of message %d was not saved: %s", notice.id, exc)
+        if len(due) == BATCH:
+            return loop.time()
+        return None
+
+    async def _release(self, notice_id: int) -> None:
+        """A claimed message certainly not sent: due again."""
+        ports = self.engine.services.ports
+        try:
+            await ports.db.commit([ports.outbox.clear_attempt(notice_id)])
+        except StorageError as exc:  # it stays attempted: missing rather than twice
+            log.error("message %d could not be made due again: %s", notice_id, exc)
 
     async def _settle(self, notice_id: int, mark: Callable[[int, datetime], Write]) -> None:
         """Commit what became of a message; then its journal line is no longer needed."""
@@ -155,10 +229,18 @@ class Deliverer:
 
 
 class NoticePusher:
-    def __init__(self, engine: Engine, on_due: Callable[[int], None], *, interval: float) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        on_due: Callable[[int], None],
+        *,
+        interval: float,
+        shared: bool = False,
+    ) -> None:
         self.engine = engine
         self.on_due = on_due  # hands a chat with something due to the scheduler
         self.interval = interval
+        self.shared = shared  # replicas: one runs the clock-driven work at a time
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
@@ -186,10 +268,17 @@ class NoticePusher:
         self._wake.set()
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        ticked = loop.time()  # `run` ran a round just before this task started
         while not self._stop.is_set():
             self._wake.clear()
+            # Among replicas every notice queued anywhere wakes every pusher: a round woken
+            # so hands the chats over, and the clock-driven work waits for its interval.
+            tick = not self.shared or loop.time() - ticked >= self.interval
+            if tick:
+                ticked = loop.time()
             try:
-                await self.run_once()
+                await self.run_once(tick=tick)
             except Exception:  # a bad round must not end the pushing for good
                 log.exception("pushing notices failed; trying again in %.0f s", self.interval)
             waits = [
@@ -200,11 +289,19 @@ class NoticePusher:
             for waiting in waits:
                 waiting.cancel()
 
-    async def run_once(self) -> int:
-        """Run the clock-driven work, then hand over every chat with something due.
-        Returns how many chats were handed over."""
-        await self.engine.tick()
-        await self._prune()
+    async def run_once(self, *, tick: bool = True) -> int:
+        """Run the clock-driven work (unless not `tick`), then hand over every chat with
+        something due. Returns how many chats were handed over."""
+        if not tick:
+            pass
+        elif not self.shared:
+            await self.engine.tick()
+            await self._prune()
+        else:
+            async with self.engine.services.ports.db.exclusive("telegram-clock") as mine:
+                if mine:  # else another replica runs this round's clock-driven work
+                    await self.engine.tick()
+                    await self._prune()
         users = await self.engine.services.ports.outbox.due_users(TELEGRAM, self.engine.now())
         handed = 0
         for user_id in users:

@@ -51,6 +51,7 @@ class WebhookServer:
         allowed_updates: Sequence[str],
         max_body_bytes: int = MAX_BODY_BYTES,
         max_depth: int = 32,
+        register: bool = True,
     ) -> None:
         self.bot = bot
         self.max_body_bytes = max_body_bytes
@@ -62,6 +63,7 @@ class WebhookServer:
         self.port = port
         self.secret = secret
         self.allowed_updates = list(allowed_updates)
+        self.registers = register  # replicas: one registers, later (`register`)
         self._server: tornado.httpserver.HTTPServer | None = None
 
     async def start(self) -> None:
@@ -81,6 +83,11 @@ class WebhookServer:
                 f"cannot listen on {self.listen}:{self.port}: {exc.strerror or exc}",
             ) from None
         self._server = server
+        if self.registers:
+            await self.register()
+
+    async def register(self) -> None:
+        """Tell Telegram where to post (setWebhook)."""
         await self.bot.set_webhook(
             url=self.url,
             allowed_updates=self.allowed_updates,
