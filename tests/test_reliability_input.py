@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.assembly import create_engine
@@ -318,7 +318,10 @@ def test_a_lone_surrogate_is_answered_normally_and_stored_as_valid_text(env: _En
 
 
 def _console(db: Path, lines: list[str | bytes], *extra: str) -> tuple[list[dict[str, Any]], str]:
-    payload = b"".join((x if isinstance(x, bytes) else x.encode()) + b"\n" for x in lines)
+    # A raw line holding a lone surrogate goes as the invalid UTF-8 a broken client writes.
+    payload = b"".join(
+        (x if isinstance(x, bytes) else x.encode("utf-8", "surrogatepass")) + b"\n" for x in lines
+    )
     proc = run_cli("console", "--jsonl", "--db", str(db), *extra, input=payload, timeout=120)
     stdout, stderr = proc.stdout.decode(), proc.stderr.decode()
     assert proc.returncode == 0, stderr
@@ -376,6 +379,7 @@ def test_over_long_lines_are_refused_in_bounded_memory_and_change_nothing(tmp_pa
 
 @settings(max_examples=max(3, EXAMPLES // 8), deadline=None)
 @given(lines=st.lists(jsonl_line, min_size=1, max_size=6))
+@example(lines=["\ud800 a raw line with a lone surrogate"])  # once found by chance
 def test_any_jsonl_line_gets_exactly_one_reply_and_later_turns_are_stored(
     tmp_path_factory: pytest.TempPathFactory, lines: list[str]
 ) -> None:
