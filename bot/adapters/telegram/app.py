@@ -305,23 +305,34 @@ class TelegramBot:
         the outbox, in order, and no update waits in memory for a send."""
         loop = asyncio.get_running_loop()
         if self.inbox.waiting(chat):
-            for other in await self.inbox.handle_next(chat):
-                if other != chat:
-                    self.deliver_to(other)
-            self._to_deliver.add(chat)
+            self._replied(chat, await self.inbox.handle_next(chat))
+        not_before = await self._send_due(chat, loop.time())
+        if self.inbox.waiting(chat):
+            return True
+        if chat in self._to_deliver:
+            return not_before
+        return False
+
+    def _replied(self, chat: int, chats: set[int]) -> None:
+        """An update of `chat` was handled: its replies, and those it queued for `chats`
+        (an officer's note to an applicant), are to be sent."""
+        for other in chats:
+            if other != chat:
+                self.deliver_to(other)
+        self._to_deliver.add(chat)
+
+    async def _send_due(self, chat: int, now: float) -> float:
+        """Send what is due for `chat` unless it backs off after a failure or waits for its
+        pacing slot; returns the loop time before which it is not sent to again."""
         not_before = self._not_before.get(chat, 0.0)
-        if chat in self._to_deliver and loop.time() >= not_before:
+        if chat in self._to_deliver and now >= not_before:
             later = await self.deliverer.deliver(chat)
             if later is None:
                 self._to_deliver.discard(chat)
                 self._not_before.pop(chat, None)
             else:
                 self._not_before[chat] = not_before = later
-        if self.inbox.waiting(chat):
-            return True
-        if chat in self._to_deliver:
-            return not_before
-        return False
+        return not_before
 
     async def _shared_step(self, chat: int) -> Next:
         """`_step` among replicas: under the chat's lock across processes, handle its
@@ -347,18 +358,8 @@ class TelegramBot:
                     if isinstance(outcome, float):
                         settles = outcome
                     else:
-                        for other in outcome:
-                            if other != chat:
-                                self.deliver_to(other)
-                        self._to_deliver.add(chat)
-                not_before = self._not_before.get(chat, 0.0)
-                if chat in self._to_deliver and loop.time() >= not_before:
-                    later = await self.deliverer.deliver(chat)
-                    if later is None:
-                        self._to_deliver.discard(chat)
-                        self._not_before.pop(chat, None)
-                    else:
-                        self._not_before[chat] = not_before = later
+                        self._replied(chat, outcome)
+                not_before = await self._send_due(chat, loop.time())
         except StorageError as exc:
             log.warning("a chat's step could not reach the database (%s); it rests", exc)
             return loop.time() + 1.0

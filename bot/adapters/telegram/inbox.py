@@ -55,6 +55,7 @@ from bot.adapters.telegram.sender import Sender
 from bot.engine.engine import Engine, Receipt
 from bot.model import TELEGRAM, ConversationKey, Reply
 from bot.storage.database import StorageError, Write
+from bot.storage.inbox import InboxUpdate
 
 log = logging.getLogger(__name__)
 
@@ -186,22 +187,29 @@ class UpdateInbox:
         stored = await ports.telegram_inbox.open_updates()
         unreadable: list[Write] = []
         for entry in stored:
-            try:
-                update = self._parse(json.loads(entry.payload))
-            except Exception as exc:
-                log.warning(
-                    "stored update %d could not be read (%s); skipped",
-                    entry.update_id,
-                    type(exc).__name__,
-                )
+            update = self._stored(entry)
+            if update is None:
                 unreadable.append(ports.telegram_inbox.done(entry.update_id, self.engine.now()))
-                continue
-            self._enqueue(entry.update_id, update)
+            else:
+                self._enqueue(entry.update_id, update)
         if unreadable:
             await ports.db.commit(unreadable)
         if stored:
             log.info("%d update(s) stored before the last stop are handled first", len(stored))
         return len(stored) - len(unreadable)
+
+    def _stored(self, entry: InboxUpdate) -> Update | None:
+        """A stored update as python-telegram-bot reads it; None (logged) when it cannot be
+        read, so that it is marked done and skipped."""
+        try:
+            return self._parse(json.loads(entry.payload))
+        except Exception as exc:
+            log.warning(
+                "stored update %d could not be read (%s); skipped",
+                entry.update_id,
+                type(exc).__name__,
+            )
+            return None
 
     def _parse(self, raw: Any) -> Update:
         if not isinstance(raw, dict):
@@ -296,14 +304,8 @@ class UpdateInbox:
         if len(self._latest) > 100_000:  # forget the oldest chats
             for old in list(self._latest)[:50_000]:
                 del self._latest[old]
-        try:
-            update = self._parse(json.loads(entry.payload))
-        except Exception as exc:
-            log.warning(
-                "stored update %d could not be read (%s); skipped",
-                entry.update_id,
-                type(exc).__name__,
-            )
+        update = self._stored(entry)
+        if update is None:
             await ports.db.commit([ports.telegram_inbox.done(entry.update_id, self.engine.now())])
             return set()
         return await self._process(entry.update_id, update)
