@@ -199,15 +199,7 @@ class PostgresDatabase:
             async with self._inner(held, name, wait=wait) as got:
                 yield got
             return
-        try:
-            conn = await self._pool.acquire()
-        except Exception as exc:
-            raise StorageError(f"the database cannot be reached: {_describe(exc)}") from None
-        try:
-            try:
-                got = await _advisory_lock(conn, name, wait=wait)
-            except Exception as exc:
-                raise StorageError(f"the database cannot be reached: {_describe(exc)}") from None
+        async with self._locked(name, wait=wait) as (conn, got):
             if not got:
                 yield False
                 return
@@ -216,10 +208,6 @@ class PostgresDatabase:
                 yield True
             finally:
                 _HELD.reset(token)
-        finally:
-            # Releasing the connection to the pool resets it, which drops its advisory locks
-            # (`pg_advisory_unlock_all`); a broken connection is closed, which drops them too.
-            await self._pool.release(conn)
 
     @contextlib.asynccontextmanager
     async def _inner(self, held: _Held, name: str, *, wait: bool) -> AsyncIterator[bool]:
@@ -247,18 +235,29 @@ class PostgresDatabase:
     @contextlib.asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[bool]:
         self._check_open()
+        async with self._locked(f"exclusive\x1f{name}", wait=False) as (_conn, got):
+            yield got
+
+    @contextlib.asynccontextmanager
+    async def _locked(
+        self, name: str, *, wait: bool
+    ) -> AsyncIterator[tuple[asyncpg.Connection, bool]]:
+        """A connection of the pool, and whether it took the advisory lock `name` (waiting
+        for it when `wait`); the lock goes with the connection back to the pool."""
         try:
             conn = await self._pool.acquire()
         except Exception as exc:
             raise StorageError(f"the database cannot be reached: {_describe(exc)}") from None
         try:
             try:
-                got = await _advisory_lock(conn, f"exclusive\x1f{name}", wait=False)
+                got = await _advisory_lock(conn, name, wait=wait)
             except Exception as exc:
                 raise StorageError(f"the database cannot be reached: {_describe(exc)}") from None
-            yield got
+            yield conn, got
         finally:
-            await self._pool.release(conn)  # resetting it drops the lock
+            # Releasing the connection to the pool resets it, which drops its advisory locks
+            # (`pg_advisory_unlock_all`); a broken connection is closed, which drops them too.
+            await self._pool.release(conn)
 
     # ---- reading ------------------------------------------------------------------------
 
