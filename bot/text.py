@@ -160,11 +160,16 @@ def text(messages: Catalogue, key: str, params: Mapping[str, Any]) -> str:
     # a sentence is rendered first; other values are written in the house style.
     values: dict[str, Any] = {}
     for k, v in params.items():
-        if isinstance(v, str):
+        kind = type(v)  # by type first: most values are plain text or numbers
+        if kind is str:
+            v = messages.literal(v)
+        elif kind in _AS_THEY_ARE:
+            pass
+        elif isinstance(v, str):
             v = messages.literal(v)
         elif isinstance(v, Say):
-            v = render(messages, v)
-        elif type(v) not in _AS_THEY_ARE:
+            v = text(messages, v.key, v.params)
+        else:
             v = _written(v, messages.language)
         values[k] = v
     return messages.filled(key, values)

@@ -104,6 +104,7 @@ class Turn:
         # the state's choice can change during a turn: /language).
         self._language_for: object = _UNSET
         self._language = ""
+        self._messages: Catalogue = services.messages  # ... and its catalogue
         # The conversation as this turn's save stores it (set with the save's write).
         self.saved: StoredConversation | None = None
 
@@ -140,8 +141,11 @@ class Turn:
         what the channel says (Telegram's language_code), else the language of the last
         turn (a signal or a notice has no channel hint), else the default setting."""
         chosen = self.state.language
-        if chosen is self._language_for:
-            return self._language
+        if chosen is not self._language_for:
+            self._choose_language(chosen)
+        return self._language
+
+    def _choose_language(self, chosen: str | None) -> None:
         self._language_for = chosen
         self._language = (
             language_of(chosen)
@@ -149,22 +153,27 @@ class Turn:
             or language_of(self.stored.language)
             or self.settings.default_language
         )
-        return self._language
+        self._messages = self.services.messages.in_language(self._language)
 
     @property
     def messages(self) -> Catalogue:
-        return self.services.messages.in_language(self.language)
+        chosen = self.state.language
+        if chosen is not self._language_for:
+            self._choose_language(chosen)
+        return self._messages
 
     def text(self, said: Say) -> str:
-        return render(self.messages, said)
+        return text(self.messages, said.key, said.params)
 
     def button(self, choice: Choice) -> Button:
         return _button(self.messages, choice)  # most are cached: the same every time
 
     def reply(self, said: Say, choices: Iterable[Choice] = ()) -> Reply:
+        messages = self.messages
+        written = text(messages, said.key, said.params)
         if not said.choices and not choices:
-            return Reply(self.text(said))
-        return Reply(self.text(said), tuple(self.button(c) for c in (*said.choices, *choices)))
+            return Reply(written)
+        return Reply(written, tuple(_button(messages, c) for c in (*said.choices, *choices)))
 
     def notice(self, said: Say, choices: Iterable[Choice] = ()) -> Reply:
         """A notice for the outbox: in this turn's language, with its text in every other
@@ -192,6 +201,8 @@ class Turn:
 
     def render(self, *says: Say, choices: Iterable[Choice] = ()) -> tuple[Reply, ...]:
         """The replies `says` make, `choices` under the last one."""
+        if len(says) == 1:  # most say one thing
+            return (self.reply(says[0], tuple(choices)),)
         extra = tuple(choices)
         last = len(says) - 1
         return tuple(self.reply(said, extra if i == last else ()) for i, said in enumerate(says))
