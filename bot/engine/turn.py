@@ -56,6 +56,7 @@ def _button(messages: Catalogue, choice: Choice) -> Button:
 
 
 _UNSET = object()
+_NO_ANSWER = Answer("")
 
 
 class _Model:
@@ -83,7 +84,8 @@ class Turn:
         self.input = inp
         self.now: datetime = inp.received_at.astimezone(services.settings.tz)
         self.state = state
-        self.answer = Answer("")
+        self.restored = state  # the state as `stored.answers` holds it (read by the engine)
+        self.answer = _NO_ANSWER
         self.loaded = Loaded()
         self.loaded_names: set[str] = set()  # facts loaded in this turn, by name
         self.replies: list[Reply] = []
