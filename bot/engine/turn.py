@@ -125,7 +125,7 @@ class Turn:
             now=self.now,
             state=self.state,
             policy=self.services.policy,
-            current=self.current,
+            current=self._model.state,
             answer=self.answer,
             loaded=self.loaded,
             allows=self.allows,
@@ -133,7 +133,7 @@ class Turn:
         )
 
     def allows(self, trigger: str) -> bool:
-        return self.services.definition.transition_for(trigger, self.current) is not None
+        return self.services.definition.transition_for(trigger, self._model.state) is not None
 
     # ---- talking --------------------------------------------------------------------------
 
@@ -223,10 +223,10 @@ class Turn:
         Back follows is kept (`committed`: the route wrote something, so Back must not
         lead into the finished form)."""
         definition = self.services.definition
-        spec = definition.transition_for(trigger, self.current)
+        source = self._model.state
+        spec = definition.transition_for(trigger, source)
         if spec is None:
-            raise InvalidTrigger(f"{trigger!r} is not allowed from {self.current!r}")
-        source = self.current
+            raise InvalidTrigger(f"{trigger!r} is not allowed from {source!r}")
         moves = self.services.moves
         if moves is not None:  # the machine runs no callbacks: its table is the move
             dest = moves.get((trigger, source))
