@@ -17,7 +17,7 @@ written, not when this module is imported, so starting a process costs nothing m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
@@ -120,6 +120,9 @@ def formatted(params: Mapping[str, Any], locale: str = "en") -> dict[str, Any]:
 
 def _written(value: Any, locale: str) -> Any:
     """One placeholder value in the house style (as it is when no style applies)."""
+    write = _WRITERS.get(type(value))  # by exact type first: one look-up, not a chain
+    if write is not None:
+        return write(value, locale)
     if isinstance(value, datetime):
         return long_when(value, locale)
     if isinstance(value, Short):
@@ -135,6 +138,18 @@ def _written(value: Any, locale: str) -> Any:
     if isinstance(value, Supplied):
         return value.in_language(locale.split("_")[0])
     return value
+
+
+# The writers of `_written`, by exact type (subclasses go through its isinstance chain).
+_WRITERS: dict[type, Callable[[Any, str], Any]] = {
+    datetime: long_when,
+    Short: lambda value, locale: short_when(value.at, locale),
+    ShortDay: lambda value, locale: short_day(value.day, locale),
+    DayName: lambda value, locale: day_name(value.day, locale),
+    date: long_date,
+    time: clock_time,
+    Supplied: lambda value, locale: value.in_language(locale.split("_")[0]),
+}
 
 
 def in_every_language(messages: Catalogue, said: Say) -> Reply:
@@ -160,11 +175,16 @@ def text(messages: Catalogue, key: str, params: Mapping[str, Any]) -> str:
     # a sentence is rendered first; other values are written in the house style.
     values: dict[str, Any] = {}
     for k, v in params.items():
-        if isinstance(v, str):
+        kind = type(v)  # by type first: most values are plain text or numbers
+        if kind is str:
+            v = messages.literal(v)
+        elif kind in _AS_THEY_ARE:
+            pass
+        elif isinstance(v, str):
             v = messages.literal(v)
         elif isinstance(v, Say):
-            v = render(messages, v)
-        elif type(v) not in _AS_THEY_ARE:
+            v = text(messages, v.key, v.params)
+        else:
             v = _written(v, messages.language)
         values[k] = v
     return messages.filled(key, values)

@@ -23,7 +23,9 @@ class _Answers(BaseModel):
         for name, value in changes.items():
             held = getattr(self, name, _ABSENT)
             if held is _ABSENT or type(held) is not type(value) or held != value:
-                return type(self).model_validate({**self.model_dump(), **changes})
+                # The fields as they are held (nested answers are frozen models, taken as
+                # they are without being dumped and validated again), the changes validated.
+                return type(self).model_validate({**self.__dict__, **changes})
         return self
 
 

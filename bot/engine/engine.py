@@ -148,13 +148,15 @@ class Engine:
             # The row the last turn saved, when it is still kept: every save checks the
             # version, so a kept row gone stale makes a Conflict and is read again below.
             kept_row = conversations.remembered(inp.key)
+            # Whether this channel is shown its notices in the turn (the same every attempt).
+            pulls = inp.key.channel in self._pull_notices and inp.signal is None
             for _attempt in range(MAX_ATTEMPTS):
                 if kept_row is not None:
                     stored = kept_row
                 else:
                     stored = await conversations.load(inp.key, self.services.definition.initial)
                 turn = Turn(self.services, stored, inp, ConversationState.restore(stored.answers))
-                notices = await self._pending_notices(turn) if self._pulls(turn) else []
+                notices = await self._pending_notices(turn) if pulls else []
                 try:
                     await self._interpreter.run(turn)
                 except StorageError:
@@ -162,7 +164,7 @@ class Engine:
                 except Exception:
                     log.exception("turn failed in state %s; nothing was changed", stored.state)
                     turn.reject(Say("error.internal"))
-                pulled_now = self._pulls(turn) and not turn.rejected
+                pulled_now = pulls and not turn.rejected
                 # One answer, one message: what the turn says is joined (within the message
                 # limit), with the keyboard on the last message.
                 if notices or (pulled_now and turn.notices_now):
@@ -176,7 +178,7 @@ class Engine:
                 else:  # most turns: what the turn said, nothing else
                     replies = joined(tuple(turn.replies))
                 kept = receipt(replies) if receipt is not None else ()
-                writes = self._writes_for(turn, notices, kept)
+                writes = self._writes_for(turn, notices, kept, pulls)
                 if turn.saved is None and kept_row is not None:
                     # Nothing written checks the version: the row must be read to know
                     # that the kept one is still what is stored (another process may
@@ -200,14 +202,16 @@ class Engine:
                     conversations.remember(turn.saved)
                 if inp.signal is not None:
                     return self._signal_result(turn, stored.state)
+                rejected = turn.rejected
+                state = stored.state if rejected else turn.current
                 return TurnResult(
-                    state=turn.current if not turn.rejected else stored.state,
-                    tier=tier_of(turn.current if not turn.rejected else stored.state),
+                    state=state,
+                    tier=tier_of(state),
                     replies=replies,
-                    transitions=() if turn.rejected else tuple(turn.transitions),
+                    transitions=() if rejected else tuple(turn.transitions),
                     notices_to_push=((bool(turn.notices_now) and not pulled_now) or turn.push_now)
-                    and not turn.rejected,
-                    kept=not turn.rejected,
+                    and not rejected,
+                    kept=not rejected,
                     rule=turn.rule,
                     why=turn.why,
                 )
@@ -326,13 +330,18 @@ class Engine:
         return transcript_text(inp.value, free_text=own_words)
 
     def _writes_for(
-        self, turn: Turn, notices: list[Notice], kept: Sequence[Write] = ()
+        self,
+        turn: Turn,
+        notices: list[Notice],
+        kept: Sequence[Write] = (),
+        pulled_now: bool | None = None,
     ) -> list[Write]:
         ports = self.services.ports
         writes = [ports.outbox.mark_delivered(n.id, turn.now) for n in notices] if notices else []
         if turn.rejected:
             return [*writes, *kept]
-        pulled_now = self._pulls(turn)
+        if pulled_now is None:
+            pulled_now = self._pulls(turn)
         offered = turn.offered()
         if notices or (pulled_now and turn.notices_now):
             shown = [n.reply for n in notices]
@@ -340,32 +349,25 @@ class Engine:
             offered += [b.data for r in shown for b in r.buttons]
         if turn.keep_offered:  # answered in place: what the step offered stays live
             offered.extend(d for d in turn.stored.offered if d not in offered)
-        key, inp = turn.key, turn.input
-        before = ConversationState.restore(turn.stored.answers)
+        key, inp, now, stored = turn.key, turn.input, turn.now, turn.stored
+        before = turn.restored  # the state as `stored.answers` holds it
         if turn.state.language is None and before.language is not None:
             # A fresh start (/cancel, the end) keeps the language the applicant chose.
             turn.state = turn.state.but(language=before.language)
         unchanged = turn.state is before
-        answers = turn.stored.answers if unchanged else turn.state.dump()
+        answers = stored.answers if unchanged else turn.state.dump()
         conversations = ports.conversations
         language = turn.language
-        writes.append(
-            conversations.save(
-                turn.stored, turn.current, answers, offered, turn.now, turn.trail, language
-            )
-        )
-        turn.saved = conversations.saved(
-            turn.stored, turn.current, answers, offered, turn.trail, language
-        )
+        current, trail = turn.current, turn.trail
+        writes.append(conversations.save(stored, current, answers, offered, now, trail, language))
+        turn.saved = conversations.saved(stored, current, answers, offered, trail, language)
         if inp.signal is not None:
             # What a signal says is for the user, who did not ask: it waits in the outbox.
             kind = "signal:" + inp.signal[0]
-            writes.extend(ports.outbox.enqueue(key, kind, r, now=turn.now) for r in turn.replies)
+            writes.extend(ports.outbox.enqueue(key, kind, r, now=now) for r in turn.replies)
         else:
             writes.append(
-                ports.transcript.turn(
-                    key, turn.now, inp.kind, self._transcribed(turn), turn.current
-                )
+                ports.transcript.turn(key, now, inp.kind, self._transcribed(turn), current)
             )
         transcript = ports.transcript
         for t in turn.transitions:

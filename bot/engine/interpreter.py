@@ -71,12 +71,14 @@ class Interpreter:
 
     async def run(self, turn: Turn) -> None:
         definition = self.definition
-        if not definition.has_state(turn.current) or self.program.step(turn.current) is None:
+        current = turn.current
+        step = self.program.step(current)
+        if step is None or not definition.has_state(current):
             # A state removed by a newer release: start again at the menu rather than fail.
-            log.warning("conversation was in unknown state %s; reset", turn.current)
+            log.warning("conversation was in unknown state %s; reset", current)
             turn.reset_to(definition.initial)
             turn.say(Say("error.reset"))
-        step = self.program.step(turn.current)
+            step = self.program.step(turn.current)
         assert step is not None
 
         if turn.input.signal is not None:
@@ -282,7 +284,7 @@ class Interpreter:
         if isinstance(show, Shown):
             turn.replies.extend(self._constant(turn, step, show))
             return
-        turn.answer = Answer("")
+        turn.answer = _NO_ANSWER
         if step.needs:
             await self._load(turn, step.needs)
         shown = show(turn.facts())
@@ -307,7 +309,7 @@ class Interpreter:
         elif isinstance(prompt, Shown):
             replies = self._constant(turn, step, prompt)
         else:
-            turn.answer = Answer("")
+            turn.answer = _NO_ANSWER
             if step.needs:
                 await self._load(turn, step.needs)
             shown = prompt(turn.facts())
@@ -370,6 +372,7 @@ class Interpreter:
                 await loaders[name](turn)
 
 
+_NO_ANSWER = Answer("")  # frozen: one for every turn
 _WAY_OUT_DATA = frozenset({BACK.kind, MENU.kind})
 _ENDED_MEMO = 4096  # keyboards remembered with their way out
 

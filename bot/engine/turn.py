@@ -56,6 +56,7 @@ def _button(messages: Catalogue, choice: Choice) -> Button:
 
 
 _UNSET = object()
+_NO_ANSWER = Answer("")
 
 
 class _Model:
@@ -83,7 +84,8 @@ class Turn:
         self.input = inp
         self.now: datetime = inp.received_at.astimezone(services.settings.tz)
         self.state = state
-        self.answer = Answer("")
+        self.restored = state  # the state as `stored.answers` holds it (read by the engine)
+        self.answer = _NO_ANSWER
         self.loaded = Loaded()
         self.loaded_names: set[str] = set()  # facts loaded in this turn, by name
         self.replies: list[Reply] = []
@@ -104,6 +106,7 @@ class Turn:
         # the state's choice can change during a turn: /language).
         self._language_for: object = _UNSET
         self._language = ""
+        self._messages: Catalogue = services.messages  # ... and its catalogue
         # The conversation as this turn's save stores it (set with the save's write).
         self.saved: StoredConversation | None = None
 
@@ -122,7 +125,7 @@ class Turn:
             now=self.now,
             state=self.state,
             policy=self.services.policy,
-            current=self.current,
+            current=self._model.state,
             answer=self.answer,
             loaded=self.loaded,
             allows=self.allows,
@@ -130,7 +133,7 @@ class Turn:
         )
 
     def allows(self, trigger: str) -> bool:
-        return self.services.definition.transition_for(trigger, self.current) is not None
+        return self.services.definition.transition_for(trigger, self._model.state) is not None
 
     # ---- talking --------------------------------------------------------------------------
 
@@ -140,8 +143,11 @@ class Turn:
         what the channel says (Telegram's language_code), else the language of the last
         turn (a signal or a notice has no channel hint), else the default setting."""
         chosen = self.state.language
-        if chosen is self._language_for:
-            return self._language
+        if chosen is not self._language_for:
+            self._choose_language(chosen)
+        return self._language
+
+    def _choose_language(self, chosen: str | None) -> None:
         self._language_for = chosen
         self._language = (
             language_of(chosen)
@@ -149,22 +155,27 @@ class Turn:
             or language_of(self.stored.language)
             or self.settings.default_language
         )
-        return self._language
+        self._messages = self.services.messages.in_language(self._language)
 
     @property
     def messages(self) -> Catalogue:
-        return self.services.messages.in_language(self.language)
+        chosen = self.state.language
+        if chosen is not self._language_for:
+            self._choose_language(chosen)
+        return self._messages
 
     def text(self, said: Say) -> str:
-        return render(self.messages, said)
+        return text(self.messages, said.key, said.params)
 
     def button(self, choice: Choice) -> Button:
         return _button(self.messages, choice)  # most are cached: the same every time
 
     def reply(self, said: Say, choices: Iterable[Choice] = ()) -> Reply:
+        messages = self.messages
+        written = text(messages, said.key, said.params)
         if not said.choices and not choices:
-            return Reply(self.text(said))
-        return Reply(self.text(said), tuple(self.button(c) for c in (*said.choices, *choices)))
+            return Reply(written)
+        return Reply(written, tuple(_button(messages, c) for c in (*said.choices, *choices)))
 
     def notice(self, said: Say, choices: Iterable[Choice] = ()) -> Reply:
         """A notice for the outbox: in this turn's language, with its text in every other
@@ -192,6 +203,8 @@ class Turn:
 
     def render(self, *says: Say, choices: Iterable[Choice] = ()) -> tuple[Reply, ...]:
         """The replies `says` make, `choices` under the last one."""
+        if len(says) == 1:  # most say one thing
+            return (self.reply(says[0], tuple(choices)),)
         extra = tuple(choices)
         last = len(says) - 1
         return tuple(self.reply(said, extra if i == last else ()) for i, said in enumerate(says))
@@ -210,10 +223,10 @@ class Turn:
         Back follows is kept (`committed`: the route wrote something, so Back must not
         lead into the finished form)."""
         definition = self.services.definition
-        spec = definition.transition_for(trigger, self.current)
+        source = self._model.state
+        spec = definition.transition_for(trigger, source)
         if spec is None:
-            raise InvalidTrigger(f"{trigger!r} is not allowed from {self.current!r}")
-        source = self.current
+            raise InvalidTrigger(f"{trigger!r} is not allowed from {source!r}")
         moves = self.services.moves
         if moves is not None:  # the machine runs no callbacks: its table is the move
             dest = moves.get((trigger, source))
