@@ -402,3 +402,42 @@ async def test_copy_moves_a_deployment_in_the_middle_of_things_to_postgres(
 def test_copy_refuses_a_missing_source(tmp_path: Path) -> None:
     proc = run_cli("copy", "--from", str(tmp_path / "none.db"), "--to", str(tmp_path / "b.db"))
     assert proc.returncode == 2 and b"no database at" in proc.stderr
+
+
+async def test_a_lost_listening_connection_is_opened_again_and_hears_what_comes_next(
+    pg_url: str,
+) -> None:
+    """The server ends the connection a replica listens on (a restart, a cut): the
+    replica listens again on its own, tells its outbox pusher to look (what was queued
+    meanwhile was not heard), and hears the next stored update."""
+    one, two = await Database.open(pg_url), await Database.open(pg_url)
+    heard: list[tuple[int, int]] = []
+    woken: list[bool] = []
+
+    def wake(chat: int, update_id: int) -> None:
+        heard.append((chat, update_id))
+
+    stop_inbox = await two.on_inbox(wake)
+    stop_outbox = await two.on_outbox(lambda: woken.append(True))
+    try:
+        inbox = SqliteTelegramInbox(one)
+        now = MONDAY_10AM.replace(tzinfo=UTC)
+        # Every listening connection of the database is ended by the server.
+        rows = await one.fetchall(
+            "SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity"
+            " WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()"
+        )
+        assert len(rows) == 2
+        for _ in range(100):  # listening again after the first pause (0.5 s)
+            if woken:
+                break
+            await asyncio.sleep(0.05)
+        assert woken == [True], "the outbox pusher is told to look after listening again"
+        assert await one.commit([inbox.receive(9, 4244, "{}", now)]) == [1]
+        await wait_for_count(heard, 1)
+        assert heard == [(4244, 9)]
+    finally:
+        await stop_inbox()
+        await stop_outbox()
+        await one.close()
+        await two.close()

@@ -75,6 +75,71 @@ OUTBOX_CHANNEL = "tierline_outbox"  # NOTIFY when a commit queued a notice
 INBOX_CHANNEL = "tierline_inbox"  # NOTIFY '<chat>:<update>' when a commit stored an update
 
 
+LISTEN_RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # pauses between tries to listen again
+
+
+class _Listening:
+    """A LISTEN on a connection of its own that outlives the connection: when it is lost
+    (not closed here), it is opened again, pausing longer after each failed try, and the
+    callback is called once with no payload for what may have been missed meanwhile."""
+
+    def __init__(self, url: str, channel: str, callback: Callable[..., None], what: str) -> None:
+        self.url = url
+        self.channel = channel
+        self.callback = callback
+        self.what = what
+        self.reconnects = 0
+        self._conn: Any = None
+        self._closed = False
+        self._again: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        try:
+            conn = await asyncpg.connect(self.url, server_settings={"timezone": "UTC"})
+            await conn.add_listener(self.channel, self.callback)
+        except Exception as exc:
+            raise StorageError(f"cannot listen for {self.what}: {_describe(exc)}") from None
+        conn.add_termination_listener(self._lost)
+        self._conn = conn
+
+    def _lost(self, conn: Any) -> None:
+        if self._closed or conn is not self._conn or self._again is not None:
+            return
+        log.warning("the connection listening for %s was lost; listening again", self.what)
+        self._again = asyncio.get_running_loop().create_task(
+            self._listen_again(), name=f"tierline-listen-{self.channel}"
+        )
+
+    async def _listen_again(self) -> None:
+        tries = 0
+        while not self._closed:
+            await asyncio.sleep(LISTEN_RETRY_SECONDS[min(tries, len(LISTEN_RETRY_SECONDS) - 1)])
+            if self._closed:
+                return
+            try:
+                await self.start()
+            except StorageError as exc:
+                tries += 1
+                if tries == 1 or tries % 10 == 0:
+                    log.warning("%s (tried %d times); trying again", exc, tries)
+                continue
+            self._again = None
+            self.reconnects += 1
+            log.info("listening for %s again", self.what)
+            self.callback(self._conn, 0, self.channel, "")
+            return
+
+    async def close(self) -> None:
+        self._closed = True
+        again, self._again = self._again, None
+        if again is not None:
+            again.cancel()
+            await asyncio.gather(again, return_exceptions=True)
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close(timeout=5)
+
+
 class _Held(Struct):
     """The connection one turn holds its conversation's lock on (its reads and commit go
     through it, one statement at a time)."""
@@ -103,7 +168,7 @@ class PostgresDatabase:
         self._open = True
         self.commits = 0
         self.retries = 0  # transactions run again after a serialization failure
-        self._listeners: list[Any] = []  # connections that LISTEN (`on_outbox`)
+        self._listeners: list[_Listening] = []  # `on_outbox`, `on_inbox`
         self.location: Path | str = url
         parts = urlsplit(url)
         name = (parts.path or "/").strip("/") or "tierline"
@@ -141,9 +206,8 @@ class PostgresDatabase:
     async def close(self) -> None:
         if self._open:
             self._open = False
-            for conn in self._listeners:
-                with contextlib.suppress(Exception):
-                    await conn.close(timeout=5)
+            for listening in self._listeners:
+                await listening.close()
             self._listeners.clear()
             await self._pool.close()
 
@@ -351,7 +415,8 @@ class PostgresDatabase:
 
     async def on_inbox(self, wake: Callable[[int, int], None]) -> Callable[[], Awaitable[None]]:
         """LISTEN on a connection of its own: every update newly stored in the Telegram
-        inbox, by any process on this database, calls `wake(chat, update_id)` here."""
+        inbox, by any process on this database, calls `wake(chat, update_id)` here. What
+        was stored while the connection was lost is found by the replicas' sweep."""
 
         def heard(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
             chat, _, update = payload.partition(":")
@@ -363,19 +428,19 @@ class PostgresDatabase:
     async def _listen(
         self, channel: str, callback: Callable[..., None], what: str
     ) -> Callable[[], Awaitable[None]]:
+        """LISTEN on `channel` on a connection of its own, as long as the database is open:
+        a connection lost (a restart of the server, a network cut) is opened again, with
+        growing pauses, and `callback` is called once then with no payload, since what was
+        sent meanwhile was not heard."""
         self._check_open()
-        try:
-            conn = await asyncpg.connect(self.url, server_settings={"timezone": "UTC"})
-            await conn.add_listener(channel, callback)
-        except Exception as exc:
-            raise StorageError(f"cannot listen for {what}: {_describe(exc)}") from None
-        self._listeners.append(conn)
+        listening = _Listening(self.url, channel, callback, what)
+        await listening.start()
+        self._listeners.append(listening)
 
         async def stop() -> None:
-            if conn in self._listeners:
-                self._listeners.remove(conn)
-                with contextlib.suppress(Exception):
-                    await conn.close(timeout=5)
+            if listening in self._listeners:
+                self._listeners.remove(listening)
+                await listening.close()
 
         return stop
 
