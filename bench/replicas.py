@@ -332,13 +332,16 @@ def run_replicas(
         for proc in procs:
             assert proc.stdout is not None
             done.append(json.loads(proc.stdout.readline()))
-        server_cpu = _server_cpu(server) - server_cpu
         busy, total = (now - then for now, then in zip(_busy_ticks(), machine, strict=True))
         for proc in procs:
             if proc.wait(timeout=120) != 0:
                 raise RuntimeError(f"a replica failed with exit status {proc.returncode}")
         if server is not None:
             time.sleep(1.0)  # a backend reports its WAL syncs when its client has gone
+        # Read once the replicas' backends have exited and been reaped (their CPU then in
+        # the postmaster's children's times): read while they exit, one reaped between the
+        # reading of the postmaster and its own would count nowhere (once seen below zero).
+        server_cpu = _server_cpu(server) - server_cpu
         syncs_after, sync_ms_after = _wal_syncs(server)
         syncs, sync_ms = syncs_after - syncs, sync_ms_after - sync_ms
     finally:
