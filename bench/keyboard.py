@@ -23,6 +23,9 @@ from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from telegram_vs_echo import JOURNEY  # the same journey, typed by its button labels
 
 from bot.adapters.telegram.app import TelegramBot
 from bot.assembly import create_engine
@@ -31,14 +34,6 @@ from bot.config import TelegramSettings, load_settings
 from bot.storage.database import Database
 from tests.fake_bot_api import TOKEN, FakeBotApi
 
-JOURNEY = (
-    "/start",
-    "Talk to a person",
-    "I am the applicant",
-    "I need an in-person visit",
-    "Proof of status",
-    "Yes, I have them",
-)
 USER = 4242
 
 
