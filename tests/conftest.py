@@ -121,6 +121,21 @@ def run_cli(
     )
 
 
+def run_bench(script: str, *args: str) -> str:
+    """Run `bench/SCRIPT ARGS` from the project root (tiny knobs: a test only sees that it
+    runs and prints sane figures, never how fast); its standard output."""
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr, run.stderr
+    return run.stdout
+
+
 def jsonl(
     *args: str,
     lines: list[str | dict[str, Any]],

@@ -28,6 +28,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -277,11 +278,16 @@ def pg_server() -> PgServer:
         else:
             _server = server
     if _server is None:
-        message = f"PostgreSQL could not start: {_failure}"
-        if on_postgres() or os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        missing(f"PostgreSQL could not start: {_failure}", required=on_postgres())
     return _server
+
+
+def missing(message: str, *, required: bool = False) -> NoReturn:
+    """Something a test needs from the machine is not there: a failure under CI (`.ci/run`
+    installs it) or where the run requires it, a skip on a developer's machine."""
+    if required or os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
 
 
 @pytest.fixture

@@ -5,15 +5,10 @@ whichever the test run is on."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
-import pytest
-
-from tests.conftest import ROOT
-from tests.pg_server import PG_BIN
+from tests.conftest import run_bench
+from tests.pg_server import PG_BIN, missing
 
 NUMBER = r"([\d.]+|nan)"
 
@@ -26,25 +21,13 @@ def _figure(pattern: str, text: str) -> list[float]:
 
 def test_the_replicas_bench_runs_each_configuration_and_prints_sane_figures() -> None:
     if not (PG_BIN / "initdb").exists():
-        message = f"no PostgreSQL server binaries in {PG_BIN}"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    run = subprocess.run(
-        [
-            *(sys.executable, str(ROOT / "bench" / "replicas.py")),
-            *("--rounds", "1", "--replicas", "1,2", "--conversations", "4", "--seconds", "0.5"),
-            *("--rates", "40", "--open-replicas", "1,2", "--stored", "20"),
-            *("--open-seconds", "1"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        missing(f"no PostgreSQL server binaries in {PG_BIN}")
+    out = run_bench(
+        "replicas.py",
+        *("--rounds", "1", "--replicas", "1,2", "--conversations", "4", "--seconds", "0.5"),
+        *("--rates", "40", "--open-replicas", "1,2", "--stored", "20"),
+        *("--open-seconds", "1"),
     )
-    assert run.returncode == 0, run.stderr
-    out = run.stdout
-    assert "Traceback" not in run.stderr, run.stderr
     # Durable settings, said as they are.
     for setting in ("fsync=on", "synchronous_commit=on", "full_page_writes=on"):
         assert setting in out, out

@@ -11,11 +11,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from bot.adapters.telegram.webhook import HEALTH_PATH
 from tests.conftest import ROOT
+from tests.pg_server import missing
 
 DEPLOY = ROOT / "deploy"
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
@@ -83,7 +83,7 @@ def test_haproxy_sends_to_exactly_the_replicas_on_their_ports_and_checks_their_h
 
 def test_the_haproxy_configuration_is_valid() -> None:
     if not Path(HAPROXY).exists():
-        pytest.skip("haproxy is not installed (.ci/run installs it)")
+        missing("haproxy is not installed (.ci/run installs it)")
     checked = subprocess.run(
         [HAPROXY, "-c", "-f", str(DEPLOY / "haproxy.cfg")], capture_output=True, text=True
     )

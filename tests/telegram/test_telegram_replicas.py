@@ -42,7 +42,7 @@ from bot.engine import Engine
 from bot.storage.timefmt import to_db
 from tests.conftest import MONDAY_10AM, ROOT
 from tests.fake_bot_api import FakeBotApi, wait_until
-from tests.pg_server import database_location, run_sql_beside
+from tests.pg_server import database_location, missing, run_sql_beside
 from tests.telegram.conftest import BotProcess, fast_telegram, running, spawn_bot
 
 pytestmark = pytest.mark.postgres_only
@@ -81,10 +81,7 @@ def haproxy_config(port: int, replicas: list[int]) -> str:
 @pytest.fixture
 def haproxy_path() -> Iterator[str]:
     if not Path(HAPROXY).exists():
-        message = "haproxy is not installed (apt install haproxy)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        missing("haproxy is not installed (apt install haproxy)")
     yield HAPROXY
 
 
