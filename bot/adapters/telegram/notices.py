@@ -41,6 +41,7 @@ from bot.adapters.telegram.sender import DeliveryFailed, Sender
 from bot.engine.engine import Engine
 from bot.model import TELEGRAM
 from bot.storage.database import Conflict, StorageError, Write
+from bot.storage.ports import Outbox
 from bot.storage.sending import SendingJournal
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,80 @@ log = logging.getLogger(__name__)
 BATCH = 20  # messages read per step of a chat
 INBOX_KEPT = timedelta(hours=48)  # done updates remembered (Telegram keeps them 24 h)
 PRUNE_EVERY = 3600.0  # seconds
+
+
+class _Journal:
+    """One process sending: what is on its way is kept in its sending journal, and an
+    outcome is committed to the outbox once known (see the module docstring)."""
+
+    def __init__(self, deliverer: Deliverer) -> None:
+        self.deliverer = deliverer
+        self.journal = deliverer.journal
+
+    def passed(self, notice_id: int) -> bool:
+        return self.journal.is_on_the_way(notice_id)  # sent, outcome not saved: never again
+
+    async def take(self, notice_id: int) -> bool:
+        return True
+
+    def going(self, notice_id: int) -> Callable[[], None]:
+        return partial(self.journal.sending, notice_id)
+
+    def went_out(self, notice_id: int) -> bool:
+        return self.journal.is_on_the_way(notice_id)
+
+    async def gone(self, notice_id: int) -> None:
+        await self.deliverer._settle(notice_id, self.deliverer.outbox.mark_attempted)
+
+    async def not_sent(self, notice_id: int) -> None:
+        if self.journal.is_on_the_way(notice_id):
+            self.journal.not_sent(notice_id)
+
+    async def delivered(self, notice_id: int) -> None:
+        await self.deliverer._settle(notice_id, self.deliverer.outbox.mark_delivered)
+
+
+class _Claims:
+    """Replicas sending: each message is claimed in the database (marked attempted)
+    before its request goes out, so one replica sends it (see the module docstring)."""
+
+    def __init__(self, deliverer: Deliverer) -> None:
+        self.deliverer = deliverer
+        self._out: set[int] = set()  # claimed and on its way now
+
+    def passed(self, notice_id: int) -> bool:
+        return False  # a message claimed before is no longer due
+
+    async def take(self, notice_id: int) -> bool:
+        """Claim it; False when another replica did first. Raises `StorageError`."""
+        deliverer = self.deliverer
+        (claimed,) = await deliverer.commit(deliverer.outbox.claim(notice_id, deliverer.now()))
+        return bool(claimed)
+
+    def going(self, notice_id: int) -> Callable[[], None]:
+        return partial(self._out.add, notice_id)
+
+    def went_out(self, notice_id: int) -> bool:
+        return notice_id in self._out
+
+    async def gone(self, notice_id: int) -> None:
+        self._out.discard(notice_id)  # claimed is attempted already: never sent again
+
+    async def not_sent(self, notice_id: int) -> None:
+        """Certainly not sent: the claim is cleared, and it is due again."""
+        self._out.discard(notice_id)
+        try:
+            await self.deliverer.commit(self.deliverer.outbox.clear_attempt(notice_id))
+        except StorageError as exc:  # it stays attempted: missing rather than twice
+            log.error("message %d could not be made due again: %s", notice_id, exc)
+
+    async def delivered(self, notice_id: int) -> None:
+        self._out.discard(notice_id)
+        try:
+            deliverer = self.deliverer
+            await deliverer.commit(deliverer.outbox.mark_delivered(notice_id, deliverer.now()))
+        except StorageError as exc:  # it stays attempted: not sent again
+            log.error("the outcome of message %d was not saved: %s", notice_id, exc)
 
 
 class Deliverer:
@@ -66,111 +141,71 @@ class Deliverer:
         self.journal = journal
         self.backoff = backoff
         self.backoff_max = backoff_max
-        self.claims = claims  # replicas: each message claimed in the database first
+        # Where a message's fate is kept while it is sent: this process's journal, or
+        # (replicas) a claim in the database.
+        self._ledger: _Journal | _Claims = _Claims(self) if claims else _Journal(self)
         self._failures: dict[int, int] = {}  # chats failing now: how many times in a row
+
+    @property
+    def outbox(self) -> Outbox:
+        return self.engine.services.ports.outbox
+
+    def now(self) -> datetime:
+        return self.engine.now()
+
+    async def commit(self, write: Write) -> list[int]:
+        """Commit one write about a message; a `Conflict` is a `StorageError` here."""
+        try:
+            return await self.engine.services.ports.db.commit([write])
+        except Conflict as exc:
+            raise StorageError(str(exc)) from None
 
     async def deliver(self, chat: int) -> float | None:
         """Send what is due for `chat`. None when nothing is left; else the loop time
         before which the chat should not run again (its backoff, its pacing slot, or now
         when there is more to send)."""
-        if self.claims:
-            return await self._deliver_claimed(chat)
         loop = asyncio.get_running_loop()
-        ports = self.engine.services.ports
-        due = await ports.outbox.due(TELEGRAM, self.engine.now(), user_id=str(chat), limit=BATCH)
+        ledger = self._ledger
+        due = await self.outbox.due(TELEGRAM, self.engine.now(), user_id=str(chat), limit=BATCH)
         for notice in due:
-            if self.journal.is_on_the_way(notice.id):
-                continue  # sent, and its outcome not saved: never again
+            if ledger.passed(notice.id):
+                continue
             wait = self.sender.wait_before(chat)
             if wait > 0:
                 return loop.time() + wait
             try:
-                await self.sender.send_reply(
-                    chat, notice.reply, going=partial(self.journal.sending, notice.id)
-                )
-            except DeliveryFailed as exc:
-                where = f"message {notice.id} ({notice.kind}) to {user_ref(chat)}"
-                if exc.permanent:
-                    log.warning("%s refused: %s; not sent again", where, exc)
-                    await self._settle(notice.id, ports.outbox.mark_attempted)
-                    continue
-                if exc.uncertain:
-                    log.warning("%s may have arrived (%s); not sent again", where, exc)
-                    await self._settle(notice.id, ports.outbox.mark_attempted)
-                else:
-                    log.warning("%s not delivered (%s); the chat waits", where, exc)
-                    self.journal.not_sent(notice.id)
-                return self._back_off(chat, exc.retry_after)
-            except Exception:  # not an answer of Telegram's: a bug somewhere below
-                log.exception("sending message %d failed", notice.id)
-                if self.journal.is_on_the_way(notice.id):  # its request went out
-                    await self._settle(notice.id, ports.outbox.mark_attempted)
-                return self._back_off(chat, None)
-            self._failures.pop(chat, None)
-            await self._settle(notice.id, ports.outbox.mark_delivered)
-        if len(due) == BATCH:
-            return loop.time()
-        return None
-
-    async def _deliver_claimed(self, chat: int) -> float | None:
-        """`deliver` among replicas: each message claimed in the database before it is
-        sent (see the module docstring)."""
-        loop = asyncio.get_running_loop()
-        ports = self.engine.services.ports
-        due = await ports.outbox.due(TELEGRAM, self.engine.now(), user_id=str(chat), limit=BATCH)
-        for notice in due:
-            wait = self.sender.wait_before(chat)
-            if wait > 0:
-                return loop.time() + wait
-            try:
-                (claimed,) = await ports.db.commit(
-                    [ports.outbox.claim(notice.id, self.engine.now())]
-                )
-            except (Conflict, StorageError) as exc:
+                if not await ledger.take(notice.id):
+                    continue  # another replica took it, or it was settled meanwhile
+            except StorageError as exc:
                 log.warning("message %d could not be claimed (%s); the chat waits", notice.id, exc)
                 return self._back_off(chat, None)
-            if not claimed:
-                continue  # another replica took it, or it was settled meanwhile
-            went_out = False
-
-            def going() -> None:
-                nonlocal went_out
-                went_out = True
-
             try:
-                await self.sender.send_reply(chat, notice.reply, going=going)
+                await self.sender.send_reply(chat, notice.reply, going=ledger.going(notice.id))
             except DeliveryFailed as exc:
                 where = f"message {notice.id} ({notice.kind}) to {user_ref(chat)}"
                 if exc.permanent:
                     log.warning("%s refused: %s; not sent again", where, exc)
+                    await ledger.gone(notice.id)
                     continue
                 if exc.uncertain:
                     log.warning("%s may have arrived (%s); not sent again", where, exc)
+                    await ledger.gone(notice.id)
                 else:
                     log.warning("%s not delivered (%s); the chat waits", where, exc)
-                    await self._release(notice.id)
+                    await ledger.not_sent(notice.id)
                 return self._back_off(chat, exc.retry_after)
             except Exception:  # not an answer of Telegram's: a bug somewhere below
                 log.exception("sending message %d failed", notice.id)
-                if not went_out:
-                    await self._release(notice.id)
+                if ledger.went_out(notice.id):  # its request went out
+                    await ledger.gone(notice.id)
+                else:
+                    await ledger.not_sent(notice.id)
                 return self._back_off(chat, None)
             self._failures.pop(chat, None)
-            try:
-                await ports.db.commit([ports.outbox.mark_delivered(notice.id, self.engine.now())])
-            except (Conflict, StorageError) as exc:  # it stays attempted: not sent again
-                log.error("the outcome of message %d was not saved: %s", notice.id, exc)
+            await ledger.delivered(notice.id)
         if len(due) == BATCH:
             return loop.time()
         return None
-
-    async def _release(self, notice_id: int) -> None:
-        """A claimed message certainly not sent: due again."""
-        ports = self.engine.services.ports
-        try:
-            await ports.db.commit([ports.outbox.clear_attempt(notice_id)])
-        except StorageError as exc:  # it stays attempted: missing rather than twice
-            log.error("message %d could not be made due again: %s", notice_id, exc)
 
     async def _settle(self, notice_id: int, mark: Callable[[int, datetime], Write]) -> None:
         """Commit what became of a message; then its journal line is no longer needed."""
