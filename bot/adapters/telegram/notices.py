@@ -327,12 +327,8 @@ class NoticePusher:
     async def run_once(self, *, tick: bool = True) -> int:
         """Run the clock-driven work (unless not `tick`), then hand over every chat with
         something due. Returns how many chats were handed over."""
-        if not tick:
-            pass
-        elif not self.shared:
-            await self.engine.tick()
-            await self._prune()
-        else:
+        if tick:
+            # One process at a time (a replica among several; alone, always this one).
             async with self.engine.services.ports.db.exclusive("telegram-clock") as mine:
                 if mine:  # else another replica runs this round's clock-driven work
                     await self.engine.tick()
