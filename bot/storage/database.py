@@ -273,7 +273,12 @@ class SqliteDatabase(Database):
         self._checkpointer = checkpointer  # None: the writer checkpoints
         self._checkpointing: asyncio.Task[None] | None = None
         self._writer = writer
-        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        # The groups waiting for the next batch, and what wakes the idle writer (a plain list
+        # and one future per idle spell: an `asyncio.Queue` cost every turn a put, a get and
+        # their wake-up bookkeeping).
+        self._waiting: list[_Pending] = []
+        self._wake: asyncio.Future[None] | None = None
+        self._closing = False
         self._loop_task: asyncio.Task[None] | None = None
         self._reads: list[_Read] = []
         self._read_tasks: set[asyncio.Task[None]] = set()  # held so they are not collected
@@ -308,6 +313,9 @@ class SqliteDatabase(Database):
             # No checkpoint inside a turn's commit: checkpoints run on their own connection,
             # started between batches (`_maybe_checkpoint`).
             await writer.execute_fetchall("PRAGMA wal_autocheckpoint = 0")
+            # The writer never waits for a lock on the loop's thread: its busy timeout is 0
+            # but while `_begin` waits for another process's write lock in its own thread.
+            await writer.execute_fetchall("PRAGMA busy_timeout = 0")
             reader = await _connect(path)
         except BaseException:
             await writer.close()
@@ -324,7 +332,8 @@ class SqliteDatabase(Database):
 
     async def close(self) -> None:
         if self._loop_task is not None:
-            await self._queue.put(None)
+            self._closing = True  # what waits is still committed, nothing more is taken
+            self._wake_writer()
             await self._loop_task
             self._loop_task = None
         if self._checkpointing is not None:
@@ -426,33 +435,47 @@ class SqliteDatabase(Database):
         return found
 
     async def commit(self, writes: Iterable[Write]) -> list[int]:
-        if self._loop_task is None or self._loop_task.done():
+        if self._closing or self._loop_task is None or self._loop_task.done():
             raise StorageError("the database is closed")
-        pending = _Pending(tuple(writes), asyncio.get_running_loop().create_future())
-        forgets = self._forget_for(pending.writes) if self._watches else ()
+        done: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        pending = _Pending(tuple(writes), done)
+        if not self._watches:
+            self._waiting.append(pending)  # unbounded: never waits
+            if self._wake is not None:
+                self._wake_writer()
+            return await done
+        forgets = self._forget_for(pending.writes)
         for forget in forgets:
             forget()
-        self._queue.put_nowait(pending)  # unbounded: never waits
+        self._waiting.append(pending)
+        if self._wake is not None:
+            self._wake_writer()
         try:
-            return await pending.done
+            return await done
         finally:
             for forget in forgets:
                 forget()
 
+    def _wake_writer(self) -> None:
+        wake, self._wake = self._wake, None
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
     async def _commit_loop(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
             while True:
-                first = await self._queue.get()
-                if first is None:
-                    return
-                batch = [first]
-                stop = False
-                while len(batch) < MAX_BATCH and not self._queue.empty():
-                    item = self._queue.get_nowait()
-                    if item is None:
-                        stop = True
-                        break
-                    batch.append(item)
+                if not self._waiting:
+                    if self._closing:
+                        return
+                    self._wake = loop.create_future()
+                    await self._wake
+                    continue
+                batch = self._waiting
+                if len(batch) > MAX_BATCH:
+                    batch, self._waiting = batch[:MAX_BATCH], batch[MAX_BATCH:]
+                else:
+                    self._waiting = []
                 self._in_flight = batch
                 try:
                     await self._apply(batch)
@@ -460,8 +483,6 @@ class SqliteDatabase(Database):
                     log.exception("the group commit failed unexpectedly; the writer goes on")
                     _settle(batch, [StorageError("the database could not commit")] * len(batch))
                 self._in_flight = []
-                if stop:
-                    return
                 self._maybe_checkpoint()
         finally:
             self._fail_waiting()
@@ -474,7 +495,7 @@ class SqliteDatabase(Database):
         if self._checkpointing is not None and not self._checkpointing.done():
             return
         due = self._since_checkpoint >= CHECKPOINT_FORCE_AFTER or (
-            self._queue.empty()
+            not self._waiting
             and self._since_checkpoint > 0
             and (
                 self._since_checkpoint >= CHECKPOINT_EVERY
@@ -501,11 +522,8 @@ class SqliteDatabase(Database):
     def _fail_waiting(self) -> None:
         """The loop has ended: whoever still waits is told, not left waiting for ever."""
         waiting = [p for p in self._in_flight if not p.done.done()]
-        self._in_flight = []
-        while not self._queue.empty():
-            item = self._queue.get_nowait()
-            if item is not None:
-                waiting.append(item)
+        waiting += self._waiting
+        self._in_flight, self._waiting, self._wake = [], [], None
         if waiting:
             log.error("the writer stopped with %d group(s) of writes not applied", len(waiting))
             _settle(waiting, [StorageError("the database is closed")] * len(waiting))
@@ -557,12 +575,15 @@ class SqliteDatabase(Database):
 
 def _settle(batch: Sequence[_Pending], outcomes: Sequence[list[int] | Exception]) -> None:
     for pending, outcome in zip(batch, outcomes, strict=True):
-        if pending.done.done():
+        done = pending.done
+        if done.done():
             continue
-        if isinstance(outcome, BaseException):
-            pending.done.set_exception(outcome)
+        if outcome.__class__ is list:  # nearly always: by exact type, no isinstance walk
+            done.set_result(outcome)
+        elif isinstance(outcome, BaseException):
+            done.set_exception(outcome)
         else:
-            pending.done.set_result(outcome)
+            done.set_result(outcome)
 
 
 def _may_be_one_group(exc: BaseException) -> bool:
@@ -663,25 +684,27 @@ def _apply_each(
 
 def _begin_now(conn: sqlite3.Connection) -> bool:
     """Runs on the event loop's thread: take the write lock if it is free at once, never
-    waiting for it (busy timeout 0 for this one statement). False when it is not (another
-    process is writing): `_begin` then waits for it in the writer's thread. This saves a
-    thread hop per batch, which costs the loop's thread as much as a dozen turns' writes
-    when batches are small (a quiet server: a turn or two per commit)."""
-    conn.execute("PRAGMA busy_timeout = 0")
+    waiting for it (the writer's busy timeout is 0, see `open`). False when it is not
+    (another process is writing): `_begin` then waits for it in the writer's thread. This
+    saves a thread hop per batch, which costs the loop's thread as much as a dozen turns'
+    writes when batches are small (a quiet server: a turn or two per commit)."""
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.Error:
         _roll_back(conn)
         return False
-    finally:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     return True
 
 
 def _begin(conn: sqlite3.Connection) -> None:
-    """Runs in the writer's thread: take the write lock (waiting for another process's
-    transaction, up to the busy timeout)."""
-    conn.execute("BEGIN IMMEDIATE")
+    """Runs in the writer's thread: take the write lock, waiting for another process's
+    transaction up to the busy timeout (0 again afterwards: the writer's statements run on
+    the loop's thread)."""
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    finally:
+        conn.execute("PRAGMA busy_timeout = 0")
 
 
 def _commit(conn: sqlite3.Connection) -> None:
