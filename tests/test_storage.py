@@ -196,3 +196,30 @@ async def test_a_batch_waits_for_another_process_write_lock_without_blocking_the
         await db.commit([Write("INSERT INTO kv VALUES (3)")])  # the lock is free again
     finally:
         await db.close()
+
+
+async def test_a_short_read_runs_at_once_and_a_long_one_in_the_readers_thread(
+    tmp_path: Path,
+) -> None:
+    """A point lookup is answered on the loop's thread without suspending the caller (no
+    hop); a read that runs longer than SQLite's step budget there is stopped and run whole
+    in the reader's thread (the caller suspends), with every row; a bad read fails alone."""
+    db = await Database.open(tmp_path / "t.db")
+    try:
+        await db.commit([Write("CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT)")])
+        await db.commit([Write("INSERT INTO kv VALUES (?, 'v')", (k,)) for k in range(20_000)])
+        short = db.fetchone("SELECT v FROM kv WHERE k = ?", (7,))
+        with pytest.raises(StopIteration) as answered:
+            short.send(None)  # finished at the first step: it never waited for anything
+        assert answered.value.value["v"] == "v"
+        long = asyncio.ensure_future(db.fetchall("SELECT k FROM kv WHERE v LIKE '%v%'"))
+        point = asyncio.ensure_future(db.fetchone("SELECT v FROM kv WHERE k = 1"))
+        await asyncio.sleep(0)
+        assert not long.done()  # handed over: it runs in the reader's thread
+        assert len(await long) == 20_000
+        assert (await point)["v"] == "v"  # asked while the long one was away: after it
+        with pytest.raises(StorageError):
+            await db.fetchone("SELECT * FROM missing")
+        assert (await db.fetchone("SELECT COUNT(*) FROM kv"))[0] == 20_000
+    finally:
+        await db.close()

@@ -7,10 +7,13 @@ On SQLite: one file in WAL mode, opened through aiosqlite.
 
 Three connections: a reader for lookups, which sees only committed data, a writer owned
 by a group-commit loop, and one that only copies the WAL back into the database
-(checkpoints, started between batches, never awaited by the writer). Reads are coalesced
-too: every read requested while the event loop is busy runs in one hop to the reader's
-thread (a hop per statement would cost a thread wake-up each, which is most of a turn's
-cost under load).
+(checkpoints, started between batches, never awaited by the writer). A read runs on the
+event loop's thread when it cannot wait: the reader's busy timeout is 0 there and SQLite
+stops it after `READ_HERE_STEPS` steps (a point lookup takes a few dozen). A hop to the
+reader's thread cost the loop a future, a task and two thread wake-ups, most of a lookup's
+cost under load. A read stopped so or finding the database busy (another process holding
+it) runs again in the reader's thread, with the busy timeout; reads asked for while one is
+there follow it, coalesced in one hop.
 
 Callers hand the writer a list of `Write`s and await the result; the loop gathers what
 is waiting, applies each caller's writes in a savepoint of one transaction, commits once,
@@ -280,7 +283,8 @@ class SqliteDatabase(Database):
         self._wake: asyncio.Future[None] | None = None
         self._closing = False
         self._loop_task: asyncio.Task[None] | None = None
-        self._reads: list[_Read] = []
+        self._reads: list[_Read] = []  # waiting for the reader's thread
+        self._reads_away = 0  # batches of reads in the reader's thread now
         self._read_tasks: set[asyncio.Task[None]] = set()  # held so they are not collected
         self._in_flight: list[_Pending] = []  # the batch being applied now
         self.commits = 0  # how many transactions were committed (for benchmarks)
@@ -317,6 +321,7 @@ class SqliteDatabase(Database):
             # but while `_begin` waits for another process's write lock in its own thread.
             await writer.execute_fetchall("PRAGMA busy_timeout = 0")
             reader = await _connect(path)
+            await _read_here_at_most(reader)
         except BaseException:
             await writer.close()
             raise
@@ -373,6 +378,14 @@ class SqliteDatabase(Database):
 
     async def _read(self, sql: str, params: Params, *, many: bool) -> Any:
         self._check_open()
+        if not self._reads and not self._reads_away:
+            # Here, on the loop's thread, when it needs no wait (module doc): no hop.
+            try:
+                cursor = self._reader._conn.execute(sql, params)
+                return cursor.fetchall() if many else cursor.fetchone()
+            except Exception as exc:  # e.g. a parameter that is not valid text
+                if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _READ_ELSEWHERE:
+                    raise StorageError(f"database read failed: {_describe(exc)}") from None
         loop = asyncio.get_running_loop()
         read = _Read(sql, params, many, loop.create_future())
         if not self._reads:
@@ -382,6 +395,7 @@ class SqliteDatabase(Database):
 
     def _flush_reads(self) -> None:
         batch, self._reads = self._reads, []
+        self._reads_away += 1  # the loop's thread leaves the reader alone meanwhile
         task = asyncio.ensure_future(self._run_reads(batch))
         self._read_tasks.add(task)
         task.add_done_callback(self._read_tasks.discard)
@@ -391,6 +405,8 @@ class SqliteDatabase(Database):
             outcomes = await self._reader._execute(_read_batch, self._reader._conn, batch)
         except Exception as exc:  # e.g. ValueError: the connection was closed
             outcomes = [StorageError(f"database read failed: {_describe(exc)}")] * len(batch)
+        finally:
+            self._reads_away -= 1
         for read, outcome in zip(batch, outcomes, strict=True):
             if read.done.cancelled():
                 continue
@@ -724,16 +740,41 @@ def _roll_back(conn: sqlite3.Connection) -> None:
             log.error("rollback after a failed commit failed too: %s", exc)
 
 
+# A read runs on the loop's thread when it may: the reader's busy timeout is 0 there, and
+# SQLite stops it after READ_HERE_STEPS steps of its virtual machine (a point lookup takes a
+# few dozen; a scan thousands). A read stopped so, or finding the database busy (another
+# process recovering the WAL or holding it exclusively), is run again in the reader's
+# thread, with the busy timeout, and so is every read asked for while one is there.
+READ_HERE_STEPS = 20_000
+_READ_ELSEWHERE = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_INTERRUPT})
+
+
+def _stop_here() -> int:
+    return 1  # the read is too long for the loop's thread: stop it, it goes to the reader's
+
+
+async def _read_here_at_most(reader: aiosqlite.Connection) -> None:
+    await reader.execute_fetchall("PRAGMA busy_timeout = 0")
+    reader._conn.set_progress_handler(_stop_here, READ_HERE_STEPS)
+
+
 def _read_batch(conn: sqlite3.Connection, batch: list[_Read]) -> list[Any]:
-    """Runs in the reader's thread: each read on its own, one failure failing only itself."""
-    outcomes: list[Any] = []
-    for read in batch:
-        try:
-            cursor = conn.execute(read.sql, read.params)
-            outcomes.append(cursor.fetchall() if read.many else cursor.fetchone())
-        except Exception as exc:  # e.g. a parameter that is not valid text
-            outcomes.append(StorageError(f"database read failed: {_describe(exc)}"))
-    return outcomes
+    """Runs in the reader's thread: each read on its own, one failure failing only itself;
+    here a read may wait for a lock (the busy timeout) and take as long as it takes."""
+    conn.set_progress_handler(None, 0)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    try:
+        outcomes: list[Any] = []
+        for read in batch:
+            try:
+                cursor = conn.execute(read.sql, read.params)
+                outcomes.append(cursor.fetchall() if read.many else cursor.fetchone())
+            except Exception as exc:  # e.g. a parameter that is not valid text
+                outcomes.append(StorageError(f"database read failed: {_describe(exc)}"))
+        return outcomes
+    finally:
+        conn.execute("PRAGMA busy_timeout = 0")
+        conn.set_progress_handler(_stop_here, READ_HERE_STEPS)
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:
