@@ -55,7 +55,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import queue
 import sqlite3
+import threading
 import time
 from collections.abc import (
     AsyncIterator,
@@ -122,6 +124,54 @@ class _Read(Struct):
     params: Params
     many: bool
     done: asyncio.Future[Any]
+
+
+class _WriterThread:
+    """The writer connection's own thread, for the steps that may wait: `_begin` when another
+    process holds the write lock, and `_commit` (the sync to disk). Woken once per batch
+    through a `SimpleQueue` and answering through one `call_soon_threadsafe`: aiosqlite's
+    worker cost a `partial`, a future set through a helper and two log calls per call.
+    Its steps never run at the same time as the loop's own use of the connection: the
+    group-commit loop awaits each one."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._steps: queue.SimpleQueue[_Step | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="tierline-writer", daemon=True)
+        self._thread.start()
+
+    def run(self, step: Callable[[sqlite3.Connection], None]) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._steps.put((step, done))
+        return done
+
+    def stop(self) -> None:
+        """Ends the thread once the step it may be running is done (never waited for)."""
+        self._steps.put(None)
+
+    def _serve(self) -> None:
+        conn = self._conn
+        while (item := self._steps.get()) is not None:
+            step, done = item
+            failure: BaseException | None = None
+            try:
+                step(conn)
+            except BaseException as exc:  # whatever it is, the loop is told (never lost here)
+                failure = exc
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits now
+                done.get_loop().call_soon_threadsafe(_answer, done, failure)
+
+
+_Step = tuple[Callable[[sqlite3.Connection], None], "asyncio.Future[None]"]
+
+
+def _answer(done: asyncio.Future[None], failure: BaseException | None) -> None:
+    if done.done():
+        return
+    if failure is None:
+        done.set_result(None)
+    else:
+        done.set_exception(failure)
 
 
 class _Free:
@@ -276,6 +326,7 @@ class SqliteDatabase(Database):
         self._checkpointer = checkpointer  # None: the writer checkpoints
         self._checkpointing: asyncio.Task[None] | None = None
         self._writer = writer
+        self._writer_thread = _WriterThread(writer._conn)
         # The groups waiting for the next batch, and what wakes the idle writer (a plain list
         # and one future per idle spell: an `asyncio.Queue` cost every turn a put, a get and
         # their wake-up bookkeeping).
@@ -344,6 +395,7 @@ class SqliteDatabase(Database):
         if self._checkpointing is not None:
             await self._checkpointing
             self._checkpointing = None
+        self._writer_thread.stop()
         if self._checkpointer is not None:
             await self._checkpointer.close()
         await self._reader.close()
@@ -567,13 +619,13 @@ class SqliteDatabase(Database):
             # else in the writer's thread, which may wait for it; the commit is a hop to
             # the writer's thread. None per statement (module doc).
             if not _begin_now(conn):
-                await self._writer._execute(_begin, conn)
+                await self._writer_thread.run(_begin)
             try:
                 outcomes, version = _apply_batch(conn, batch, self._data_version, self._guarded)
             except BaseException:
                 _roll_back(conn)
                 raise
-            await self._writer._execute(_commit, conn)
+            await self._writer_thread.run(_commit)
         except Exception as exc:
             log.error("commit of %d group(s) failed: %s", len(batch), _describe(exc))
             error = StorageError(f"the database could not commit: {_describe(exc)}")
