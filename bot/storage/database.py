@@ -11,9 +11,10 @@ by a group-commit loop, and one that only copies the WAL back into the database
 event loop's thread when it cannot wait: the reader's busy timeout is 0 there and SQLite
 stops it after `READ_HERE_STEPS` steps (a point lookup takes a few dozen). A hop to the
 reader's thread cost the loop a future, a task and two thread wake-ups, most of a lookup's
-cost under load. A read stopped so or finding the database busy (another process holding
-it) runs again in the reader's thread, with the busy timeout; reads asked for while one is
-there follow it, coalesced in one hop.
+cost when turns are few; when many are in flight (a batch of `READ_HERE_BELOW` groups or
+more), their reads share a hop and go to the reader's thread. A read stopped so or finding
+the database busy (another process holding it) runs again in the reader's thread, with the
+busy timeout; reads asked for while one is there follow it, coalesced in one hop.
 
 Callers hand the writer a list of `Write`s and await the result; the loop gathers what
 is waiting, applies each caller's writes in a savepoint of one transaction, commits once,
@@ -425,7 +426,7 @@ class SqliteDatabase(Database):
     # hop, and no coroutine of `_read` on the way (a turn reads once or twice).
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        if not self._reads and not self._reads_away and self._loop_task is not None:
+        if not self._reads and not self._reads_away and self._read_here():
             try:
                 row: sqlite3.Row | None = self._read_conn.execute(sql, params).fetchone()
                 return row
@@ -435,7 +436,7 @@ class SqliteDatabase(Database):
         return row
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        if not self._reads and not self._reads_away and self._loop_task is not None:
+        if not self._reads and not self._reads_away and self._read_here():
             try:
                 rows: list[sqlite3.Row] = self._read_conn.execute(sql, params).fetchall()
                 return rows
@@ -443,6 +444,13 @@ class SqliteDatabase(Database):
                 _unless_elsewhere(exc)
         rows = await self._read(sql, params, many=True)
         return rows
+
+    def _read_here(self) -> bool:
+        """Whether a read may run on the loop's thread: the database is open and the batch
+        being committed is small. Under heavier load many reads are asked for in one turn of
+        the loop and share one hop, which then costs the loop less than reading here (the
+        lookup's system calls and its hand-overs of the GIL are the loop's then)."""
+        return self._loop_task is not None and len(self._in_flight) < READ_HERE_BELOW
 
     async def _read(self, sql: str, params: Params, *, many: bool) -> Any:
         """The read in the reader's thread (with those asked for meanwhile)."""
@@ -808,6 +816,7 @@ def _roll_back(conn: sqlite3.Connection) -> None:
 # process recovering the WAL or holding it exclusively), is run again in the reader's
 # thread, with the busy timeout, and so is every read asked for while one is there.
 READ_HERE_STEPS = 20_000
+READ_HERE_BELOW = 8  # groups in the batch being committed (`SqliteDatabase._read_here`)
 _READ_ELSEWHERE = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_INTERRUPT})
 
 
