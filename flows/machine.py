@@ -13,7 +13,7 @@ raised ``KeyError``) while the dotted prefix still lets the diagram group states
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
@@ -190,6 +190,14 @@ class MachineDefinition:
         if table is None:  # a state not declared (removed by a newer release)
             return self._by_edge.get((trigger, ANY))
         return table.get(trigger)
+
+    def triggers_from(self, source: str) -> Mapping[str, TransitionSpec]:
+        """Every transition that may fire from `source`, by trigger (`transition_for` for
+        all triggers at once: a route loop asks for each of its routes)."""
+        table = self._from.get(source)
+        if table is None:  # a state not declared: only the wildcards
+            return {t: spec for (t, src), spec in self._by_edge.items() if src == ANY}
+        return table
 
     def trail_after(
         self, trail: tuple[str, ...], trigger: str, source: str, dest: str, *, committed: bool

@@ -340,7 +340,7 @@ class Engine:
             return [*writes, *kept]
         if pulled_now is None:
             pulled_now = self._pulls(turn)
-        offered = turn.offered()
+        offered = [b.data for r in turn.replies for b in r.buttons]  # turn.offered(), inline
         if notices or (pulled_now and turn.notices_now):
             shown = [n.reply for n in notices]
             shown += [n.reply for n in turn.notices_now if pulled_now]

@@ -204,8 +204,9 @@ class Interpreter:
         turn.answer = answer
         if step is not None and step.needs:
             await self._load(turn, step.needs)
+        allowed = self.definition.triggers_from(turn.current)  # guards do not move it
         for route in routes:
-            if route.trigger is not None and not turn.allows(route.trigger):
+            if route.trigger is not None and route.trigger not in allowed:
                 continue
             if route.needs:
                 await self._load(turn, route.needs)
