@@ -343,9 +343,9 @@ class Interpreter:
         buttons = last.buttons
         back = bool(trail) and self.definition.back_to(trail, current) is not None
         memo = (buttons, turn.language, back)
-        if memo in self._ended:
+        try:  # one look-up: the key hashes every button
             ended = self._ended[memo]
-        else:
+        except KeyError:
             if len(self._ended) >= _ENDED_MEMO:  # labels with dates and times vary
                 self._ended.clear()
             ended = self._ended[memo] = self._with_way_out(turn, buttons, back)
