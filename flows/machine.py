@@ -13,7 +13,7 @@ raised ``KeyError``) while the dotted prefix still lets the diagram group states
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
@@ -87,6 +87,11 @@ class MachineDefinition:
         default_factory=dict, compare=False, repr=False
     )
     _wildcards: set[str] = field(default_factory=set, compare=False, repr=False)
+    # state -> {trigger: transition}, the wildcards resolved: one look-up per question the
+    # engine asks (several a turn), filled by _validate.
+    _from: dict[str, dict[str, TransitionSpec]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def from_tiers(cls, tiers: Iterable[TierDeclaration], initial: str) -> MachineDefinition:
@@ -160,6 +165,12 @@ class MachineDefinition:
                         f"trigger {t.trigger!r} is declared twice from {source!r}"
                     )
                 self._by_edge[(t.trigger, source)] = t
+        anywhere = {t.trigger: t for t in self.transitions if ANY in t.sources}
+        for name in self._by_name:
+            self._from[name] = dict(anywhere)
+        for (trigger, source), t in self._by_edge.items():
+            if source != ANY:
+                self._from[source][trigger] = t
 
     def state(self, name: str) -> StateSpec:
         return self._by_name[name]
@@ -175,7 +186,18 @@ class MachineDefinition:
 
     def transition_for(self, trigger: str, source: str) -> TransitionSpec | None:
         """The declared transition `trigger` fires from `source` (a specific one wins)."""
-        return self._by_edge.get((trigger, source)) or self._by_edge.get((trigger, ANY))
+        table = self._from.get(source)
+        if table is None:  # a state not declared (removed by a newer release)
+            return self._by_edge.get((trigger, ANY))
+        return table.get(trigger)
+
+    def triggers_from(self, source: str) -> Mapping[str, TransitionSpec]:
+        """Every transition that may fire from `source`, by trigger (`transition_for` for
+        all triggers at once: a route loop asks for each of its routes)."""
+        table = self._from.get(source)
+        if table is None:  # a state not declared: only the wildcards
+            return {t: spec for (t, src), spec in self._by_edge.items() if src == ANY}
+        return table
 
     def trail_after(
         self, trail: tuple[str, ...], trigger: str, source: str, dest: str, *, committed: bool

@@ -5,6 +5,7 @@ the next turn; guards read it and return a changed copy (models are frozen, so a
 cannot change the state it was given). Only what a later step reads is kept.
 """
 
+import json.encoder
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -16,6 +17,14 @@ _ABSENT = object()
 
 class _Answers(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def __eq__(self, other: object) -> bool:
+        # pydantic's own comparison, less what these models never hold (private attributes,
+        # extra fields, generic parameters): a dump compares the nested answers with their
+        # defaults (`exclude_defaults`) on every save of a changed state: a Python call each.
+        if type(other) is type(self):
+            return self.__dict__ == other.__dict__
+        return super().__eq__(other)
 
     def but(self, **changes: Any) -> Any:
         """A copy with `changes` (validated like the original); itself when every change
@@ -113,10 +122,28 @@ class ConversationState(_Answers):
         return _restore(stored or "{}")
 
     def dump(self) -> str:
+        """The state as JSON, without the values that are their defaults."""
+        held = self.__dict__
+        if (
+            held["triage"] is None
+            and held["callback"] is None
+            and held["live_chat"] is None
+            and held["biometrics"] == _NO_BIOMETRICS
+            and held["request"] == _NO_REQUEST
+        ):
+            # Most states hold nothing but text (a receipt, a language): written here as
+            # pydantic writes them (the same text), without the cost of its serializer.
+            fields = (f'"{k}":{_json_text(v)}' for k in _FLAT if (v := held[k]) is not None)
+            return "{" + ",".join(fields) + "}"
         return self.model_dump_json(exclude_defaults=True)
 
 
 EMPTY = ConversationState()
+_NO_BIOMETRICS = BiometricsAnswers()
+_NO_REQUEST = RequestAnswers()
+# The fields of a ConversationState that hold text or None (default None), in their order.
+_FLAT = ("receipt", "escalation_reason", "language")
+_json_text = json.encoder.encode_basestring  # "text" quoted as JSON, non-ASCII kept as is
 
 
 # Many conversations carry the same few states (most carry none): states are frozen, so

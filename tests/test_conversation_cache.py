@@ -106,3 +106,35 @@ async def test_a_save_from_a_kept_row_conflicts_after_another_connection_wrote_u
     assert result.kept and result.state == "automated.menu"
     row = await db.fetchone("SELECT state FROM conversations WHERE user_id = 'u1'")
     assert row is not None and row["state"] == "automated.menu"
+
+
+async def test_a_turn_that_writes_nothing_after_another_connection_wrote_unversioned(
+    chat: Chat, settings: Settings, db: Database
+) -> None:
+    """Another connection moved the row without moving its version: a refusal answered
+    from the kept row is not released; it is decided again on the row as stored."""
+    await chat.send("/start")
+    await chat.press("go:status")
+    await run_sql_beside(
+        settings.db_path,
+        "UPDATE conversations SET state = 'automated.menu', offered = '[]' WHERE user_id = 'u1'",
+    )
+    result = await chat.send("   ")  # refused: asked again where the row says it is
+    assert not result.kept and result.state == "automated.menu"
+    row = await db.fetchone("SELECT state, version FROM conversations WHERE user_id = 'u1'")
+    assert row is not None and (row["state"], row["version"]) == ("automated.menu", 2)
+
+
+async def test_a_refusal_saves_nothing_and_the_row_stays_kept(chat: Chat, db: Database) -> None:
+    """A refused input leaves the row as it was (same version, same time) and the next
+    turn still starts from the kept row."""
+    await chat.send("/start")
+    await chat.press("go:status")
+    before = await db.fetchone("SELECT * FROM conversations WHERE user_id = 'u1'")
+    result = await chat.send("   ")
+    assert not result.kept
+    after = await db.fetchone("SELECT * FROM conversations WHERE user_id = 'u1'")
+    assert before is not None and after is not None and dict(before) == dict(after)
+    reads = _count_conversation_reads(db)
+    await chat.send("/menu")
+    assert reads == [] if db.keeps_rows else len(reads) == 1

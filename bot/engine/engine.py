@@ -180,14 +180,12 @@ class Engine:
                 kept = receipt(replies) if receipt is not None else ()
                 writes = self._writes_for(turn, notices, kept, pulls)
                 if turn.saved is None and kept_row is not None:
-                    # Nothing written checks the version: the row must be read to know
-                    # that the kept one is still what is stored (another process may
-                    # have moved the conversation).
-                    kept_row = None
-                    fresh = await conversations.load(inp.key, self.services.definition.initial)
-                    if fresh != stored:
-                        conversations.forget(inp.key)
-                        continue
+                    # Nothing saved checks the version, yet the turn answered from the kept
+                    # row (another process may have moved the conversation): a write that
+                    # changes nothing conflicts, like a save, when the row is not the kept
+                    # one, and the turn is decided again on the row read afresh. (Cheaper
+                    # than reading the row back: the commit is shared with other turns.)
+                    writes.append(conversations.unchanged(kept_row))
                 if writes:
                     try:
                         await ports.db.commit(writes)
@@ -342,7 +340,7 @@ class Engine:
             return [*writes, *kept]
         if pulled_now is None:
             pulled_now = self._pulls(turn)
-        offered = turn.offered()
+        offered = [b.data for r in turn.replies for b in r.buttons]  # turn.offered(), inline
         if notices or (pulled_now and turn.notices_now):
             shown = [n.reply for n in notices]
             shown += [n.reply for n in turn.notices_now if pulled_now]

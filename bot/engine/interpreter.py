@@ -204,8 +204,9 @@ class Interpreter:
         turn.answer = answer
         if step is not None and step.needs:
             await self._load(turn, step.needs)
+        allowed = self.definition.triggers_from(turn.current)  # guards do not move it
         for route in routes:
-            if route.trigger is not None and not turn.allows(route.trigger):
+            if route.trigger is not None and route.trigger not in allowed:
                 continue
             if route.needs:
                 await self._load(turn, route.needs)
@@ -342,9 +343,9 @@ class Interpreter:
         buttons = last.buttons
         back = bool(trail) and self.definition.back_to(trail, current) is not None
         memo = (buttons, turn.language, back)
-        if memo in self._ended:
+        try:  # one look-up: the key hashes every button
             ended = self._ended[memo]
-        else:
+        except KeyError:
             if len(self._ended) >= _ENDED_MEMO:  # labels with dates and times vary
                 self._ended.clear()
             ended = self._ended[memo] = self._with_way_out(turn, buttons, back)

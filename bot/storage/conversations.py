@@ -55,6 +55,13 @@ _UPDATE = (
 # since the last batch, the writer refuses it as a conflict (`Database.watch`), even if that
 # connection wrote without moving the version; the turn then reads the row and decides again.
 _UPDATE_KEPT = _UPDATE + " /* a kept row */"
+# A turn that saves nothing but answered from a kept row (a refusal): the row is left as it
+# is, but the statement is refused like `_UPDATE_KEPT` when the row moved or another
+# connection committed, so the turn's commit checks what a read back would have.
+_CHECK_KEPT = (
+    "UPDATE conversations SET version = version"
+    " WHERE channel = ? AND user_id = ? AND version = ? /* a kept row, unchanged */"
+)
 
 
 @lru_cache(maxsize=1024)  # the same few lists of buttons, turn after turn
@@ -70,8 +77,8 @@ class SqliteConversations:
         db.watch(
             "conversations",
             self.forget_all,
-            own=(_INSERT, _UPDATE, _UPDATE_KEPT),
-            guarded=(_UPDATE_KEPT,),
+            own=(_INSERT, _UPDATE, _UPDATE_KEPT, _CHECK_KEPT),
+            guarded=(_UPDATE_KEPT, _CHECK_KEPT),
         )
 
     # ---- rows kept between turns ----------------------------------------------------------
@@ -154,6 +161,13 @@ class SqliteConversations:
             ),
             expect_rows=1,
         )
+
+    def unchanged(self, kept: StoredConversation) -> Write:
+        """The write that changes nothing, committed with a turn that answered from `kept`
+        (a row `remembered` gave) and saves nothing: it conflicts when `kept` is no longer
+        what is stored, as a save from it would."""
+        key = kept.key
+        return Write(_CHECK_KEPT, (key.channel, key.user_id, kept.version), expect_rows=1)
 
     @staticmethod
     def saved(

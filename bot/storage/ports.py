@@ -44,6 +44,8 @@ class Conversations(Protocol):
 
     def forget(self, key: ConversationKey) -> None: ...
 
+    def unchanged(self, kept: StoredConversation) -> Write: ...
+
     def saved(
         self,
         before: StoredConversation,
