@@ -10,7 +10,9 @@ the status is answered in place and the conversation stays where it was.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from flows.automated_common import (
     DIDNT_HELP,
@@ -24,6 +26,7 @@ from flows.automated_common import (
 )
 from flows.case_live import MALFORMED, NOT_ONLINE, recent_history
 from flows.case_records import CaseRecord
+from flows.case_status import StatusExplanation
 from flows.facts import Facts
 from flows.receipts import ReceiptCheck, ReceiptNumber, check_receipt
 from flows.state import ConversationState
@@ -41,6 +44,7 @@ from flows.steps import (
     Supplied,
     choice,
     decide,
+    kept,
     refuse,
     route,
     say,
@@ -142,9 +146,39 @@ def _what_changed(record: CaseRecord) -> tuple[Say, ...]:
 
 def status_answer(f: Facts, receipt: ReceiptNumber, record: CaseRecord, moving: bool) -> Decision:
     explanation = f.policy.statuses.explain(record.status_title)
-    next_step: str | Say = explanation.next_step
-    if explanation.shows_biometrics_appointment:
+    if explanation.shows_biometrics_appointment and record.biometrics_at is not None:
+        # The appointment's words depend on the clock and the sites: worked out each time.
         next_step = _next_step(f, record, explanation.next_step)
+        says = _answer(receipt, record, moving, explanation, next_step)
+    else:
+        offset = record.checked_at.utcoffset() if record.checked_at else None
+        says = _kept_answer(receipt, record, moving, explanation, offset)
+    return decide(explanation.rule, *says, state=f.state.but(receipt=record.receipt_number))
+
+
+@lru_cache(maxsize=1024)
+def _kept_answer(
+    receipt: ReceiptNumber,
+    record: CaseRecord,
+    moving: bool,
+    explanation: StatusExplanation,
+    offset: timedelta | None,
+) -> tuple[Say, ...]:
+    """The answer for a case record whose words depend on nothing else, kept: the same
+    cases are asked about again and again. (`offset`: an equal `checked_at` in another
+    zone is written with other hours.)"""
+    return tuple(
+        kept(s) for s in _answer(receipt, record, moving, explanation, explanation.next_step)
+    )
+
+
+def _answer(
+    receipt: ReceiptNumber,
+    record: CaseRecord,
+    moving: bool,
+    explanation: StatusExplanation,
+    next_step: str | Say,
+) -> tuple[Say, ...]:
     buttons: tuple[Choice, ...] = (
         (choice(AGAIN, "status.buttons.again"), *WAY_OUT) if moving else (MENU_BUTTON,)
     )
@@ -162,8 +196,7 @@ def status_answer(f: Facts, receipt: ReceiptNumber, record: CaseRecord, moving: 
     source = _where_from(record)
     if source is not None:
         extra.append(source)
-    return decide(
-        explanation.rule,
+    return (
         say(
             "status.answer",
             *buttons,
@@ -177,7 +210,6 @@ def status_answer(f: Facts, receipt: ReceiptNumber, record: CaseRecord, moving: 
             origin=_origin(receipt),
         ),
         *extra,
-        state=f.state.but(receipt=record.receipt_number),
     )
 
 
