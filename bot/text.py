@@ -175,7 +175,7 @@ _KEPT_TEXTS_MAX = 4096
 def text(messages: Catalogue, key: str, params: Mapping[str, Any]) -> str:
     """The catalogue text `key` with `params` written in the house style of its language."""
     if not params:
-        return messages.text(key)
+        return messages.filled(key, params)
     if type(params) is Kept:  # never changed once made: written once per catalogue
         kept_key = (messages, key, params)
         found = _KEPT_TEXTS.get(kept_key)
