@@ -10,9 +10,11 @@ the status is answered in place and the conversation stays where it was.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
+
+from msgspec import Struct
 
 from flows.automated_common import (
     DIDNT_HELP,
@@ -105,21 +107,38 @@ def _origin(receipt: ReceiptNumber) -> Say:
     return say("origin.day", office=office, year=decoded.fiscal_year, day=decoded.working_day)
 
 
-def _next_step(f: Facts, record: CaseRecord, next_step: str) -> str | Say:
+class _Appointment(Struct, frozen=True):
+    """What the status answer says of a case's biometrics appointment, besides its date:
+    whether it has passed, and the site's name and address (none when unknown)."""
+
+    when: str  # "passed" or "upcoming"
+    site: str | None
+    address: str | None
+
+
+def _appointment(f: Facts, record: CaseRecord) -> _Appointment | None:
+    at = record.biometrics_at
+    if at is None:
+        return None
+    site = f.policy.biometrics.site(record.biometrics_site)
+    when = "passed" if at <= f.now else "upcoming"
+    return _Appointment(when, site.name, site.address) if site else _Appointment(when, None, None)
+
+
+def _next_step(record: CaseRecord, next_step: str, appointment: _Appointment | None) -> str | Say:
     """The next step, led by the biometrics appointment the case on file has (when the
     status shows one): when and where it is, or that its date has passed."""
     at = record.biometrics_at
-    if at is None:
+    if at is None or appointment is None:
         return next_step
-    site = f.policy.biometrics.site(record.biometrics_site)
-    when = "passed" if at <= f.now else "upcoming"
-    if site is None:
+    when = appointment.when
+    if appointment.site is None:
         return say(f"status.biometrics.{when}_no_site", when=at, next_step=next_step)
     return say(
         f"status.biometrics.{when}",
         when=at,
-        site=site.name,
-        address=site.address,
+        site=appointment.site,
+        address=appointment.address,
         next_step=next_step,
     )
 
@@ -146,14 +165,18 @@ def _what_changed(record: CaseRecord) -> tuple[Say, ...]:
 
 def status_answer(f: Facts, receipt: ReceiptNumber, record: CaseRecord, moving: bool) -> Decision:
     explanation = f.policy.statuses.explain(record.status_title)
-    if explanation.shows_biometrics_appointment and record.biometrics_at is not None:
-        # The appointment's words depend on the clock and the sites: worked out each time.
-        next_step = _next_step(f, record, explanation.next_step)
-        says = _answer(receipt, record, moving, explanation, next_step)
-    else:
-        offset = record.checked_at.utcoffset() if record.checked_at else None
-        says = _kept_answer(receipt, record, moving, explanation, offset)
+    appointment = None
+    if explanation.shows_biometrics_appointment:
+        appointment = _appointment(f, record)  # passed or upcoming: by the clock
+    # Equal date-times in other zones are written with other hours: the zones are part of
+    # what the kept answer is kept for.
+    zones = (_offset(record.checked_at), _offset(record.biometrics_at))
+    says = _kept_answer(receipt, record, moving, explanation, appointment, zones)
     return decide(explanation.rule, *says, state=f.state.but(receipt=record.receipt_number))
+
+
+def _offset(at: datetime | None) -> timedelta | None:
+    return at.utcoffset() if at is not None else None
 
 
 @lru_cache(maxsize=1024)
@@ -162,23 +185,13 @@ def _kept_answer(
     record: CaseRecord,
     moving: bool,
     explanation: StatusExplanation,
-    offset: timedelta | None,
+    appointment: _Appointment | None,
+    zones: tuple[timedelta | None, ...],
 ) -> tuple[Say, ...]:
-    """The answer for a case record whose words depend on nothing else, kept: the same
-    cases are asked about again and again. (`offset`: an equal `checked_at` in another
-    zone is written with other hours.)"""
-    return tuple(
-        kept(s) for s in _answer(receipt, record, moving, explanation, explanation.next_step)
-    )
-
-
-def _answer(
-    receipt: ReceiptNumber,
-    record: CaseRecord,
-    moving: bool,
-    explanation: StatusExplanation,
-    next_step: str | Say,
-) -> tuple[Say, ...]:
+    """The answer for a case record, kept: the same cases are asked about again and again,
+    and it depends on nothing else than these arguments. Its sentences are `Kept`, so
+    each is written once per catalogue too (`bot.text.text`)."""
+    next_step = _next_step(record, explanation.next_step, appointment)
     buttons: tuple[Choice, ...] = (
         (choice(AGAIN, "status.buttons.again"), *WAY_OUT) if moving else (MENU_BUTTON,)
     )
@@ -196,7 +209,7 @@ def _answer(
     source = _where_from(record)
     if source is not None:
         extra.append(source)
-    return (
+    said = (
         say(
             "status.answer",
             *buttons,
@@ -211,6 +224,7 @@ def _answer(
         ),
         *extra,
     )
+    return tuple(kept(s) for s in said)
 
 
 def _found(anywhere: bool) -> Guard:
