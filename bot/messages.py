@@ -64,7 +64,7 @@ class Catalogue:
         self._all.setdefault(language, self._texts)
         self._siblings: dict[str, Catalogue] = {language: self}
         self._literals: dict[str, Mapping[str, str]] = {}
-        self._plain: dict[str, str] = {}  # texts without placeholders, braces unescaped
+        self._plain: dict[str, str] = {}  # texts asked for without values, as written
 
     def literal(self, english: str) -> str:
         """A text from config/'s rule files (English) in this catalogue's language: the
@@ -146,19 +146,24 @@ class Catalogue:
 
     def filled(self, key: str, params: Mapping[str, Any]) -> str:
         """`text(key, **params)` with the values given as one mapping."""
+        if not params:
+            plain = self._plain.get(key)
+            if plain is not None:
+                return plain
         try:
             template = self._texts[key]
         except KeyError:
             raise MissingMessage(key) from None
         if PRACTICE in template:
             note = self._texts.get(PRACTICE_NOTE, "") if self.practice else ""
-            return template.format_map({**params, "practice": note}).rstrip()
-        if params:
+            out = template.format_map({**params, "practice": note}).rstrip()
+        elif params:
             return template.format_map(params)
-        plain = self._plain.get(key)
-        if plain is None:  # worked out once per key: the same every time
-            plain = self._plain[key] = template.replace("{{", "{").replace("}}", "}")
-        return plain
+        else:
+            out = template.replace("{{", "{").replace("}}", "}")
+        if not params:  # worked out once per key: the same every time
+            self._plain[key] = out
+        return out
 
 
 Texts = dict[str, dict[str, str]]

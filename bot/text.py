@@ -24,7 +24,7 @@ from typing import Any
 
 from bot.messages import Catalogue
 from bot.model import Reply
-from flows.steps import DayName, Say, Short, ShortDay, Supplied
+from flows.steps import DayName, Kept, Say, Short, ShortDay, Supplied
 
 # The CLDR patterns of each style, by language (bot/languages.py). A language not listed
 # here is written with the English patterns and its own month and day names.
@@ -167,10 +167,27 @@ def render(messages: Catalogue, said: Say) -> str:
     return text(messages, said.key, said.params)
 
 
+# What `Kept` placeholders were written as, by catalogue and key (bounded).
+_KEPT_TEXTS: dict[tuple[Catalogue, str, Kept], str] = {}
+_KEPT_TEXTS_MAX = 4096
+
+
 def text(messages: Catalogue, key: str, params: Mapping[str, Any]) -> str:
     """The catalogue text `key` with `params` written in the house style of its language."""
     if not params:
-        return messages.text(key)
+        return messages.filled(key, params)
+    if type(params) is Kept:  # never changed once made: written once per catalogue
+        kept_key = (messages, key, params)
+        found = _KEPT_TEXTS.get(kept_key)
+        if found is None:
+            if len(_KEPT_TEXTS) >= _KEPT_TEXTS_MAX:
+                _KEPT_TEXTS.clear()
+            found = _KEPT_TEXTS[kept_key] = _filled(messages, key, params)
+        return found
+    return _filled(messages, key, params)
+
+
+def _filled(messages: Catalogue, key: str, params: Mapping[str, Any]) -> str:
     # A text handed over from config/'s rule files is written in the catalogue's language;
     # a sentence is rendered first; other values are written in the house style.
     values: dict[str, Any] = {}

@@ -10,7 +10,11 @@ the status is answered in place and the conversation stays where it was.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
+
+from msgspec import Struct
 
 from flows.automated_common import (
     DIDNT_HELP,
@@ -24,6 +28,7 @@ from flows.automated_common import (
 )
 from flows.case_live import MALFORMED, NOT_ONLINE, recent_history
 from flows.case_records import CaseRecord
+from flows.case_status import StatusExplanation
 from flows.facts import Facts
 from flows.receipts import ReceiptCheck, ReceiptNumber, check_receipt
 from flows.state import ConversationState
@@ -41,6 +46,7 @@ from flows.steps import (
     Supplied,
     choice,
     decide,
+    kept,
     refuse,
     route,
     say,
@@ -101,21 +107,38 @@ def _origin(receipt: ReceiptNumber) -> Say:
     return say("origin.day", office=office, year=decoded.fiscal_year, day=decoded.working_day)
 
 
-def _next_step(f: Facts, record: CaseRecord, next_step: str) -> str | Say:
+class _Appointment(Struct, frozen=True):
+    """What the status answer says of a case's biometrics appointment, besides its date:
+    whether it has passed, and the site's name and address (none when unknown)."""
+
+    when: str  # "passed" or "upcoming"
+    site: str | None
+    address: str | None
+
+
+def _appointment(f: Facts, record: CaseRecord) -> _Appointment | None:
+    at = record.biometrics_at
+    if at is None:
+        return None
+    site = f.policy.biometrics.site(record.biometrics_site)
+    when = "passed" if at <= f.now else "upcoming"
+    return _Appointment(when, site.name, site.address) if site else _Appointment(when, None, None)
+
+
+def _next_step(record: CaseRecord, next_step: str, appointment: _Appointment | None) -> str | Say:
     """The next step, led by the biometrics appointment the case on file has (when the
     status shows one): when and where it is, or that its date has passed."""
     at = record.biometrics_at
-    if at is None:
+    if at is None or appointment is None:
         return next_step
-    site = f.policy.biometrics.site(record.biometrics_site)
-    when = "passed" if at <= f.now else "upcoming"
-    if site is None:
+    when = appointment.when
+    if appointment.site is None:
         return say(f"status.biometrics.{when}_no_site", when=at, next_step=next_step)
     return say(
         f"status.biometrics.{when}",
         when=at,
-        site=site.name,
-        address=site.address,
+        site=appointment.site,
+        address=appointment.address,
         next_step=next_step,
     )
 
@@ -142,9 +165,33 @@ def _what_changed(record: CaseRecord) -> tuple[Say, ...]:
 
 def status_answer(f: Facts, receipt: ReceiptNumber, record: CaseRecord, moving: bool) -> Decision:
     explanation = f.policy.statuses.explain(record.status_title)
-    next_step: str | Say = explanation.next_step
+    appointment = None
     if explanation.shows_biometrics_appointment:
-        next_step = _next_step(f, record, explanation.next_step)
+        appointment = _appointment(f, record)  # passed or upcoming: by the clock
+    # Equal date-times in other zones are written with other hours: the zones are part of
+    # what the kept answer is kept for.
+    zones = (_offset(record.checked_at), _offset(record.biometrics_at))
+    says = _kept_answer(receipt, record, moving, explanation, appointment, zones)
+    return decide(explanation.rule, *says, state=f.state.but(receipt=record.receipt_number))
+
+
+def _offset(at: datetime | None) -> timedelta | None:
+    return at.utcoffset() if at is not None else None
+
+
+@lru_cache(maxsize=1024)
+def _kept_answer(
+    receipt: ReceiptNumber,
+    record: CaseRecord,
+    moving: bool,
+    explanation: StatusExplanation,
+    appointment: _Appointment | None,
+    zones: tuple[timedelta | None, ...],
+) -> tuple[Say, ...]:
+    """The answer for a case record, kept: the same cases are asked about again and again,
+    and it depends on nothing else than these arguments. Its sentences are `Kept`, so
+    each is written once per catalogue too (`bot.text.text`)."""
+    next_step = _next_step(record, explanation.next_step, appointment)
     buttons: tuple[Choice, ...] = (
         (choice(AGAIN, "status.buttons.again"), *WAY_OUT) if moving else (MENU_BUTTON,)
     )
@@ -162,8 +209,7 @@ def status_answer(f: Facts, receipt: ReceiptNumber, record: CaseRecord, moving: 
     source = _where_from(record)
     if source is not None:
         extra.append(source)
-    return decide(
-        explanation.rule,
+    said = (
         say(
             "status.answer",
             *buttons,
@@ -177,8 +223,8 @@ def status_answer(f: Facts, receipt: ReceiptNumber, record: CaseRecord, moving: 
             origin=_origin(receipt),
         ),
         *extra,
-        state=f.state.but(receipt=record.receipt_number),
     )
+    return tuple(kept(s) for s in said)
 
 
 def _found(anywhere: bool) -> Guard:

@@ -14,6 +14,7 @@ from msgspec import Struct
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_EXPLAINED_KEPT = 1024  # explanations kept by title (`StatusCatalogue.explain`)
 
 
 def title_key(title: str) -> str:
@@ -65,8 +66,23 @@ class StatusCatalogue(_Strict):
         # Built once per catalogue: a lookup is one dict access, not a scan of every title.
         return {title_key(t.title): t for t in self.titles}
 
+    @cached_property
+    def _explained(self) -> dict[str, "StatusExplanation"]:
+        return {}  # title as given -> its explanation (`explain`)
+
     def explain(self, title: str) -> "StatusExplanation":
         """What `title` means and what to do next, with the rule that decided."""
+        # The same few titles turn after turn: each worked out once (bounded: a live source
+        # may name titles the catalogue has never seen).
+        explained = self._explained
+        found = explained.get(title)
+        if found is None:
+            if len(explained) >= _EXPLAINED_KEPT:
+                explained.clear()
+            found = explained[title] = self._explanation(title)
+        return found
+
+    def _explanation(self, title: str) -> "StatusExplanation":
         t = self._by_key.get(title_key(title))
         if t is not None:
             group = self.groups[t.group]

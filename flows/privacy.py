@@ -14,32 +14,37 @@ _RECEIPT = re.compile(
     r"(?<![A-Za-z0-9])([A-Za-z]{3})" + _SEP + r"((?:\d" + _SEP + r"){8})(\d" + _SEP + r"\d)(?!\d)"
 )
 _A_NUMBER = re.compile(r"(?<![A-Za-z0-9])([Aa])[\s\-#]?(\d[\d\s\-]{5,10}\d)(?!\d)")
-_DIGIT = re.compile(r"\d")
+_NON_DIGIT = re.compile(r"\D")
+# Seven digits anywhere in the text: every identifier has at least that many (an A-number 7
+# to 9, a receipt or phone number 10), and most texts have fewer (most have none).
+_SEVEN_DIGITS = re.compile(r"(?:\d\D*){6}\d")
 _PHONE = re.compile(r"(?<!\d)(?:\+?1[\s.\-]?)?\(?\d{3}\)?[\s.\-]?\d{3}[\s.\-]?\d{4}(?!\d)")
 
 
 def _mask_receipt(m: re.Match[str]) -> str:
-    tail = re.sub(r"\D", "", m.group(3))
+    tail = _NON_DIGIT.sub("", m.group(3))
     return f"{m.group(1).upper()}********{tail}"
 
 
 def _mask_a_number(m: re.Match[str]) -> str:
-    digits = re.sub(r"\D", "", m.group(2))
+    digits = _NON_DIGIT.sub("", m.group(2))
     if not 7 <= len(digits) <= 9:
         return m.group(0)
     return f"A*******{digits[-2:]}"
 
 
 def _mask_phone(m: re.Match[str]) -> str:
-    digits = re.sub(r"\D", "", m.group(0))
+    digits = _NON_DIGIT.sub("", m.group(0))
     return f"***-***-**{digits[-2:]}"
 
 
 def mask_personal_data(text: str) -> str:
     """`text` with receipt numbers, A-numbers and phone numbers masked."""
-    if _DIGIT.search(text) is None:  # every identifier has digits; most texts have none
+    if _SEVEN_DIGITS.search(text) is None:
         return text
     text = _RECEIPT.sub(_mask_receipt, text)
+    if _SEVEN_DIGITS.search(text) is None:  # a masked receipt keeps two: most end here
+        return text
     text = _A_NUMBER.sub(_mask_a_number, text)
     return _PHONE.sub(_mask_phone, text)
 

@@ -58,6 +58,21 @@ def say(key: str, *choices: Choice, **params: Any) -> Say:
     return Say(key, params, choices)
 
 
+class Kept(dict[str, Any]):
+    """The placeholders of a `Say` that is kept and said again unchanged (a status answer
+    kept for its case record): never changed once made, so what they are written as in
+    one catalogue may be kept too (`bot.text.text`). Hashed by identity: looking one up
+    costs no hashing of its values."""
+
+    __slots__ = ()
+    __hash__ = object.__hash__  # type: ignore[assignment]
+
+
+def kept(said: Say) -> Say:
+    """`said` with its placeholders `Kept`."""
+    return Say(said.key, Kept(said.params), said.choices)
+
+
 class Short(Struct, frozen=True):
     """A date and time in the short style of a button label ('Tue Nov 24, 10:30 a.m.')."""
 

@@ -310,6 +310,37 @@ def test_ordinary_question_is_not_a_wish_for_a_person() -> None:
     assert not CONFIG.self_service.wants_person("when is my appointment")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "?!",
+        "agents",
+        "an agent!",
+        "It didn't help at all",
+        "did  not   help",
+        "HUMAN",
+        "humane",
+        "speak to a real person",
+        "talk to a per son",
+    ],
+)
+def test_a_wish_for_a_person_is_a_phrase_among_the_words(text: str) -> None:
+    """One search for any phrase finds what looking for each phrase in turn finds, also
+    with a phrase that simplifies to nothing."""
+    from flows.self_service import SelfService, _simplify
+
+    odd = SelfService(
+        phones=CONFIG.self_service.phones,
+        topics=CONFIG.self_service.topics,
+        person_phrases=["?!", "agent"],
+    )
+    said = f" {_simplify(text)} "
+    for service in (CONFIG.self_service, odd):
+        wanted = any(f" {_simplify(p)} " in said for p in service.person_phrases)
+        assert service.wants_person(text) == wanted
+
+
 def test_bad_config_file_is_refused_with_file_field_and_reason(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import shutil
 

@@ -3,8 +3,11 @@ titles"), and a biometrics status that shows the appointment the bot knows about
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
+from bot.clock import FixedClock
 from bot.config import load_settings
 from bot.engine import Engine
 from bot.messages import Catalogue
@@ -91,6 +94,21 @@ async def test_a_past_biometrics_appointment_is_said_to_have_passed(chat: Chat) 
         chat.text
     )
     assert "has passed" in chat.text and "abandoned" in chat.text
+
+
+async def test_the_same_case_says_its_appointment_has_passed_once_the_clock_passes_it(
+    chat: Chat, clock: FixedClock
+) -> None:
+    """The status answer is kept per case record; whether the appointment has passed is
+    the clock's, asked every time."""
+    await chat.send("/start")
+    await chat.send(ELIGIBLE)  # 2030-03-12 09:00 at the New York ASC
+    assert "Your appointment is on Tuesday, March 12, 2030, 9:00 a.m." in chat.text
+    clock.set(datetime(2030, 3, 12, 9, 0))
+    await chat.send("/menu")
+    await chat.send(ELIGIBLE)
+    assert "The appointment on record, on Tuesday, March 12, 2030, 9:00 a.m." in chat.text
+    assert "has passed" in chat.text
 
 
 async def test_without_an_appointment_on_file_the_plain_next_step_is_given(

@@ -64,3 +64,36 @@ def test_the_log_formatter_masks_messages_and_tracebacks() -> None:
         )
     out = formatter.format(record)
     assert "2190000001" not in out and "555-0143" not in out and "2190000123" not in out
+
+
+def _three_passes(text: str) -> str:
+    """The masking as it was first written: the three passes over every text with a digit
+    (mask_personal_data skips the passes that cannot find anything)."""
+    from flows import privacy
+
+    text = privacy._RECEIPT.sub(privacy._mask_receipt, text)
+    text = privacy._A_NUMBER.sub(privacy._mask_a_number, text)
+    return privacy._PHONE.sub(privacy._mask_phone, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "no digits at all",
+        "EAC219000000",  # a digit short of a receipt
+        "A123456",
+        "a 12-34-56",
+        "EAC2190000001 and A123456789 and 202-555-0143",
+        "EAC2190000001 202 555 0143",
+        "1 202 555 0143 EAC2190000001",
+        "٣٣٣٣٣٣٣٣٣٣",  # other scripts' digits are digits too
+    ],
+)
+def test_skipping_passes_masks_exactly_as_the_three_passes(text: str) -> None:
+    assert mask_personal_data(text) == _three_passes(text)
+
+
+@given(st.text(alphabet="AEaCI 0123456789-#.()+\n", max_size=40))
+def test_any_text_is_masked_exactly_as_by_the_three_passes(text: str) -> None:
+    assert mask_personal_data(text) == _three_passes(text)

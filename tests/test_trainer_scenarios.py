@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import ClassVar
 
 import pytest
@@ -182,7 +183,9 @@ cases:
     assert report.passed and seen["ok"]
     from bot.storage.cases import SqliteCases
 
-    cases = SqliteCases(None, scenario.now.astimezone().tzinfo)  # type: ignore[arg-type]
+    # Only its writes are used: a database that keeps nothing and is never read.
+    no_database = SimpleNamespace(keeps_rows=False, watch=lambda *args, **kwargs: None)
+    cases = SqliteCases(no_database, scenario.now.astimezone().tzinfo)  # type: ignore[arg-type]
     writes = runner.case_writes(cases, scenario.cases, scenario.now.astimezone())
     assert writes[0].params[5].endswith("+00:00")  # stored in UTC like every instant
 

@@ -17,11 +17,13 @@ log = logging.getLogger(__name__)
 async def find_case(turn: Turn, receipt: str) -> CaseRecord | None:
     """The case on file for `receipt`; None when there is none or the source is down (then
     `turn.loaded.case_unavailable` is set, so a step can say so)."""
+    cases = turn.ports.cases
     try:
-        found = await turn.ports.cases.find(receipt)
+        found = await cases.find(receipt)
     except CaseLookupFailed:
         turn.loaded.case_unavailable = True
         return None
+    turn.write(*cases.kept_check(receipt, found))  # decided on a case kept in memory
     turn.loaded.case_outcome = found.outcome
     if found.outcome == UNAVAILABLE:
         turn.loaded.case_unavailable = True

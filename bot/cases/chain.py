@@ -72,6 +72,9 @@ class CaseChain:
             cached = None
         return await self._ask(receipt, cached)
 
+    def kept_check(self, receipt: str, found: Lookup) -> tuple[Write, ...]:
+        return ()  # nothing of the chain's answers is kept in memory (each reads the cache)
+
     async def _ask(self, receipt: str, cached: CaseRecord | None) -> Lookup:
         try:
             record = await self.client.case_status(receipt)

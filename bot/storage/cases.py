@@ -3,6 +3,16 @@
 `SqliteCases` is the `Cases` port: lookups for the tiers and the staff desk, and the writes
 of an import. A live source (the USCIS Case Status API) can stand in front of it behind the
 same `lookup`.
+
+What a turn's `find` read is kept in memory (the same cases are asked about again and
+again) and dropped whenever it may no longer be true (`Database.watch`): any statement of
+this process writing to the table (an import, a rescheduled appointment), or another
+connection's commit (an import running beside the bot), as the writer sees it. A turn that
+decided on a kept case commits `kept_check` with its writes: in the first batch after
+another connection committed, the writer refuses it as a Conflict and the turn is decided
+again on the case as stored: an import the writer had not seen yet when the turn read the
+case is not answered from memory. `lookup` and `refresh` (the staff desk, the watcher's
+poll, the live chain's imported cases) read the file every time.
 """
 
 from __future__ import annotations
@@ -30,6 +40,10 @@ _ON_CONFLICT = " ON CONFLICT (receipt_number) DO UPDATE SET " + ", ".join(
 )
 UPSERT_SQL = _INSERT_HEAD + _VALUES + _ON_CONFLICT
 _INSERT_NEW_SQL = _INSERT_HEAD.replace("INSERT", "INSERT OR IGNORE", 1) + _VALUES
+CACHE_CASES = 10_000  # cases kept in memory (found or not), the most recently read
+# Committed by a turn that decided on a kept case: reads and writes nothing; the writer
+# refuses it as a Conflict in the first batch after another connection committed.
+_KEPT_CHECK = Write("SELECT 1 /* decided on a kept case row */")
 
 
 @lru_cache(maxsize=8)
@@ -42,9 +56,22 @@ class CaseLookupFailed(Exception):
 
 
 class SqliteCases:
-    def __init__(self, db: Database, tz: tzinfo) -> None:
+    def __init__(self, db: Database, tz: tzinfo, *, cache_cases: int = CACHE_CASES) -> None:
         self._db = db
         self._tz = tz
+        self._kept: dict[str, Lookup] = {}
+        self._cache_cases = cache_cases if db.keeps_rows else 0
+        self._forgotten = 0  # times the kept cases were dropped: a read older is not kept
+        db.watch("cases", self.forget_all, guarded=(_KEPT_CHECK.sql,))
+
+    def forget_all(self) -> None:
+        self._kept.clear()
+        self._forgotten += 1
+
+    def kept_check(self, receipt: str, found: Lookup) -> tuple[Write, ...]:
+        """What a turn that decides on `found` (`find(receipt)`) commits with its writes:
+        the check that no other connection changed the case since it was kept."""
+        return (_KEPT_CHECK,) if self._kept.get(receipt) is found else ()
 
     async def lookup(self, receipt: str) -> CaseRecord | None:
         """The case on file for the normalised `receipt`, None when there is none, or
@@ -59,12 +86,26 @@ class SqliteCases:
         return None if row is None else record_from_row(row, self._tz)
 
     async def find(self, receipt: str) -> Lookup:
-        """`lookup` with its outcome; `CaseLookupFailed` when the file cannot be read."""
-        record = await self.lookup(receipt)
-        return Lookup(record, FOUND if record else NOT_FOUND)
+        """`lookup` with its outcome, kept in memory (module doc); `CaseLookupFailed` when
+        the file cannot be read."""
+        found = self._kept.get(receipt)
+        if found is not None:
+            return found
+        forgotten = self._forgotten
+        found = await self.refresh(receipt)
+        # Kept only when nothing was dropped while it was read: a write committed meanwhile
+        # may have come after the read.
+        if forgotten == self._forgotten and self._cache_cases:
+            kept = self._kept
+            if len(kept) >= self._cache_cases:
+                del kept[next(iter(kept))]  # the one read longest ago
+            kept[receipt] = found
+        return found
 
     async def refresh(self, receipt: str) -> Lookup:
-        return await self.find(receipt)
+        """As `find`, read from the file."""
+        record = await self.lookup(receipt)
+        return Lookup(record, FOUND if record else NOT_FOUND)
 
     async def any(self) -> bool:
         row = await self._db.fetchone("SELECT EXISTS (SELECT 1 FROM cases) AS any_case")
