@@ -4,7 +4,11 @@ whoever changed it (another process on the same file, another statement in this 
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
+
+import pytest
 
 from bot.assembly import create_engine
 from bot.clock import FixedClock
@@ -138,3 +142,44 @@ async def test_a_refusal_saves_nothing_and_the_row_stays_kept(chat: Chat, db: Da
     reads = _count_conversation_reads(db)
     await chat.send("/menu")
     assert reads == [] if db.keeps_rows else len(reads) == 1
+
+
+@pytest.mark.sqlite_only  # SQLite's group commit; PostgreSQL keeps no rows
+async def test_a_turn_decided_while_the_batch_that_saw_another_commit_commits_reads_the_row(
+    chat: Chat, settings: Settings, db: Database, engine: Engine, monkeypatch: Any
+) -> None:
+    """Another connection moved a row without its version. The first batch after it
+    sees that commit; a turn decided while that batch's COMMIT is still syncing must not
+    answer from the kept row (its own check lands in the next batch, which sees nothing
+    new and would let the stale save through)."""
+    from bot.storage import database
+
+    await chat.send("/start")
+    await chat.press("go:status")
+    other = Chat(engine, user="u2")
+    await other.send("/start")
+    await run_sql_beside(
+        settings.db_path,
+        "UPDATE conversations SET state = 'automated.menu', offered = '[]' WHERE user_id = 'u1'",
+    )
+    held, release = threading.Event(), threading.Event()
+    original = database._commit
+
+    def held_commit(conn: Any) -> None:  # the first commit after the other connection's
+        if not held.is_set():
+            held.set()
+            release.wait(30)
+        original(conn)
+
+    monkeypatch.setattr(database, "_commit", held_commit)
+    first = asyncio.create_task(other.send("/help"))
+    await asyncio.to_thread(held.wait, 30)
+    second = asyncio.create_task(chat.send("/help"))
+    while not db._waiting:  # noqa: ASYNC110 (the writer has no event for it) u1 queued
+        await asyncio.sleep(0.005)
+    release.set()
+    await first
+    result = await second
+    assert result.state == "automated.menu"  # answered where the row says it is
+    row = await db.fetchone("SELECT state FROM conversations WHERE user_id = 'u1'")
+    assert row is not None and row["state"] == "automated.menu"

@@ -642,6 +642,16 @@ class SqliteDatabase(Database):
             except BaseException:
                 _roll_back(conn)
                 raise
+            if version != self._data_version:
+                # Another connection committed since the last batch: what is kept is
+                # dropped now, before the commit's await, so that no turn decided while
+                # this batch commits answers from a kept row (its check would land in the
+                # next batch, which sees no new commit and would not refuse it).
+                if self._data_version is not None:
+                    self.foreign_commits += 1
+                    for _table, _own, forget in self._watches:
+                        forget()
+                self._data_version = version
             await self._writer_thread.run(_commit)
         except Exception as exc:
             log.error("commit of %d group(s) failed: %s", len(batch), _describe(exc))
@@ -649,12 +659,6 @@ class SqliteDatabase(Database):
             return [error] * len(batch), exc
         self.commits += 1
         self._since_checkpoint += 1
-        if version != self._data_version:
-            if self._data_version is not None:  # another connection committed meanwhile
-                self.foreign_commits += 1
-                for _table, _own, forget in self._watches:
-                    forget()
-            self._data_version = version
         return outcomes, None
 
 
