@@ -102,6 +102,20 @@ def chat(engine: Engine) -> Chat:
     return Chat(engine)
 
 
+def count_reads(db: Database, table: str) -> list[str]:
+    """Every `fetchone` from `table` from now on, as its SQL (tests of kept rows)."""
+    reads: list[str] = []
+    original = db.fetchone
+
+    async def counting(sql: str, params: Any = ()) -> Any:
+        if f"FROM {table}" in sql:
+            reads.append(sql)
+        return await original(sql, params)
+
+    db.fetchone = counting  # type: ignore[method-assign]
+    return reads
+
+
 def run_cli(
     *args: str,
     input: str | bytes | None = None,

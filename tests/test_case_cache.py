@@ -13,25 +13,12 @@ from bot.engine import Engine
 from bot.storage.cases import SqliteCases
 from bot.storage.database import Database
 from flows.case_records import CaseRecord
-from tests.conftest import Chat
+from tests.conftest import Chat, count_reads
 from tests.pg_server import run_sql_beside
 
 RECEIPT = "EAC2190000001"  # config/demo_cases.csv: "Case Was Received ..."
 RECEIVED = "Case Was Received And A Receipt Notice Was Sent"
 APPROVED = "Case Was Approved"
-
-
-def _count_case_reads(db: Database) -> list[str]:
-    reads: list[str] = []
-    original = db.fetchone
-
-    async def counting(sql: str, params: Any = ()) -> Any:
-        if "FROM cases" in sql:
-            reads.append(sql)
-        return await original(sql, params)
-
-    db.fetchone = counting  # type: ignore[method-assign]
-    return reads
 
 
 async def _status(chat: Chat, *, menu_first: bool = True) -> str:
@@ -43,7 +30,7 @@ async def _status(chat: Chat, *, menu_first: bool = True) -> str:
 
 async def test_a_case_asked_about_again_is_answered_from_memory(chat: Chat, db: Database) -> None:
     assert RECEIVED in await _status(chat)
-    reads = _count_case_reads(db)
+    reads = count_reads(db, "cases")
     assert RECEIVED in await _status(chat)
     assert RECEIVED in await _status(Chat(chat.engine, user="u2"))
     assert len(reads) == (0 if db.keeps_rows else 2)
@@ -105,7 +92,7 @@ async def test_a_case_read_while_a_write_commits_is_not_kept(engine: Engine, db:
     db.fetchone = overtaken  # type: ignore[method-assign]
     await cases.find(RECEIPT)
     db.fetchone = original  # type: ignore[method-assign]
-    reads = _count_case_reads(db)
+    reads = count_reads(db, "cases")
     await cases.find(RECEIPT)
     assert len(reads) == 1
 
@@ -113,6 +100,6 @@ async def test_a_case_read_while_a_write_commits_is_not_kept(engine: Engine, db:
 async def test_the_watchers_poll_reads_the_file(engine: Engine, db: Database) -> None:
     cases = engine.services.ports.cases
     await cases.find(RECEIPT)
-    reads = _count_case_reads(db)
+    reads = count_reads(db, "cases")
     await cases.refresh(RECEIPT)
     assert len(reads) == 1

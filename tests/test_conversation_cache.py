@@ -15,26 +15,13 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.engine import Engine
 from bot.storage.database import Database, Write
-from tests.conftest import Chat
+from tests.conftest import Chat, count_reads
 from tests.pg_server import run_sql_beside
-
-
-def _count_conversation_reads(db: Database) -> list[str]:
-    reads: list[str] = []
-    original = db.fetchone
-
-    async def counting(sql: str, params: Any = ()) -> Any:
-        if "FROM conversations" in sql:
-            reads.append(sql)
-        return await original(sql, params)
-
-    db.fetchone = counting  # type: ignore[method-assign]
-    return reads
 
 
 async def test_a_turn_starts_from_the_row_the_last_turn_saved(chat: Chat, db: Database) -> None:
     await chat.send("/start")
-    reads = _count_conversation_reads(db)
+    reads = count_reads(db, "conversations")
     await chat.press("go:status")
     await chat.send("/menu")
     if db.keeps_rows:
@@ -90,7 +77,7 @@ async def test_another_statement_writing_conversations_drops_the_kept_rows(
     await db.commit([Write("DELETE FROM conversations WHERE user_id = 'u1'")])
     result = await chat.send("   ")  # refused: answered where the stored row says (none)
     assert not result.kept and result.state == engine.services.definition.initial
-    reads = _count_conversation_reads(db)
+    reads = count_reads(db, "conversations")
     await chat.send("/start")
     assert len(reads) == 1  # read, since nothing was kept for it
 
@@ -139,7 +126,7 @@ async def test_a_refusal_saves_nothing_and_the_row_stays_kept(chat: Chat, db: Da
     assert not result.kept
     after = await db.fetchone("SELECT * FROM conversations WHERE user_id = 'u1'")
     assert before is not None and after is not None and dict(before) == dict(after)
-    reads = _count_conversation_reads(db)
+    reads = count_reads(db, "conversations")
     await chat.send("/menu")
     assert reads == [] if db.keeps_rows else len(reads) == 1
 
