@@ -146,24 +146,24 @@ class Catalogue:
 
     def filled(self, key: str, params: Mapping[str, Any]) -> str:
         """`text(key, **params)` with the values given as one mapping."""
-        if not params:
-            plain = self._plain.get(key)
-            if plain is not None:
-                return plain
+        if params:
+            return self._fill(key, params)
+        plain = self._plain.get(key)
+        if plain is None:  # worked out once per key: the same every time
+            plain = self._plain[key] = self._fill(key, params)
+        return plain
+
+    def _fill(self, key: str, params: Mapping[str, Any]) -> str:
         try:
             template = self._texts[key]
         except KeyError:
             raise MissingMessage(key) from None
         if PRACTICE in template:
             note = self._texts.get(PRACTICE_NOTE, "") if self.practice else ""
-            out = template.format_map({**params, "practice": note}).rstrip()
-        elif params:
+            return template.format_map({**params, "practice": note}).rstrip()
+        if params:
             return template.format_map(params)
-        else:
-            out = template.replace("{{", "{").replace("}}", "}")
-        if not params:  # worked out once per key: the same every time
-            self._plain[key] = out
-        return out
+        return template.replace("{{", "{").replace("}}", "}")
 
 
 Texts = dict[str, dict[str, str]]

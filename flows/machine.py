@@ -186,16 +186,13 @@ class MachineDefinition:
 
     def transition_for(self, trigger: str, source: str) -> TransitionSpec | None:
         """The declared transition `trigger` fires from `source` (a specific one wins)."""
-        table = self._from.get(source)
-        if table is None:  # a state not declared (removed by a newer release)
-            return self._by_edge.get((trigger, ANY))
-        return table.get(trigger)
+        return self.triggers_from(source).get(trigger)
 
     def triggers_from(self, source: str) -> Mapping[str, TransitionSpec]:
         """Every transition that may fire from `source`, by trigger (`transition_for` for
         all triggers at once: a route loop asks for each of its routes)."""
         table = self._from.get(source)
-        if table is None:  # a state not declared: only the wildcards
+        if table is None:  # a state not declared (removed by a newer release): the wildcards
             return {t: spec for (t, src), spec in self._by_edge.items() if src == ANY}
         return table
 

@@ -123,26 +123,26 @@ class ConversationState(_Answers):
 
     def dump(self) -> str:
         """The state as JSON, without the values that are their defaults."""
+        # Most states hold nothing but text (a receipt, a language): written here as
+        # pydantic writes them (the same text), without the cost of its serializer.
         held = self.__dict__
-        if (
-            held["triage"] is None
-            and held["callback"] is None
-            and held["live_chat"] is None
-            and held["biometrics"] == _NO_BIOMETRICS
-            and held["request"] == _NO_REQUEST
-        ):
-            # Most states hold nothing but text (a receipt, a language): written here as
-            # pydantic writes them (the same text), without the cost of its serializer.
-            fields = (f'"{k}":{_json_text(v)}' for k in _FLAT if (v := held[k]) is not None)
-            return "{" + ",".join(fields) + "}"
-        return self.model_dump_json(exclude_defaults=True)
+        fields = []
+        for name, default in _DEFAULTS:
+            value = held[name]
+            if value is default or value == default:
+                continue
+            if type(value) is not str:  # nested answers: pydantic writes them
+                return self.model_dump_json(exclude_defaults=True)
+            fields.append(f'"{name}":{_json_text(value)}')
+        return "{" + ",".join(fields) + "}"
 
 
 EMPTY = ConversationState()
-_NO_BIOMETRICS = BiometricsAnswers()
-_NO_REQUEST = RequestAnswers()
-# The fields of a ConversationState that hold text or None (default None), in their order.
-_FLAT = ("receipt", "escalation_reason", "language")
+# Each field of a ConversationState with its default, in their order (as pydantic writes them).
+_DEFAULTS = tuple(
+    (name, field.get_default(call_default_factory=True))
+    for name, field in ConversationState.model_fields.items()
+)
 _json_text = json.encoder.encode_basestring  # "text" quoted as JSON, non-ASCII kept as is
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, tzinfo
 from functools import lru_cache
 
-from bot.storage.database import Database, StorageError, Write
+from bot.storage.database import Database, StorageError, Write, keep_newest
 from flows.case_live import FOUND, NOT_FOUND, Lookup
 from flows.case_records import COLUMNS, CaseRecord
 from flows.privacy import mask_personal_data
@@ -96,10 +96,7 @@ class SqliteCases:
         # Kept only when nothing was dropped while it was read: a write committed meanwhile
         # may have come after the read.
         if forgotten == self._forgotten and self._cache_cases:
-            kept = self._kept
-            if len(kept) >= self._cache_cases:
-                del kept[next(iter(kept))]  # the one read longest ago
-            kept[receipt] = found
+            keep_newest(self._kept, receipt, found, self._cache_cases)
         return found
 
     async def refresh(self, receipt: str) -> Lookup:

@@ -19,7 +19,7 @@ from functools import lru_cache
 from msgspec import Struct
 
 from bot.model import ConversationKey
-from bot.storage.database import Database, Write
+from bot.storage.database import Database, Write, keep_newest
 from bot.storage.timefmt import to_db
 
 
@@ -91,11 +91,7 @@ class SqliteConversations:
         """Keep `stored`: call it only once the save that stores it is committed."""
         if not self._cache_rows:
             return
-        rows = self._rows
-        rows.pop(stored.key, None)
-        if len(rows) >= self._cache_rows:
-            del rows[next(iter(rows))]  # the one saved longest ago
-        rows[stored.key] = stored
+        keep_newest(self._rows, stored.key, stored, self._cache_rows)
 
     def forget(self, key: ConversationKey) -> None:
         self._rows.pop(key, None)

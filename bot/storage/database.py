@@ -426,24 +426,28 @@ class SqliteDatabase(Database):
     # hop, and no coroutine of `_read` on the way (a turn reads once or twice).
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        if not self._reads and not self._reads_away and self._read_here():
-            try:
-                row: sqlite3.Row | None = self._read_conn.execute(sql, params).fetchone()
-                return row
-            except Exception as exc:  # e.g. a parameter that is not valid text
-                _unless_elsewhere(exc)
-        row = await self._read(sql, params, many=False)
+        row: sqlite3.Row | None = self._read_now(sql, params, many=False)
+        if row is _AWAY:
+            row = await self._read(sql, params, many=False)
         return row
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        if not self._reads and not self._reads_away and self._read_here():
-            try:
-                rows: list[sqlite3.Row] = self._read_conn.execute(sql, params).fetchall()
-                return rows
-            except Exception as exc:
-                _unless_elsewhere(exc)
-        rows = await self._read(sql, params, many=True)
+        rows: list[sqlite3.Row] = self._read_now(sql, params, many=True)
+        if rows is _AWAY:
+            rows = await self._read(sql, params, many=True)
         return rows
+
+    def _read_now(self, sql: str, params: Params, *, many: bool) -> Any:
+        """The read done here, or `_AWAY` when it is for the reader's thread: reads are
+        waiting there, the load is heavy, or SQLite stopped it or found the file busy."""
+        if self._reads or self._reads_away or not self._read_here():
+            return _AWAY
+        try:
+            cursor = self._read_conn.execute(sql, params)
+            return cursor.fetchall() if many else cursor.fetchone()
+        except Exception as exc:  # e.g. a parameter that is not valid text
+            _unless_elsewhere(exc)
+            return _AWAY
 
     def _read_here(self) -> bool:
         """Whether a read may run on the loop's thread: the database is open and the batch
@@ -524,17 +528,13 @@ class SqliteDatabase(Database):
             raise StorageError("the database is closed")
         done: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
         pending = _Pending(tuple(writes), done)
-        if not self._watches:
-            self._waiting.append(pending)  # unbounded: never waits
-            if self._wake is not None:
-                self._wake_writer()
-            return await done
-        forgets = self._forget_for(pending.writes)
+        forgets = self._forget_for(pending.writes) if self._watches else ()
         for forget in forgets:
             forget()
-        self._waiting.append(pending)
-        if self._wake is not None:
-            self._wake_writer()
+        self._waiting.append(pending)  # unbounded: never waits
+        self._wake_writer()
+        if not forgets:  # nearly every turn: nothing kept to forget again afterwards
+            return await done
         try:
             return await done
         finally:
@@ -542,9 +542,12 @@ class SqliteDatabase(Database):
                 forget()
 
     def _wake_writer(self) -> None:
-        wake, self._wake = self._wake, None
-        if wake is not None and not wake.done():
-            wake.set_result(None)
+        """Wake the group-commit loop when it is idle (it awaits `_wake`)."""
+        wake = self._wake
+        if wake is not None:
+            self._wake = None
+            if not wake.done():
+                wake.set_result(None)
 
     async def _commit_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -820,6 +823,18 @@ def _roll_back(conn: sqlite3.Connection) -> None:
 # process recovering the WAL or holding it exclusively), is run again in the reader's
 # thread, with the busy timeout, and so is every read asked for while one is there.
 READ_HERE_STEPS = 20_000
+
+
+def keep_newest(rows: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
+    """Keep `value` under `key` in `rows`, a port's rows kept between turns (`watch`), at
+    most `limit` of them: when full, the one kept longest ago goes."""
+    rows.pop(key, None)
+    if len(rows) >= limit:
+        del rows[next(iter(rows))]
+    rows[key] = value
+
+
+_AWAY = object()  # `_read_now`: this read is for the reader's thread
 READ_HERE_BELOW = 8  # groups in the batch being committed (`SqliteDatabase._read_here`)
 _READ_ELSEWHERE = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_INTERRUPT})
 
