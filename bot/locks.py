@@ -37,7 +37,9 @@ class KeyedLocks(Generic[K]):
         self._held[key] = deque()
         return True
 
-    async def _wait(self, key: K) -> None:
+    async def wait(self, key: K) -> None:
+        """Wait for `key`, held by another, until `release` hands it over (after `take`
+        said False)."""
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._held[key].append(waiter)
         try:
@@ -77,7 +79,7 @@ class _Held(Generic[K]):
 
     async def __aenter__(self) -> None:
         if not self._locks.take(self._key):  # held: wait for it (else taken at once)
-            await self._locks._wait(self._key)
+            await self._locks.wait(self._key)
 
     async def __aexit__(
         self,
