@@ -87,6 +87,7 @@ class Engine:
         self._pull_notices = pull_notices
         self._locks: KeyedLocks[ConversationKey] = KeyedLocks()
         self._interpreter = Interpreter(services)
+        self._tz = services.settings.tz  # (a settings attribute costs several plain ones)
 
     @classmethod
     def create(
@@ -155,13 +156,18 @@ class Engine:
                 kept_row = conversations.remembered(inp.key)
                 # Whether this channel is shown its notices in the turn (the same every attempt).
                 pulls = inp.key.channel in self._pull_notices and inp.signal is None
+                now = inp.received_at.astimezone(self._tz)
                 for _attempt in range(MAX_ATTEMPTS):
                     if kept_row is not None:
                         stored = kept_row
                     else:
                         stored = await conversations.load(inp.key, self.services.definition.initial)
                     turn = Turn(
-                        self.services, stored, inp, ConversationState.restore(stored.answers)
+                        self.services,
+                        stored,
+                        inp,
+                        ConversationState.restore(stored.answers),
+                        now,
                     )
                     notices = await self._pending_notices(turn) if pulls else []
                     try:
@@ -290,7 +296,8 @@ class Engine:
         async with self._locks.hold(key):
             stored = await self._stored(key)
             inp = TurnInput(key, self.services.clock.now(), text="")
-            turn = Turn(self.services, stored, inp, ConversationState.restore(stored.answers))
+            state = ConversationState.restore(stored.answers)
+            turn = Turn(self.services, stored, inp, state, inp.received_at.astimezone(self._tz))
             await self._interpreter.ask_again(turn)
             return TurnResult(stored.state, tier_of(stored.state), joined(tuple(turn.replies)))
 
