@@ -88,6 +88,9 @@ class Engine:
         self._locks: KeyedLocks[ConversationKey] = KeyedLocks()
         self._interpreter = Interpreter(services)
         self._tz = services.settings.tz  # (a settings attribute costs several plain ones)
+        # Whether `Database.hold` holds anything: SQLite holds nothing (one process writes
+        # the file), so its turns skip entering it (an `async with` costs two coroutines).
+        self._holds_in_db = getattr(services.ports.db, "backend", None) != "sqlite"
 
     @classmethod
     def create(
@@ -135,7 +138,6 @@ class Engine:
         """
         inp = clean_input(inp)
         ports = self.services.ports
-        conversations = ports.conversations
         # The conversation's lock in this process, taken without an `async with` (entering
         # and leaving one costs two coroutines a turn): nearly every turn finds it free.
         held = _HOLDING.get()
@@ -150,97 +152,102 @@ class Engine:
             await locks.wait(inp.key)  # handed the key (or cancelled, and not holding it)
             taken = True
         try:
-            async with ports.db.hold(inp.key):
-                # The row the last turn saved, when it is still kept: every save checks the
-                # version, so a kept row gone stale makes a Conflict and is read again below.
-                kept_row = conversations.remembered(inp.key)
-                # Whether this channel is shown its notices in the turn (the same every attempt).
-                pulls = inp.key.channel in self._pull_notices and inp.signal is None
-                now = inp.received_at.astimezone(self._tz)
-                for _attempt in range(MAX_ATTEMPTS):
-                    if kept_row is not None:
-                        stored = kept_row
-                    else:
-                        stored = await conversations.load(inp.key, self.services.definition.initial)
-                    turn = Turn(
-                        self.services,
-                        stored,
-                        inp,
-                        ConversationState.restore(stored.answers),
-                        now,
-                    )
-                    notices = await self._pending_notices(turn) if pulls else []
-                    try:
-                        await self._interpreter.run(turn)
-                    except StorageError:
-                        raise
-                    except Exception:
-                        log.exception("turn failed in state %s; nothing was changed", stored.state)
-                        turn.reject(Say("error.internal"))
-                    pulled_now = pulls and not turn.rejected
-                    # One answer, one message: what the turn says is joined (within the message
-                    # limit), with the keyboard on the last message.
-                    if notices or (pulled_now and turn.notices_now):
-                        replies = joined(
-                            (
-                                *(n.reply for n in notices),
-                                *turn.replies,
-                                *(n.reply for n in turn.notices_now if pulled_now),
-                            )
-                        )
-                    else:  # most turns: what the turn said, nothing else
-                        replies = joined(tuple(turn.replies))
-                    kept = receipt(replies) if receipt is not None else ()
-                    writes = self._writes_for(turn, notices, kept, pulls)
-                    if turn.saved is None and kept_row is not None:
-                        # Nothing saved checks the version, yet the turn answered from the kept
-                        # row (another process may have moved the conversation): a write that
-                        # changes nothing conflicts, like a save, when the row is not the kept
-                        # one, and the turn is decided again on the row read afresh. (Cheaper
-                        # than reading the row back: the commit is shared with other turns.)
-                        writes.append(conversations.unchanged(kept_row))
-                    if writes:
-                        try:
-                            await ports.db.commit(writes)
-                        except Conflict:
-                            conversations.forget(inp.key)
-                            kept_row = None
-                            continue
-                        except StorageError as exc:
-                            conversations.forget(inp.key)
-                            raise TurnNotSaved(str(exc)) from exc
-                    if turn.saved is not None:
-                        conversations.remember(turn.saved)
-                    if inp.signal is not None:
-                        return self._signal_result(turn, stored.state)
-                    rejected = turn.rejected
-                    state = stored.state if rejected else turn.current
-                    return TurnResult(
-                        state=state,
-                        tier=tier_of(state),
-                        replies=replies,
-                        transitions=() if rejected else tuple(turn.transitions),
-                        notices_to_push=(
-                            (bool(turn.notices_now) and not pulled_now) or turn.push_now
-                        )
-                        and not rejected,
-                        kept=not rejected,
-                        rule=turn.rule,
-                        why=turn.why,
-                    )
-                log.warning("turn gave up after %d conflicting attempts", MAX_ATTEMPTS)
-                busy = (Reply(self.text("error.busy")),)
-                if receipt is not None:
-                    try:
-                        await ports.db.commit(receipt(busy))
-                    except StorageError as exc:
-                        raise TurnNotSaved(str(exc)) from exc
-                return TurnResult(
-                    state=stored.state, tier=tier_of(stored.state), replies=busy, kept=False
-                )
+            if self._holds_in_db:
+                async with ports.db.hold(inp.key):
+                    return await self._attempts(inp, receipt)
+            return await self._attempts(inp, receipt)
         finally:
             if taken:
                 locks.release(inp.key)
+
+    async def _attempts(self, inp: TurnInput, receipt: Receipt | None) -> TurnResult:
+        """The turn, decided again on fresh data while its writes conflict (`handle`,
+        holding the conversation)."""
+        ports = self.services.ports
+        conversations = ports.conversations
+        # The row the last turn saved, when it is still kept: every save checks the
+        # version, so a kept row gone stale makes a Conflict and is read again below.
+        kept_row = conversations.remembered(inp.key)
+        # Whether this channel is shown its notices in the turn (the same every attempt).
+        pulls = inp.key.channel in self._pull_notices and inp.signal is None
+        now = inp.received_at.astimezone(self._tz)
+        for _attempt in range(MAX_ATTEMPTS):
+            if kept_row is not None:
+                stored = kept_row
+            else:
+                stored = await conversations.load(inp.key, self.services.definition.initial)
+            turn = Turn(
+                self.services,
+                stored,
+                inp,
+                ConversationState.restore(stored.answers),
+                now,
+            )
+            notices = await self._pending_notices(turn) if pulls else []
+            try:
+                await self._interpreter.run(turn)
+            except StorageError:
+                raise
+            except Exception:
+                log.exception("turn failed in state %s; nothing was changed", stored.state)
+                turn.reject(Say("error.internal"))
+            pulled_now = pulls and not turn.rejected
+            # One answer, one message: what the turn says is joined (within the message
+            # limit), with the keyboard on the last message.
+            if notices or (pulled_now and turn.notices_now):
+                replies = joined(
+                    (
+                        *(n.reply for n in notices),
+                        *turn.replies,
+                        *(n.reply for n in turn.notices_now if pulled_now),
+                    )
+                )
+            else:  # most turns: what the turn said, nothing else
+                replies = joined(tuple(turn.replies))
+            kept = receipt(replies) if receipt is not None else ()
+            writes = self._writes_for(turn, notices, kept, pulls)
+            if turn.saved is None and kept_row is not None:
+                # Nothing saved checks the version, yet the turn answered from the kept
+                # row (another process may have moved the conversation): a write that
+                # changes nothing conflicts, like a save, when the row is not the kept
+                # one, and the turn is decided again on the row read afresh. (Cheaper
+                # than reading the row back: the commit is shared with other turns.)
+                writes.append(conversations.unchanged(kept_row))
+            if writes:
+                try:
+                    await ports.db.commit(writes)
+                except Conflict:
+                    conversations.forget(inp.key)
+                    kept_row = None
+                    continue
+                except StorageError as exc:
+                    conversations.forget(inp.key)
+                    raise TurnNotSaved(str(exc)) from exc
+            if turn.saved is not None:
+                conversations.remember(turn.saved)
+            if inp.signal is not None:
+                return self._signal_result(turn, stored.state)
+            rejected = turn.rejected
+            state = stored.state if rejected else turn.current
+            return TurnResult(
+                state=state,
+                tier=tier_of(state),
+                replies=replies,
+                transitions=() if rejected else tuple(turn.transitions),
+                notices_to_push=((bool(turn.notices_now) and not pulled_now) or turn.push_now)
+                and not rejected,
+                kept=not rejected,
+                rule=turn.rule,
+                why=turn.why,
+            )
+        log.warning("turn gave up after %d conflicting attempts", MAX_ATTEMPTS)
+        busy = (Reply(self.text("error.busy")),)
+        if receipt is not None:
+            try:
+                await ports.db.commit(receipt(busy))
+            except StorageError as exc:
+                raise TurnNotSaved(str(exc)) from exc
+        return TurnResult(state=stored.state, tier=tier_of(stored.state), replies=busy, kept=False)
 
     @contextlib.asynccontextmanager
     async def holding(self, key: ConversationKey) -> AsyncIterator[None]:
