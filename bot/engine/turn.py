@@ -69,6 +69,39 @@ class _Model:
 
 
 class Turn:
+    # Slots: one turn is made a turn, and a slotted object is quicker to make and to read.
+    __slots__ = (
+        "_language",
+        "_language_for",
+        "_messages",
+        "answer",
+        "current",
+        "input",
+        "keep_offered",
+        "key",
+        "loaded",
+        "loaded_names",
+        "notices_now",
+        "now",
+        "ports",
+        "push_now",
+        "question",
+        "question_language",
+        "rejected",
+        "replies",
+        "restored",
+        "rule",
+        "saved",
+        "services",
+        "settings",
+        "state",
+        "stored",
+        "trail",
+        "transitions",
+        "why",
+        "writes",
+    )
+
     def __init__(
         self,
         services: Services,
