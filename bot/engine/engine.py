@@ -60,6 +60,13 @@ def clean_input(inp: TurnInput) -> TurnInput:
     """The engine's edge: `inp` with its text, button data and user id made valid text
     (`bot.inputs.valid_text`), whatever adapter built it. Nothing that cannot be stored
     or shown gets past this point."""
+    text, button, user_id = inp.text, inp.button, inp.key.user_id
+    if (
+        (text is None or text.isascii())
+        and (button is None or button.isascii())
+        and user_id.isascii()
+    ):
+        return inp  # most input: ASCII is valid as it is (checked without a call)
     text = None if inp.text is None else valid_text(inp.text)
     button = None if inp.button is None else valid_text(inp.button)
     user_id = valid_text(inp.key.user_id)
@@ -87,7 +94,9 @@ class Engine:
         self._pull_notices = pull_notices
         self._locks: KeyedLocks[ConversationKey] = KeyedLocks()
         self._interpreter = Interpreter(services)
-        self._tz = services.settings.tz  # (a settings attribute costs several plain ones)
+        # Read every turn, kept here: a settings attribute costs several plain ones.
+        self._tz = services.settings.tz
+        self._verbatim = services.settings.retention.verbatim_transcripts
         # Whether `Database.hold` holds anything: SQLite holds nothing (one process writes
         # the file), so its turns skip entering it (an `async with` costs two coroutines).
         self._holds_in_db = getattr(services.ports.db, "backend", None) != "sqlite"
@@ -345,7 +354,7 @@ class Engine:
         inp = turn.input
         if inp.button is not None:
             return inp.value
-        if turn.key.channel in self.services.settings.retention.verbatim_transcripts:
+        if turn.key.channel in self._verbatim:
             return inp.value
         step = self.services.program.step(turn.stored.state)
         own_words = (
