@@ -23,8 +23,8 @@ K = TypeVar("K", bound=Hashable)
 
 class KeyedLocks(Generic[K]):
     def __init__(self) -> None:
-        # held key -> who waits for it, in arrival order
-        self._held: dict[K, deque[asyncio.Future[None]]] = {}
+        # held key -> who waits for it, in arrival order (None: nobody, the usual case)
+        self._held: dict[K, deque[asyncio.Future[None]] | None] = {}
 
     def hold(self, key: K) -> _Held[K]:
         """`async with locks.hold(key):` runs its body while holding `key`'s lock."""
@@ -32,14 +32,20 @@ class KeyedLocks(Generic[K]):
 
     def take(self, key: K) -> bool:
         """Take `key` when nobody holds it (True), without waiting; False when it is held."""
-        if key in self._held:
+        held = self._held
+        if key in held:
             return False
-        self._held[key] = deque()
+        held[key] = None  # a queue is made for the first that waits
         return True
 
-    async def _wait(self, key: K) -> None:
+    async def wait(self, key: K) -> None:
+        """Wait for `key`, held by another, until `release` hands it over (after `take`
+        said False)."""
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._held[key].append(waiter)
+        waiting = self._held[key]
+        if waiting is None:
+            waiting = self._held[key] = deque()
+        waiting.append(waiter)
         try:
             await waiter
         except BaseException:
@@ -53,13 +59,13 @@ class KeyedLocks(Generic[K]):
 
     def release(self, key: K) -> None:
         """Hand `key` to the first that waits for it, or drop it when nobody does."""
-        waiting = self._held[key]
+        waiting = self._held.pop(key)
         while waiting:
             waiter = waiting.popleft()
             if not waiter.done():
                 waiter.set_result(None)
+                self._held[key] = waiting  # still held, by the waiter
                 return
-        del self._held[key]
 
     def __len__(self) -> int:
         return len(self._held)
@@ -77,7 +83,7 @@ class _Held(Generic[K]):
 
     async def __aenter__(self) -> None:
         if not self._locks.take(self._key):  # held: wait for it (else taken at once)
-            await self._locks._wait(self._key)
+            await self._locks.wait(self._key)
 
     async def __aexit__(
         self,

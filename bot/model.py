@@ -78,10 +78,9 @@ def joined(replies: tuple[Reply, ...], limit: int = MAX_MESSAGE_CHARS) -> tuple[
     if len(buttons) > len(replies[-1].buttons):
         # Commands that work everywhere (Back, Main menu...) stay at the end of the keyboard.
         keyboard = tuple(sorted(keyboard, key=lambda b: b.data.startswith("nav:")))
-    if not texts:
-        texts.append("")
-    *first, last = texts
-    return (*(Reply(t) for t in first), Reply(last, keyboard))
+    if len(texts) < 2:  # most: one message
+        return (Reply(texts[0] if texts else "", keyboard),)
+    return (*(Reply(t) for t in texts[:-1]), Reply(texts[-1], keyboard))
 
 
 class TurnInput(Struct, frozen=True):

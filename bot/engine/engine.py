@@ -26,7 +26,6 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextvars import ContextVar
 from datetime import datetime
-from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -55,13 +54,19 @@ log = logging.getLogger(__name__)
 _HOLDING: ContextVar[tuple[int, ConversationKey] | None] = ContextVar(
     "tierline_engine_holding", default=None
 )
-_ALREADY = contextlib.nullcontext()
 
 
 def clean_input(inp: TurnInput) -> TurnInput:
     """The engine's edge: `inp` with its text, button data and user id made valid text
     (`bot.inputs.valid_text`), whatever adapter built it. Nothing that cannot be stored
     or shown gets past this point."""
+    text, button, user_id = inp.text, inp.button, inp.key.user_id
+    if (
+        (text is None or text.isascii())
+        and (button is None or button.isascii())
+        and user_id.isascii()
+    ):
+        return inp  # most input: ASCII is valid as it is (checked without a call)
     text = None if inp.text is None else valid_text(inp.text)
     button = None if inp.button is None else valid_text(inp.button)
     user_id = valid_text(inp.key.user_id)
@@ -89,6 +94,12 @@ class Engine:
         self._pull_notices = pull_notices
         self._locks: KeyedLocks[ConversationKey] = KeyedLocks()
         self._interpreter = Interpreter(services)
+        # Read every turn, kept here: a settings attribute costs several plain ones.
+        self._tz = services.settings.tz
+        self._verbatim = services.settings.retention.verbatim_transcripts
+        # Whether `Database.hold` holds anything: SQLite holds nothing (one process writes
+        # the file), so its turns skip entering it (an `async with` costs two coroutines).
+        self._holds_in_db = getattr(services.ports.db, "backend", None) != "sqlite"
 
     @classmethod
     def create(
@@ -136,93 +147,116 @@ class Engine:
         """
         inp = clean_input(inp)
         ports = self.services.ports
-        conversations = ports.conversations
-        # Already held by this task (`holding`: a Telegram replica holds the chat around
-        # the turn, in the process and then in the database): not taken again.
+        # The conversation's lock in this process, taken without an `async with` (entering
+        # and leaving one costs two coroutines a turn): nearly every turn finds it free.
         held = _HOLDING.get()
+        locks = self._locks
         if held is not None and held[0] == id(self) and held[1] == inp.key:
-            in_process: Any = _ALREADY
+            # Already held by this task (`holding`: a Telegram replica holds the chat around
+            # the turn, in the process and then in the database): not taken again.
+            taken = False
+        elif locks.take(inp.key):
+            taken = True
         else:
-            in_process = self._locks.hold(inp.key)
-        async with in_process, ports.db.hold(inp.key):
-            # The row the last turn saved, when it is still kept: every save checks the
-            # version, so a kept row gone stale makes a Conflict and is read again below.
-            kept_row = conversations.remembered(inp.key)
-            # Whether this channel is shown its notices in the turn (the same every attempt).
-            pulls = inp.key.channel in self._pull_notices and inp.signal is None
-            for _attempt in range(MAX_ATTEMPTS):
-                if kept_row is not None:
-                    stored = kept_row
-                else:
-                    stored = await conversations.load(inp.key, self.services.definition.initial)
-                turn = Turn(self.services, stored, inp, ConversationState.restore(stored.answers))
-                notices = await self._pending_notices(turn) if pulls else []
-                try:
-                    await self._interpreter.run(turn)
-                except StorageError:
-                    raise
-                except Exception:
-                    log.exception("turn failed in state %s; nothing was changed", stored.state)
-                    turn.reject(Say("error.internal"))
-                pulled_now = pulls and not turn.rejected
-                # One answer, one message: what the turn says is joined (within the message
-                # limit), with the keyboard on the last message.
-                if notices or (pulled_now and turn.notices_now):
-                    replies = joined(
-                        (
-                            *(n.reply for n in notices),
-                            *turn.replies,
-                            *(n.reply for n in turn.notices_now if pulled_now),
-                        )
-                    )
-                else:  # most turns: what the turn said, nothing else
-                    replies = joined(tuple(turn.replies))
-                kept = receipt(replies) if receipt is not None else ()
-                writes = self._writes_for(turn, notices, kept, pulls)
-                if turn.saved is None and kept_row is not None:
-                    # Nothing saved checks the version, yet the turn answered from the kept
-                    # row (another process may have moved the conversation): a write that
-                    # changes nothing conflicts, like a save, when the row is not the kept
-                    # one, and the turn is decided again on the row read afresh. (Cheaper
-                    # than reading the row back: the commit is shared with other turns.)
-                    writes.append(conversations.unchanged(kept_row))
-                if writes:
-                    try:
-                        await ports.db.commit(writes)
-                    except Conflict:
-                        conversations.forget(inp.key)
-                        kept_row = None
-                        continue
-                    except StorageError as exc:
-                        conversations.forget(inp.key)
-                        raise TurnNotSaved(str(exc)) from exc
-                if turn.saved is not None:
-                    conversations.remember(turn.saved)
-                if inp.signal is not None:
-                    return self._signal_result(turn, stored.state)
-                rejected = turn.rejected
-                state = stored.state if rejected else turn.current
-                return TurnResult(
-                    state=state,
-                    tier=tier_of(state),
-                    replies=replies,
-                    transitions=() if rejected else tuple(turn.transitions),
-                    notices_to_push=((bool(turn.notices_now) and not pulled_now) or turn.push_now)
-                    and not rejected,
-                    kept=not rejected,
-                    rule=turn.rule,
-                    why=turn.why,
-                )
-            log.warning("turn gave up after %d conflicting attempts", MAX_ATTEMPTS)
-            busy = (Reply(self.text("error.busy")),)
-            if receipt is not None:
-                try:
-                    await ports.db.commit(receipt(busy))
-                except StorageError as exc:
-                    raise TurnNotSaved(str(exc)) from exc
-            return TurnResult(
-                state=stored.state, tier=tier_of(stored.state), replies=busy, kept=False
+            await locks.wait(inp.key)  # handed the key (or cancelled, and not holding it)
+            taken = True
+        try:
+            if self._holds_in_db:
+                async with ports.db.hold(inp.key):
+                    return await self._attempts(inp, receipt)
+            return await self._attempts(inp, receipt)
+        finally:
+            if taken:
+                locks.release(inp.key)
+
+    async def _attempts(self, inp: TurnInput, receipt: Receipt | None) -> TurnResult:
+        """The turn, decided again on fresh data while its writes conflict (`handle`,
+        holding the conversation)."""
+        ports = self.services.ports
+        conversations = ports.conversations
+        # The row the last turn saved, when it is still kept: every save checks the
+        # version, so a kept row gone stale makes a Conflict and is read again below.
+        kept_row = conversations.remembered(inp.key)
+        # Whether this channel is shown its notices in the turn (the same every attempt).
+        pulls = inp.key.channel in self._pull_notices and inp.signal is None
+        now = inp.received_at.astimezone(self._tz)
+        for _attempt in range(MAX_ATTEMPTS):
+            if kept_row is not None:
+                stored = kept_row
+            else:
+                stored = await conversations.load(inp.key, self.services.definition.initial)
+            turn = Turn(
+                self.services,
+                stored,
+                inp,
+                ConversationState.restore(stored.answers),
+                now,
             )
+            notices = await self._pending_notices(turn) if pulls else []
+            try:
+                await self._interpreter.run(turn)
+            except StorageError:
+                raise
+            except Exception:
+                log.exception("turn failed in state %s; nothing was changed", stored.state)
+                turn.reject(Say("error.internal"))
+            pulled_now = pulls and not turn.rejected
+            # One answer, one message: what the turn says is joined (within the message
+            # limit), with the keyboard on the last message.
+            if notices or (pulled_now and turn.notices_now):
+                replies = joined(
+                    (
+                        *(n.reply for n in notices),
+                        *turn.replies,
+                        *(n.reply for n in turn.notices_now if pulled_now),
+                    )
+                )
+            else:  # most turns: what the turn said, nothing else
+                replies = joined(tuple(turn.replies))
+            kept = receipt(replies) if receipt is not None else ()
+            writes = self._writes_for(turn, notices, kept, pulls)
+            if turn.saved is None and kept_row is not None:
+                # Nothing saved checks the version, yet the turn answered from the kept
+                # row (another process may have moved the conversation): a write that
+                # changes nothing conflicts, like a save, when the row is not the kept
+                # one, and the turn is decided again on the row read afresh. (Cheaper
+                # than reading the row back: the commit is shared with other turns.)
+                writes.append(conversations.unchanged(kept_row))
+            if writes:
+                try:
+                    await ports.db.commit(writes)
+                except Conflict:
+                    conversations.forget(inp.key)
+                    kept_row = None
+                    continue
+                except StorageError as exc:
+                    conversations.forget(inp.key)
+                    raise TurnNotSaved(str(exc)) from exc
+            if turn.saved is not None:
+                conversations.remember(turn.saved)
+            if inp.signal is not None:
+                return self._signal_result(turn, stored.state)
+            rejected = turn.rejected
+            state = stored.state if rejected else turn.current
+            return TurnResult(
+                state=state,
+                tier=tier_of(state),
+                replies=replies,
+                transitions=() if rejected else tuple(turn.transitions),
+                notices_to_push=((bool(turn.notices_now) and not pulled_now) or turn.push_now)
+                and not rejected,
+                kept=not rejected,
+                rule=turn.rule,
+                why=turn.why,
+            )
+        log.warning("turn gave up after %d conflicting attempts", MAX_ATTEMPTS)
+        busy = (Reply(self.text("error.busy")),)
+        if receipt is not None:
+            try:
+                await ports.db.commit(receipt(busy))
+            except StorageError as exc:
+                raise TurnNotSaved(str(exc)) from exc
+        return TurnResult(state=stored.state, tier=tier_of(stored.state), replies=busy, kept=False)
 
     @contextlib.asynccontextmanager
     async def holding(self, key: ConversationKey) -> AsyncIterator[None]:
@@ -278,7 +312,8 @@ class Engine:
         async with self._locks.hold(key):
             stored = await self._stored(key)
             inp = TurnInput(key, self.services.clock.now(), text="")
-            turn = Turn(self.services, stored, inp, ConversationState.restore(stored.answers))
+            state = ConversationState.restore(stored.answers)
+            turn = Turn(self.services, stored, inp, state, inp.received_at.astimezone(self._tz))
             await self._interpreter.ask_again(turn)
             return TurnResult(stored.state, tier_of(stored.state), joined(tuple(turn.replies)))
 
@@ -319,7 +354,7 @@ class Engine:
         inp = turn.input
         if inp.button is not None:
             return inp.value
-        if turn.key.channel in self.services.settings.retention.verbatim_transcripts:
+        if turn.key.channel in self._verbatim:
             return inp.value
         step = self.services.program.step(turn.stored.state)
         own_words = (

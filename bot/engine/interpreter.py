@@ -50,6 +50,7 @@ class Interpreter:
         self.services = services
         self.program = services.program
         self.definition = services.definition
+        self._text_chars = services.settings.limits.text_chars  # (settings are slow to read)
         # Rendered once: what a step shows or asks when it never changes (the main menu),
         # by the identity of its declared `Shown`.
         self._rendered: dict[tuple[int, str], tuple[Reply, ...]] = {}
@@ -121,7 +122,7 @@ class Interpreter:
 
     async def _typed(self, turn: Turn, step: Step) -> None:
         raw = turn.input.text or ""
-        limit = self.services.settings.limits.text_chars
+        limit = self._text_chars
         if len(raw) > 2 * limit:  # far too long: refused before any work on it
             await self._refuse(turn, step, Say("error.too_long", {"limit": limit}))
             return

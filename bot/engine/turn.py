@@ -69,12 +69,46 @@ class _Model:
 
 
 class Turn:
+    # Slots: one turn is made a turn, and a slotted object is quicker to make and to read.
+    __slots__ = (
+        "_language",
+        "_language_for",
+        "_messages",
+        "answer",
+        "current",
+        "input",
+        "keep_offered",
+        "key",
+        "loaded",
+        "loaded_names",
+        "notices_now",
+        "now",
+        "ports",
+        "push_now",
+        "question",
+        "question_language",
+        "rejected",
+        "replies",
+        "restored",
+        "rule",
+        "saved",
+        "services",
+        "settings",
+        "state",
+        "stored",
+        "trail",
+        "transitions",
+        "why",
+        "writes",
+    )
+
     def __init__(
         self,
         services: Services,
         stored: StoredConversation,
         inp: TurnInput,
         state: ConversationState,
+        now: datetime,
     ) -> None:
         self.services = services
         self.ports = services.ports
@@ -82,7 +116,7 @@ class Turn:
         self.stored = stored
         self.key = inp.key
         self.input = inp
-        self.now: datetime = inp.received_at.astimezone(services.settings.tz)
+        self.now = now  # `inp.received_at` in the service's time zone
         self.state = state
         self.restored = state  # the state as `stored.answers` holds it (read by the engine)
         self.answer = _NO_ANSWER
@@ -101,7 +135,8 @@ class Turn:
         self.question: tuple[Reply, ...] | None = None  # the step's question, once rendered
         self.question_language = ""  # ... in this language (/language renders it anew)
         self.trail = stored.trail  # the steps Back returns to
-        self._model = _Model(stored.state)
+        # Where the conversation is: moved by `fire` (and `reset_to`) only.
+        self.current = stored.state
         # `language`, worked out once for the state's choice it was worked out with (only
         # the state's choice can change during a turn: /language).
         self._language_for: object = _UNSET
@@ -113,10 +148,6 @@ class Turn:
     # ---- where the conversation is --------------------------------------------------------
 
     @property
-    def current(self) -> str:
-        return self._model.state
-
-    @property
     def tier(self) -> str:
         return tier_of(self.current)
 
@@ -125,7 +156,7 @@ class Turn:
             now=self.now,
             state=self.state,
             policy=self.services.policy,
-            current=self._model.state,
+            current=self.current,
             answer=self.answer,
             loaded=self.loaded,
             allows=self.allows,
@@ -133,7 +164,7 @@ class Turn:
         )
 
     def allows(self, trigger: str) -> bool:
-        return self.services.definition.transition_for(trigger, self._model.state) is not None
+        return self.services.definition.transition_for(trigger, self.current) is not None
 
     # ---- talking --------------------------------------------------------------------------
 
@@ -223,7 +254,7 @@ class Turn:
         Back follows is kept (`committed`: the route wrote something, so Back must not
         lead into the finished form)."""
         definition = self.services.definition
-        source = self._model.state
+        source = self.current
         spec = definition.transition_for(trigger, source)
         if spec is None:
             raise InvalidTrigger(f"{trigger!r} is not allowed from {source!r}")
@@ -232,10 +263,12 @@ class Turn:
             dest = moves.get((trigger, source))
             if dest is None:
                 raise InvalidTrigger(f"the machine has no {trigger!r} from {source!r}")
-            self._model.state = dest
+            self.current = dest
         else:
-            self.services.machine.events[trigger].trigger(self._model)
-        if self._model.state != spec.dest:  # the machine and the definition must agree
+            model = _Model(source)
+            self.services.machine.events[trigger].trigger(model)
+            self.current = model.state
+        if self.current != spec.dest:  # the machine and the definition must agree
             raise InvalidTrigger(f"{trigger!r} from {source!r} did not reach {spec.dest!r}")
         self.transitions.append(
             TransitionRecord(self.now, trigger, source, spec.dest, rule, spec.rule)
@@ -247,7 +280,7 @@ class Turn:
 
     def reset_to(self, state: str) -> None:
         """Put a conversation whose stored state no longer exists back at `state`."""
-        self._model.state = state
+        self.current = state
 
     # ---- staging writes ---------------------------------------------------------------------
 
