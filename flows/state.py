@@ -28,8 +28,9 @@ class _Answers(BaseModel):
         return super().__eq__(other)
 
     def but(self, **changes: Any) -> Any:
-        """A copy with `changes` (validated like the original); itself when every change
-        is a value it already holds (of the same type), as a frozen model may be shared."""
+        """A copy with `changes` (validated like the original: text for a plain text field
+        is taken as validation would take it); itself when every change is a value it
+        already holds (of the same type), as a frozen model may be shared."""
         held = self.__dict__
         texts, every = _TEXT_FIELDS.get(type(self)) or _text_fields(type(self))
         same, plain = True, True
