@@ -92,6 +92,9 @@ class MachineDefinition:
     _from: dict[str, dict[str, TransitionSpec]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # (the step Back would lead to, the current state) -> whether Back goes there: `back_to`
+    # worked out once per pair (it is asked every turn that shows a Back button).
+    _backs: dict[tuple[str, str], bool] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_tiers(cls, tiers: Iterable[TierDeclaration], initial: str) -> MachineDefinition:
@@ -186,7 +189,8 @@ class MachineDefinition:
 
     def transition_for(self, trigger: str, source: str) -> TransitionSpec | None:
         """The declared transition `trigger` fires from `source` (a specific one wins)."""
-        return self.triggers_from(source).get(trigger)
+        table = self._from.get(source)  # `triggers_from`'s table, without its call
+        return (table if table is not None else self.triggers_from(source)).get(trigger)
 
     def triggers_from(self, source: str) -> Mapping[str, TransitionSpec]:
         """Every transition that may fire from `source`, by trigger (`transition_for` for
@@ -205,7 +209,7 @@ class MachineDefinition:
         the main menu and a route that committed something (a booking, a request) start
         afresh, since Back must never lead into a finished form; any other step route
         remembers the step it left."""
-        if is_back(trigger):
+        if trigger.startswith(BACK_PREFIX):  # is_back(trigger), without its call
             return trail[:-1]
         if committed or trigger in self._wildcards or dest == self.initial:
             return ()
@@ -219,13 +223,21 @@ class MachineDefinition:
         if not trail or trail[-1] == self.initial:
             return None
         target = trail[-1]
-        return target if self.transition_for(back_trigger(target), current) else None
+        goes = self._backs.get((target, current))
+        if goes is None:
+            if len(self._backs) >= _BACKS_KEPT:
+                self._backs.clear()
+            goes = self._backs[(target, current)] = bool(
+                self.transition_for(back_trigger(target), current)
+            )
+        return target if goes else None
 
 
 # ---- going back ----------------------------------------------------------------------------
 
 BACK_PREFIX = "back_"  # a back trigger per step it returns to: back_tier2_phone
 MAX_TRAIL = 12  # steps remembered for Back
+_BACKS_KEPT = 4096  # `MachineDefinition.back_to`'s answers kept (pairs of states)
 
 
 class BackRule(StrEnum):

@@ -6,6 +6,7 @@ cannot change the state it was given). Only what a later step reads is kept.
 """
 
 import json.encoder
+import operator
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
@@ -27,15 +28,57 @@ class _Answers(BaseModel):
         return super().__eq__(other)
 
     def but(self, **changes: Any) -> Any:
-        """A copy with `changes` (validated like the original); itself when every change
-        is a value it already holds (of the same type), as a frozen model may be shared."""
+        """A copy with `changes` (validated like the original: text for a plain text field
+        is taken as validation would take it); itself when every change is a value it
+        already holds (of the same type), as a frozen model may be shared."""
+        held = self.__dict__
+        texts, every = _TEXT_FIELDS.get(type(self)) or _text_fields(type(self))
+        same, plain = True, True
         for name, value in changes.items():
-            held = getattr(self, name, _ABSENT)
-            if held is _ABSENT or type(held) is not type(value) or held != value:
-                # The fields as they are held (nested answers are frozen models, taken as
-                # they are without being dumped and validated again), the changes validated.
-                return type(self).model_validate({**self.__dict__, **changes})
-        return self
+            old = held.get(name, _ABSENT)
+            if old is _ABSENT or type(old) is not type(value) or old != value:
+                same = False
+            if type(value) is not str or name not in texts:
+                plain = False
+        if same:
+            return self
+        if plain:
+            # Text into fields that take any text as it is (a receipt, a rule id: most
+            # changes): the copy validation would make, at a third of its cost.
+            copy = _new(type(self))
+            _set(copy, "__dict__", {**held, **changes})
+            _set(copy, "__pydantic_fields_set__", set(every))
+            _set(copy, "__pydantic_extra__", None)
+            _set(copy, "__pydantic_private__", None)
+            return copy
+        # The fields as they are held (nested answers are frozen models, taken as they are
+        # without being dumped and validated again), the changes validated.
+        return type(self).model_validate({**held, **changes})
+
+
+_new = object.__new__
+_set = object.__setattr__  # as pydantic sets a model's own attributes (it is frozen)
+# Per model: the fields a `str` is valid for as it is (annotated `str` or `str | None`, no
+# constraint, no validator), and every field (`but`).
+_TEXT_FIELDS: dict[type, tuple[frozenset[str], frozenset[str]]] = {}
+
+
+def _text_fields(cls: type[BaseModel]) -> tuple[frozenset[str], frozenset[str]]:
+    fields = cls.model_fields
+    decorators = cls.__pydantic_decorators__
+    plain = not (
+        decorators.field_validators
+        or decorators.model_validators
+        or cls.__pydantic_post_init__
+        or any(option.startswith("str_") for option in cls.model_config)  # strip, lower...
+    )
+    texts = frozenset(
+        name
+        for name, field in fields.items()
+        if plain and field.annotation in (str, str | None) and not field.metadata
+    )
+    found = _TEXT_FIELDS[cls] = (texts, frozenset(fields))
+    return found
 
 
 class BiometricsAnswers(_Answers):
@@ -124,25 +167,37 @@ class ConversationState(_Answers):
     def dump(self) -> str:
         """The state as JSON, without the values that are their defaults."""
         # Most states hold nothing but text (a receipt, a language): written here as
-        # pydantic writes them (the same text), without the cost of its serializer.
+        # pydantic writes them (the same text), without the cost of its serializer. The
+        # other fields are compared with their defaults at once (one tuple: a loop over
+        # every field cost this twice as much).
         held = self.__dict__
+        if _OTHERS(held) != _OTHER_DEFAULTS:  # nested answers: pydantic writes them
+            return self.model_dump_json(exclude_defaults=True)
         fields = []
-        for name, default in _DEFAULTS:
+        for name, default in _TEXT_DEFAULTS:
             value = held[name]
             if value is default or value == default:
                 continue
-            if type(value) is not str:  # nested answers: pydantic writes them
-                return self.model_dump_json(exclude_defaults=True)
             fields.append(f'"{name}":{_json_text(value)}')
         return "{" + ",".join(fields) + "}"
 
 
 EMPTY = ConversationState()
-# Each field of a ConversationState with its default, in their order (as pydantic writes them).
+# The fields of a ConversationState with their defaults, in their order (as pydantic writes
+# them): those of text apart, for `dump`; the others as one tuple. A default as the field
+# holds it (pydantic gives every state the same frozen answers, where `get_default` makes a
+# copy): most are the very object, and compare at once.
 _DEFAULTS = tuple(
-    (name, field.get_default(call_default_factory=True))
+    (
+        name,
+        field.get_default(call_default_factory=True) if field.default_factory else field.default,
+        field.annotation in (str, str | None),
+    )
     for name, field in ConversationState.model_fields.items()
 )
+_TEXT_DEFAULTS = tuple((name, default) for name, default, text in _DEFAULTS if text)
+_OTHERS = operator.itemgetter(*(name for name, _, text in _DEFAULTS if not text))  # 2 or more
+_OTHER_DEFAULTS = tuple(default for _, default, text in _DEFAULTS if not text)
 _json_text = json.encoder.encode_basestring  # "text" quoted as JSON, non-ASCII kept as is
 
 

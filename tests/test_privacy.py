@@ -97,3 +97,27 @@ def test_skipping_passes_masks_exactly_as_the_three_passes(text: str) -> None:
 @given(st.text(alphabet="AEaCI 0123456789-#.()+\n", max_size=40))
 def test_any_text_is_masked_exactly_as_by_the_three_passes(text: str) -> None:
     assert mask_personal_data(text) == _three_passes(text)
+
+
+# Texts near the shape of a receipt typed alone (`mask_personal_data`'s one-match path):
+# spaces around it, separators inside, a digit too many or too few, other scripts' digits.
+_NEAR_A_RECEIPT = r"[ \t\n]{0,2}[A-Za-z]{2,4}[ \-]{0,2}([0-9٣][ \-]?){8,11}[ \t\n.]{0,2}"
+
+
+@given(st.from_regex(_NEAR_A_RECEIPT, fullmatch=True))
+def test_a_receipt_typed_alone_is_masked_exactly_as_by_the_three_passes(text: str) -> None:
+    assert mask_personal_data(text) == _three_passes(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        " EAC2190000001\n",
+        "eac-21-900-00001",
+        "EAC 219 000 0001 ",
+        "EAC21900000012",
+        "aEAC2190000001",
+    ],
+)
+def test_a_receipt_alone_or_nearly_is_masked_exactly_as_by_the_three_passes(text: str) -> None:
+    assert mask_personal_data(text) == _three_passes(text)
