@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,8 +190,7 @@ async def test_writes_waiting_when_the_writer_stops_are_answered_not_left_waitin
     with pytest.raises(StorageError):
         await db.commit([_save_new("c", "late", "s")])
     db._loop_task = None
-    await db._reader.close()
-    await db._writer.close()
+    await db.close()  # waits for the writer's thread, which may still be inside the COMMIT
 
 
 # ---- the engine, directly --------------------------------------------------------------------
@@ -492,3 +492,25 @@ def test_a_lowered_text_limit_is_what_the_console_answers(tmp_path: Path) -> Non
     proc = run_cli("console", "--jsonl", "--db", str(tmp_path / "t.db"), input=payload, env=env)
     out = [json.loads(x) for x in proc.stdout.decode().splitlines()]
     assert "more than 100 characters" in out[1]["replies"][0]["text"]
+
+
+async def test_closing_waits_for_the_step_the_writer_thread_is_running(tmp_path: Path) -> None:
+    """A COMMIT may still be syncing in the writer's thread when its caller is gone (the
+    writer's loop cancelled at shutdown): closing waits for it, never closes the connection
+    under it (SQLite crashes the process then)."""
+    db = await Database.open(tmp_path / "t.db")
+    release = threading.Event()
+    seen: list[object] = []
+
+    def slow_step(conn: sqlite3.Connection) -> None:
+        release.wait(5)
+        seen.append(conn.execute("SELECT 1").fetchone()[0])  # the connection is still open
+
+    step = db._writer_thread.run(slow_step)
+    closing = asyncio.ensure_future(db.close())
+    await asyncio.sleep(0.05)
+    assert not closing.done()  # waiting for the writer's thread
+    release.set()
+    await asyncio.wait_for(closing, 5)
+    assert seen == [1]
+    step.cancel()  # its loop-side future is nobody's now

@@ -99,7 +99,7 @@ class Engine:
         self._verbatim = services.settings.retention.verbatim_transcripts
         # Whether `Database.hold` holds anything: SQLite holds nothing (one process writes
         # the file), so its turns skip entering it (an `async with` costs two coroutines).
-        self._holds_in_db = getattr(services.ports.db, "backend", None) != "sqlite"
+        self._holds_in_db = services.ports.db.holds
 
     @classmethod
     def create(

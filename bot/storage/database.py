@@ -147,8 +147,15 @@ class _WriterThread:
         return done
 
     def stop(self) -> None:
-        """Ends the thread once the step it may be running is done (never waited for)."""
+        """Ends the thread once the step it may be running is done."""
         self._steps.put(None)
+
+    async def stopped(self) -> None:
+        """`stop`, and wait (in a thread, not on the loop) until it has ended: the writer's
+        connection may be closed then. A step may still be running when its caller was
+        cancelled (a COMMIT syncing), and closing the connection under it crashes SQLite."""
+        self.stop()
+        await asyncio.to_thread(self._thread.join)
 
     def _serve(self) -> None:
         conn = self._conn
@@ -270,6 +277,9 @@ class Database(Protocol):
             return None
 
         return stop
+
+    # Whether `hold` holds anything: where it does not (SQLite), a turn need not enter it.
+    holds: bool = False
 
     def hold(self, key: ConversationKey) -> contextlib.AbstractAsyncContextManager[None]:
         """Hold `key`'s conversation for one turn, against other processes on the same
@@ -397,7 +407,7 @@ class SqliteDatabase(Database):
         if self._checkpointing is not None:
             await self._checkpointing
             self._checkpointing = None
-        self._writer_thread.stop()
+        await self._writer_thread.stopped()
         if self._checkpointer is not None:
             await self._checkpointer.close()
         await self._reader.close()

@@ -228,6 +228,7 @@ class PostgresDatabase:
     # ---- rows kept in memory --------------------------------------------------------------
 
     keeps_rows = False  # replicas write at any moment: every turn reads its row
+    holds = True  # a conversation is held across replicas (`hold`)
 
     def watch(
         self,
