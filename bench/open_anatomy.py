@@ -14,6 +14,7 @@ same arrivals (Poisson, same seed, random stored conversations, the mix of turns
   GIL), the `COMMIT` itself (the sync to disk), and from its end until the loop resumes
   (a second wake-up). These are read by wrapping the database's writer thread (internal
   names: the script says so and skips this part when they change);
+- the same arrivals answered by nothing: the loop's CPU for being woken by each;
 - the round trip of a plain hand-over between the loop and a thread on this machine,
   threads on two cores and on one (when the process may choose its CPUs).
 
@@ -138,6 +139,26 @@ async def open_loop(path: Path, rate: float, seconds: float, stored: int) -> Non
         )
 
 
+async def arrivals_alone(rate: float, seconds: float, stored: int) -> None:
+    """The same arrivals answered by nothing: what waking the loop for each costs it."""
+    loop = asyncio.get_running_loop()
+    count = 0
+
+    def deliver(due: list[tuple[float, int]]) -> None:
+        nonlocal count
+        count += len(due)
+
+    plan = poisson_arrivals(rate, seconds, stored)
+    start, cpu = time.perf_counter(), time.thread_time()
+    await loop.run_in_executor(None, feed, loop, plan, start, deliver)
+    cpu = time.thread_time() - cpu
+    print(
+        f"    the arrivals alone, answered by nothing: loop thread "
+        f"{cpu / (time.perf_counter() - start):4.0%} of a core, "
+        f"{cpu / max(count, 1) * 1e6:4.0f} us an arrival"
+    )
+
+
 def hand_over(times: int = 20_000) -> tuple[float, float]:
     """(wall, loop-thread CPU) in microseconds of one round trip: the loop hands a future to
     a thread through a SimpleQueue and awaits it; the thread answers with
@@ -173,6 +194,7 @@ async def measure(rates: list[float], stored: int, seconds: float, where: str | 
         print(f"open loop, {stored} stored conversations, database in {Path(tmp).parent}:")
         for rate in rates:
             await open_loop(path, rate, seconds, stored)
+            await arrivals_alone(rate, seconds, stored)
 
 
 def hand_overs(times: int) -> None:

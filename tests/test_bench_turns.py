@@ -37,3 +37,4 @@ def test_the_open_loop_anatomy_splits_the_commit_round_trip() -> None:
     parts = ("to the writer", "COMMIT", "back to the loop")
     for part in parts:
         assert re.search(rf"{part} {NUMBER} / {NUMBER}", out), out
+    assert re.search(r"answered by nothing: loop thread\s+\d+% of a core,\s+\d+ us an arrival", out)
