@@ -32,30 +32,24 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.turns import MIX, feed, poisson_arrivals, seed, serving
-from bot.assembly import create_engine
-from bot.clock import FixedClock
-from bot.config import load_settings
-from bot.engine import ConversationKey, TurnInput
+from bench.turns import open_loop, seed
 from bot.logs import setup_logging
 from bot.storage import database
 from bot.storage.database import Database
 
 
-def _commit_clock(db: Any) -> list[dict[str, float]] | None:
-    """Time each COMMIT's round trip through the writer's thread: a list filled as commits
-    end, or None when this tree's database has no such thread (internal names)."""
+def _commit_clock(db: Any, marks: list[dict[str, float]]) -> bool:
+    """Time each COMMIT's round trip through the writer's thread into `marks`, as commits
+    end; False when this tree's database has no such thread (internal names)."""
     writer = getattr(db, "_writer_thread", None)
     commit = getattr(database, "_commit", None)
     if writer is None or commit is None or not hasattr(writer, "run"):
-        return None
-    marks: list[dict[str, float]] = []
+        return False
     run = writer.run
 
     def timed_run(step: Callable[[Any], None]) -> Any:
@@ -73,7 +67,7 @@ def _commit_clock(db: Any) -> list[dict[str, float]] | None:
         return done
 
     writer.run = timed_run
-    return marks
+    return True
 
 
 def _q(values: list[float], share: float) -> float:
@@ -81,50 +75,17 @@ def _q(values: list[float], share: float) -> float:
     return values[min(len(values) - 1, int(len(values) * share))] * 1000
 
 
-async def open_loop(path: Path, rate: float, seconds: float, stored: int) -> None:
-    settings = load_settings(db_path=path, load_demo_cases=True)
-    clock = FixedClock(datetime(2026, 11, 23, 10, 0), settings.tz)
-    db = await Database.open(path)
-    engine = await create_engine(settings, db, clock)
-    for user in range(3):  # every step of the mix once, as a server that has been answering
-        for kind, value in MIX:
-            key = ConversationKey("warm-up", f"user{user}")
-            await engine.handle(TurnInput(key, clock.now(), **{kind: value}))
-    serving()
-    marks = _commit_clock(db)
-    steps: dict[int, int] = {}
-    latencies: list[float] = []
-    tasks: set[asyncio.Task[None]] = set()
+async def anatomy(path: Path, rate: float, seconds: float, stored: int) -> None:
+    marks: list[dict[str, float]] = []
 
-    async def turn(user: int, scheduled: float) -> None:
-        step = steps.get(user, 1)
-        steps[user] = step + 1
-        kind, value = MIX[step % len(MIX)]
-        inp = TurnInput(ConversationKey("bench", f"user{user}"), clock.now(), **{kind: value})
-        await engine.handle(inp)
-        latencies.append(time.perf_counter() - scheduled)
+    def watch(db: Database) -> None:
+        _commit_clock(db, marks)
 
-    def deliver(due: list[tuple[float, int]]) -> None:
-        for scheduled, user in due:
-            task = asyncio.create_task(turn(user, scheduled))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-
-    plan = poisson_arrivals(rate, seconds, stored)
-    loop = asyncio.get_running_loop()
-    commits_before = db.commits
-    start, cpu = time.perf_counter(), time.thread_time()
-    await loop.run_in_executor(None, feed, loop, plan, start, deliver)
-    while tasks:
-        await asyncio.gather(*list(tasks))
-    wall, cpu = time.perf_counter() - start, time.thread_time() - cpu
-    commits = db.commits - commits_before
-    await db.close()
+    res = await open_loop(path, rate, seconds, stored, watch=watch)
     print(
-        f"  offered {rate:6.0f}/s: p50 {_q(latencies, 0.5):5.1f} ms  p99 "
-        f"{_q(latencies, 0.99):5.1f} ms   loop thread {cpu / wall:4.0%} of a core, "
-        f"{cpu / len(latencies) * 1e6:4.0f} us a turn   {len(latencies) / max(commits, 1):5.1f} "
-        "turns a commit"
+        f"  offered {rate:6.0f}/s: p50 {res['p50_ms']:5.1f} ms  p99 {res['p99_ms']:5.1f} ms   "
+        f"loop thread {res['loop_share']:4.0%} of a core, {res['loop_us_each']:4.0f} us a turn"
+        f"   {res['turns_per_commit']:5.1f} turns a commit"
     )
     if marks:
         parts = (("to the writer", "handed", "began"), ("COMMIT", "began", "ended"))
@@ -137,25 +98,10 @@ async def open_loop(path: Path, rate: float, seconds: float, stored: int) -> Non
                 for name, a, b in parts
             )
         )
-
-
-async def arrivals_alone(rate: float, seconds: float, stored: int) -> None:
-    """The same arrivals answered by nothing: what waking the loop for each costs it."""
-    loop = asyncio.get_running_loop()
-    count = 0
-
-    def deliver(due: list[tuple[float, int]]) -> None:
-        nonlocal count
-        count += len(due)
-
-    plan = poisson_arrivals(rate, seconds, stored)
-    start, cpu = time.perf_counter(), time.thread_time()
-    await loop.run_in_executor(None, feed, loop, plan, start, deliver)
-    cpu = time.thread_time() - cpu
+    alone = await open_loop(path, rate, seconds, stored, turns=False)
     print(
-        f"    the arrivals alone, answered by nothing: loop thread "
-        f"{cpu / (time.perf_counter() - start):4.0%} of a core, "
-        f"{cpu / max(count, 1) * 1e6:4.0f} us an arrival"
+        f"    the arrivals alone, answered by nothing: loop thread {alone['loop_share']:4.0%} "
+        f"of a core, {alone['loop_us_each']:4.0f} us an arrival"
     )
 
 
@@ -193,8 +139,7 @@ async def measure(rates: list[float], stored: int, seconds: float, where: str | 
         await seed(path, stored)
         print(f"open loop, {stored} stored conversations, database in {Path(tmp).parent}:")
         for rate in rates:
-            await open_loop(path, rate, seconds, stored)
-            await arrivals_alone(rate, seconds, stored)
+            await anatomy(path, rate, seconds, stored)
 
 
 def hand_overs(times: int) -> None:

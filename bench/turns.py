@@ -308,11 +308,20 @@ def feed(
 
 
 async def open_loop(
-    path: Path, rate: float, seconds: float, stored: int, *, turns: bool = True, warm: bool = True
+    path: Path,
+    rate: float,
+    seconds: float,
+    stored: int,
+    *,
+    turns: bool = True,
+    warm: bool = True,
+    watch: Callable[[Database], None] | None = None,
 ) -> dict[str, float]:
     """Poisson arrivals at `rate` turns/s on random stored conversations; latency from
     each turn's scheduled arrival to its durable answer. `turns=False`: the arrivals alone,
-    answered by nothing (what the harness itself costs)."""
+    answered by nothing (what the harness itself costs). `watch` is given the database
+    before the arrivals start (`bench/open_anatomy.py` times its commits). Also gives the
+    event loop thread's CPU: its share of a core, and per answered arrival."""
     settings = load_settings(db_path=path, load_demo_cases=True)
     clock = FixedClock(datetime(2026, 11, 23, 10, 0), settings.tz)
     db = await Database.open(path)
@@ -323,6 +332,8 @@ async def open_loop(
                 key = ConversationKey("warm-up", f"user{user}")
                 await engine.handle(TurnInput(key, clock.now(), **{kind: value}))
     serving()
+    if watch is not None:
+        watch(db)
     steps: dict[int, int] = {}
     latencies: list[float] = []
     tasks: set[asyncio.Task[None]] = set()
@@ -347,17 +358,22 @@ async def open_loop(
 
     plan = poisson_arrivals(rate, seconds, stored)
     loop = asyncio.get_running_loop()
-    start = time.perf_counter()
+    commits = db.commits
+    start, cpu = time.perf_counter(), time.thread_time()
     await loop.run_in_executor(None, feed, loop, plan, start, deliver)
     while tasks:
         await asyncio.gather(*list(tasks))
-    achieved = len(latencies) / (time.perf_counter() - start)
+    wall, cpu = time.perf_counter() - start, time.thread_time() - cpu
+    commits = db.commits - commits
     await db.close()
     latencies.sort()
     return {
-        "achieved": achieved,
+        "achieved": len(latencies) / wall,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "loop_share": cpu / wall,
+        "loop_us_each": cpu / max(len(latencies), 1) * 1e6,
+        "turns_per_commit": len(latencies) / max(commits, 1),
     }
 
 
