@@ -27,6 +27,20 @@ async def test_a_new_file_is_migrated_to_the_latest_schema(tmp_path: Path) -> No
         assert {"conversations", "transitions", "turns", "outbox", "cases"} <= tables
 
 
+async def test_a_batch_keeps_its_savepoint_journal_in_memory(tmp_path: Path) -> None:
+    """A batch of many turns changes many pages under one savepoint; past 64 KiB SQLite
+    would write their journal to a temporary file, page by page, on the event loop's
+    thread (docs/performance.md, fifth part)."""
+    async with await Database.open(tmp_path / "t.db") as db:
+        writer = db._writer._conn
+        assert writer.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY
+        await db.commit([Write("CREATE TABLE big (n INTEGER, pad TEXT)")])
+        rows = [Write("INSERT INTO big VALUES (?, ?)", (n, "x" * 2000)) for n in range(200)]
+        assert await db.commit(rows) == [1] * 200  # ~100 pages changed, one savepoint
+        row = await db.fetchone("SELECT COUNT(*) FROM big")
+        assert row is not None and row[0] == 200
+
+
 async def test_opening_twice_applies_no_migration_again(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
     async with await Database.open(path):

@@ -906,6 +906,10 @@ async def _connect(path: Path) -> aiosqlite.Connection:
         # FULL: a committed turn survives a power cut, not only a crash of the process.
         await conn.execute("PRAGMA synchronous = FULL")
         await conn.execute("PRAGMA foreign_keys = ON")
+        # A savepoint's journal (the pages a batch changed, for its rollback) stays in
+        # memory: past 64 KiB SQLite writes it to a temporary file, a system call or two
+        # for every page a batch changes, on the event loop's thread.
+        await conn.execute("PRAGMA temp_store = MEMORY")
     except sqlite3.Error as exc:
         await conn.close()
         raise StorageError(f"cannot use the database {path}: {exc}") from None
