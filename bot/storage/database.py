@@ -680,9 +680,8 @@ def _settle(batch: Sequence[_Pending], outcomes: Sequence[list[int] | Exception]
         done = pending.done
         if done.done():
             continue
-        if outcome.__class__ is list:  # nearly always: by exact type, no isinstance walk
-            done.set_result(outcome)
-        elif isinstance(outcome, BaseException):
+        # A list nearly always: tested by exact type first, without an isinstance walk.
+        if outcome.__class__ is not list and isinstance(outcome, BaseException):
             done.set_exception(outcome)
         else:
             done.set_result(outcome)
