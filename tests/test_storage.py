@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.storage import database
 from bot.storage.database import Conflict, Database, StorageError, Write
 from bot.storage.migrations import latest_version
 
@@ -181,6 +182,42 @@ async def test_checkpoints_run_between_batches_and_nothing_is_lost_across_a_reop
         assert raw.execute("SELECT v FROM kv WHERE k = 399").fetchone() == ("v399",)
     finally:
         raw.close()
+
+
+def _file_size(path: Path) -> int:
+    return path.stat().st_size
+
+
+async def test_the_wal_stays_bounded_when_commits_never_pause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While one checkpoint copies the WAL back, the writer commits more, so under load that
+    never pauses the WAL could never start over: it grew by every commit (~350 MB in 3 s of
+    a busy loop). Past the limit the writer copies the last frames back itself; the WAL
+    starts over and its file is cut back to the limit. Every commit is still there."""
+    limit = 1 << 20
+    monkeypatch.setattr(database, "WAL_LIMIT_BYTES", limit)
+    monkeypatch.setattr(database, "WAL_TOP_UP_SECONDS", 1.0)  # a slow disk still tops up
+    path = tmp_path / "t.db"
+    db = await Database.open(path)
+    await db.commit([Write("CREATE TABLE kv (k INTEGER PRIMARY KEY, v BLOB)")])
+    largest = 0
+
+    async def writer(w: int) -> None:
+        nonlocal largest
+        for k in range(250):  # 20 writers: the queue is never empty until the end
+            await db.commit([Write("INSERT INTO kv VALUES (?, ?)", (w * 1000 + k, bytes(1500)))])
+            largest = max(largest, _file_size(Path(f"{path}-wal")))
+
+    try:
+        await asyncio.gather(*(writer(w) for w in range(20)))
+        assert isinstance(db, database.SqliteDatabase) and db.wal_restarts > 0
+        # 5,000 rows of 1.5 KB went through the WAL: without the bound it held them all (~70 MB)
+        assert largest < 12 * limit
+        row = await db.fetchone("SELECT COUNT(*) FROM kv")
+        assert row is not None and row[0] == 5000
+    finally:
+        await db.close()
 
 
 async def test_a_batch_waits_for_another_process_write_lock_without_blocking_the_loop(

@@ -7,7 +7,9 @@ On SQLite: one file in WAL mode, opened through aiosqlite.
 
 Three connections: a reader for lookups, which sees only committed data, a writer owned
 by a group-commit loop, and one that only copies the WAL back into the database
-(checkpoints, started between batches, never awaited by the writer). A read runs on the
+(checkpoints, started between batches and not awaited by the writer; under load that never
+pauses, the writer waits once in a while for a short one of its own, so that the WAL can
+start over: `WAL_LIMIT_BYTES`). A read runs on the
 event loop's thread when it cannot wait: the reader's busy timeout is 0 there and SQLite
 stops it after `READ_HERE_STEPS` steps (a point lookup takes a few dozen). A hop to the
 reader's thread cost the loop a future, a task and two thread wake-ups, most of a lookup's
@@ -112,6 +114,15 @@ BUSY_TIMEOUT_MS = 5000  # how long a connection waits for another process's lock
 CHECKPOINT_EVERY = 64
 CHECKPOINT_IDLE_SECONDS = 1.0
 CHECKPOINT_FORCE_AFTER = 1000
+# Those checkpoints alone cannot keep the WAL small under load that never pauses. SQLite
+# starts the WAL over only when a write begins with every frame copied back, and while one
+# checkpoint copies, the writer commits more: at 4,000 turns/s the file grew ~100 MB a
+# second and never shrank (`docs/performance.md`). So past WAL_LIMIT_BYTES a checkpoint
+# starts after every batch, and once one has taken under WAL_TOP_UP_SECONDS (little can
+# have been committed meanwhile) the writer copies that little itself before its next
+# batch, which then writes the WAL from its start; SQLite truncates the file to the limit.
+WAL_LIMIT_BYTES = 64 << 20
+WAL_TOP_UP_SECONDS = 0.01
 _STATEMENTS_MEMO = 4096  # distinct statements remembered with the watchers they concern
 
 
@@ -354,6 +365,9 @@ class SqliteDatabase(Database):
         self.checkpoints = 0  # how many WAL checkpoints were run
         self._since_checkpoint = 0  # commits since the last checkpoint
         self._checkpointed_at = time.monotonic()
+        self._wal = Path(f"{path}-wal")
+        self._top_up_due = False  # the writer copies the last frames before its next batch
+        self.wal_restarts = 0  # top-ups after which the WAL could start over (for tests)
         # (table, the watcher's own statements, what to call) for `watch`
         self._watches: list[tuple[str, frozenset[str], Callable[[], None]]] = []
         self._data_version: int | None = None  # the writer's, at the last batch
@@ -380,6 +394,8 @@ class SqliteDatabase(Database):
             # No checkpoint inside a turn's commit: checkpoints run on their own connection,
             # started between batches (`_maybe_checkpoint`).
             await writer.execute_fetchall("PRAGMA wal_autocheckpoint = 0")
+            # When the WAL starts over, its file is cut back to the limit (WAL_LIMIT_BYTES).
+            await writer.execute_fetchall(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
             # The writer never waits for a lock on the loop's thread: its busy timeout is 0
             # but while `_begin` waits for another process's write lock in its own thread.
             await writer.execute_fetchall("PRAGMA busy_timeout = 0")
@@ -569,6 +585,8 @@ class SqliteDatabase(Database):
                     self._wake = loop.create_future()
                     await self._wake
                     continue
+                if self._top_up_due:
+                    await self._top_up()
                 batch = self._waiting
                 if len(batch) > MAX_BATCH:
                     batch, self._waiting = batch[:MAX_BATCH], batch[MAX_BATCH:]
@@ -592,7 +610,10 @@ class SqliteDatabase(Database):
         bound. It runs on the checkpoint connection while the writer goes on; one at a time."""
         if self._checkpointing is not None and not self._checkpointing.done():
             return
-        due = self._since_checkpoint >= CHECKPOINT_FORCE_AFTER or (
+        due = (
+            self._since_checkpoint >= CHECKPOINT_FORCE_AFTER or self._wal_bytes() > WAL_LIMIT_BYTES
+        )
+        due = due or (
             not self._waiting
             and self._since_checkpoint > 0
             and (
@@ -607,7 +628,7 @@ class SqliteDatabase(Database):
         """A PASSIVE checkpoint: it never waits for readers or the writer and never blocks
         them; what it cannot copy yet is copied by the next one."""
         self._since_checkpoint = 0
-        self._checkpointed_at = time.monotonic()
+        began = self._checkpointed_at = time.monotonic()
         try:
             await (self._checkpointer or self._writer).execute_fetchall(
                 "PRAGMA wal_checkpoint(PASSIVE)"
@@ -616,6 +637,26 @@ class SqliteDatabase(Database):
             log.warning("WAL checkpoint failed: %s", _describe(exc))
             return
         self.checkpoints += 1
+        if time.monotonic() - began < WAL_TOP_UP_SECONDS and self._wal_bytes() > WAL_LIMIT_BYTES:
+            self._top_up_due = True
+
+    async def _top_up(self) -> None:
+        """Between batches, on the writer's own connection: copy back what was committed
+        while the last checkpoint ran, so that the next batch starts the WAL over (module
+        constants). The writer waits for this one; it copies a few batches at most."""
+        self._top_up_due = False
+        try:
+            await self._writer_thread.run(_checkpoint_here)
+        except Exception as exc:  # as with any checkpoint: the next one tries again
+            log.warning("WAL checkpoint failed: %s", _describe(exc))
+            return
+        self.wal_restarts += 1
+
+    def _wal_bytes(self) -> int:
+        try:
+            return self._wal.stat().st_size
+        except OSError:  # not there (yet): nothing to copy back
+            return 0
 
     def _fail_waiting(self) -> None:
         """The loop has ended: whoever still waits is told, not left waiting for ever."""
@@ -816,6 +857,11 @@ def _commit(conn: sqlite3.Connection) -> None:
     except BaseException:
         _roll_back(conn)
         raise
+
+
+def _checkpoint_here(conn: sqlite3.Connection) -> None:
+    """Runs in the writer's thread, between transactions (`SqliteDatabase._top_up`)."""
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 def _roll_back(conn: sqlite3.Connection) -> None:
