@@ -118,11 +118,11 @@ CHECKPOINT_FORCE_AFTER = 1000
 # starts the WAL over only when a write begins with every frame copied back, and while one
 # checkpoint copies, the writer commits more: at 4,000 turns/s the file grew ~100 MB a
 # second and never shrank (`docs/performance.md`). So past WAL_LIMIT_BYTES a checkpoint
-# starts after every batch, and once one has taken under WAL_TOP_UP_SECONDS (little can
-# have been committed meanwhile) the writer copies that little itself before its next
-# batch, which then writes the WAL from its start; SQLite truncates the file to the limit.
+# starts after every batch, and once no more than WAL_TOP_UP_COMMITS were committed while
+# one ran, the writer copies those itself before its next batch, which then writes the WAL
+# from its start; SQLite cuts the file back to the limit.
 WAL_LIMIT_BYTES = 64 << 20
-WAL_TOP_UP_SECONDS = 0.01
+WAL_TOP_UP_COMMITS = 4
 _STATEMENTS_MEMO = 4096  # distinct statements remembered with the watchers they concern
 
 
@@ -628,7 +628,8 @@ class SqliteDatabase(Database):
         """A PASSIVE checkpoint: it never waits for readers or the writer and never blocks
         them; what it cannot copy yet is copied by the next one."""
         self._since_checkpoint = 0
-        began = self._checkpointed_at = time.monotonic()
+        self._checkpointed_at = time.monotonic()
+        commits = self.commits
         try:
             await (self._checkpointer or self._writer).execute_fetchall(
                 "PRAGMA wal_checkpoint(PASSIVE)"
@@ -637,7 +638,7 @@ class SqliteDatabase(Database):
             log.warning("WAL checkpoint failed: %s", _describe(exc))
             return
         self.checkpoints += 1
-        if time.monotonic() - began < WAL_TOP_UP_SECONDS and self._wal_bytes() > WAL_LIMIT_BYTES:
+        if self.commits - commits <= WAL_TOP_UP_COMMITS and self._wal_bytes() > WAL_LIMIT_BYTES:
             self._top_up_due = True
 
     async def _top_up(self) -> None:
