@@ -321,7 +321,8 @@ async def open_loop(
     each turn's scheduled arrival to its durable answer. `turns=False`: the arrivals alone,
     answered by nothing (what the harness itself costs). `watch` is given the database
     before the arrivals start (`bench/open_anatomy.py` times its commits). Also gives the
-    event loop thread's CPU: its share of a core, and per answered arrival."""
+    event loop thread's CPU: its share of a core, and per answered arrival, and the largest
+    the WAL file grew (sampled four times a second)."""
     settings = load_settings(db_path=path, load_demo_cases=True)
     clock = FixedClock(datetime(2026, 11, 23, 10, 0), settings.tz)
     db = await Database.open(path)
@@ -359,11 +360,14 @@ async def open_loop(
     plan = poisson_arrivals(rate, seconds, stored)
     loop = asyncio.get_running_loop()
     commits = db.commits
+    wal = [0]
+    sampling = asyncio.create_task(largest_file(Path(f"{path}-wal"), wal))
     start, cpu = time.perf_counter(), time.thread_time()
     await loop.run_in_executor(None, feed, loop, plan, start, deliver)
     while tasks:
         await asyncio.gather(*list(tasks))
     wall, cpu = time.perf_counter() - start, time.thread_time() - cpu
+    sampling.cancel()
     commits = db.commits - commits
     await db.close()
     latencies.sort()
@@ -374,7 +378,22 @@ async def open_loop(
         "loop_share": cpu / wall,
         "loop_us_each": cpu / max(len(latencies), 1) * 1e6,
         "turns_per_commit": len(latencies) / max(commits, 1),
+        "wal_mib": wal[0] / 2**20,
     }
+
+
+async def largest_file(path: Path, largest: list[int]) -> None:
+    """Until cancelled: the largest size `path` reaches, into `largest[0]`."""
+    while True:
+        largest[0] = max(largest[0], file_size(path))
+        await asyncio.sleep(0.25)
+
+
+def file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # not there (yet)
+        return 0
 
 
 def limit_open_loop(path: Path, rate: float, seconds: float, stored: int) -> dict[str, float]:
@@ -549,7 +568,8 @@ async def main() -> None:
                     alone = await open_loop(path, rate, args.open_seconds, stored, turns=False)
                     print(
                         f"  offered {rate:6.0f}/s  achieved {res['achieved']:6.0f}/s  "
-                        f"p50 {res['p50_ms']:6.1f} ms  p99 {res['p99_ms']:6.1f} ms   "
+                        f"p50 {res['p50_ms']:6.1f} ms  p99 {res['p99_ms']:6.1f} ms  "
+                        f"WAL up to {res['wal_mib']:4.0f} MiB   "
                         f"floor (plain sqlite3) p50 {floor['p50_ms']:5.1f} ms  "
                         f"p99 {floor['p99_ms']:5.1f} ms   arrivals alone p50 "
                         f"{alone['p50_ms']:5.2f} ms  p99 {alone['p99_ms']:5.2f} ms"

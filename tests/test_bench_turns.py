@@ -22,6 +22,7 @@ def test_the_turns_bench_prints_the_ratio_to_the_limit_and_the_open_loop() -> No
     assert "open loop, 50 stored conversations" in out, out
     line = rf"offered\s+200/s\s+achieved\s+{NUMBER}/s\s+p50\s+{NUMBER} ms\s+p99\s+{NUMBER} ms"
     assert re.search(line, out), out
+    assert re.search(rf"WAL up to\s+{NUMBER} MiB", out), out
     assert re.search(rf"floor \(plain sqlite3\) p50\s+{NUMBER} ms", out), out
 
 
