@@ -607,8 +607,9 @@ class SqliteDatabase(Database):
         """Start copying the WAL back into the database between batches, never inside a
         commit: when no turn is waiting and enough has been committed since the last one, or
         in any case after CHECKPOINT_FORCE_AFTER commits, so the WAL cannot grow without
-        bound. It runs on the checkpoint connection while the writer goes on; one at a time."""
-        if self._checkpointing is not None and not self._checkpointing.done():
+        bound. It runs on the checkpoint connection while the writer goes on; one at a time
+        (another would find SQLite's checkpoint lock taken, the writer's top-up too)."""
+        if self._top_up_due or (self._checkpointing is not None and not self._checkpointing.done()):
             return
         due = (
             self._since_checkpoint >= CHECKPOINT_FORCE_AFTER or self._wal_bytes() > WAL_LIMIT_BYTES
