@@ -367,7 +367,7 @@ class SqliteDatabase(Database):
         self._checkpointed_at = time.monotonic()
         self._wal = Path(f"{path}-wal")
         self._top_up_due = False  # the writer copies the last frames before its next batch
-        self.wal_restarts = 0  # top-ups after which the WAL could start over (for tests)
+        self.top_ups = 0  # how many times the writer waited for a checkpoint of its own
         # (table, the watcher's own statements, what to call) for `watch`
         self._watches: list[tuple[str, frozenset[str], Callable[[], None]]] = []
         self._data_version: int | None = None  # the writer's, at the last batch
@@ -652,7 +652,7 @@ class SqliteDatabase(Database):
         except Exception as exc:  # as with any checkpoint: the next one tries again
             log.warning("WAL checkpoint failed: %s", _describe(exc))
             return
-        self.wal_restarts += 1
+        self.top_ups += 1
 
     def _wal_bytes(self) -> int:
         try:
