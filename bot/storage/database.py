@@ -9,9 +9,9 @@ Three connections: a reader for lookups, which sees only committed data, a write
 by a group-commit loop, and one that only copies the WAL back into the database
 (checkpoints, started between batches and not awaited by the writer; under load that never
 pauses, the writer waits once in a while for a short one of its own, so that the WAL can
-start over: `WAL_LIMIT_BYTES`). A read runs on the
-event loop's thread when it cannot wait: the reader's busy timeout is 0 there and SQLite
-stops it after `READ_HERE_STEPS` steps (a point lookup takes a few dozen). A hop to the
+start over: `WAL_LIMIT_BYTES`). A read runs on the event loop's thread when it cannot
+wait: the reader's busy timeout is 0 there and SQLite stops it after `READ_HERE_STEPS`
+steps (a point lookup takes a few dozen). A hop to the
 reader's thread cost the loop a future, a task and two thread wake-ups, most of a lookup's
 cost when turns are few; when many are in flight (a batch of `READ_HERE_BELOW` groups or
 more), their reads share a hop and go to the reader's thread. A read stopped so or finding
@@ -116,7 +116,7 @@ CHECKPOINT_IDLE_SECONDS = 1.0
 CHECKPOINT_FORCE_AFTER = 1000
 # Those checkpoints alone cannot keep the WAL small under load that never pauses. SQLite
 # starts the WAL over only when a write begins with every frame copied back, and while one
-# checkpoint copies, the writer commits more: at 4,000 turns/s the file grew ~100 MB a
+# checkpoint copies, the writer commits more: at 4,000 turns/s the file grew ~65 MB a
 # second and never shrank (`docs/performance.md`). So past WAL_LIMIT_BYTES a checkpoint
 # starts after every batch, and once no more than WAL_TOP_UP_COMMITS were committed while
 # one ran, the writer copies those itself before its next batch, which then writes the WAL
@@ -605,10 +605,10 @@ class SqliteDatabase(Database):
 
     def _maybe_checkpoint(self) -> None:
         """Start copying the WAL back into the database between batches, never inside a
-        commit: when no turn is waiting and enough has been committed since the last one, or
-        in any case after CHECKPOINT_FORCE_AFTER commits, so the WAL cannot grow without
-        bound. It runs on the checkpoint connection while the writer goes on; one at a time
-        (another would find SQLite's checkpoint lock taken, the writer's top-up too)."""
+        commit: when no turn is waiting and enough has been committed since the last one, and
+        in any case after CHECKPOINT_FORCE_AFTER commits or past WAL_LIMIT_BYTES. It runs on
+        the checkpoint connection while the writer goes on; one at a time (another would
+        find SQLite's checkpoint lock taken, and so would the writer's top-up)."""
         if self._top_up_due or (self._checkpointing is not None and not self._checkpointing.done()):
             return
         due = (
