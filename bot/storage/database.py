@@ -120,9 +120,13 @@ CHECKPOINT_FORCE_AFTER = 1000
 # second and never shrank (`docs/performance.md`). So past WAL_LIMIT_BYTES a checkpoint
 # starts after every batch, and once no more than WAL_TOP_UP_COMMITS were committed while
 # one ran, the writer copies those itself before its next batch, which then writes the WAL
-# from its start; SQLite cuts the file back to the limit.
+# from its start; SQLite cuts the file back to the limit. When the WAL did not start over
+# after all (another connection is still reading an older state of the database, and the
+# frames it may need cannot be copied back yet), the limit is left alone for
+# WAL_RETRY_AFTER commits: trying after every batch cost each one a checkpoint and a wait.
 WAL_LIMIT_BYTES = 64 << 20
 WAL_TOP_UP_COMMITS = 4
+WAL_RETRY_AFTER = 64
 _STATEMENTS_MEMO = 4096  # distinct statements remembered with the watchers they concern
 
 
@@ -367,6 +371,8 @@ class SqliteDatabase(Database):
         self._checkpointed_at = time.monotonic()
         self._wal = Path(f"{path}-wal")
         self._top_up_due = False  # the writer copies the last frames before its next batch
+        self._topped_up = False  # the last batch followed a top-up
+        self._limit_from = 0  # past the WAL's limit counts from this many commits on
         self.top_ups = 0  # how many times the writer waited for a checkpoint of its own
         # (table, the watcher's own statements, what to call) for `watch`
         self._watches: list[tuple[str, frozenset[str], Callable[[], None]]] = []
@@ -609,11 +615,13 @@ class SqliteDatabase(Database):
         in any case after CHECKPOINT_FORCE_AFTER commits or past WAL_LIMIT_BYTES. It runs on
         the checkpoint connection while the writer goes on; one at a time (another would
         find SQLite's checkpoint lock taken, and so would the writer's top-up)."""
+        if self._topped_up:
+            self._topped_up = False
+            if self._wal_bytes() > WAL_LIMIT_BYTES:  # it did not start over (module constants)
+                self._limit_from = self.commits + WAL_RETRY_AFTER
         if self._top_up_due or (self._checkpointing is not None and not self._checkpointing.done()):
             return
-        due = (
-            self._since_checkpoint >= CHECKPOINT_FORCE_AFTER or self._wal_bytes() > WAL_LIMIT_BYTES
-        )
+        due = self._since_checkpoint >= CHECKPOINT_FORCE_AFTER or self._past_limit()
         due = due or (
             not self._waiting
             and self._since_checkpoint > 0
@@ -639,7 +647,7 @@ class SqliteDatabase(Database):
             log.warning("WAL checkpoint failed: %s", _describe(exc))
             return
         self.checkpoints += 1
-        if self.commits - commits <= WAL_TOP_UP_COMMITS and self._wal_bytes() > WAL_LIMIT_BYTES:
+        if self.commits - commits <= WAL_TOP_UP_COMMITS and self._past_limit():
             self._top_up_due = True
 
     async def _top_up(self) -> None:
@@ -653,6 +661,10 @@ class SqliteDatabase(Database):
             log.warning("WAL checkpoint failed: %s", _describe(exc))
             return
         self.top_ups += 1
+        self._topped_up = True
+
+    def _past_limit(self) -> bool:
+        return self.commits >= self._limit_from and self._wal_bytes() > WAL_LIMIT_BYTES
 
     def _wal_bytes(self) -> int:
         try:
