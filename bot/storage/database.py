@@ -11,12 +11,12 @@ by a group-commit loop, and one that only copies the WAL back into the database
 pauses, the writer waits once in a while for a short one of its own, so that the WAL can
 start over: `WAL_LIMIT_BYTES`). A read runs on the event loop's thread when it cannot
 wait: the reader's busy timeout is 0 there and SQLite stops it after `READ_HERE_STEPS`
-steps (a point lookup takes a few dozen). A hop to the
-reader's thread cost the loop a future, a task and two thread wake-ups, most of a lookup's
-cost when turns are few; when many are in flight (a batch of `READ_HERE_BELOW` groups or
-more), their reads share a hop and go to the reader's thread. A read stopped so or finding
-the database busy (another process holding it) runs again in the reader's thread, with the
-busy timeout; reads asked for while one is there follow it, coalesced in one hop.
+steps (a point lookup takes a few dozen). A hop to the reader's thread cost the loop a
+future, a task and two thread wake-ups, most of a lookup's cost when turns are few; when
+many are in flight (a batch of `READ_HERE_BELOW` groups or more), their reads share a hop
+and go to the reader's thread. A read stopped so or finding the database busy (another
+process holding it) runs again in the reader's thread, with the busy timeout; reads asked
+for while one is there follow it, coalesced in one hop.
 
 Callers hand the writer a list of `Write`s and await the result; the loop gathers what
 is waiting, applies each caller's writes in a savepoint of one transaction, commits once,
