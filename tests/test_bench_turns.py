@@ -39,3 +39,27 @@ def test_the_open_loop_anatomy_splits_the_commit_round_trip() -> None:
     for part in parts:
         assert re.search(rf"{part} {NUMBER} / {NUMBER}", out), out
     assert re.search(r"answered by nothing: loop thread\s+\d+% of a core,\s+\d+ us an arrival", out)
+
+
+def test_the_cpu_bench_splits_the_cost_per_turn_and_per_commit() -> None:
+    out = run_bench("cpu_turn.py", "--conversations", "1,4", "--turns", "6")
+
+    def turns_a_commit(at_once: int) -> float:
+        line = rf"\b{at_once} at once: {NUMBER} us main-thread CPU per turn;.*; ({NUMBER}) turns a"
+        found = re.search(line, out)
+        assert found is not None, out
+        return float(found.group(1))
+
+    # one conversation at a time commits each turn alone; four at once share commits
+    assert turns_a_commit(1) == 1.0, out
+    assert 1.0 < turns_a_commit(4) <= 4.0, out
+    assert re.search(r"fit: -?\d+ us a turn \+ -?\d+ us a commit", out), out
+
+
+def test_the_split_recovers_a_cost_per_turn_and_per_commit() -> None:
+    from bench.cpu_turn import per_turn_and_commit
+
+    # 70 us a turn and 230 us a commit, at 1, 2, 5 and 200 turns a commit
+    points = [(70e-6 + 230e-6 / batch, batch) for batch in (1, 2, 5, 200)]
+    turn, commit = per_turn_and_commit(points)
+    assert abs(turn - 70e-6) < 1e-9 and abs(commit - 230e-6) < 1e-9
