@@ -21,11 +21,14 @@ answered by nothing (what the harness itself costs). Arrivals are timed by `time
 thread of their own and handed to the loop as a socket's input would wake it (the floor
 sleeps the same way); the engine first runs each step of the mix once on other
 conversations, as a server that has been answering for a while. Printed first: this disk's
-`fdatasync` latency, which a durable commit cannot go below. Usage:
+`fdatasync` latency, which a durable commit cannot go below. With --settle S, each rate's
+arrivals are first served for S seconds and not measured, by the engine and by the floor: a
+server that has been under that load for a while (its WAL file grown to its working size),
+where without it the first second or so of a run pays for growing the file. Usage:
 
     python bench/turns.py [--conversations 1000] [--seconds 5] [--rounds 3]
                           [--rates 230,2000,4000] [--stored 1000] [--open-seconds 5]
-                          [--dir /dev/shm]
+                          [--settle 0] [--dir /dev/shm]
 
 The machines this runs on are small and noisy: compare the ratio, not the raw figures,
 and only between numbers printed by the same run.
@@ -316,13 +319,18 @@ async def open_loop(
     turns: bool = True,
     warm: bool = True,
     watch: Callable[[Database], None] | None = None,
+    settle: float = 0.0,
 ) -> dict[str, float]:
     """Poisson arrivals at `rate` turns/s on random stored conversations; latency from
     each turn's scheduled arrival to its durable answer. `turns=False`: the arrivals alone,
     answered by nothing (what the harness itself costs). `watch` is given the database
     before the arrivals start (`bench/open_anatomy.py` times its commits). Also gives the
     event loop thread's CPU: its share of a core, and per answered arrival, and the largest
-    the WAL file grew (sampled four times a second)."""
+    the WAL file grew (sampled four times a second).
+
+    `settle`: seconds of the same arrivals served first and not measured, so that what is
+    measured is a server under that load for a while (its WAL file grown to its working
+    size, every conversation's row kept), not one that has just started."""
     settings = load_settings(db_path=path, load_demo_cases=True)
     clock = FixedClock(datetime(2026, 11, 23, 10, 0), settings.tz)
     db = await Database.open(path)
@@ -359,6 +367,14 @@ async def open_loop(
 
     plan = poisson_arrivals(rate, seconds, stored)
     loop = asyncio.get_running_loop()
+    if settle > 0:
+        began = time.perf_counter()
+        await loop.run_in_executor(
+            None, feed, loop, poisson_arrivals(rate, settle, stored), began, deliver
+        )
+        while tasks:
+            await asyncio.gather(*list(tasks))
+        latencies.clear()
     commits = db.commits
     wal = [0]
     sampling = asyncio.create_task(largest_file(Path(f"{path}-wal"), wal))
@@ -372,6 +388,7 @@ async def open_loop(
     await db.close()
     latencies.sort()
     return {
+        "turns": len(latencies),
         "achieved": len(latencies) / wall,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
@@ -396,14 +413,31 @@ def file_size(path: Path) -> int:
         return 0
 
 
-def limit_open_loop(path: Path, rate: float, seconds: float, stored: int) -> dict[str, float]:
+def limit_open_loop(
+    path: Path, rate: float, seconds: float, stored: int, settle: float = 0.0
+) -> dict[str, float]:
     """The open loop's floor: the same Poisson arrivals (same seed) served by plain sqlite3
-    in one thread; whatever is due when a commit ends goes into the next one."""
+    in one thread; whatever is due when a commit ends goes into the next one. `settle` as
+    in `open_loop`: seconds served first and not measured."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA busy_timeout = 5000")
     conn.execute("PRAGMA synchronous = FULL")
-    arrivals = poisson_arrivals(rate, seconds, stored)
+    if settle > 0:
+        _floor_serve(conn, poisson_arrivals(rate, settle, stored), [])
     latencies: list[float] = []
+    _floor_serve(conn, poisson_arrivals(rate, seconds, stored), latencies)
+    conn.close()
+    latencies.sort()
+    return {
+        "turns": len(latencies),
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+    }
+
+
+def _floor_serve(
+    conn: sqlite3.Connection, arrivals: list[tuple[float, int]], latencies: list[float]
+) -> None:
     start = time.perf_counter()
     i = 0
     while i < len(arrivals):
@@ -438,12 +472,6 @@ def limit_open_loop(path: Path, rate: float, seconds: float, stored: int) -> dic
         conn.execute("COMMIT")
         done = time.perf_counter() - start
         latencies.extend(done - scheduled for scheduled, _ in due)
-    conn.close()
-    latencies.sort()
-    return {
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
-    }
 
 
 def disk_sync(where: Path, samples: int = 200) -> dict[str, float]:
@@ -489,6 +517,14 @@ async def main() -> None:
         help="stored conversations for the open loop, comma-separated (e.g. 1000,1000000)",
     )
     parser.add_argument("--open-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        help="seconds of each rate's arrivals served before the measured ones, by the engine "
+        "and by the floor: a server under that load for a while, not one just started "
+        "(default 0: measured from the start)",
+    )
     parser.add_argument(
         "--dir",
         default=None,
@@ -560,11 +596,16 @@ async def main() -> None:
                 await seed(path, stored)
                 print(
                     f"open loop, {stored} stored conversations (seeded in "
-                    f"{time.perf_counter() - began:.1f} s):"
+                    f"{time.perf_counter() - began:.1f} s)"
+                    + (
+                        f", measured after {args.settle:g} s of the same load:"
+                        if args.settle
+                        else ":"
+                    )
                 )
                 for rate in (float(x) for x in args.rates.split(",")):
-                    res = await open_loop(path, rate, args.open_seconds, stored)
-                    floor = limit_open_loop(path, rate, args.open_seconds, stored)
+                    res = await open_loop(path, rate, args.open_seconds, stored, settle=args.settle)
+                    floor = limit_open_loop(path, rate, args.open_seconds, stored, args.settle)
                     alone = await open_loop(path, rate, args.open_seconds, stored, turns=False)
                     print(
                         f"  offered {rate:6.0f}/s  achieved {res['achieved']:6.0f}/s  "

@@ -5,6 +5,9 @@ their figures. Nothing here is timed: the figures are the benchmarks' to report
 from __future__ import annotations
 
 import re
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 
 from tests.conftest import run_bench
 
@@ -24,6 +27,29 @@ def test_the_turns_bench_prints_the_ratio_to_the_limit_and_the_open_loop() -> No
     assert re.search(line, out), out
     assert re.search(rf"WAL up to\s+{NUMBER} MiB", out), out
     assert re.search(rf"floor \(plain sqlite3\) p50\s+{NUMBER} ms", out), out
+
+
+async def test_settling_load_is_served_first_and_not_measured(tmp_path: Path) -> None:
+    from bench.turns import limit_open_loop, open_loop, poisson_arrivals, seed
+
+    path = tmp_path / "open.db"
+    await seed(path, 30)
+    settle, measured = poisson_arrivals(300, 0.3, 30), poisson_arrivals(300, 0.2, 30)
+
+    engine = await open_loop(path, 300, 0.2, 30, settle=0.3)
+    assert engine["turns"] == len(measured)
+
+    def transcribed() -> int:
+        with closing(sqlite3.connect(path)) as conn:
+            return int(
+                conn.execute("SELECT count(*) FROM turns WHERE value = '/menu'").fetchone()[0]
+            )
+
+    before = transcribed()
+    floor = limit_open_loop(path, 300, 0.2, 30, 0.3)
+    assert floor["turns"] == len(measured)
+    # the floor transcribes every arrival it serves: the settling ones were served too
+    assert transcribed() - before == len(settle) + len(measured)
 
 
 def test_the_open_loop_anatomy_splits_the_commit_round_trip() -> None:
