@@ -108,6 +108,10 @@ def serving() -> None:
     settle_for_serving()
 
 
+# Processes measured together (`open_loop(begin_at=...)`) start their measured arrivals this
+# long after the settling ones end, so that what settling left waiting is answered first.
+SETTLE_GAP = 0.3
+
 # Share of the mix's turns that look up a case (the receipts that are well formed).
 CASE_READS = 3 / len(MIX)
 
@@ -274,17 +278,22 @@ async def seed(path: Path, stored: int) -> None:
     conn.close()
 
 
-def poisson_arrivals(rate: float, seconds: float, stored: int) -> list[tuple[float, int]]:
+def poisson_arrivals(
+    rate: float, seconds: float, stored: int, share: tuple[int, int] = (0, 1)
+) -> list[tuple[float, int]]:
     """(seconds after the start, conversation) of each arrival: a Poisson process at `rate`,
-    the same for the engine and for the floor (one seed)."""
-    rng = random.Random(17)
+    the same for the engine and for the floor (one seed). `share` = (i, n): the arrivals of
+    the i-th of n processes serving the stored conversations between them (conversation c
+    is process c mod n's), a stream of its own for each i."""
+    index, count = share
+    rng = random.Random(17 + index)
     plan: list[tuple[float, int]] = []
     at = 0.0
     while True:
         at += rng.expovariate(rate)
         if at > seconds:
             return plan
-        plan.append((at, rng.randrange(stored)))
+        plan.append((at, rng.randrange(stored // count) * count + index))
 
 
 def feed(
@@ -320,6 +329,9 @@ async def open_loop(
     warm: bool = True,
     watch: Callable[[Database], None] | None = None,
     settle: float = 0.0,
+    share: tuple[int, int] = (0, 1),
+    begin_at: float | None = None,
+    into: list[float] | None = None,
 ) -> dict[str, float]:
     """Poisson arrivals at `rate` turns/s on random stored conversations; latency from
     each turn's scheduled arrival to its durable answer. `turns=False`: the arrivals alone,
@@ -330,7 +342,12 @@ async def open_loop(
 
     `settle`: seconds of the same arrivals served first and not measured, so that what is
     measured is a server under that load for a while (its WAL file grown to its working
-    size, every conversation's row kept), not one that has just started."""
+    size, every conversation's row kept), not one that has just started.
+
+    For several processes measured together (`bench/split_store.py`): `share` as in
+    `poisson_arrivals`, `begin_at` the `time.perf_counter()` instant the arrivals begin (the
+    measured ones SETTLE_GAP seconds after the settling ones end), and `into` gets every
+    measured latency."""
     settings = load_settings(db_path=path, load_demo_cases=True)
     clock = FixedClock(datetime(2026, 11, 23, 10, 0), settings.tz)
     db = await Database.open(path)
@@ -365,13 +382,12 @@ async def open_loop(
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 
-    plan = poisson_arrivals(rate, seconds, stored)
+    plan = poisson_arrivals(rate, seconds, stored, share)
     loop = asyncio.get_running_loop()
     if settle > 0:
-        began = time.perf_counter()
-        await loop.run_in_executor(
-            None, feed, loop, poisson_arrivals(rate, settle, stored), began, deliver
-        )
+        began = time.perf_counter() if begin_at is None else begin_at
+        settling = poisson_arrivals(rate, settle, stored, share)
+        await loop.run_in_executor(None, feed, loop, settling, began, deliver)
         while tasks:
             await asyncio.gather(*list(tasks))
         latencies.clear()
@@ -379,6 +395,8 @@ async def open_loop(
     wal = [0]
     sampling = asyncio.create_task(largest_file(Path(f"{path}-wal"), wal))
     start, cpu = time.perf_counter(), time.thread_time()
+    if begin_at is not None:
+        start = begin_at + (settle + SETTLE_GAP if settle > 0 else 0.0)
     await loop.run_in_executor(None, feed, loop, plan, start, deliver)
     while tasks:
         await asyncio.gather(*list(tasks))
@@ -387,6 +405,8 @@ async def open_loop(
     commits = db.commits - commits
     await db.close()
     latencies.sort()
+    if into is not None:
+        into.extend(latencies)
     return {
         "turns": len(latencies),
         "achieved": len(latencies) / wall,

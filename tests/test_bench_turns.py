@@ -52,6 +52,45 @@ async def test_settling_load_is_served_first_and_not_measured(tmp_path: Path) ->
     assert transcribed() - before == len(settle) + len(measured)
 
 
+def test_arrivals_shared_between_processes_split_the_conversations() -> None:
+    from bench.turns import poisson_arrivals
+
+    alone = poisson_arrivals(1000, 2.0, 30)
+    assert {c for _, c in alone} == set(range(30))
+    first, second = poisson_arrivals(500, 2.0, 30, (0, 2)), poisson_arrivals(500, 2.0, 30, (1, 2))
+    assert {c for _, c in first} == set(range(0, 30, 2))
+    assert {c for _, c in second} == set(range(1, 30, 2))
+    assert [at for at, _ in first] != [at for at, _ in second]  # a stream of its own each
+
+
+def test_the_split_store_bench_merges_every_process_turns() -> None:
+    from bench.turns import poisson_arrivals
+
+    out = run_bench(
+        "split_store.py",
+        *("--rate", "300", "--seconds", "0.4", "--settle", "0.2", "--stored", "20"),
+        *("--rounds", "1", "--processes", "1,2"),
+    )
+
+    def turns(processes: int) -> int:
+        found = re.search(rf"round 1: {processes} process\(es\)[^:]*: (\d+) turns", out)
+        assert found is not None, out
+        return int(found.group(1))
+
+    assert turns(1) == len(poisson_arrivals(300, 0.4, 20))
+    both = sum(len(poisson_arrivals(150, 0.4, 20, (i, 2))) for i in range(2))
+    assert turns(2) == both, out
+    assert re.search(rf"2 process\(es\), a SQLite file each: .*p99\s+{NUMBER} ms", out), out
+    assert re.search(rf"share of a core: {NUMBER}, {NUMBER}$", out, re.M), out
+
+    shared = run_bench(
+        "split_store.py",
+        *("--rate", "300", "--seconds", "0.4", "--settle", "0.2", "--stored", "20"),
+        *("--rounds", "1", "--processes", "2", "--shared"),
+    )
+    assert f"2 process(es), one shared SQLite file: {both} turns" in shared, shared
+
+
 def test_the_open_loop_anatomy_splits_the_commit_round_trip() -> None:
     out = run_bench(
         "open_anatomy.py",
