@@ -458,6 +458,8 @@ def limit_open_loop(
 def _floor_serve(
     conn: sqlite3.Connection, arrivals: list[tuple[float, int]], latencies: list[float]
 ) -> None:
+    """Serve `arrivals` from now on, each commit taking whatever is due; each turn's latency
+    from its scheduled arrival into `latencies`."""
     start = time.perf_counter()
     i = 0
     while i < len(arrivals):
