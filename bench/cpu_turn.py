@@ -53,11 +53,11 @@ async def main(conversations: int, turns: int, where: str | None) -> tuple[float
                 await engine.handle(TurnInput(key, clock.now(), **{kind: value}))
                 done += 1
 
-        commits = getattr(db, "commits", 0)  # SQLite's group commit counts them
+        commits = db.commits
         cpu, wall = time.thread_time(), time.perf_counter()
         await asyncio.gather(*(converse(u) for u in range(conversations)))
         cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
-        batch = done / max(getattr(db, "commits", 0) - commits, 1)
+        batch = done / max(db.commits - commits, 1)
         await db.close()
     print(
         f"{conversations:4d} at once: {cpu / done * 1e6:.0f} us main-thread CPU per turn; "
